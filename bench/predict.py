@@ -1,0 +1,219 @@
+"""Failure prediction on simulated history: walk-forward backtest against three baselines,
+reliability diagram, root causes graded against the simulator's ground truth, and speed."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench._record import record, table
+from failcast.predict.backtest import BASELINES, BacktestConfig, backtest, grade_rca
+from failcast.predict.calibration import reliability
+from failcast.predict.dataset import build_dataset
+from failcast.predict.simulated import cascade_faults, simulated_history
+from failcast.predict.training import Splits, TrainConfig, fit_model
+
+IMAGE = Path(__file__).resolve().parent.parent / "docs" / "images" / "reliability.png"
+KEYS = ("precision", "recall", "f1", "auc_pr", "brier", "false_alarms_per_day",
+        "event_recall", "lead_h_median")  # fmt: skip
+HEADER = ["method", "precision", "recall", "F1", "AUC-PR", "Brier", "false alarms/day",
+          "event recall", "median lead (h)"]  # fmt: skip
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    for horizon, (p, y) in curves.items():
+        bins = reliability(p, y, bins=10)
+        ax.plot([b[0] for b in bins], [b[1] for b in bins], marker="o", label=f"{horizon} ahead")
+    ax.set_xlabel("predicted probability (calibrated)")
+    ax.set_ylabel("observed frequency")
+    ax.set_title("Reliability, walk-forward out-of-sample")
+    ax.legend(loc="upper left")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(IMAGE, dpi=110)
+    plt.close(fig)
+
+
+def speed(ds: Any, model: Any) -> dict[str, float]:
+    out: dict[str, float] = {}
+    rows = np.vstack([ds.X] * max(1, math.ceil(100_000 / len(ds))))[:100_000]
+    start = time.perf_counter()
+    model.predict_proba(rows)
+    model.type_model.predict(rows)
+    out["batch_per_s"] = len(rows) / (time.perf_counter() - start)
+    one = ds.X[-1:]
+    times = []
+    for _ in range(2000):
+        t0 = time.perf_counter()
+        model.predict(one)
+        times.append(time.perf_counter() - t0)
+    out["single_p50_ms"] = float(np.percentile(times, 50) * 1000)
+    out["single_p99_ms"] = float(np.percentile(times, 99) * 1000)
+    times = []
+    for _ in range(500):
+        t0 = time.perf_counter()
+        model.predict(one)
+        for h in model.horizons:
+            model.contributions(one, h)
+        times.append(time.perf_counter() - t0)
+    out["explained_p99_ms"] = float(np.percentile(times, 99) * 1000)
+
+    # Training: 100,000 rows x the 60 columns the 24 h trees use most, rows drawn from the
+    # history with a little jitter so no two are identical.
+    tree = model.horizons[24].tree
+    top = np.argsort(-tree.importance(len(ds.names)))[:60] if tree is not None else np.arange(60)
+    rng = np.random.default_rng(0)
+    pick = np.sort(rng.integers(0, len(ds), 100_000))
+    sub = ds.subset(pick)
+    sub.X = sub.X[:, top] * (1 + 0.001 * rng.standard_normal((len(pick), len(top))))
+    sub.names = [ds.names[j] for j in top]
+    lo, hi = int(sub.ts_ms.min()), int(sub.ts_ms.max())
+    splits = Splits(lo, lo + int((hi - lo) * 0.8), hi + 1, hi)
+    start = time.perf_counter()
+    fit_model(sub, splits, TrainConfig(horizons=(1, 24, 48, 72), use_lstm=False))
+    out["train_s"] = time.perf_counter() - start
+    out["train_rows"] = float(len(sub))
+    out["train_features"] = float(len(top))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--services", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    history = simulated_history(args.days, args.services, args.seed)
+    config = BacktestConfig()
+    ds = build_dataset(history.fleet, history.incidents, config.horizons)
+    print(
+        f"{len(ds)} rows x {len(ds.names)} features, {len(history.incidents)} incidents", flush=True
+    )
+    result = backtest(ds, config, progress=lambda s: print(s, flush=True))
+    plot_reliability(
+        {h: result.calibration[h] for h in ("24h", "48h", "72h") if h in result.calibration}
+    )
+    sudden = sum(1 for i in history.incidents if i.precursor_start is None)
+
+    rca_days = 30
+    rca_sim = simulated_history(rca_days, 12, 11, faults=cascade_faults(rca_days, 12, 11, 14))
+    rca = grade_rca(rca_sim.fleet, rca_sim.incidents)
+
+    final = fit_model(
+        ds,
+        Splits(int(ds.ts_ms.min()), int(np.quantile(ds.ts_ms, 0.75)), int(ds.ts_ms.max()) + 1,
+               int(ds.ts_ms.max())),
+        TrainConfig(),
+    )  # fmt: skip
+    figures = speed(ds, final)
+    elapsed = time.perf_counter() - started
+
+    sections = []
+    for horizon, methods in result.metrics.items():
+        rows = [
+            [name, *(fmt(methods[name].get(k), 1 if k == "lead_h_median" else 3) for k in KEYS)]
+            for name in ("model", *BASELINES)
+            if name in methods
+        ]
+        positives = int(methods["model"]["positives"])
+        sections.append(
+            f"**{horizon} ahead** ({positives} positive rows):\n\n" + table(HEADER, rows)
+        )
+        print(horizon, rows[0], flush=True)
+    m24 = result.metrics.get("24h", {}).get("model", {})
+    batch, p99, train_s = figures["batch_per_s"], figures["single_p99_ms"], figures["train_s"]
+    goal_rows: list[list[object]] = [
+        ["precision", ">= 0.85", fmt(m24.get("precision")), yes(m24.get("precision", 0) >= 0.85)],
+        ["recall (rows)", ">= 0.90", fmt(m24.get("recall")), yes(m24.get("recall", 0) >= 0.9)],
+        ["event recall", ">= 0.90", fmt(m24.get("event_recall")),
+         yes(m24.get("event_recall", 0) >= 0.9)],
+        ["median lead", ">= 6 h", fmt(m24.get("lead_h_median"), 1),
+         yes(m24.get("lead_h_median", 0) >= 6)],
+        ["RCA top-1", ">= 80 %", f"{rca.accuracy:.1%}", yes(rca.accuracy >= 0.8)],
+        ["batch scoring, 1 core", ">= 10,000 services/s", f"{batch:,.0f}", yes(batch >= 10_000)],
+        ["single prediction p99", "< 10 ms", f"{p99:.2f} ms", yes(p99 < 10)],
+        ["training 100k x 60", "< 60 s", f"{train_s:.1f} s", yes(train_s < 60)],
+    ]  # fmt: skip
+    goals = table(["goal (24 h)", "target", "measured", "met"], goal_rows)
+    by_kind = table(
+        ["incidents", "graded", "top-1 correct", "inconclusive"],
+        [[k, v["total"], v["correct"], v["inconclusive"]] for k, v in sorted(rca.by_kind.items())],
+    )
+    body = f"""
+Simulated fleet: {args.days} days, {args.services} services, seed {args.seed}, five-minute grid,
+hourly prediction rows ({len(ds):,} rows x {len(ds.names)} features), {len(history.incidents)}
+incidents, of which {sudden} have no precursor at all (sudden latency spikes: no model can see
+them coming; they stay in the figures). Walk-forward: first predictions after
+{config.initial_days:g} days, retrained every {config.retrain_days:g} days on everything before
+(the newest {config.val_fraction:.0%} of it for validation: member weights, calibration and the
+decision threshold, chosen as the highest recall with validation precision >= 0.85, else the
+best F1), {result.folds} folds, {result.meta["days_evaluated"]:.0f} days predicted out of sample.
+Rows whose label window runs past the data are left out. Ensemble: {result.meta["lstm"]}.
+
+Row figures: each (service, hour) row is a case, positive when an incident starts within the
+horizon. Event recall: incidents with at least one alarm in the horizon before their start;
+lead: hours from that first alarm to the start; false alarms/day: alarm episodes (consecutive
+alarming rows of a service) with no incident within the horizon after them, per day of the
+whole fleet. Baselines: *static threshold* fires when any metric leaves its 0.1-99.9 %
+band from the training data of its service; *predict_linear* extrapolates the six-hour trend
+to the horizon against the same band; *persistence* predicts an incident when one started
+within the last horizon. Their Brier score is that of their 0/1 answer.
+
+{(chr(10) * 2).join(sections)}
+
+Reliability of the calibrated probabilities (out of sample): `docs/images/reliability.png`.
+
+![reliability](images/reliability.png)
+
+Root causes ({rca_days} days, 12 services, seed 11, with 14 chaos cascades on shared services
+among the organic failures): each incident's root cause is ranked from data up to ten minutes
+after its start and compared with the simulator's ground truth. Top-1 accuracy
+{rca.accuracy:.1%} of {rca.total} incidents (inconclusive answers count as misses), accuracy of
+conclusive answers {rca.conclusive_accuracy:.1%}, inconclusive {rca.inconclusive_share:.1%}.
+
+{by_kind}
+
+Speed (one core, xgboost nthread=1): batch scoring {figures["batch_per_s"]:,.0f} services/s
+(one feature row per service, all horizons plus the incident type, on 100,000 rows); a single
+prediction p50 {figures["single_p50_ms"]:.2f} ms, p99 {figures["single_p99_ms"]:.2f} ms
+({figures["explained_p99_ms"]:.2f} ms p99 with contributions for every horizon); training on
+{figures["train_rows"]:,.0f} rows x {figures["train_features"]:.0f} features (four horizons,
+calibration, thresholds and the type classifier) {figures["train_s"]:.1f} s. Feature
+computation is not in these figures: a live round computes a week of features per service.
+
+{goals}
+
+{elapsed:.0f} s in all.
+"""
+    record("predict", "Failure prediction (simulated fleet)", body)
+    print(body)
+
+
+def yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+if __name__ == "__main__":
+    main()

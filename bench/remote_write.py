@@ -1,0 +1,207 @@
+"""Prometheus remote_write intake: Failcast's receiver against Prometheus' own, fed the same
+pre-built snappy payloads by one client with a few threads, in one run.
+
+    python -m bench.remote_write [--requests 12] [--series 1000] [--samples 100] [--threads 4]
+                                 [--skip-postgres]
+
+Every request carries new series (so neither receiver sees out-of-order samples and both pay
+for creating series), with samples one second apart in the last ten minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+import httpx
+
+from bench._record import record, table
+from bench._server import free_port, postgres_database, server
+from failcast.integrations.proto import remote_pb2
+from failcast.integrations.remote_write import encode_write_request
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+HEADERS = {
+    "Content-Encoding": "snappy",
+    "Content-Type": "application/x-protobuf",
+    "X-Prometheus-Remote-Write-Version": "0.1.0",
+}
+
+
+def api_key(url: str) -> str:
+    """Register an account on a fresh server and return an ingest API key."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        registered = http.post(
+            "/api/v1/register",
+            json={
+                "email": "rw@example.com",
+                "password": "loopback passphrase 42",
+                "org_name": "RW",
+            },
+        )
+        token = registered.json()["access_token"]
+        response = http.post(
+            "/api/v1/api-keys",
+            json={"name": "remote write", "scopes": ["ingest"]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        key: str = response.json()["key"]
+        return key
+
+
+def payloads(requests: int, series: int, samples: int) -> list[bytes]:
+    start_ms = int(time.time() * 1000) - 600_000
+    bodies = []
+    for r in range(requests):
+        write = remote_pb2.WriteRequest()
+        for s in range(series):
+            ts = write.timeseries.add()
+            ts.labels.add(name="__name__", value=f"bench_metric_{s % 10}")
+            ts.labels.add(name="instance", value=f"host-{r}-{s}:9100")
+            ts.labels.add(name="job", value=f"bench-{s % 20}")
+            for i in range(samples):
+                ts.samples.add(timestamp=start_ms + i * 1000, value=float((r + s + i) % 97))
+        bodies.append(encode_write_request(write))
+    return bodies
+
+
+def send_all(
+    url: str, bodies: list[bytes], threads: int, headers: dict[str, str]
+) -> tuple[float, list[str]]:
+    """Seconds to post every body, `threads` at a time, and the 5xx answers met on the way.
+
+    A 5xx is retried, as Prometheus does; any other error status fails the run."""
+    retried: list[str] = []
+
+    def send(chunk: list[bytes]) -> None:
+        with httpx.Client(headers=HEADERS | headers, timeout=300) as http:
+            for body in chunk:
+                for attempt in range(5):
+                    response = http.post(url, content=body)
+                    if response.status_code < 300:
+                        break
+                    if response.status_code < 500 or attempt == 4:
+                        raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
+                    retried.append(f"{response.status_code} {response.text[:200]}")
+                    time.sleep(0.1 * 2**attempt)
+
+    chunks = [bodies[i::threads] for i in range(threads)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(send, chunk) for chunk in chunks]:
+            future.result()
+    return time.perf_counter() - started, retried
+
+
+class Prometheus(AbstractContextManager[str]):
+    """Prometheus with its remote-write receiver on a loopback port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> str:
+        config = self.directory / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 1h\n")
+        self.process = subprocess.Popen(
+            [
+                str(PROMETHEUS),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-remote-write-receiver",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/-/ready", timeout=1).status_code == 200:
+                    return base + "/api/v1/write"
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("Prometheus did not become ready")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=12)
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    if not PROMETHEUS.exists():
+        raise SystemExit("needs Prometheus at /usr/bin/prometheus")
+    os.environ["FAILCAST_DASHBOARD_ENABLED"] = "false"
+
+    per_request = args.series * args.samples
+    total = args.requests * per_request
+    # One warm-up request per receiver, on series of its own.
+    bodies = payloads(args.requests + 1, args.series, args.samples)
+    warm, timed = bodies[:1], bodies[1:]
+    size = sum(map(len, timed)) / len(timed)
+    print(f"{args.requests} requests x {per_request} samples, {size / 1024:.0f} KiB each")
+
+    rates: dict[str, float] = {}
+    retries: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp, Prometheus(Path(tmp)) as write_url:
+        send_all(write_url, warm, 1, {})
+        seconds, retried = send_all(write_url, timed, args.threads, {})
+        rates["Prometheus 2.42 (TSDB)"] = total / seconds
+        retries["Prometheus 2.42 (TSDB)"] = len(retried)
+        print(f"prometheus: {total / seconds:,.0f} samples/s")
+
+    stores: list[tuple[str, AbstractContextManager[str]]] = [("SQLite", nullcontext(""))]
+    if not args.skip_postgres:
+        stores.append(("PostgreSQL", postgres_database()))
+    for name, database in stores:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            database as db_url,
+            server(Path(tmp), db_url) as url,
+        ):
+            auth = {"Authorization": f"Bearer {api_key(url)}"}
+            write_url = url + "/api/v1/prometheus/write"
+            send_all(write_url, warm, 1, auth)
+            seconds, retried = send_all(write_url, timed, args.threads, auth)
+        rates[f"Failcast on {name}"] = total / seconds
+        retries[f"Failcast on {name}"] = len(retried)
+        for answer in retried:
+            print(f"  retried after {answer}")
+        print(f"failcast on {name}: {total / seconds:,.0f} samples/s")
+
+    reference = rates["Prometheus 2.42 (TSDB)"]
+    rows: list[list[object]] = [
+        [name, f"{rate:,.0f}", f"{rate / reference:.2f}", retries[name]]
+        for name, rate in rates.items()
+    ]
+    body = (
+        f"{args.requests} remote-write requests of {args.series} new series x {args.samples} "
+        f"samples ({per_request:,} samples, {size / 1024:.0f} KiB snappy each), posted by "
+        f"{args.threads} client threads after one warm-up request. Both receivers get the same "
+        "bytes; Failcast validates, maps job/service labels and stores every sample. A 5xx "
+        "answer is retried, as Prometheus would, and counted.\n\n"
+        + table(["receiver", "samples/s", "ratio to Prometheus", "5xx retried"], rows)
+    )
+    record("remote_write", "Prometheus remote_write intake", body)
+
+
+if __name__ == "__main__":
+    main()

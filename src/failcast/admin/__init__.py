@@ -1,0 +1,1 @@
+"""Platform administration: the operators of an installation manage users, orgs and plans."""

@@ -1,0 +1,154 @@
+"""The FastAPI application: routers, error handlers, middleware and the lifespan that owns the
+store, the task runner and the live hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from failcast import __version__
+from failcast.admin.endpoints import router as admin_router
+from failcast.alerting.endpoints import router as alerting_router
+from failcast.alerting.signals import SignalRegistry
+from failcast.alerting.tasks import register as register_alerting
+from failcast.auth.endpoints import router as accounts_router
+from failcast.auth.passwords import Passwords
+from failcast.auth.security import install_security
+from failcast.billing.endpoints import router as billing_router
+from failcast.billing.tasks import install_billing
+from failcast.catalog.endpoints import router as services_router
+from failcast.chaos.demo import prepare_demo
+from failcast.chaos.endpoints import router as chaos_router
+from failcast.chaos.incidents import store_incidents
+from failcast.chaos.runtime import Simulator
+from failcast.config import Settings
+from failcast.db.engine import Database
+from failcast.db.migrate import upgrade_async
+from failcast.detect.endpoints import router as detect_router
+from failcast.detect.tasks import install_detection
+from failcast.errors import install_error_handlers
+from failcast.exports.endpoints import router as exports_router
+from failcast.health.endpoints import router as health_router
+from failcast.ingest.endpoints import router as ingest_router
+from failcast.ingest.service import Ingestor
+from failcast.integrations.endpoints import router as integrations_router
+from failcast.integrations.state import install as install_integrations
+from failcast.jobs.arq_runner import runner_for
+from failcast.jobs.maintenance import install_store_jobs
+from failcast.live.endpoints import router as live_router
+from failcast.live.redis_hub import hub_for
+from failcast.notify.notifier import Notifier
+from failcast.ops.endpoints import router as ops_router
+from failcast.ops.middleware import RequestTelemetry
+from failcast.ops.telemetry import Telemetry
+from failcast.orgs.endpoints import router as orgs_router
+from failcast.predict.endpoints import router as predict_router
+from failcast.predict.tasks import install_prediction
+from failcast.query.endpoints import router as query_router
+from failcast.reports.endpoints import router as reports_router
+from failcast.reports.tasks import install_reports
+from failcast.slo.endpoints import router as slo_router
+from failcast.slo.signals import SloBurnSignals
+from failcast.topology.endpoints import router as topology_router
+
+# Every API router, in the order they appear in the OpenAPI document.
+ROUTERS = [
+    ops_router,
+    accounts_router,
+    orgs_router,
+    admin_router,
+    ingest_router,
+    query_router,
+    services_router,
+    alerting_router,
+    integrations_router,
+    chaos_router,
+    live_router,
+    predict_router,
+    detect_router,
+    health_router,
+    topology_router,
+    slo_router,
+    billing_router,
+    exports_router,
+    reports_router,
+]
+
+DESCRIPTION = """
+Failcast predicts failures of services, ML models and data pipelines before they happen.
+
+Authenticate with `Authorization: Bearer <token>`: an access token from `POST /api/v1/login`,
+or an API key (`fc_...`). Errors share one shape: `{"error": "<Name>", "detail": ...}`; a
+validation error's detail lists `{"index", "field", "msg"}` for every problem.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations_on_start:
+            await upgrade_async(settings)
+        await app.state.runner.start()
+        if settings.demo:
+            await prepare_demo(app)
+        try:
+            yield
+        finally:
+            await app.state.runner.stop()
+            await app.state.hub.close()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Failcast",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings)
+    app.state.passwords = Passwords(settings)
+    app.state.ingestor = Ingestor()
+    app.state.runner = runner_for(settings)
+    app.state.hub = hub_for(settings)
+    app.state.telemetry = Telemetry()
+    app.state.alert_signals = SignalRegistry()
+    app.state.notifier = Notifier(app.state.db, external_url=settings.public_url)
+    app.state.alert_signals.register("slo_burn", SloBurnSignals())
+    register_alerting(app.state.runner, app.state.db, app.state.alert_signals, app.state.notifier)
+    app.state.simulator = Simulator(
+        app.state.db, app.state.ingestor, app.state.hub, settings, incident_sink=store_incidents
+    )
+    app.state.runner.register("simulator.tick", app.state.simulator.tick)
+    app.state.runner.every(settings.simulator_tick_seconds, "simulator.tick")
+    install_security(app, settings)
+    install_integrations(app)
+    install_prediction(app)
+    install_store_jobs(app)
+    install_detection(app)
+    install_billing(app)
+    install_reports(app)
+
+    install_error_handlers(app)
+    app.add_middleware(RequestTelemetry)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    if settings.dashboard_enabled:
+        # Imported here: NiceGUI takes a second to import and API-only processes never need it.
+        from failcast.ui import mount_dashboard
+
+        mount_dashboard(app, settings)
+    return app

@@ -1,0 +1,137 @@
+"""Rate limits and sign-in lockouts behind a small interface, with an injectable clock.
+
+`InProcessLimiter` keeps its counters in this process; a Redis-backed limiter with the same
+three methods serves scale-out mode, where counters must be shared by every replica.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from failcast.errors import FailcastError
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class TooManyRequests(FailcastError):
+    """429 with a Retry-After header telling the client when to come back."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    retry_after: int = 0
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window: timedelta) -> Decision:
+        """Count one event under `key` unless `limit` events already fell in `window`."""
+        ...
+
+    async def peek(self, key: str, limit: int, window: timedelta) -> Decision:
+        """Whether one more event would be allowed, without counting it."""
+        ...
+
+    async def reset(self, key: str) -> None: ...
+
+
+class InProcessLimiter:
+    """A sliding-window log per key; at most `limit` timestamps are kept for each key."""
+
+    def __init__(self, clock: Clock = system_clock, max_keys: int = 100_000) -> None:
+        self.clock = clock
+        self._max_keys = max_keys
+        self._events: OrderedDict[str, deque[datetime]] = OrderedDict()
+
+    def _window(self, key: str, window: timedelta, now: datetime) -> deque[datetime]:
+        events = self._events.get(key)
+        if events is None:
+            events = deque()
+            self._events[key] = events
+            # Forget the least recently touched keys so a flood of addresses cannot grow
+            # memory without bound.
+            while len(self._events) > self._max_keys:
+                self._events.popitem(last=False)
+        else:
+            self._events.move_to_end(key)
+        while events and events[0] <= now - window:
+            events.popleft()
+        return events
+
+    def _decide(
+        self, events: deque[datetime], limit: int, window: timedelta, now: datetime
+    ) -> Decision:
+        if len(events) < limit:
+            return Decision(True)
+        wait = (events[len(events) - limit] + window - now).total_seconds()
+        return Decision(False, math.ceil(wait))
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> Decision:
+        now = self.clock()
+        events = self._window(key, window, now)
+        decision = self._decide(events, limit, window, now)
+        if decision.allowed:
+            events.append(now)
+            while len(events) > limit:
+                events.popleft()
+        return decision
+
+    async def peek(self, key: str, limit: int, window: timedelta) -> Decision:
+        now = self.clock()
+        return self._decide(self._window(key, window, now), limit, window, now)
+
+    async def reset(self, key: str) -> None:
+        self._events.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    """Consecutive failed sign-ins of one account, and until when it is locked."""
+
+    failures: int = 0
+    locked_until: datetime | None = None
+
+    def locked_for(self, now: datetime) -> int:
+        """Seconds the lock still holds, or 0."""
+        if self.locked_until is None or self.locked_until <= now:
+            return 0
+        return max(1, math.ceil((self.locked_until - now).total_seconds()))
+
+    def after_failure(self, now: datetime, threshold: int, duration: timedelta) -> LockState:
+        failures = (0 if self.locked_until is not None else self.failures) + 1
+        if failures >= threshold:
+            return LockState(0, now + duration)
+        return LockState(failures, None)
+
+
+class PhantomLocks:
+    """Lock states of emails that have no account, so they lock exactly like real ones and a
+    sign-in never reveals whether an account exists."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._max_keys = max_keys
+        self._states: OrderedDict[str, LockState] = OrderedDict()
+
+    def get(self, email: str) -> LockState:
+        return self._states.get(email, LockState())
+
+    def set(self, email: str, state: LockState) -> None:
+        self._states[email] = state
+        self._states.move_to_end(email)
+        while len(self._states) > self._max_keys:
+            self._states.popitem(last=False)

@@ -1,0 +1,1 @@
+"""The service catalogue: what is monitored, of which kind, owned by whom."""

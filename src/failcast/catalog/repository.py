@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.errors import NotFound
+from failcast.models import Sample, Series, Service
+
+
+async def get_service(session: AsyncSession, org_id: int, service_id: int) -> Service:
+    """The org's service, or NotFound: another org's id is indistinguishable from a missing one."""
+    service = await session.scalar(
+        select(Service).where(Service.id == service_id, Service.org_id == org_id)
+    )
+    if service is None:
+        raise NotFound("service not found")
+    return service
+
+
+async def find_service(session: AsyncSession, org_id: int, name: str) -> Service | None:
+    return await session.scalar(
+        select(Service).where(Service.org_id == org_id, Service.name == name)
+    )
+
+
+async def list_services(session: AsyncSession, org_id: int) -> list[Service]:
+    rows = await session.scalars(
+        select(Service).where(Service.org_id == org_id).order_by(Service.name)
+    )
+    return list(rows)
+
+
+async def service_metrics(session: AsyncSession, service_id: int) -> tuple[list[str], int]:
+    rows = await session.execute(
+        select(Series.metric, func.count())
+        .where(Series.service_id == service_id)
+        .group_by(Series.metric)
+    )
+    pairs = sorted(rows)
+    return [metric for metric, _ in pairs], sum(count for _, count in pairs)
+
+
+async def last_sample_ms(session: AsyncSession, service_id: int) -> int | None:
+    series_ids = select(Series.id).where(Series.service_id == service_id)
+    value: int | None = await session.scalar(
+        select(func.max(Sample.ts)).where(Sample.series_id.in_(series_ids))
+    )
+    return value

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.models.service import ServiceKind
+
+
+class ServiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: ServiceKind
+    team: str | None
+    tier: int | None
+    owner: str | None
+    description: str
+    created_at: datetime
+
+
+class ServiceDetail(ServiceOut):
+    metrics: list[str] = Field(description="Metric names that have series for this service.")
+    series_count: int
+    last_sample_at: datetime | None
+
+
+class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128, pattern=SERVICE_PATTERN)
+    kind: ServiceKind = ServiceKind.microservice
+    team: str | None = Field(default=None, max_length=128)
+    tier: int | None = Field(default=None, ge=0, le=5)
+    owner: str | None = Field(default=None, max_length=200)
+    description: str = Field(default="", max_length=1000)
+
+
+class ServicePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ServiceKind | None = None
+    team: str | None = Field(default=None, max_length=128)
+    tier: int | None = Field(default=None, ge=0, le=5)
+    owner: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,155 @@
+"""The demo organisation `failcast up --demo` (and so `make run`) prepares: an owner account
+with a fresh random password, the simulated fleet switched on, and a few days of history so
+charts and models have something to show from the first minute."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import exists, select
+
+from failcast.auth.passwords import Passwords
+from failcast.chaos.history import history_matrix
+from failcast.chaos.incidents import store_incidents
+from failcast.chaos.runtime import Simulator
+from failcast.config import Settings
+from failcast.db.base import utcnow
+from failcast.db.engine import Database
+from failcast.ingest.schemas import IngestLimits
+from failcast.ingest.service import Ingestor
+from failcast.ingest.validate import validate_samples
+from failcast.models import Membership, Organization, Role, Sample, Series, User
+
+log = logging.getLogger("failcast.demo")
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_ORG = "Demo"
+HISTORY_STEP_S = 300
+BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    email: str
+    password: str
+    org_id: int
+    created: bool
+
+
+async def ensure_demo_account(database: Database, passwords: Passwords) -> DemoAccount:
+    """Create the demo owner and org, or give the existing owner a new random password."""
+    password = secrets.token_urlsafe(12)
+    password_hash = await passwords.hash(password)
+    async with database.session() as session:
+        user = await session.scalar(select(User).where(User.email == DEMO_EMAIL))
+        created = user is None
+        if user is None:
+            user = User(email=DEMO_EMAIL, name="Demo", email_verified_at=utcnow())
+            session.add(user)
+            org = Organization(name=DEMO_ORG, slug=f"demo-{secrets.token_hex(3)}")
+            session.add(org)
+            await session.flush()
+            session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner.value))
+            org_id = org.id
+        else:
+            membership = await session.scalar(
+                select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+            )
+            if membership is None:
+                raise RuntimeError(f"{DEMO_EMAIL} exists but belongs to no organisation")
+            org_id = membership.org_id
+        user.password_hash = password_hash
+        user.is_active = True
+        user.failed_logins = 0
+        user.locked_until = None
+        await session.commit()
+    return DemoAccount(DEMO_EMAIL, password, org_id, created)
+
+
+async def backfill_history(
+    database: Database, ingestor: Ingestor, settings: Settings, org_id: int, days: float
+) -> int:
+    """Ingest `days` of simulated history for the org's fleet, ending now; returns samples."""
+    end = int(time.time()) // HISTORY_STEP_S * HISTORY_STEP_S
+    history = history_matrix(
+        days,
+        settings.simulator_services,
+        HISTORY_STEP_S,
+        seed=org_id,
+        start=end - int(days * 86400),
+    )
+    matrix = history.matrix
+    limits = IngestLimits.from_settings(settings)
+    stored = 0
+    timestamps = matrix.ts.tolist()
+    items = [
+        {"service": service, "metric": metric, "ts": ts, "value": float(value)}
+        for (service, metric), row in zip(matrix.series, matrix.values, strict=True)
+        for ts, value in zip(timestamps, row.tolist(), strict=True)
+    ]
+    for start in range(0, len(items), BATCH):
+        valid, problems = validate_samples(items[start : start + BATCH], limits)
+        if problems:
+            raise RuntimeError(f"simulated history failed validation: {problems[:3]}")
+        async with database.session() as session:
+            stored += (await ingestor.ingest_samples(session, org_id, valid)).accepted
+        log.info("demo history", extra={"stored": stored, "total": len(items)})
+    async with database.session() as session:
+        await store_incidents(session, org_id, [i for i in history.incidents if i.start < end])
+    return stored
+
+
+async def has_samples(database: Database, org_id: int) -> bool:
+    async with database.session() as session:
+        found = await session.scalar(
+            select(
+                exists().where(
+                    Sample.series_id.in_(select(Series.id).where(Series.org_id == org_id))
+                )
+            )
+        )
+    return bool(found)
+
+
+async def prepare_demo(app: FastAPI) -> DemoAccount:
+    """Everything `--demo` promises; prints the sign-in for the person at the terminal."""
+    settings: Settings = app.state.settings
+    database: Database = app.state.db
+    simulator: Simulator = app.state.simulator
+    account = await ensure_demo_account(database, app.state.passwords)
+    async with database.session() as session:
+        await simulator.set_enabled(session, account.org_id, True)
+    if settings.demo_history_days > 0 and not await has_samples(database, account.org_id):
+        app.state.runner.register("demo.backfill", _backfill_task(app, account.org_id))
+        await app.state.runner.submit("demo.backfill")
+    banner = (
+        f"\n  Failcast demo: open {settings.public_url} and sign in as\n"
+        f"    {account.email} / {account.password}\n"
+        "  (a new random password is set at every start with --demo)\n"
+    )
+    print(banner, file=sys.stderr, flush=True)
+    return account
+
+
+def _backfill_task(app: FastAPI, org_id: int) -> Callable[[], Awaitable[None]]:
+    async def backfill() -> None:
+        settings: Settings = app.state.settings
+        stored = await backfill_history(
+            app.state.db, app.state.ingestor, settings, org_id, settings.demo_history_days
+        )
+        log.info("demo history ready", extra={"samples": stored})
+        if settings.demo_training_days > 0:
+            # The simulator is where labelled failures come from: the demo's model learns from
+            # simulated history of the same fleet, then scores it at once.
+            jobs = app.state.prediction_jobs
+            await jobs.train(org_id, days=settings.demo_training_days, source="simulator")
+            await jobs.score()
+            log.info("demo failure model trained")
+
+    return backfill

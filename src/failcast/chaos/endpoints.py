@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from sqlalchemy import select
+
+from failcast.auth.principal import CanAdmin, CanRead, CanWrite
+from failcast.chaos.experiments import run_offline
+from failcast.chaos.faults import FaultKind, applicable
+from failcast.chaos.runtime import Simulator
+from failcast.chaos.schemas import (
+    ExperimentIn,
+    ExperimentOut,
+    FaultOut,
+    FleetOut,
+    FleetService,
+    InjectIn,
+    SimulatorIn,
+)
+from failcast.deps import SessionDep
+from failcast.errors import NotFound
+from failcast.models import ChaosExperiment, Organization
+
+router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
+
+
+def _simulator(request: Request) -> Simulator:
+    simulator: Simulator = request.app.state.simulator
+    return simulator
+
+
+@router.get("/fleet", response_model=FleetOut, operation_id="get_fleet")
+async def get_fleet(request: Request, principal: CanRead, session: SessionDep) -> FleetOut:
+    """The org's simulated fleet: services, their dependencies, metrics and possible faults."""
+    org = await session.get_one(Organization, principal.org_id)
+    spec = _simulator(request).new_fleet(principal.org_id).spec
+    return FleetOut(
+        enabled=org.simulator_enabled,
+        services=[
+            FleetService(
+                name=service.name,
+                kind=service.kind.value,
+                dependencies=[d.name for d in service.dependencies],
+                metrics=list(service.metrics),
+                fault_kinds=[k for k in FaultKind if applicable(k, service, spec)],
+            )
+            for service in spec.services
+        ],
+    )
+
+
+@router.put("/simulator", response_model=FleetOut, operation_id="set_simulator")
+async def set_simulator(
+    body: SimulatorIn, request: Request, principal: CanAdmin, session: SessionDep
+) -> FleetOut:
+    """Switch the simulated fleet on or off for the org."""
+    await _simulator(request).set_enabled(session, principal.org_id, body.enabled)
+    return await get_fleet(request, principal, session)
+
+
+@router.post(
+    "/inject",
+    response_model=FaultOut,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="inject_fault",
+)
+async def inject(
+    body: InjectIn, request: Request, principal: CanWrite, session: SessionDep
+) -> FaultOut:
+    """Inject a fault into a simulated service; it recovers by itself after `duration`."""
+    row = await _simulator(request).inject(
+        session,
+        principal.org_id,
+        kind=body.chaos_type.value,
+        target=body.target_service,
+        duration_s=body.duration,
+        intensity=body.intensity,
+        lead_s=body.lead,
+    )
+    return FaultOut.model_validate(row)
+
+
+@router.get("/faults", response_model=list[FaultOut], operation_id="list_faults")
+async def list_faults(
+    request: Request, principal: CanRead, session: SessionDep, active: bool = True
+) -> list[FaultOut]:
+    """Faults acting now (or, with `active=false`, the most recent 500)."""
+    rows = await _simulator(request).faults(session, principal.org_id, active_only=active)
+    return [FaultOut.model_validate(row) for row in rows]
+
+
+@router.delete("/faults/{fault_id}", response_model=FaultOut, operation_id="stop_fault")
+async def stop_fault(
+    fault_id: int, request: Request, principal: CanWrite, session: SessionDep
+) -> FaultOut:
+    """End one active fault now."""
+    stopped = await _simulator(request).stop(session, principal.org_id, fault_id=fault_id)
+    if not stopped:
+        raise NotFound("no active fault with that id")
+    return FaultOut.model_validate(stopped[0])
+
+
+@router.post("/reset", response_model=list[FaultOut], operation_id="reset_chaos")
+async def reset(request: Request, principal: CanWrite, session: SessionDep) -> list[FaultOut]:
+    """End every active fault now; returns those that were stopped."""
+    stopped = await _simulator(request).stop(session, principal.org_id)
+    return [FaultOut.model_validate(row) for row in stopped]
+
+
+@router.post(
+    "/experiments",
+    response_model=ExperimentOut,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="run_experiment",
+)
+async def run_experiment(
+    body: ExperimentIn, request: Request, principal: CanWrite, session: SessionDep
+) -> ExperimentOut:
+    """Start an experiment: observe, inject its method, roll back, observe again, judge.
+
+    The journal is written once the last observation window has passed. With `dry_run` the
+    journal is computed at once on a copy of the fleet and nothing is stored or injected.
+    """
+    simulator = _simulator(request)
+    if body.dry_run:
+        fleet = simulator.new_fleet(principal.org_id)
+        start = simulator.clock()
+        journal = run_offline(
+            fleet,
+            body.experiment,
+            start,
+            observe_s=body.observe_seconds,
+            settle_s=body.settle_seconds,
+        )
+        end = start + body.experiment.method_duration_s
+        return ExperimentOut(
+            id=None,
+            title=body.experiment.title,
+            status=str(journal["status"]),
+            verdict=str(journal["verdict"]),
+            observe_from=start - body.observe_seconds,
+            method_start=start,
+            method_end=end,
+            after_from=end + body.settle_seconds,
+            after_to=end + body.settle_seconds + body.observe_seconds,
+            journal=journal,
+        )
+    row = await simulator.start_experiment(
+        session,
+        principal.org_id,
+        body.experiment,
+        observe_s=body.observe_seconds,
+        settle_s=body.settle_seconds,
+    )
+    return ExperimentOut.model_validate(row)
+
+
+@router.get("/experiments", response_model=list[ExperimentOut], operation_id="list_experiments")
+async def list_experiments(principal: CanRead, session: SessionDep) -> list[ExperimentOut]:
+    """The org's experiments, newest first."""
+    rows = await session.scalars(
+        select(ChaosExperiment)
+        .where(ChaosExperiment.org_id == principal.org_id)
+        .order_by(ChaosExperiment.id.desc())
+        .limit(200)
+    )
+    return [ExperimentOut.model_validate(row) for row in rows]
+
+
+@router.get(
+    "/experiments/{experiment_id}", response_model=ExperimentOut, operation_id="get_experiment"
+)
+async def get_experiment(
+    experiment_id: int, principal: CanRead, session: SessionDep
+) -> ExperimentOut:
+    """One experiment with its journal once it is finished."""
+    row = await session.scalar(
+        select(ChaosExperiment).where(
+            ChaosExperiment.id == experiment_id, ChaosExperiment.org_id == principal.org_id
+        )
+    )
+    if row is None:
+        raise NotFound("experiment not found")
+    return ExperimentOut.model_validate(row)

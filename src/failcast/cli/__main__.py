@@ -1,0 +1,3 @@
+from failcast.cli import main
+
+main()

@@ -1,0 +1,212 @@
+"""`failcast train`, `failcast backtest` and `failcast models list|promote|rollback`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.cli import app
+from failcast.cli._client import fail
+from failcast.cli.server import load_settings
+from failcast.db.engine import Database
+from failcast.errors import FailcastError
+from failcast.predict import repository, service
+from failcast.predict.backtest import BASELINES, BacktestConfig, backtest, grade_rca
+from failcast.predict.dataset import build_dataset
+from failcast.predict.labels import DEFAULT_HORIZONS
+from failcast.predict.simulated import cascade_faults, simulated_history
+from failcast.predict.training import TrainConfig
+from failcast.predict.training import train as train_model
+from failcast.timeutil import now_ms
+
+_err = Console(stderr=True)
+_out = Console()
+T = TypeVar("T")
+
+models_app = typer.Typer(
+    help="The failure model registry of an organisation.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+Horizons = Annotated[str, typer.Option(help="Horizons in hours, comma-separated.")]
+
+
+def _horizons(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        fail(f"horizons must be whole hours separated by commas, got {text!r}", code=2)
+    if not values or min(values) < 1:
+        fail("give at least one horizon of 1 hour or more", code=2)
+    return values
+
+
+@contextmanager
+def _steps(title: str) -> Iterator[Callable[[str], None]]:
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+        console=_err, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(title, total=None)
+        yield lambda step: progress.update(task, description=f"{title}: {step}")
+        progress.update(task, description=f"{title}: done")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if not math.isfinite(value) else f"{value:.3f}"
+    return str(value)
+
+
+def _db_call(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(load_settings())
+        try:
+            async with database.session() as session:
+                return await fn(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except FailcastError as exc:
+        fail(str(exc.detail))
+
+
+@app.command()
+def train(
+    days: Annotated[int, typer.Option(help="Days of history to learn from.")] = 60,
+    services: Annotated[int, typer.Option(help="Simulated fleet size.")] = 12,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    horizons: Horizons = ",".join(str(h) for h in DEFAULT_HORIZONS),
+    org: Annotated[
+        int | None, typer.Option(help="Train on this organisation's stored data and register it.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the simulated model's artifact to this file.")
+    ] = None,
+) -> None:
+    """Train the failure model: on simulated history by default, or on an org's data (--org)."""
+    config = TrainConfig(horizons=_horizons(horizons))
+    if org is not None:
+        with _steps(f"training org {org}"):
+            row = _db_call(
+                lambda session: service.train_org(session, org, now_ms(), days=days, config=config)
+            )
+        typer.echo(
+            f"version {row.version} ({row.status}, labels from {row.source}): "
+            f"{json.dumps(service.metrics_summary(row.metrics))}"
+        )
+        return
+    with _steps("training on simulated history") as say:
+        say(f"simulating {days} days of {services} services")
+        history = simulated_history(days, services, seed)
+        say("features")
+        ds = build_dataset(history.fleet, history.incidents, config.horizons)
+        result = train_model(ds, config, progress=say)
+    table = Table(title=f"held-out test split ({len(history.incidents)} incidents in all)")
+    for column in ("horizon", "precision", "recall", "f1", "auc_pr", "brier", "event recall",
+                   "lead h (median)", "false alarms/day"):  # fmt: skip
+        table.add_column(column)
+    for key, m in result.metrics.get("test", {}).items():
+        table.add_row(
+            key, *(_fmt(m.get(k)) for k in ("precision", "recall", "f1", "auc_pr", "brier")),
+            _fmt(m.get("event_recall")), _fmt(m.get("lead_h_median")),
+            _fmt(m.get("false_alarms_per_day")),
+        )  # fmt: skip
+    _out.print(table)
+    _out.print(f"ensemble: {json.dumps(result.model.describe_members())}")
+    if out is not None:
+        out.write_bytes(result.model.to_bytes())
+        _out.print(f"artifact written to {out}")
+
+
+@app.command("backtest")
+def backtest_command(
+    days: Annotated[int, typer.Option(help="Days of simulated history.")] = 60,
+    services: Annotated[int, typer.Option(help="Simulated fleet size.")] = 12,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    horizons: Horizons = ",".join(str(h) for h in DEFAULT_HORIZONS),
+    initial_days: Annotated[float, typer.Option(help="Days before the first prediction.")] = 28,
+    retrain_days: Annotated[float, typer.Option(help="Days between retrainings.")] = 7,
+    cascades: Annotated[
+        int, typer.Option(help="Chaos cascades in a separate 30-day history for grading RCA.")
+    ] = 14,
+) -> None:
+    """Replay simulated history walk-forward with periodic retraining, against baselines."""
+    config = BacktestConfig(
+        horizons=_horizons(horizons), initial_days=initial_days, retrain_days=retrain_days
+    )
+    with _steps("backtest") as say:
+        say(f"simulating {days} days of {services} services")
+        history = simulated_history(days, services, seed)
+        say("features")
+        ds = build_dataset(history.fleet, history.incidents, config.horizons)
+        result = backtest(ds, config, progress=say)
+        say("root causes")
+        rca_history = simulated_history(
+            30, services, seed + 1, faults=cascade_faults(30, services, seed + 1, cascades)
+        )
+        rca = grade_rca(rca_history.fleet, rca_history.incidents)
+    keys = ("precision", "recall", "f1", "auc_pr", "brier", "false_alarms_per_day",
+            "event_recall", "lead_h_median")  # fmt: skip
+    for horizon, methods in result.metrics.items():
+        table = Table(title=f"{horizon} ahead ({result.folds} folds)")
+        table.add_column("method")
+        for k in keys:
+            table.add_column(k)
+        for name in ("model", *BASELINES):
+            if name in methods:
+                table.add_row(name, *(_fmt(methods[name].get(k)) for k in keys))
+        _out.print(table)
+    _out.print(
+        f"root cause ({cascades} cascades among 30 days of organic failures): top-1 "
+        f"{rca.accuracy:.1%} of {rca.total} incidents, inconclusive {rca.inconclusive_share:.1%}"
+    )
+
+
+@models_app.command("list")
+def models_list(org: Annotated[int, typer.Option(help="Organisation id.")]) -> None:
+    """Every model version of the organisation."""
+    rows = _db_call(lambda session: repository.versions(session, org))
+    table = Table()
+    for column in ("version", "status", "source", "trained on", "members", "24 h figures"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.version), row.status, row.source,
+            f"{row.train_start:%Y-%m-%d} .. {row.train_end:%Y-%m-%d}",
+            ",".join(row.meta.get("members", [])),
+            json.dumps(service.metrics_summary(row.metrics)),
+        )  # fmt: skip
+    _out.print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    version: int, org: Annotated[int, typer.Option(help="Organisation id.")]
+) -> None:
+    """Make VERSION the active model."""
+    row = _db_call(lambda s: service.promote(s, org, version, datetime.now(UTC)))
+    typer.echo(f"version {row.version} is active")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    version: int, org: Annotated[int, typer.Option(help="Organisation id.")]
+) -> None:
+    """Retire the active VERSION and reactivate the one it replaced."""
+    row = _db_call(lambda s: service.rollback(s, org, version, datetime.now(UTC)))
+    typer.echo(f"version {row.version} is active again")

@@ -1,0 +1,120 @@
+"""`failcast user ...`: manage accounts straight in the database (no server needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from failcast.cli import app
+from failcast.cli._client import fail
+from failcast.cli.server import load_settings
+from failcast.config import Settings
+
+user_app = typer.Typer(
+    help="Manage user accounts and platform administrators.", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
+
+
+async def _create(
+    settings: Settings, email: str, password: str, name: str, org_name: str, admin: bool
+) -> tuple[int, int]:
+    from failcast.auth import service
+    from failcast.auth.passwords import Passwords
+    from failcast.db.engine import Database
+    from failcast.models import User
+
+    database = Database(settings)
+    try:
+        async with database.session() as session:
+            user, org = await service.register(
+                session,
+                Passwords(settings),
+                email=email,
+                password=password,
+                name=name,
+                org_name=org_name,
+            )
+            if admin:
+                stored = await session.get_one(User, user.id)
+                stored.is_superuser = True
+                await session.commit()
+            return user.id, org.id
+    finally:
+        await database.dispose()
+
+
+async def _set_superuser(settings: Settings, email: str, value: bool) -> bool:
+    from failcast.db.engine import Database
+    from failcast.models import User
+
+    database = Database(settings)
+    try:
+        async with database.session() as session:
+            user = await session.scalar(select(User).where(User.email == email.lower()))
+            if user is None:
+                return False
+            user.is_superuser = value
+            await session.commit()
+            return True
+    finally:
+        await database.dispose()
+
+
+@user_app.command("create")
+def create(
+    email: Annotated[str, typer.Argument(help="The new user's email address.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="FAILCAST_NEW_USER_PASSWORD",
+            help="Asked for when not given; at least 12 characters, not a common password.",
+        ),
+    ],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    org: Annotated[str, typer.Option(help="Name of the user's first organisation.")] = "",
+    admin: Annotated[bool, typer.Option("--admin", help="Make a platform administrator.")] = False,
+) -> None:
+    """Create a user and their organisation (they own it)."""
+    from failcast.errors import Conflict, ValidationFailed
+
+    settings = load_settings()
+    try:
+        user_id, org_id = asyncio.run(
+            _create(
+                settings,
+                email,
+                password,
+                name,
+                org or f"{email.split('@')[0]}'s organisation",
+                admin,
+            )
+        )
+    except ValidationFailed as exc:
+        fail("; ".join(f"password {p['msg']}" for p in exc.detail))
+    except Conflict as exc:
+        fail(str(exc.detail))
+    role = "platform administrator" if admin else "user"
+    typer.echo(f"created {role} {email.lower()} (id {user_id}) owning organisation {org_id}")
+
+
+@user_app.command("promote")
+def promote(email: Annotated[str, typer.Argument(help="Email of an existing user.")]) -> None:
+    """Make an existing user a platform administrator."""
+    if not asyncio.run(_set_superuser(load_settings(), email, True)):
+        fail(f"no user with email {email.lower()}")
+    typer.echo(f"{email.lower()} is now a platform administrator")
+
+
+@user_app.command("demote")
+def demote(email: Annotated[str, typer.Argument(help="Email of an existing user.")]) -> None:
+    """Take platform administration away from a user."""
+    if not asyncio.run(_set_superuser(load_settings(), email, False)):
+        fail(f"no user with email {email.lower()}")
+    typer.echo(f"{email.lower()} is no longer a platform administrator")

@@ -1,0 +1,23 @@
+"""Background work and alert signals of the detection domain, installed on the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from failcast.detect.service import LiveScoring
+from failcast.detect.signals import DriftSignals, ForecastBreachSignals
+
+SCORE_TASK = "detect.score"
+# Live scores trail the data by at most this long (plus one run's duration).
+SCORE_SECONDS = 10.0
+
+
+def install_detection(app: FastAPI) -> None:
+    """Live scoring on the runner, and the drift and forecast_breach alert signals."""
+    app.state.live_scoring = LiveScoring(app.state.db)
+    app.state.runner.register(SCORE_TASK, app.state.live_scoring.run)
+    app.state.runner.every(SCORE_SECONDS, SCORE_TASK)
+    signals = getattr(app.state, "alert_signals", None)
+    if signals is not None:
+        signals.register("drift", DriftSignals())
+        signals.register("forecast_breach", ForecastBreachSignals())

@@ -1,0 +1,1 @@
+"""Exports of metrics, alerts, incidents and predictions as CSV, JSON and Excel, streamed."""

@@ -1,0 +1,1 @@
+"""Intake of metric and log batches: validate everything, then store all of it or none."""

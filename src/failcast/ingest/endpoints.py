@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
+
+from failcast.auth.principal import CanIngest
+from failcast.config import Settings
+from failcast.deps import SessionDep, SettingsDep
+from failcast.errors import PayloadTooLarge, ValidationFailed, problems_from_pydantic
+from failcast.ingest.schemas import IngestLimits, IngestResult, LogBatch, MetricBatch
+from failcast.ingest.service import Ingestor
+from failcast.ingest.validate import validate_batch
+from failcast.ops.collector import collector_paused
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+BatchT = TypeVar("BatchT", bound=BaseModel)
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+async def parse_body(request: Request, settings: Settings, items: str) -> Any:
+    """The JSON body, after the size limits: bytes first, then the number of items."""
+    return parse_json(await read_body(request, settings), settings, items)
+
+
+async def read_body(request: Request, settings: Settings) -> bytes:
+    body = await request.body()
+    if len(body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
+    return body
+
+
+def parse_json(body: bytes, settings: Settings, items: str) -> Any:
+    """The parsed body, refused when it holds more than the accepted number of `items`."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = None
+    try:
+        # orjson refuses bare NaN and Infinity tokens, which some clients send; this parser
+        # accepts them so that validation can name the offending sample.
+        data = from_json(body, allow_inf_nan=True) if data is None else data
+    except ValueError as exc:
+        raise ValidationFailed([{"field": None, "msg": f"body is not valid JSON: {exc}"}]) from None
+    if isinstance(data, dict) and isinstance(data.get(items), list):
+        count = len(data[items])
+        if count > settings.max_batch_samples:
+            raise PayloadTooLarge(
+                f"batch holds {count} {items}; at most {settings.max_batch_samples} are accepted"
+            )
+    return data
+
+
+async def read_batch(
+    request: Request, settings: Settings, model: type[BatchT], items: str
+) -> BatchT:
+    """Parse and validate a whole batch; any problem rejects all of it."""
+    data = await parse_body(request, settings, items)
+    limits = IngestLimits.from_settings(settings)
+    try:
+        return model.model_validate(data, context={"limits": limits})
+    except ValidationError as exc:
+        drop = 1 if all(e["loc"][:1] == (items,) for e in exc.errors()) else 0
+        raise ValidationFailed(problems_from_pydantic(exc.errors(), drop=drop)) from None
+
+
+def _ingestor(request: Request) -> Ingestor:
+    ingestor: Ingestor = request.app.state.ingestor
+    return ingestor
+
+
+@router.post(
+    "/metrics",
+    response_model=IngestResult,
+    operation_id="ingest_metrics",
+    openapi_extra=_body_schema(MetricBatch),
+    responses={413: {"description": "Batch or body too large"}, 422: {"description": "Invalid"}},
+)
+async def ingest_metrics(
+    request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
+) -> IngestResult:
+    """Store a batch of samples: all of it, or nothing with a 422 naming every bad sample.
+
+    `ts` is RFC 3339 text with a zone, or Unix seconds. Unknown services and series are created.
+    Re-sending a sample for the same series and time overwrites it.
+    """
+    body = await read_body(request, settings)
+    with collector_paused():
+        data = parse_json(body, settings, "samples")
+        envelope = isinstance(data, dict) and isinstance(data.get("samples"), list)
+        if envelope:
+            extra = sorted(set(data) - {"samples"})
+            batch, problems = validate_batch(data["samples"], IngestLimits.from_settings(settings))
+            problems += [{"field": field, "msg": "unknown field"} for field in extra]
+        del data
+    if not envelope:
+        # Let the schema describe what is wrong with the envelope.
+        await read_batch(request, settings, MetricBatch, "samples")
+    if problems:
+        raise ValidationFailed(problems)
+    result = await _ingestor(request).ingest_batch(session, principal.org_id, batch)
+    request.app.state.telemetry.samples_ingested.inc(result.accepted)
+    return result
+
+
+@router.post(
+    "/logs",
+    response_model=IngestResult,
+    operation_id="ingest_logs",
+    openapi_extra=_body_schema(LogBatch),
+    responses={413: {"description": "Batch or body too large"}, 422: {"description": "Invalid"}},
+)
+async def ingest_logs(
+    request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
+) -> IngestResult:
+    """Store a batch of log lines, all or nothing. A re-sent line is not stored twice."""
+    batch = await read_batch(request, settings, LogBatch, "logs")
+    result = await _ingestor(request).ingest_logs(session, principal.org_id, batch.logs)
+    request.app.state.telemetry.logs_ingested.inc(result.accepted)
+    return result

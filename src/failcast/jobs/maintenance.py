@@ -1,0 +1,80 @@
+"""The store's periodic jobs: partitions and retention (hourly), rollups (every minute)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from failcast.config import Settings
+from failcast.db.engine import Database
+from failcast.store import partitions, rollups
+from failcast.timeutil import now_ms
+
+PARTITIONS_TASK = "store.partitions"
+ROLLUPS_TASK = "store.rollups"
+PARTITIONS_SECONDS = 3600.0
+# Long enough for the weekly jobs' slots to stay deduplicated, short enough to stay small.
+JOB_RUN_RETENTION_MS = 14 * 86_400_000
+
+
+class StoreJobs:
+    """Task functions over one Database; `now` (ms) is injectable for tests."""
+
+    def __init__(
+        self, database: Database, settings: Settings, clock: Callable[[], int] = now_ms
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+
+    def raw_cutoff(self, now: int) -> int:
+        """Samples before this instant are past retention (whole days, as partitions go)."""
+        return partitions.day_of(now - int(self.settings.sample_retention.total_seconds() * 1000))
+
+    async def partitions(self, now: int | None = None) -> partitions.MaintenanceReport:
+        """Create partitions ahead, drop expired days, expire old rollups and job runs."""
+        at = self.clock() if now is None else now
+        cutoff = self.raw_cutoff(at)
+        rollup_ms = int(self.settings.rollup_retention.total_seconds() * 1000)
+        async with self.database.session() as session:
+            report = await partitions.maintain(
+                session,
+                at,
+                days_ahead=self.settings.partition_days_ahead,
+                retention_ms=at - cutoff,
+            )
+            if not await partitions.is_partitioned(session):
+                # SQLite: the same retention by rows; IN (series) lets it seek the primary key.
+                await session.execute(
+                    text(
+                        "DELETE FROM sample WHERE series_id IN (SELECT id FROM series) "
+                        "AND ts < :cutoff"
+                    ),
+                    {"cutoff": cutoff},
+                )
+            await rollups.expire(session, at - rollup_ms)
+            await session.execute(
+                text("DELETE FROM job_run WHERE slot_ms < :cutoff"),
+                {"cutoff": at - JOB_RUN_RETENTION_MS},
+            )
+            await session.commit()
+        return report
+
+    async def rollups(self, now: int | None = None) -> list[int]:
+        """Recompute the rollups of closed hours that received samples; return those hours."""
+        at = self.clock() if now is None else now
+        async with self.database.session() as session:
+            return await rollups.refresh(session, at, raw_cutoff_ms=self.raw_cutoff(at))
+
+
+def install_store_jobs(app: FastAPI) -> StoreJobs:
+    """Register the store's jobs on the app's runner."""
+    settings: Settings = app.state.settings
+    jobs = StoreJobs(app.state.db, settings)
+    app.state.runner.register(PARTITIONS_TASK, jobs.partitions)
+    app.state.runner.register(ROLLUPS_TASK, jobs.rollups)
+    app.state.runner.every(PARTITIONS_SECONDS, PARTITIONS_TASK)
+    app.state.runner.every(settings.rollup_interval_seconds, ROLLUPS_TASK)
+    return jobs

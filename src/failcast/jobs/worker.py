@@ -1,0 +1,178 @@
+"""Worker and scheduler processes of scale-out mode.
+
+The task context is the app itself: a worker calls `create_app(settings)` without serving it,
+so the Database, Ingestor, Simulator, Notifier, RedisHub and every domain's task functions are
+built exactly as in an API process and registered on its `ArqRunner`. The worker hands those
+functions to arq; a task submitted by any API process runs here unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, cast
+
+from arq.connections import RedisSettings
+from arq.worker import Function, Worker, func
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from failcast.config import Settings
+from failcast.db.base import utcnow
+from failcast.db.engine import Database
+from failcast.jobs.arq_runner import PERIODIC_FUNCTION, ArqRunner
+from failcast.jobs.leader import LeaderLease, Scheduler, accept_fence
+from failcast.jobs.runner import Task
+from failcast.models import JobRun
+
+log = logging.getLogger("failcast.jobs.worker")
+
+ArqCoroutine = Callable[..., Awaitable[Any]]
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_app(settings: Settings) -> tuple[FastAPI, ArqRunner]:
+    """The app whose state is the task context, and its queue-backed runner."""
+    from failcast.app import create_app
+
+    if not settings.scale_out:
+        raise ValueError("workers and schedulers need FAILCAST_REDIS_URL")
+    # Workers serve no pages and leave migrations to `failcast db upgrade` / the API.
+    app = create_app(
+        settings.model_copy(update={"dashboard_enabled": False, "run_migrations_on_start": False})
+    )
+    runner = app.state.runner
+    if not isinstance(runner, ArqRunner):
+        raise TypeError("scale-out mode did not build an ArqRunner")
+    return app, runner
+
+
+def as_job(task: Task) -> ArqCoroutine:
+    """Adapt a task function to arq's calling convention (a context first)."""
+
+    async def job(ctx: dict[str, Any], **kwargs: Any) -> None:
+        await task(**kwargs)
+
+    return job
+
+
+class PeriodicJob:
+    """Runs one scheduled slot of a periodic job at most once, and records it in `job_run`.
+
+    arq delivers at least once: a job whose worker died is delivered again. A slot that
+    already has a `job_run` row is therefore skipped, and a run whose fencing token is older
+    than one already seen for the job (a deposed scheduler's) is refused.
+    """
+
+    def __init__(self, runner: ArqRunner, database: Database, prefix: str, worker: str) -> None:
+        self.runner = runner
+        self.database = database
+        self.prefix = prefix
+        self.worker = worker
+
+    async def completed(self, name: str, slot_ms: int) -> bool:
+        async with self.database.session() as session:
+            found = await session.scalar(
+                select(JobRun.id).where(JobRun.name == name, JobRun.slot_ms == slot_ms).limit(1)
+            )
+        return found is not None
+
+    async def record(self, name: str, slot_ms: int, fence: int, started: datetime) -> None:
+        async with self.database.session() as session:
+            session.add(
+                JobRun(
+                    name=name, slot_ms=slot_ms, fence=fence, worker=self.worker, started_at=started
+                )
+            )
+            await session.commit()
+
+    async def run(self, ctx: dict[str, Any], name: str, slot_ms: int, fence: int) -> str:
+        if not await accept_fence(ctx["redis"], self.prefix, name, fence):
+            log.warning("refused a run from a deposed scheduler", extra={"task": name})
+            return "stale"
+        if await self.completed(name, slot_ms):
+            return "done"
+        started = utcnow()
+        await self.runner.tasks[name]()
+        await self.record(name, slot_ms, fence, started)
+        return "ran"
+
+
+def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function]:
+    """Every registered task as an arq function, plus the periodic-slot runner."""
+    # arq types its coroutines as a protocol that only plain functions satisfy; these are
+    # called exactly like them (context first).
+    functions = [func(cast(Any, as_job(task)), name=name) for name, task in runner.tasks.items()]
+    periodic = PeriodicJob(runner, app.state.db, app.state.settings.redis_prefix, worker)
+    functions.append(func(cast(Any, periodic.run), name=PERIODIC_FUNCTION))
+    return functions
+
+
+async def _close(app: FastAPI, runner: ArqRunner) -> None:
+    await runner.stop()
+    await app.state.hub.close()
+    await app.state.db.dispose()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+
+async def run_worker(settings: Settings, *, schedule: bool = False, burst: bool = False) -> None:
+    """Run queued tasks until SIGTERM/SIGINT; with `schedule`, also compete for leadership."""
+    app, runner = build_app(settings)
+    await runner.start()
+    me = worker_id()
+    worker = Worker(
+        functions=arq_functions(app, runner, me),
+        queue_name=runner.queue,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        max_jobs=settings.worker_concurrency,
+        job_timeout=settings.worker_job_timeout,
+        burst=burst,
+        handle_signals=True,
+        # One line per job at INFO would drown the logs of a busy queue.
+        log_results=False,
+    )
+    stop = asyncio.Event()
+    scheduling = None
+    if schedule:
+        lease = LeaderLease(runner.pool, settings.redis_prefix, settings.scheduler_lock_ttl, me)
+        scheduling = asyncio.create_task(Scheduler(runner, lease).run(stop))
+    log.info("worker started", extra={"worker": me, "tasks": len(runner.tasks)})
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.async_run()
+    finally:
+        stop.set()
+        if scheduling is not None:
+            await scheduling
+        await worker.close()
+        await _close(app, runner)
+
+
+async def run_scheduler(settings: Settings) -> None:
+    """Enqueue periodic jobs while holding the leader lease, until SIGTERM/SIGINT."""
+    app, runner = build_app(settings)
+    await runner.start()
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    lease = LeaderLease(
+        runner.pool, settings.redis_prefix, settings.scheduler_lock_ttl, worker_id()
+    )
+    log.info("scheduler started", extra={"jobs": [name for _, name in runner.periodic]})
+    try:
+        await Scheduler(runner, lease).run(stop)
+    finally:
+        await _close(app, runner)

@@ -1,0 +1,1 @@
+"""Live fan-out of events to subscribers (WebSocket clients, the dashboard)."""

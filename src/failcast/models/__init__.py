@@ -1,0 +1,98 @@
+"""Every table, one per file. Importing this package registers them all on `Base.metadata`."""
+
+from failcast.models.alert import Alert
+from failcast.models.alert_event import AlertEvent
+from failcast.models.alert_rule import AlertRule
+from failcast.models.api_key import ApiKey
+from failcast.models.audit_event import AuditEvent
+from failcast.models.auth_session import AuthSession
+from failcast.models.chaos_experiment import ChaosExperiment
+from failcast.models.chaos_fault import ChaosFault
+from failcast.models.delivery_attempt import DeliveryAttempt
+from failcast.models.detector_state import DetectorState
+from failcast.models.health_config import HealthConfigRow
+from failcast.models.incident import Incident, IncidentSource, IncidentType
+from failcast.models.invitation import Invitation
+from failcast.models.job_run import JobRun
+from failcast.models.log_entry import LogEntry
+from failcast.models.maintenance_window import MaintenanceWindow
+from failcast.models.membership import Membership, Role
+from failcast.models.mitigation_playbook import MitigationPlaybook
+from failcast.models.model_version import ModelStatus, ModelVersion
+from failcast.models.notification_channel import NotificationChannel
+from failcast.models.notification_group import NotificationGroup
+from failcast.models.notification_policy import NotificationPolicy
+from failcast.models.org_usage import OrgUsage
+from failcast.models.organization import Organization
+from failcast.models.plan import Plan
+from failcast.models.prediction import FailurePrediction
+from failcast.models.prediction_event import PredictionEvent
+from failcast.models.refresh_token import RefreshToken
+from failcast.models.reliability_report import ReliabilityReport
+from failcast.models.report_subscription import ReportSubscription
+from failcast.models.sample import Sample
+from failcast.models.sample_rollup import SampleRollup
+from failcast.models.sample_rollup_dirty import SampleRollupDirty
+from failcast.models.scrape_target import ScrapeTarget
+from failcast.models.series import Series
+from failcast.models.service import Service, ServiceKind
+from failcast.models.silence import Silence
+from failcast.models.slo import Slo
+from failcast.models.stripe_event import StripeEvent
+from failcast.models.subscription import Subscription
+from failcast.models.topology_edge import TopologyEdge
+from failcast.models.topology_node import TopologyNode
+from failcast.models.user import User
+from failcast.models.user_identity import UserIdentity
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
+    "ApiKey",
+    "AuditEvent",
+    "AuthSession",
+    "ChaosExperiment",
+    "ChaosFault",
+    "DeliveryAttempt",
+    "DetectorState",
+    "FailurePrediction",
+    "HealthConfigRow",
+    "Incident",
+    "IncidentSource",
+    "IncidentType",
+    "Invitation",
+    "JobRun",
+    "LogEntry",
+    "MaintenanceWindow",
+    "Membership",
+    "MitigationPlaybook",
+    "ModelStatus",
+    "ModelVersion",
+    "NotificationChannel",
+    "NotificationGroup",
+    "NotificationPolicy",
+    "OrgUsage",
+    "Organization",
+    "Plan",
+    "PredictionEvent",
+    "RefreshToken",
+    "ReliabilityReport",
+    "ReportSubscription",
+    "Role",
+    "Sample",
+    "SampleRollup",
+    "SampleRollupDirty",
+    "ScrapeTarget",
+    "Series",
+    "Service",
+    "ServiceKind",
+    "Silence",
+    "Slo",
+    "StripeEvent",
+    "Subscription",
+    "TopologyEdge",
+    "TopologyNode",
+    "User",
+    "UserIdentity",
+]

@@ -1,0 +1,264 @@
+"""Notification channels: one class per kind behind `Channel`.
+
+    Channel.send(notification, http) -> status code, or raises DeliveryError
+    ├── SlackChannel       incoming webhook, Block Kit message
+    ├── PagerDutyChannel   Events API v2: trigger / acknowledge / resolve on one dedup_key
+    ├── EmailChannel       SMTP (aiosmtplib), multipart text + HTML
+    └── WebhookChannel     JSON signed with X-Failcast-Signature: sha256=<HMAC-SHA256 hex>;
+                           `format: alertmanager` sends Alertmanager's version 4 payload
+
+Every URL and SMTP host is part of the channel's configuration, so a test points a channel
+at a local receiver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from abc import ABC, abstractmethod
+from email.message import EmailMessage
+from typing import Any, ClassVar, Literal
+
+import aiosmtplib
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from failcast.errors import ValidationFailed, problems_from_pydantic
+from failcast.notify.payloads import (
+    Notification,
+    alertmanager_payload,
+    email_bodies,
+    failcast_payload,
+    pagerduty_event,
+    slack_payload,
+)
+
+SIGNATURE_HEADER = "X-Failcast-Signature"
+REDACTED = "********"
+
+
+class DeliveryError(Exception):
+    """A failed delivery; `permanent` ones (a 4xx other than 429) are not retried."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+    @property
+    def permanent(self) -> bool:
+        code = self.status_code
+        return code is not None and 400 <= code < 500 and code != 429
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value: `sha256=` and the HMAC-SHA256 hex digest of the body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+async def _post_json(
+    http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    content = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return await _post_bytes(http, url, content, sent)
+
+
+async def _post_bytes(
+    http: httpx.AsyncClient, url: str, content: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    try:
+        response = await http.post(url, content=content, headers=headers)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+    if response.status_code >= 300:
+        text = response.text[:500]
+        raise DeliveryError(f"HTTP {response.status_code}: {text}", response.status_code)
+    return response.status_code, response.content
+
+
+class Channel(ABC):
+    """One configured destination of notifications."""
+
+    kind: ClassVar[str]
+    config_model: ClassVar[type[_Config]]
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Whether the receiver understands an acknowledgement; others are not told about one.
+    supports_acknowledge: ClassVar[bool] = True
+
+    def __init__(self, name: str, config: _Config) -> None:
+        self.name = name
+        self.config = config
+
+    @abstractmethod
+    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+        """Deliver once; the status code on success, `DeliveryError` otherwise."""
+
+    def wants(self, notification: Notification) -> bool:
+        return notification.status != "acknowledged" or self.supports_acknowledge
+
+
+class SlackConfig(_Config):
+    url: str = Field(description="the incoming webhook URL")
+    channel: str | None = Field(default=None, max_length=200)
+
+    _url = field_validator("url")(_http_url)
+
+
+class SlackChannel(Channel):
+    kind = "slack"
+    config_model = SlackConfig
+    secret_fields = ("url",)
+    config: SlackConfig
+
+    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+        body = slack_payload(notification, self.config.channel)
+        status, _ = await _post_json(http, self.config.url, body)
+        return status
+
+
+class PagerDutyConfig(_Config):
+    routing_key: str = Field(min_length=1, max_length=200)
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+
+    _url = field_validator("url")(_http_url)
+
+
+class PagerDutyChannel(Channel):
+    kind = "pagerduty"
+    config_model = PagerDutyConfig
+    secret_fields = ("routing_key",)
+    config: PagerDutyConfig
+
+    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+        body = pagerduty_event(notification, self.config.routing_key)
+        status, _ = await _post_json(http, self.config.url, body)
+        return status
+
+
+class EmailConfig(_Config):
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    use_tls: bool = False
+    sender: str = Field(min_length=3, max_length=320)
+    to: list[str] = Field(min_length=1, max_length=100)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class EmailChannel(Channel):
+    kind = "email"
+    config_model = EmailConfig
+    secret_fields = ("password",)
+    config: EmailConfig
+
+    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+        subject, text, body = email_bodies(notification)
+        message = EmailMessage()
+        message["From"] = self.config.sender
+        message["To"] = ", ".join(self.config.to)
+        message["Subject"] = subject
+        message["X-Failcast-Dedup-Key"] = notification.dedup_key
+        message.set_content(text)
+        message.add_alternative(body, subtype="html")
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.config.host,
+                port=self.config.port,
+                username=self.config.username,
+                password=self.config.password,
+                start_tls=self.config.starttls,
+                use_tls=self.config.use_tls,
+                timeout=self.config.timeout_seconds,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP {exc.code}: {exc.message}", exc.code) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        return 250
+
+
+class WebhookConfig(_Config):
+    url: str
+    secret: str = Field(min_length=16, max_length=500)
+    format: Literal["failcast", "alertmanager"] = "failcast"
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    _url = field_validator("url")(_http_url)
+
+
+class WebhookChannel(Channel):
+    kind = "webhook"
+    config_model = WebhookConfig
+    secret_fields = ("secret",)
+    config: WebhookConfig
+
+    def wants(self, notification: Notification) -> bool:
+        # Alertmanager receivers know only firing and resolved.
+        if self.config.format == "alertmanager" and notification.status == "acknowledged":
+            return False
+        return super().wants(notification)
+
+    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+        if self.config.format == "alertmanager":
+            body = alertmanager_payload(notification)
+        else:
+            body = failcast_payload(notification)
+        content = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        headers = {
+            **self.config.headers,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.config.secret, content),
+        }
+        status, _ = await _post_bytes(http, self.config.url, content, headers)
+        return status
+
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {
+    cls.kind: cls for cls in (SlackChannel, PagerDutyChannel, EmailChannel, WebhookChannel)
+}
+ChannelKind = Literal["slack", "pagerduty", "email", "webhook"]
+
+
+def validate_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The channel's settings, validated and normalised, or a 422 naming each bad field."""
+    try:
+        model = CHANNEL_TYPES[kind].config_model.model_validate(config)
+    except ValidationError as exc:
+        problems = problems_from_pydantic(list(exc.errors()))
+        for problem in problems:
+            problem["field"] = "config" + (f".{problem['field']}" if problem["field"] else "")
+        raise ValidationFailed(problems) from None
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
+
+
+def build(kind: str, name: str, config: dict[str, Any]) -> Channel:
+    cls = CHANNEL_TYPES[kind]
+    return cls(name, cls.config_model.model_validate(config))
+
+
+def redacted(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The settings as the API shows them: secrets replaced."""
+    secrets = CHANNEL_TYPES[kind].secret_fields
+    return {k: (REDACTED if k in secrets and v else v) for k, v in config.items()}
+
+
+def merge_secrets(kind: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """An update that sends back the redacted placeholder keeps the stored secret."""
+    secrets = CHANNEL_TYPES[kind].secret_fields
+    return {k: (old.get(k) if k in secrets and v == REDACTED else v) for k, v in new.items()}

@@ -1,0 +1,1 @@
+"""Operating Failcast itself: liveness, readiness, its own metrics and structured logs."""

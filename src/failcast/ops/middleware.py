@@ -1,0 +1,100 @@
+"""Per-request metrics, a request id, security headers and one structured access-log line."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from failcast.ops.telemetry import Telemetry
+
+log = logging.getLogger("failcast.http")
+
+# The dashboard (NiceGUI under /app) needs inline and evaluated script and style and its
+# websocket; the API docs load Swagger UI from jsDelivr. Everything else is same-origin only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' https://cdn.jsdelivr.net",
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "img-src 'self' data: blob: https://fastapi.tiangolo.com",
+        "font-src 'self' data:",
+        "connect-src 'self' ws: wss:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+}
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/api/v1/services/{service_id}`), once routed."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    mount = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(mount) if mount else "unmatched"
+
+
+class RequestTelemetry:
+    """Plain ASGI middleware: no extra task or body streaming per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = MutableHeaders(scope=message)
+                response_headers["X-Request-ID"] = request_id
+                for header, value in SECURITY_HEADERS.items():
+                    if header not in response_headers:
+                        response_headers[header] = value
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self._record(scope, request_id, status, time.perf_counter() - started)
+
+    @staticmethod
+    def _record(scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+        telemetry: Telemetry = scope["app"].state.telemetry
+        route = route_template(scope)
+        method = scope["method"]
+        telemetry.requests.labels(method, route, str(status)).inc()
+        telemetry.latency.labels(method, route).observe(elapsed)
+        if route in ("/api/v1/metrics", "/api/v1/logs") and status in (413, 422):
+            telemetry.batches_rejected.labels(str(status)).inc()
+        if not route.startswith("/_nicegui"):
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )

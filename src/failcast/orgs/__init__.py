@@ -1,0 +1,1 @@
+"""Organisations and their people: members, roles, invitations, switching, and the audit log."""

@@ -1,0 +1,183 @@
+"""Walk-forward replay: retrain every few days on everything before, predict the next days,
+and grade predictions, baselines and root causes against what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from failcast.explain import RootCause, rank_root_causes, service_evidence
+from failcast.predict.baselines import StaticLimits, persistence
+from failcast.predict.dataset import Dataset, FleetData
+from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, FloatArray, IncidentLike
+from failcast.predict.metrics import DEFAULT_MIN_PRECISION, classification, events
+from failcast.predict.training import Splits, TrainConfig, fit_model
+
+DAY_MS = 24 * HOUR_MS
+BASELINES = ("static threshold", "predict_linear", "persistence")
+
+
+@dataclass
+class BacktestConfig:
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    initial_days: float = 28.0
+    retrain_days: float = 7.0
+    val_fraction: float = 0.25
+    min_precision: float = DEFAULT_MIN_PRECISION
+    seed: int = 0
+    use_lstm: bool = True
+
+
+@dataclass
+class HorizonReplay:
+    """Out-of-sample rows of one horizon: outcome, model probability and alarms, baselines."""
+
+    y: list[np.ndarray] = field(default_factory=list)
+    p: list[np.ndarray] = field(default_factory=list)
+    alarm: list[np.ndarray] = field(default_factory=list)
+    ts: list[np.ndarray] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    baseline_scores: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass
+class BacktestResult:
+    folds: int
+    metrics: dict[str, dict[str, dict[str, float]]]  # horizon -> method -> figures
+    calibration: dict[str, tuple[FloatArray, np.ndarray]]  # horizon -> (p, y) out of sample
+    meta: dict[str, Any]
+
+
+Progress = Callable[[str], None]
+
+
+def backtest(
+    ds: Dataset, config: BacktestConfig | None = None, progress: Progress | None = None
+) -> BacktestResult:
+    """Retrain every `retrain_days` on all earlier data (the last `val_fraction` of it for
+    validation), then predict the next `retrain_days`; rows whose label window runs past the
+    data are left out."""
+    config = config or BacktestConfig()
+    say = progress or (lambda _: None)
+    lo, hi = int(ds.ts_ms.min()), int(ds.ts_ms.max())
+    starts = np.arange(lo + config.initial_days * DAY_MS, hi, config.retrain_days * DAY_MS)
+    replay = {h: HorizonReplay() for h in config.horizons}
+    train_config = TrainConfig(
+        horizons=config.horizons, min_precision=config.min_precision, seed=config.seed,
+        use_lstm=config.use_lstm,
+    )  # fmt: skip
+    meta: dict[str, Any] = {"lstm": None, "thresholds": {}}
+    for fold, start in enumerate(starts.tolist()):
+        start = int(start)
+        end = int(min(start + config.retrain_days * DAY_MS, hi + 1))
+        say(f"fold {fold + 1}/{len(starts)}")
+        val_start = lo + round((start - lo) * (1 - config.val_fraction))
+        model = fit_model(ds, Splits(lo, val_start, start, end), train_config)
+        meta["lstm"] = model.describe_members()
+        limits = StaticLimits.fit(ds, ds.ts_ms < start)
+        for h in config.horizons:
+            rows = (ds.ts_ms >= start) & (ds.ts_ms < end) & (ds.ts_ms + h * HOUR_MS <= hi)
+            if not rows.any():
+                continue
+            r = replay[h]
+            p = model.horizons[h].predict(ds.X[rows])
+            r.y.append(ds.labels[h][rows])
+            r.p.append(p)
+            r.alarm.append(p >= model.horizons[h].threshold)
+            r.ts.append(ds.ts_ms[rows])
+            r.services += [ds.services[i] for i in np.flatnonzero(rows).tolist()]
+            meta["thresholds"].setdefault(f"{h}h", []).append(model.horizons[h].threshold)
+            scores = {
+                "static threshold": limits.score(ds, rows),
+                "predict_linear": limits.score(ds, rows, ahead_h=h),
+                "persistence": persistence(ds, rows, h),
+            }
+            for name, score in scores.items():
+                r.baseline_scores.setdefault(name, []).append(score)
+    metrics: dict[str, dict[str, dict[str, float]]] = {}
+    calibration: dict[str, tuple[FloatArray, np.ndarray]] = {}
+    for h, r in replay.items():
+        if not r.y:
+            continue
+        y, p, alarm, ts = (np.concatenate(a) for a in (r.y, r.p, r.alarm, r.ts))
+        key = f"{h}h"
+        calibration[key] = (p, y)
+        metrics[key] = {
+            "model": {
+                **classification(p, y, 0.5, alarms=alarm),
+                **events(ts, r.services, alarm, ds.incidents, h),
+            }
+        }
+        for name, parts in r.baseline_scores.items():
+            score = np.concatenate(parts)
+            # A rule's "probability" is its alarm (0/1) for the Brier score; AUC-PR uses the score.
+            fired = score >= 1.0
+            figures = classification(fired.astype(np.float64), y, 0.5, alarms=fired)
+            figures["auc_pr"] = classification(score, y, 1.0)["auc_pr"]
+            metrics[key][name] = {**figures, **events(ts, r.services, fired, ds.incidents, h)}
+    meta["days_evaluated"] = (hi - starts[0]) / DAY_MS if len(starts) else 0.0
+    return BacktestResult(len(starts), metrics, calibration, meta)
+
+
+@dataclass
+class RcaGrade:
+    total: int
+    correct: int
+    inconclusive: int
+    wrong: int
+    by_kind: dict[str, dict[str, int]]
+    verdicts: list[tuple[IncidentLike, RootCause]]
+
+    @property
+    def accuracy(self) -> float:
+        """Top-1 accuracy over all graded incidents (inconclusive answers count as misses)."""
+        return self.correct / self.total if self.total else float("nan")
+
+    @property
+    def conclusive_accuracy(self) -> float:
+        answered = self.correct + self.wrong
+        return self.correct / answered if answered else float("nan")
+
+    @property
+    def inconclusive_share(self) -> float:
+        return self.inconclusive / self.total if self.total else float("nan")
+
+
+def grade_rca(
+    fleet: FleetData, incidents: Sequence[IncidentLike], delay_points: int = 2
+) -> RcaGrade:
+    """Root cause of every incident from data up to `delay_points` grid points after its start,
+    graded against the simulator's ground truth."""
+    deps = {name: s.dependencies for name, s in fleet.services.items()}
+    total = correct = inconclusive = wrong = 0
+    by_kind: dict[str, dict[str, int]] = {}
+    verdicts = []
+    for incident in incidents:
+        if incident.service not in fleet.services:
+            continue
+        at = int(np.searchsorted(fleet.ts_ms, round(incident.start * 1000))) + delay_points
+        if at >= len(fleet.ts_ms) or at < 300:
+            continue
+        names = [incident.service, *fleet.transitive_dependencies(incident.service)]
+        evidence = {
+            n: service_evidence(fleet.services[n].metrics, at, slow=n == incident.service)
+            for n in names
+        }
+        verdict = rank_root_causes(incident.service, deps, evidence)
+        kind = "cascade" if incident.root_cause_service != incident.service else "own fault"
+        tally = by_kind.setdefault(kind, {"total": 0, "correct": 0, "inconclusive": 0})
+        total += 1
+        tally["total"] += 1
+        if verdict.verdict == "inconclusive":
+            inconclusive += 1
+            tally["inconclusive"] += 1
+        elif verdict.cause == incident.root_cause_service:
+            correct += 1
+            tally["correct"] += 1
+        else:
+            wrong += 1
+        verdicts.append((incident, verdict))
+    return RcaGrade(total, correct, inconclusive, wrong, by_kind, verdicts)

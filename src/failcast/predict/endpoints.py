@@ -1,0 +1,196 @@
+"""The prediction API: predict, stored predictions, and the model registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from failcast.auth.principal import CanAdmin, CanRead
+from failcast.deps import SessionDep
+from failcast.models import ModelVersion
+from failcast.predict import repository, service
+from failcast.predict.schemas import (
+    FactorOut,
+    HorizonOut,
+    ModelDetail,
+    ModelList,
+    ModelOut,
+    PredictIn,
+    PredictionList,
+    PredictionOut,
+    PredictOut,
+    TrainAccepted,
+    TrainIn,
+)
+from failcast.timeutil import ms_to_datetime, now_ms
+
+router = APIRouter(prefix="/api/v1", tags=["prediction"])
+
+STAGES = {"active": "production", "candidate": "shadow", "retired": "retired"}
+
+
+def _cache(request: Request) -> service.ModelCache:
+    cache: service.ModelCache = request.app.state.model_cache
+    return cache
+
+
+def _model_out(row: ModelVersion) -> ModelOut:
+    return ModelOut(
+        id=row.version,
+        version=row.version,
+        status=row.status,
+        stage=STAGES.get(row.status, row.status),
+        source=row.source,
+        horizons=list(row.horizons),
+        features=len(row.features),
+        train_start=row.train_start,
+        train_end=row.train_end,
+        created_at=row.created_at,
+        promoted_at=row.promoted_at,
+        retired_at=row.retired_at,
+        metrics=service.metrics_summary(row.metrics),
+        members=list(row.meta.get("members", [])),
+        lstm=str(row.meta.get("lstm", "")),
+        reliability=[list(b) for b in row.meta.get("reliability", [])],
+    )
+
+
+@router.post("/predict", response_model=PredictOut, operation_id="predict")
+async def predict(
+    body: PredictIn, principal: CanRead, session: SessionDep, request: Request
+) -> PredictOut:
+    """P(failure) per horizon with risk level, incident type, top factors and root cause."""
+    version, model = await service.active_model(session, principal.org_id, _cache(request))
+    if body.features is not None:
+        score = service.score_features(model, body.features)
+    else:
+        assert body.service is not None
+        score = await service.score_service(
+            session, principal.org_id, body.service, now_ms(), model
+        )
+    return PredictOut(
+        service=score.service or None,
+        ts=ms_to_datetime(score.ts_ms) if score.ts_ms else None,
+        model_version=version.version,
+        horizons=[
+            HorizonOut(
+                hours=h,
+                probability=p,
+                alarm=score.alarm[h],
+                threshold=score.thresholds[h],
+                factors=[
+                    FactorOut(
+                        feature=f.feature,
+                        metric=f.metric,
+                        value=f.value,
+                        contribution=f.contribution,
+                        statement=f.statement,
+                    )
+                    for f in score.factors.get(h, [])
+                ],
+            )
+            for h, p in sorted(score.probability.items())
+        ],
+        probabilities={str(h): p for h, p in sorted(score.probability.items())},
+        risk_level=score.risk_level,
+        incident_type=score.incident_type,
+        confidence=score.confidence,
+        root_cause=score.root_cause,
+        members=list(score.members.get("members", [])),
+        lstm=str(score.members.get("lstm", "")),
+    )
+
+
+@router.get("/predictions", response_model=PredictionList, operation_id="list_predictions")
+async def list_predictions(
+    principal: CanRead,
+    session: SessionDep,
+    service_name: Annotated[str | None, Query(alias="service", max_length=128)] = None,
+    matched: Annotated[
+        bool | None, Query(description="true: outcome known; false: horizon not passed yet")
+    ] = None,
+    horizon: Annotated[int | None, Query(ge=1, le=720)] = None,
+    shadow: bool = False,
+    latest: Annotated[
+        bool | None,
+        Query(description="Only each service's newest round (default: yes unless matched is set)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> PredictionList:
+    """Stored predictions, newest first, with their outcome once the horizon has passed."""
+    rows = await repository.predictions(
+        session, principal.org_id, service=service_name, matched=matched, horizon=horizon,
+        shadow=shadow, latest=latest if latest is not None else matched is None, limit=limit,
+    )  # fmt: skip
+    return PredictionList(
+        items=[
+            PredictionOut(
+                id=p.id,
+                service=name,
+                ts=p.ts,
+                horizon_hours=p.horizon_h,
+                probability=p.probability,
+                alarm=p.alarm,
+                failure_type=p.incident_type,
+                confidence=p.confidence,
+                risk_level=p.risk_level,
+                model_version=version,
+                shadow=p.shadow,
+                factors=p.factors,
+                root_cause=p.root_cause,
+                matched=p.outcome is not None,
+                outcome=p.outcome,
+                correct=None if p.outcome is None else p.outcome == p.alarm,
+            )
+            for p, name, version in rows
+        ]
+    )
+
+
+@router.get("/models", response_model=ModelList, operation_id="list_models")
+async def list_models(principal: CanRead, session: SessionDep) -> ModelList:
+    """Every model version of the org, newest first."""
+    rows = await repository.versions(session, principal.org_id)
+    return ModelList(items=[_model_out(r) for r in rows])
+
+
+@router.get("/models/{version}", response_model=ModelDetail, operation_id="get_model")
+async def get_model(version: int, principal: CanRead, session: SessionDep) -> ModelDetail:
+    """One version with all its figures and, for a candidate, its shadow comparison."""
+    row = await repository.get_version(session, principal.org_id, version)
+    return ModelDetail(
+        **_model_out(row).model_dump(),
+        figures=row.metrics,
+        thresholds=dict(row.meta.get("thresholds", {})),
+        incident_types=list(row.meta.get("incident_types", [])),
+        feature_names=list(row.features),
+        shadow=await service.shadow_comparison(session, principal.org_id, row),
+    )
+
+
+@router.post("/models/{version}/promote", response_model=ModelOut, operation_id="promote_model")
+async def promote_model(version: int, principal: CanAdmin, session: SessionDep) -> ModelOut:
+    """Make this version the active model; the previous one is retired."""
+    row = await service.promote(session, principal.org_id, version, datetime.now(UTC))
+    return _model_out(row)
+
+
+@router.post("/models/{version}/rollback", response_model=ModelOut, operation_id="rollback_model")
+async def rollback_model(version: int, principal: CanAdmin, session: SessionDep) -> ModelOut:
+    """Retire this active version and bring back the one active before it (returned)."""
+    row = await service.rollback(session, principal.org_id, version, datetime.now(UTC))
+    return _model_out(row)
+
+
+@router.post(
+    "/models/train",
+    response_model=TrainAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="train_model",
+)
+async def train_model(body: TrainIn, principal: CanAdmin, request: Request) -> TrainAccepted:
+    """Train a new version in the background; it joins as a candidate (or goes live if first)."""
+    await request.app.state.runner.submit("predict.train", org_id=principal.org_id, days=body.days)
+    return TrainAccepted(status="queued", source=service.training_source())

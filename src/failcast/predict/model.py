@@ -1,0 +1,300 @@
+"""The trained failure model: per horizon a weighted, calibrated ensemble with its decision
+threshold, an incident-type classifier, and the feature schema they were trained on."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xgboost as xgb
+
+from failcast.predict.calibration import Calibrator
+from failcast.predict.labels import FloatArray
+from failcast.predict.members import (
+    ConstantMember,
+    Member,
+    TreeMember,
+    lstm_status,
+    member_from_dict,
+)
+
+ARTIFACT_FORMAT = 1
+SMALL_BATCH = 256
+
+
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class HorizonModel:
+    """Everything that turns a feature row into P(incident starts within the horizon)."""
+
+    horizon_h: int
+    members: dict[str, Member]
+    weights: dict[str, float]
+    calibrator: Calibrator
+    threshold: float
+
+    def raw(
+        self,
+        X: FloatArray,
+        sequences: FloatArray | None = None,
+        dmatrix: xgb.DMatrix | None = None,
+    ) -> FloatArray:
+        """The weighted member average before calibration; members that cannot run are skipped."""
+        total = np.zeros(len(X))
+        used = 0.0
+        for name, member in self.members.items():
+            weight = self.weights.get(name, 0.0)
+            if weight <= 0.0 or (name == "lstm" and sequences is None):
+                continue
+            if isinstance(member, TreeMember):
+                total += weight * member.predict(X, dmatrix=dmatrix)
+            else:
+                total += weight * member.predict(X, sequences)
+            used += weight
+        out: FloatArray = total / used if used > 0 else total
+        return out
+
+    def predict(
+        self,
+        X: FloatArray,
+        sequences: FloatArray | None = None,
+        dmatrix: xgb.DMatrix | None = None,
+    ) -> FloatArray:
+        return self.calibrator.apply(self.raw(X, sequences, dmatrix))
+
+    @property
+    def tree(self) -> TreeMember | None:
+        member = self.members.get("xgboost")
+        return member if isinstance(member, TreeMember) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "horizon_h": self.horizon_h,
+            "members": {n: m.to_dict() for n, m in self.members.items()},
+            "weights": self.weights,
+            "calibrator": self.calibrator.to_dict(),
+            "threshold": self.threshold,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HorizonModel:
+        members = {}
+        for name, spec in data["members"].items():
+            # An artifact trained with torch still serves (with the trees) where torch is absent.
+            if name == "lstm" and lstm_status() != "available":
+                continue
+            members[name] = member_from_dict(spec)
+        return cls(
+            int(data["horizon_h"]),
+            members,
+            {k: float(v) for k, v in data["weights"].items()},
+            Calibrator.from_dict(data["calibrator"]),
+            float(data["threshold"]),
+        )
+
+
+@dataclass
+class TypeModel:
+    """Which kind of incident is coming: multi-class xgboost, or the one class seen."""
+
+    classes: list[str]
+    booster: xgb.Booster | None = None
+
+    @classmethod
+    def fit(
+        cls, X: FloatArray, types: Sequence[str | None], *, seed: int = 0, n_jobs: int = 1
+    ) -> TypeModel:
+        rows = [i for i, t in enumerate(types) if t is not None]
+        labels = [str(types[i]) for i in rows]
+        classes = sorted(set(labels))
+        if len(classes) < 2:
+            return cls(classes or ["unknown"])
+        codes = np.array([classes.index(t) for t in labels])
+        model = xgb.XGBClassifier(
+            n_estimators=150,
+            learning_rate=0.1,
+            max_depth=4,
+            max_bin=64,
+            tree_method="hist",
+            colsample_bytree=0.5,
+            random_state=seed,
+            n_jobs=n_jobs,
+        )
+        model.fit(X[rows], codes)
+        return cls(classes, model.get_booster())
+
+    def predict(
+        self, X: FloatArray, dmatrix: xgb.DMatrix | None = None
+    ) -> tuple[list[str], FloatArray]:
+        """Most likely type of each row and its probability."""
+        if self.booster is None:
+            return [self.classes[0]] * len(X), np.ones(len(X))
+        raw = (
+            self.booster.predict(dmatrix)
+            if dmatrix is not None
+            else self.booster.inplace_predict(X)
+        )
+        probs = np.asarray(raw, dtype=np.float64)
+        if probs.ndim == 1:
+            probs = np.column_stack([1.0 - probs, probs])
+        best = probs.argmax(axis=1)
+        return [self.classes[i] for i in best.tolist()], probs[np.arange(len(X)), best]
+
+    def to_dict(self) -> dict[str, Any]:
+        raw = None
+        if self.booster is not None:
+            raw = bytes(self.booster.save_raw(raw_format="json")).decode()
+        return {"classes": self.classes, "booster": raw}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TypeModel:
+        booster = None
+        if data.get("booster"):
+            booster = xgb.Booster()
+            booster.load_model(bytearray(data["booster"].encode()))
+            booster.set_param({"nthread": 1})
+        return cls(list(data["classes"]), booster)
+
+
+@dataclass
+class Prediction:
+    """One row's answer for every horizon."""
+
+    probability: dict[int, float]
+    alarm: dict[int, bool]
+    incident_type: str
+    type_confidence: float
+
+
+@dataclass
+class FailureModel:
+    """The whole artifact a model version stores."""
+
+    feature_names: list[str]
+    horizons: dict[int, HorizonModel]
+    type_model: TypeModel
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def members(self) -> list[str]:
+        names: list[str] = []
+        for horizon in self.horizons.values():
+            names += [
+                n for n in horizon.members if horizon.weights.get(n, 0) > 0 and n not in names
+            ]
+        return names
+
+    def describe_members(self) -> dict[str, Any]:
+        """What the ensemble is made of: {"members": [...], "lstm": "<status>"}."""
+        status = lstm_status()
+        # Where torch is missing the LSTM cannot run, whatever the training machine had.
+        lstm = self.meta.get("lstm", status) if status == "available" else status
+        return {"members": self.members, "lstm": lstm}
+
+    def align(self, rows: Sequence[Mapping[str, float]]) -> FloatArray:
+        """A matrix in this model's column order from name -> value rows (NaN where absent)."""
+        index = {name: j for j, name in enumerate(self.feature_names)}
+        out = np.full((len(rows), len(self.feature_names)), np.nan)
+        for i, row in enumerate(rows):
+            for name, value in row.items():
+                j = index.get(name)
+                if j is not None:
+                    out[i, j] = value
+        return out
+
+    def predict_proba(
+        self,
+        X: FloatArray,
+        sequences: FloatArray | None = None,
+        dmatrix: xgb.DMatrix | None = None,
+    ) -> dict[int, FloatArray]:
+        return {h: m.predict(X, sequences, dmatrix) for h, m in self.horizons.items()}
+
+    def predict(self, X: FloatArray, sequences: FloatArray | None = None) -> list[Prediction]:
+        # For a few rows one shared DMatrix beats a call per booster on a numpy array.
+        dmatrix = xgb.DMatrix(X, nthread=1) if len(X) <= SMALL_BATCH else None
+        probs = self.predict_proba(X, sequences, dmatrix)
+        types, confidence = self.type_model.predict(X, dmatrix)
+        out = []
+        for i in range(len(X)):
+            p = {h: float(v[i]) for h, v in probs.items()}
+            alarm = {h: p[h] >= self.horizons[h].threshold for h in p}
+            out.append(Prediction(p, alarm, types[i], float(confidence[i])))
+        return out
+
+    def contributions(self, X: FloatArray, horizon_h: int) -> FloatArray | None:
+        """Tree log-odds contributions for `horizon_h` (None when that horizon has no trees)."""
+        tree = self.horizons[horizon_h].tree
+        return tree.contributions(X) if tree is not None else None
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "format": ARTIFACT_FORMAT,
+            "feature_names": self.feature_names,
+            "horizons": [m.to_dict() for m in self.horizons.values()],
+            "type_model": self.type_model.to_dict(),
+            "meta": json_safe(self.meta),
+        }
+        return gzip.compress(json.dumps(data, allow_nan=False).encode(), mtime=0)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> FailureModel:
+        data = json.loads(gzip.decompress(blob))
+        if data.get("format") != ARTIFACT_FORMAT:
+            raise ValueError(f"unsupported model artifact format {data.get('format')!r}")
+        horizons = [HorizonModel.from_dict(h) for h in data["horizons"]]
+        return cls(
+            list(data["feature_names"]),
+            {h.horizon_h: h for h in horizons},
+            TypeModel.from_dict(data["type_model"]),
+            dict(data["meta"]),
+        )
+
+
+def fit_weights(
+    predictions: Mapping[str, FloatArray], y: npt.NDArray[np.bool_], step: float = 0.05
+) -> dict[str, float]:
+    """Convex member weights minimising validation log loss (a grid over the simplex)."""
+    names = list(predictions)
+    if len(names) <= 1:
+        return dict.fromkeys(names, 1.0)
+    target = y.astype(np.float64)
+
+    def loss(weights: Sequence[float]) -> float:
+        p = sum(w * predictions[n] for w, n in zip(weights, names, strict=True))
+        q = np.clip(np.asarray(p), 1e-6, 1 - 1e-6)
+        return float(-np.mean(target * np.log(q) + (1 - target) * np.log(1 - q)))
+
+    best: tuple[float, list[float]] = (math.inf, [1.0 / len(names)] * len(names))
+    ticks = np.arange(0.0, 1.0 + 1e-9, step)
+    if len(names) == 2:
+        grid: list[list[float]] = [[float(w), float(1 - w)] for w in ticks]
+    else:
+        grid = [[1.0 / len(names)] * len(names)]
+        grid += [[1.0 if j == i else 0.0 for j in range(len(names))] for i in range(len(names))]
+    for weights in grid:
+        value = loss(weights)
+        if value < best[0]:
+            best = (value, weights)
+    return {n: round(w, 4) for n, w in zip(names, best[1], strict=True)}
+
+
+def constant_horizon(horizon_h: int, rate: float) -> HorizonModel:
+    member = ConstantMember(rate)
+    return HorizonModel(horizon_h, {member.name: member}, {member.name: 1.0}, Calibrator(), 1.0)

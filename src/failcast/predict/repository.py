@@ -1,0 +1,242 @@
+"""Queries for the prediction domain: fleet data on the grid, incidents, versions, predictions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import failcast.models
+from failcast.errors import NotFound
+from failcast.models import FailurePrediction, ModelStatus, ModelVersion, Series, Service
+from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
+from failcast.predict.labels import IncidentRecord
+from failcast.store.samples import Aggregation, read_range
+from failcast.timeutil import ms_to_datetime
+
+# The incident table belongs to another domain; training reads it when the schema has it.
+INCIDENT_MODEL: Any = getattr(failcast.models, "Incident", None)
+# Declared dependencies (service -> depends_on), when the topology store is present.
+TOPOLOGY_EDGE: Any = getattr(failcast.models, "TopologyEdge", None)
+
+
+async def dependencies(session: AsyncSession, org_id: int) -> dict[str, tuple[str, ...]]:
+    if TOPOLOGY_EDGE is None:
+        return {}
+    rows = await session.execute(
+        select(TOPOLOGY_EDGE.service, TOPOLOGY_EDGE.depends_on)
+        .where(TOPOLOGY_EDGE.org_id == org_id)
+        .order_by(TOPOLOGY_EDGE.service, TOPOLOGY_EDGE.position)
+    )
+    out: dict[str, list[str]] = defaultdict(list)
+    for service, depends_on in rows:
+        out[str(service)].append(str(depends_on))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+async def services(session: AsyncSession, org_id: int) -> list[Service]:
+    rows = await session.scalars(
+        select(Service).where(Service.org_id == org_id).order_by(Service.name)
+    )
+    return list(rows)
+
+
+async def load_fleet(session: AsyncSession, org_id: int, start_ms: int, end_ms: int) -> FleetData:
+    """Every service's metrics averaged onto the five-minute grid [start, end) (NaN when empty).
+
+    A metric with several label sets is averaged over them.
+    """
+    start_ms -= start_ms % STEP_MS
+    ts = np.arange(start_ms, end_ms, STEP_MS, dtype=np.int64)
+    found = await services(session, org_id)
+    deps = await dependencies(session, org_id)
+    fleet = FleetData(ts, {})
+    if not found or ts.size == 0:
+        return fleet
+    names = {s.id: s.name for s in found}
+    series = list(
+        await session.execute(
+            select(Series.id, Series.service_id, Series.metric).where(Series.org_id == org_id)
+        )
+    )
+    points = await read_range(
+        session, [int(r[0]) for r in series], start_ms, end_ms,
+        step_ms=STEP_MS, agg=Aggregation.avg, limit=len(series) * len(ts) + 1,
+    )  # fmt: skip
+    sums: dict[tuple[int, str], np.ndarray] = {}
+    counts: dict[tuple[int, str], np.ndarray] = {}
+    for series_id, service_id, metric in series:
+        key = (int(service_id), str(metric))
+        total = sums.setdefault(key, np.zeros(len(ts)))
+        count = counts.setdefault(key, np.zeros(len(ts)))
+        for point in points.get(int(series_id), []):
+            i = (point.ts - start_ms) // STEP_MS
+            if 0 <= i < len(ts) and np.isfinite(point.value):
+                total[i] += point.value
+                count[i] += 1
+    for service in found:
+        fleet.services[service.name] = ServiceData(
+            service.kind, {}, tuple(d for d in deps.get(service.name, ()) if d != service.name)
+        )
+    for (service_id, metric), total in sums.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(
+                counts[(service_id, metric)] > 0, total / counts[(service_id, metric)], np.nan
+            )
+        fleet.services[names[service_id]].metrics[metric] = values
+    return fleet
+
+
+async def incidents(
+    session: AsyncSession, org_id: int, start: datetime, end: datetime
+) -> list[IncidentRecord]:
+    """Incidents of the org starting in [start, end), as training labels."""
+    if INCIDENT_MODEL is None:
+        return []
+    model = INCIDENT_MODEL
+    rows = await session.execute(
+        select(model, Service.name)
+        .join(Service, Service.id == model.service_id)
+        .where(model.org_id == org_id, model.started_at >= start, model.started_at < end)
+        .order_by(model.started_at)
+    )
+    out = []
+    for incident, name in rows:
+        began = incident.started_at.timestamp()
+        ended = incident.ended_at.timestamp() if incident.ended_at is not None else began
+        cause = incident.root_cause_service or name
+        out.append(IncidentRecord(str(name), str(incident.type), began, ended, str(cause)))
+    return out
+
+
+async def versions(session: AsyncSession, org_id: int) -> list[ModelVersion]:
+    rows = await session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.org_id == org_id)
+        .order_by(ModelVersion.version.desc())
+    )
+    return list(rows)
+
+
+async def get_version(session: AsyncSession, org_id: int, version: int) -> ModelVersion:
+    """The org's version, or NotFound (another org's version reads as missing)."""
+    row = await session.scalar(
+        select(ModelVersion).where(ModelVersion.org_id == org_id, ModelVersion.version == version)
+    )
+    if row is None:
+        raise NotFound(f"model version {version} not found")
+    return row
+
+
+async def with_status(
+    session: AsyncSession, org_id: int, status: ModelStatus
+) -> list[ModelVersion]:
+    rows = await session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.org_id == org_id, ModelVersion.status == status.value)
+        .order_by(ModelVersion.version.desc())
+    )
+    return list(rows)
+
+
+async def next_version(session: AsyncSession, org_id: int) -> int:
+    latest = await session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.org_id == org_id)
+    )
+    return int(latest or 0) + 1
+
+
+async def org_ids_with_models(session: AsyncSession, status: ModelStatus) -> list[int]:
+    rows = await session.scalars(
+        select(ModelVersion.org_id).where(ModelVersion.status == status.value).distinct()
+    )
+    return sorted(int(r) for r in rows)
+
+
+async def predictions(
+    session: AsyncSession,
+    org_id: int,
+    *,
+    service: str | None = None,
+    matched: bool | None = None,
+    horizon: int | None = None,
+    shadow: bool = False,
+    latest: bool = False,
+    limit: int = 500,
+) -> list[tuple[FailurePrediction, str, int]]:
+    """(prediction, service name, model version), newest first."""
+    statement = (
+        select(FailurePrediction, Service.name, ModelVersion.version)
+        .join(Service, Service.id == FailurePrediction.service_id)
+        .join(ModelVersion, ModelVersion.id == FailurePrediction.model_version_id)
+        .where(FailurePrediction.org_id == org_id, FailurePrediction.shadow == shadow)
+        .order_by(FailurePrediction.ts.desc(), Service.name, FailurePrediction.horizon_h)
+        .limit(limit)
+    )
+    if service is not None:
+        statement = statement.where(Service.name == service)
+    if matched is not None:
+        resolved = FailurePrediction.outcome.is_not(None)
+        statement = statement.where(resolved if matched else FailurePrediction.outcome.is_(None))
+    if horizon is not None:
+        statement = statement.where(FailurePrediction.horizon_h == horizon)
+    if latest:
+        newest = (
+            select(FailurePrediction.service_id, func.max(FailurePrediction.ts).label("ts"))
+            .where(FailurePrediction.org_id == org_id, FailurePrediction.shadow == shadow)
+            .group_by(FailurePrediction.service_id)
+            .subquery()
+        )
+        statement = statement.join(
+            newest,
+            (newest.c.service_id == FailurePrediction.service_id)
+            & (newest.c.ts == FailurePrediction.ts),
+        )
+    rows = await session.execute(statement)
+    return [(p, str(name), int(v)) for p, name, v in rows]
+
+
+async def unresolved(
+    session: AsyncSession, org_id: int, now: datetime, limit: int = 5000
+) -> Sequence[FailurePrediction]:
+    """Predictions whose horizon has passed but whose outcome is not yet recorded."""
+    rows = await session.scalars(
+        select(FailurePrediction)
+        .where(FailurePrediction.org_id == org_id, FailurePrediction.outcome.is_(None))
+        .where(FailurePrediction.ts <= now)
+        .order_by(FailurePrediction.ts)
+        .limit(limit)
+    )
+    return [p for p in rows if p.ts.timestamp() + p.horizon_h * 3600 <= now.timestamp()]
+
+
+async def paired(
+    session: AsyncSession, org_id: int, candidate_id: int, active_id: int, limit: int = 20_000
+) -> list[tuple[FailurePrediction, FailurePrediction]]:
+    """Shadow predictions of the candidate next to the active model's for the same case."""
+    rows = await session.scalars(
+        select(FailurePrediction)
+        .where(
+            FailurePrediction.org_id == org_id,
+            FailurePrediction.model_version_id.in_((candidate_id, active_id)),
+        )
+        .order_by(FailurePrediction.ts.desc())
+        .limit(limit)
+    )
+    by_case: dict[tuple[int, datetime, int], dict[int, FailurePrediction]] = defaultdict(dict)
+    for p in rows:
+        by_case[(p.service_id, p.ts, p.horizon_h)][p.model_version_id] = p
+    return [
+        (case[candidate_id], case[active_id])
+        for case in by_case.values()
+        if candidate_id in case and active_id in case
+    ]
+
+
+def window(start_ms: int, end_ms: int) -> tuple[datetime, datetime]:
+    return ms_to_datetime(start_ms), ms_to_datetime(end_ms)

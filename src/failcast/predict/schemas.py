@@ -1,0 +1,133 @@
+"""Request and response bodies of the prediction API."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from failcast.ingest.schemas import SERVICE_PATTERN
+
+
+class PredictIn(BaseModel):
+    """Either a service (scored from its stored metrics) or a hand-made feature row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str | None = Field(default=None, min_length=1, max_length=128, pattern=SERVICE_PATTERN)
+    features: dict[str, float] | None = Field(default=None, min_length=1, max_length=5000)
+
+    @field_validator("features")
+    @classmethod
+    def _finite(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            bad = sorted(k for k, v in value.items() if not math.isfinite(v))
+            if bad:
+                raise ValueError(f"must be finite numbers: {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PredictIn:
+        if (self.service is None) == (self.features is None):
+            raise ValueError("give exactly one of 'service' or 'features'")
+        return self
+
+
+class FactorOut(BaseModel):
+    feature: str
+    metric: str | None
+    value: float | None
+    contribution: float = Field(description="Push on the failure log-odds (xgboost pred_contribs).")
+    statement: str
+
+
+class HorizonOut(BaseModel):
+    hours: int
+    probability: float
+    alarm: bool
+    threshold: float
+    factors: list[FactorOut]
+
+
+class PredictOut(BaseModel):
+    service: str | None
+    ts: datetime | None
+    model_version: int
+    horizons: list[HorizonOut]
+    probabilities: dict[str, float]
+    risk_level: str
+    incident_type: str
+    confidence: float = Field(description="The type classifier's probability for incident_type.")
+    root_cause: dict[str, Any] | None
+    members: list[str]
+    lstm: str
+
+
+class PredictionOut(BaseModel):
+    id: int
+    service: str
+    ts: datetime
+    horizon_hours: int
+    probability: float
+    alarm: bool
+    failure_type: str
+    confidence: float
+    risk_level: str
+    model_version: int
+    shadow: bool
+    factors: list[dict[str, Any]]
+    root_cause: dict[str, Any] | None
+    matched: bool = Field(description="Whether the horizon has passed and the outcome is known.")
+    outcome: bool | None = Field(description="Whether an incident started within the horizon.")
+    correct: bool | None
+
+
+class PredictionList(BaseModel):
+    items: list[PredictionOut]
+
+
+class ModelOut(BaseModel):
+    id: int = Field(description="The version number (versions are numbered per organisation).")
+    version: int
+    name: str = "failure"
+    status: str
+    stage: str = Field(description="production, shadow or retired (the status in other words).")
+    source: str
+    horizons: list[int]
+    features: int
+    train_start: datetime
+    train_end: datetime
+    created_at: datetime
+    promoted_at: datetime | None
+    retired_at: datetime | None
+    metrics: dict[str, Any] = Field(description="Headline 24 h figures on the held-out test split.")
+    members: list[str]
+    lstm: str
+    reliability: list[list[float]]
+
+
+class ModelDetail(ModelOut):
+    figures: dict[str, Any] = Field(description="Validation and test figures per horizon.")
+    thresholds: dict[str, float]
+    incident_types: list[str]
+    feature_names: list[str]
+    shadow: dict[str, Any] | None = Field(
+        description="A candidate's shadow predictions against the active model's."
+    )
+
+
+class ModelList(BaseModel):
+    items: list[ModelOut]
+
+
+class TrainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(default=60, ge=3, le=365)
+
+
+class TrainAccepted(BaseModel):
+    status: str
+    source: str

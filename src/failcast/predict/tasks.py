@@ -1,0 +1,109 @@
+"""Background work of the prediction domain: periodic scoring and matching, scheduled
+retraining, and the failure-probability signal alert rules read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from failcast.alerting.signals import Factor, Signal, SignalRequest
+from failcast.db.engine import Database
+from failcast.models import ModelStatus
+from failcast.predict import repository, service
+from failcast.timeutil import now_ms
+
+SCORE_TASK = "predict.score"
+RETRAIN_TASK = "predict.retrain"
+TRAIN_TASK = "predict.train"
+SCORE_SECONDS = 15 * 60.0
+RETRAIN_SECONDS = 7 * 24 * 3600.0
+
+
+class PredictionJobs:
+    """The task functions the runner calls; each opens its own sessions."""
+
+    def __init__(self, database: Database, cache: service.ModelCache) -> None:
+        self.database = database
+        self.cache = cache
+
+    async def score(self, now: int | None = None) -> int:
+        """Score every org that has an active model, then match due predictions."""
+        at = now if now is not None else now_ms()
+        async with self.database.session() as session:
+            orgs = await repository.org_ids_with_models(session, ModelStatus.active)
+        stored = 0
+        for org_id in orgs:
+            async with self.database.session() as session:
+                stored += await service.score_org(session, org_id, at, self.cache)
+                await service.resolve_org(session, org_id, datetime.fromtimestamp(at / 1000, UTC))
+        return stored
+
+    async def retrain(self, now: int | None = None) -> None:
+        """Train a fresh candidate for every org that already has a model."""
+        async with self.database.session() as session:
+            orgs = await repository.org_ids_with_models(session, ModelStatus.active)
+        for org_id in orgs:
+            await self.train(org_id=org_id, now=now)
+
+    async def train(
+        self,
+        org_id: int,
+        days: int = service.DEFAULT_TRAINING_DAYS,
+        now: int | None = None,
+        source: str | None = None,
+    ) -> None:
+        async with self.database.session() as session:
+            await service.train_org(
+                session, org_id, now if now is not None else now_ms(), days=days, source=source
+            )
+
+
+class FailureProbabilitySignals:
+    """Alert rules of kind failure_probability read the newest stored predictions."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def signals(self, request: SignalRequest) -> Sequence[Signal]:
+        horizon = str(int(request.params.get("horizon_hours", 24)))
+        items = await service.latest_predictions(request.session, request.org_id, request.service)
+        out = []
+        for item in items:
+            p = item["probabilities"].get(horizon)
+            if p is None:
+                continue
+            factors: list[dict[str, Any]] = item["factors"].get(horizon, [])
+            out.append(
+                Signal(
+                    service=item["service"],
+                    value=float(p),
+                    labels={"horizon_hours": horizon, "incident_type": item["incident_type"]},
+                    time_to_impact_hours=float(horizon),
+                    factors=[Factor(f["statement"], float(f["contribution"])) for f in factors],
+                    details={
+                        "model_version": item["model_version"],
+                        "risk_level": item["risk_level"],
+                        "root_cause": item["root_cause"],
+                    },
+                )
+            )
+        return out
+
+
+def install_prediction(app: FastAPI) -> None:
+    """Model cache, runner jobs and the alert signal of the prediction domain."""
+    app.state.model_cache = service.ModelCache()
+    jobs = PredictionJobs(app.state.db, app.state.model_cache)
+    app.state.prediction_jobs = jobs
+    runner = app.state.runner
+    runner.register(SCORE_TASK, jobs.score)
+    runner.register(RETRAIN_TASK, jobs.retrain)
+    runner.register(TRAIN_TASK, jobs.train)
+    runner.every(SCORE_SECONDS, SCORE_TASK)
+    runner.every(RETRAIN_SECONDS, RETRAIN_TASK)
+    signals = getattr(app.state, "alert_signals", None)
+    if signals is not None:
+        signals.register("failure_probability", FailureProbabilitySignals(app.state.db))

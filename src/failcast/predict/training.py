@@ -1,0 +1,186 @@
+"""Training on time-ordered splits: trees (and an LSTM when torch is present) per horizon,
+member weights, calibration and the decision threshold fitted on the validation split."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from failcast.predict.calibration import fit_calibrator, reliability
+from failcast.predict.dataset import Dataset
+from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, FloatArray
+from failcast.predict.members import (
+    SEQUENCE_LENGTH,
+    LstmMember,
+    Member,
+    TreeMember,
+    lstm_status,
+    sequences,
+)
+from failcast.predict.metrics import DEFAULT_MIN_PRECISION, choose_threshold, classification, events
+from failcast.predict.model import FailureModel, HorizonModel, TypeModel, fit_weights
+
+LSTM_FEATURES = 24  # the LSTM sees the trees' most important columns, to stay small
+
+
+@dataclass
+class TrainConfig:
+    """How to train; fractions are of the time span, oldest data first."""
+
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    min_precision: float = DEFAULT_MIN_PRECISION
+    seed: int = 0
+    n_jobs: int = 1
+    use_lstm: bool = True
+    tree_params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "horizons": list(self.horizons),
+            "val_fraction": self.val_fraction,
+            "test_fraction": self.test_fraction,
+            "min_precision": self.min_precision,
+            "seed": self.seed,
+        }
+
+
+@dataclass
+class Splits:
+    """Boundaries (epoch ms): train [start, val_start), validation [val_start, test_start),
+    test [test_start, end]."""
+
+    start: int
+    val_start: int
+    test_start: int
+    end: int
+
+
+@dataclass
+class TrainResult:
+    model: FailureModel
+    splits: Splits
+    metrics: dict[str, Any]
+
+
+Progress = Callable[[str], None]
+
+
+def time_splits(
+    ts_ms: FloatArray | np.ndarray, val_fraction: float, test_fraction: float
+) -> Splits:
+    """Cut the time span (not the rows) into consecutive train, validation and test parts."""
+    if not (0 < val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError("need 0 < val_fraction, 0 <= test_fraction, and their sum below 1")
+    lo, hi = int(np.min(ts_ms)), int(np.max(ts_ms))
+    span = hi - lo
+    test_start = hi + 1 if test_fraction == 0 else lo + round(span * (1 - test_fraction))
+    val_start = lo + round(span * (1 - test_fraction - val_fraction))
+    return Splits(lo, val_start, test_start, hi)
+
+
+def purged(ds: Dataset, lo: int, hi: int, horizon_h: float) -> np.ndarray:
+    """Rows in [lo, hi) whose label window (t, t + H] ends by `hi`: no label from beyond the cut."""
+    h = round(horizon_h * HOUR_MS)
+    mask: np.ndarray = (ds.ts_ms >= lo) & (ds.ts_ms < hi) & (ds.ts_ms + h <= hi)
+    return mask
+
+
+def fit_model(
+    ds: Dataset,
+    splits: Splits,
+    config: TrainConfig,
+    progress: Progress | None = None,
+) -> FailureModel:
+    """Fit every horizon on [start, val_start) and tune it on [val_start, test_start)."""
+    say = progress or (lambda _: None)
+    use_lstm = config.use_lstm and lstm_status() == "available"
+    horizons: dict[int, HorizonModel] = {}
+    validation: dict[str, Any] = {}
+    for h in config.horizons:
+        say(f"{h} h horizon")
+        tr = purged(ds, splits.start, splits.val_start, h)
+        va = purged(ds, splits.val_start, splits.test_start, h)
+        y = ds.labels[h]
+        tree = TreeMember.fit(
+            ds.X[tr], y[tr], ds.X[va], y[va], seed=config.seed, n_jobs=config.n_jobs,
+            params=config.tree_params,
+        )  # fmt: skip
+        members: dict[str, Member] = {tree.name: tree}
+        val_preds = {tree.name: tree.predict(ds.X[va])}
+        seq_all = None
+        if use_lstm and isinstance(tree, TreeMember):
+            top = np.argsort(-tree.importance(len(ds.names)))[:LSTM_FEATURES]
+            seq_all = sequences(ds.X, ds.services, top, SEQUENCE_LENGTH)
+            lstm = LstmMember.fit(seq_all[tr], y[tr], top.tolist(), seed=config.seed)
+            members[lstm.name] = lstm
+            val_preds[lstm.name] = lstm.predict(ds.X[va], seq_all[va])
+        weights = fit_weights(val_preds, y[va])
+        raw = sum(weights[n] * val_preds[n] for n in val_preds)
+        raw = np.asarray(raw, dtype=np.float64)
+        calibrator = fit_calibrator(raw, y[va])
+        calibrated = calibrator.apply(raw)
+        threshold = choose_threshold(calibrated, y[va], config.min_precision)
+        horizons[h] = HorizonModel(h, members, weights, calibrator, threshold)
+        validation[f"{h}h"] = {
+            **classification(calibrated, y[va], threshold),
+            "threshold": threshold,
+            "weights": weights,
+            "calibration": calibrator.method,
+            "raw_brier": float(np.mean((raw - y[va]) ** 2)) if va.any() else math.nan,
+            "reliability": [list(b) for b in reliability(calibrated, y[va])],
+        }
+    say("incident type")
+    longest = max(config.horizons)
+    tr = purged(ds, splits.start, splits.val_start, longest)
+    type_model = TypeModel.fit(
+        ds.X[tr], [ds.next_type[i] for i in np.flatnonzero(tr).tolist()],
+        seed=config.seed, n_jobs=config.n_jobs,
+    )  # fmt: skip
+    meta = {
+        "lstm": lstm_status() if config.use_lstm else "disabled",
+        "validation": validation,
+        "config": config.to_dict(),
+        "rows": {"train": int(tr.sum()), "total": len(ds)},
+    }
+    return FailureModel(list(ds.names), horizons, type_model, meta)
+
+
+def evaluate(
+    model: FailureModel, ds: Dataset, lo: int, hi: int, horizons: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """Figures per horizon on rows in [lo, hi] whose label window is fully known by `hi`."""
+    out: dict[str, Any] = {}
+    for h in horizons or list(model.horizons):
+        rows = purged(ds, lo, hi + 1, h)
+        p = model.horizons[h].predict(ds.X[rows])
+        y = ds.labels[h][rows]
+        threshold = model.horizons[h].threshold
+        services = [ds.services[i] for i in np.flatnonzero(rows).tolist()]
+        out[f"{h}h"] = {
+            **classification(p, y, threshold),
+            **events(ds.ts_ms[rows], services, p >= threshold, ds.incidents, h),
+            "threshold": threshold,
+        }
+    return out
+
+
+def train(
+    ds: Dataset, config: TrainConfig | None = None, progress: Progress | None = None
+) -> TrainResult:
+    """Train on the oldest part, tune on the next, report on the newest (held-out test)."""
+    config = config or TrainConfig()
+    if len(ds) == 0:
+        raise ValueError("no training rows")
+    splits = time_splits(ds.ts_ms, config.val_fraction, config.test_fraction)
+    model = fit_model(ds, splits, config, progress)
+    metrics: dict[str, Any] = {"validation": model.meta["validation"]}
+    if config.test_fraction > 0:
+        metrics["test"] = evaluate(model, ds, splits.test_start, splits.end)
+    model.meta["test"] = metrics.get("test", {})
+    return TrainResult(model, splits, metrics)

@@ -1,0 +1,1 @@
+"""Reading data back: downsampled metric ranges, log search and usage statistics."""

@@ -1,0 +1,1 @@
+"""PDF reliability reports: on demand, stored, and mailed weekly to subscribers."""

@@ -1,0 +1,1 @@
+"""Sample and log storage: bulk writes on each engine's fastest path, and range queries."""

@@ -1,0 +1,211 @@
+"""Hourly rollups of samples, kept exact under late writes, and the long-range reads they serve.
+
+Every sample write appends the hours it touched to `sample_rollup_dirty` in its own
+transaction. The rollup job deletes the marks of closed hours and recomputes those hours from
+the raw samples in the same transaction: a mark it deleted was committed, so the samples
+written with it are visible to the recomputation, and a write that commits later leaves a
+fresh mark for the next pass. Reads use a rollup row only for hours with no pending mark, so a
+long-range answer equals the one computed from raw samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from failcast.store.samples import Aggregation
+
+HOUR_MS = 3_600_000
+# Hours recomputed per transaction, so a large backfill does not hold one long transaction.
+HOURS_PER_PASS = 24
+
+
+def hour_of(ts_ms: int) -> int:
+    return ts_ms - ts_ms % HOUR_MS
+
+
+async def mark_dirty(driver: Any, dialect: str, timestamps: Iterable[int]) -> None:
+    """Record the hours of `timestamps` as needing a rollup, on the writer's raw connection."""
+    hours = sorted({ts - ts % HOUR_MS for ts in timestamps})
+    if not hours:
+        return
+    if dialect == "postgresql":
+        await driver.execute(
+            "INSERT INTO sample_rollup_dirty (hour_ts) SELECT unnest($1::bigint[])", hours
+        )
+    else:
+        await driver.executemany(
+            "INSERT INTO sample_rollup_dirty (hour_ts) VALUES (?)", [(h,) for h in hours]
+        )
+
+
+def _hourly_parts_sql(where: str) -> str:
+    """Per (series, hour): min, max, sum, count, the last timestamp and the value there."""
+    return (
+        "SELECT a.series_id, a.h, a.mn, a.mx, a.sm, a.n, a.lts, s.value FROM ("
+        f"SELECT series_id, ts - ts % {HOUR_MS} AS h, min(value) AS mn, max(value) AS mx, "
+        "sum(value) AS sm, count(value) AS n, max(ts) AS lts FROM sample "
+        f"WHERE {where} GROUP BY series_id, ts - ts % {HOUR_MS}"
+        ") AS a JOIN sample AS s ON s.series_id = a.series_id AND s.ts = a.lts"
+    )
+
+
+async def refresh(session: AsyncSession, now_ms: int, *, raw_cutoff_ms: int) -> list[int]:
+    """Recompute every closed hour with pending marks; commit per pass; return the hours.
+
+    Hours older than `raw_cutoff_ms` lost their raw samples to retention: their marks are
+    dropped and their rollups kept.
+    """
+    current = hour_of(now_ms)
+    done: list[int] = []
+    while True:
+        rows = await session.scalars(
+            text(
+                "SELECT DISTINCT hour_ts FROM sample_rollup_dirty WHERE hour_ts < :current "
+                "ORDER BY hour_ts LIMIT :n"
+            ),
+            {"current": current, "n": HOURS_PER_PASS},
+        )
+        hours = [int(h) for h in rows]
+        if not hours:
+            await session.commit()
+            return done
+        marks = ", ".join(str(h) for h in hours)
+        await session.execute(text(f"DELETE FROM sample_rollup_dirty WHERE hour_ts IN ({marks})"))
+        for hour in hours:
+            if hour < raw_cutoff_ms:
+                continue
+            params = {"lo": hour, "hi": hour + HOUR_MS}
+            await session.execute(text("DELETE FROM sample_rollup WHERE hour_ts = :lo"), params)
+            await session.execute(
+                text(
+                    "INSERT INTO sample_rollup (series_id, hour_ts, min_value, max_value, "
+                    "sum_value, count, last_ts, last_value) SELECT series_id, h, mn, mx, sm, n, "
+                    "lts, value FROM (" + _hourly_parts_sql("ts >= :lo AND ts < :hi") + ") AS p"
+                ),
+                params,
+            )
+            done.append(hour)
+        await session.commit()
+
+
+async def expire(session: AsyncSession, cutoff_ms: int) -> int:
+    """Delete rollups of hours before `cutoff_ms`; the caller commits."""
+    result = await session.execute(
+        text("DELETE FROM sample_rollup WHERE hour_ts < :cutoff"), {"cutoff": cutoff_ms}
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def usable(start_ms: int, step_ms: int | None) -> bool:
+    """Whether buckets of this query are whole hours, so rollups can answer it."""
+    return step_ms is not None and step_ms % HOUR_MS == 0 and start_ms % HOUR_MS == 0
+
+
+@dataclass(slots=True)
+class _Summary:
+    mn: float
+    mx: float
+    sm: float
+    n: int
+    lts: int
+    last: float
+
+    def merge(self, other: _Summary) -> None:
+        self.mn = min(self.mn, other.mn)
+        self.mx = max(self.mx, other.mx)
+        self.sm += other.sm
+        self.n += other.n
+        if other.lts > self.lts:
+            self.lts, self.last = other.lts, other.last
+
+    def value(self, agg: str) -> float:
+        if agg == "avg":
+            return self.sm / self.n
+        if agg == "min":
+            return self.mn
+        if agg == "max":
+            return self.mx
+        if agg == "sum":
+            return self.sm
+        if agg == "count":
+            return float(self.n)
+        return self.last
+
+
+def _ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
+    """Merge sorted hour starts into [lo, hi) ranges."""
+    out: list[tuple[int, int]] = []
+    for hour in hours:
+        if out and out[-1][1] == hour:
+            out[-1] = (out[-1][0], hour + HOUR_MS)
+        else:
+            out.append((hour, hour + HOUR_MS))
+    return out
+
+
+async def read_hourly(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    *,
+    step_ms: int,
+    agg: Aggregation,
+    limit: int,
+) -> dict[int, list[tuple[int, float]]]:
+    """Bucketed points from rollups where they are current and raw samples elsewhere."""
+    ids = ", ".join(str(int(i)) for i in series_ids)
+    dirty_rows = await session.scalars(
+        text(
+            "SELECT DISTINCT hour_ts FROM sample_rollup_dirty "
+            "WHERE hour_ts >= :start AND hour_ts < :end ORDER BY hour_ts"
+        ),
+        {"start": start_ms, "end": end_ms},
+    )
+    dirty = [int(h) for h in dirty_rows]
+    whole_end = hour_of(end_ms)
+    raw: list[tuple[int, int]] = [(lo, min(hi, end_ms)) for lo, hi in _ranges(dirty)]
+    if whole_end < end_ms and whole_end not in dirty:
+        raw.append((whole_end, end_ms))
+    parts: list[tuple[int, int, _Summary]] = []
+    not_dirty = f"AND hour_ts NOT IN ({', '.join(map(str, dirty))})" if dirty else ""
+    rollup_rows = await session.execute(
+        text(
+            "SELECT series_id, hour_ts, min_value, max_value, sum_value, count, last_ts, "
+            f"last_value FROM sample_rollup WHERE series_id IN ({ids}) "
+            f"AND hour_ts >= :start AND hour_ts < :whole_end {not_dirty}"
+        ),
+        {"start": start_ms, "whole_end": whole_end},
+    )
+    parts.extend(
+        (int(r[0]), int(r[1]), _Summary(r[2], r[3], r[4], int(r[5]), int(r[6]), r[7]))
+        for r in rollup_rows
+    )
+    if raw:
+        spans = " OR ".join(f"(ts >= {lo} AND ts < {hi})" for lo, hi in raw)
+        raw_rows = await session.execute(
+            text(_hourly_parts_sql(f"series_id IN ({ids}) AND ({spans})"))
+        )
+        parts.extend(
+            (int(r[0]), int(r[1]), _Summary(r[2], r[3], r[4], int(r[5]), int(r[6]), r[7]))
+            for r in raw_rows
+        )
+    buckets: dict[tuple[int, int], _Summary] = {}
+    for series_id, hour, summary in parts:
+        key = (series_id, start_ms + (hour - start_ms) // step_ms * step_ms)
+        if key in buckets:
+            buckets[key].merge(summary)
+        else:
+            buckets[key] = summary
+    result: dict[int, list[tuple[int, float]]] = {series_id: [] for series_id in series_ids}
+    for taken, (series_id, bucket) in enumerate(sorted(buckets)):
+        if taken >= limit:
+            break
+        result[series_id].append((bucket, buckets[series_id, bucket].value(agg.value)))
+    return result

@@ -1,0 +1,160 @@
+"""Sample writes and downsampled range reads.
+
+Writes upsert on (series_id, ts), so re-sending a batch never duplicates and the last write
+wins. SQLite takes an executemany; PostgreSQL takes a binary COPY into a temporary table, then
+one INSERT ... ON CONFLICT from it. Each write also marks the hours it touched for the rollup job,
+and reads whose buckets are whole hours are answered from the rollups (store/rollups.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE
+from failcast.ops.collector import collector_paused
+from failcast.store import rollups
+
+SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
+
+
+class Aggregation(StrEnum):
+    avg = "avg"
+    min = "min"
+    max = "max"
+    sum = "sum"
+    count_ = "count"
+    last = "last"
+
+
+def last_write_wins(rows: Iterable[SampleRow]) -> list[SampleRow]:
+    """Keep the last value for each (series, ts); one statement may not touch a row twice."""
+    latest: dict[tuple[int, int], float] = {}
+    for series_id, ts, value in rows:
+        latest[(series_id, ts)] = value
+    return [(series_id, ts, value) for (series_id, ts), value in latest.items()]
+
+
+_SQLITE_UPSERT = (
+    "INSERT INTO sample (series_id, ts, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
+)
+# The staging table is created once per connection (db/engine.py); the statement empties it
+# as it moves its rows, so several writes may share a transaction.
+_POSTGRES_MOVE = (
+    f"WITH incoming AS (DELETE FROM {STAGING_TABLE} RETURNING series_id, ts, value) "
+    "INSERT INTO sample (series_id, ts, value) SELECT series_id, ts, value FROM incoming "
+    "ON CONFLICT (series_id, ts) DO UPDATE SET value = EXCLUDED.value"
+)
+
+
+async def write_samples(session: AsyncSession, rows: Sequence[SampleRow]) -> int:
+    """Upsert rows inside the session's transaction; the caller commits."""
+    if not rows:
+        return 0
+    series_ids, ts, values = (list(column) for column in zip(*rows, strict=True))
+    return await write_sample_columns(session, series_ids, ts, values)
+
+
+async def write_sample_columns(
+    session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
+) -> int:
+    """Upsert the samples (series_ids[i], ts[i], values[i]) inside the session's transaction,
+    the last of any repeated (series, ts) winning; return how many rows that is. The caller
+    commits."""
+    if not len(series_ids) == len(ts) == len(values):
+        raise ValueError("series_ids, ts and values must have the same length")
+    written = len(dict.fromkeys(zip(series_ids, ts, strict=True)))
+    if written < len(ts):
+        series_ids, ts, values = (
+            list(column)
+            for column in zip(
+                *last_write_wins(zip(series_ids, ts, values, strict=True)), strict=True
+            )
+        )
+    if not ts:
+        return 0
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if connection.dialect.name == "postgresql":
+        if not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter begins its transaction at the first statement it
+            # runs itself; without one, COPY would commit alone and the staging table's
+            # ON COMMIT DELETE ROWS would empty it before the INSERT below.
+            await connection.exec_driver_sql("SELECT 1")
+        # Binary COPY costs the client less than half of what encoding the rows as arrays for
+        # `INSERT ... SELECT FROM unnest(...)` does (docs/decisions.md).
+        await driver.copy_records_to_table(
+            STAGING_TABLE, records=zip(series_ids, ts, values, strict=True), columns=STAGING_COLUMNS
+        )
+        await driver.execute(_POSTGRES_MOVE)
+    else:
+        # The driver's own executemany: SQLAlchemy's parameter handling would double the cost.
+        await driver.executemany(_SQLITE_UPSERT, zip(series_ids, ts, values, strict=True))
+    await rollups.mark_dirty(driver, connection.dialect.name, ts)
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    ts: int
+    value: float
+
+
+def _aggregate_sql(agg: Aggregation, dialect: str) -> str:
+    if agg is Aggregation.last:
+        if dialect == "postgresql":
+            return "(array_agg(value ORDER BY ts DESC))[1]"
+        # SQLite returns the bare column from the row holding max(ts).
+        return "value"
+    if agg is Aggregation.count_:
+        return "count(value)"
+    return f"{agg.value}(value)"
+
+
+async def read_range(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    *,
+    step_ms: int | None,
+    agg: Aggregation,
+    limit: int,
+) -> dict[int, list[Point]]:
+    """Points of each series in [start, end). With a step, one aggregated point per bucket,
+    stamped with the bucket's start. At most `limit` points in all (the caller checks)."""
+    result: dict[int, list[Point]] = {series_id: [] for series_id in series_ids}
+    if not series_ids:
+        return result
+    if step_ms is not None and rollups.usable(start_ms, step_ms):
+        hourly = await rollups.read_hourly(
+            session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+        )
+        return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in hourly.items()}
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {"start": start_ms, "end": end_ms, "limit": limit}
+    ids = ", ".join(str(int(i)) for i in series_ids)
+    where = f"series_id IN ({ids}) AND ts >= :start AND ts < :end"
+    if step_ms is None:
+        sql = f"SELECT series_id, ts, value FROM sample WHERE {where} ORDER BY series_id, ts"
+    else:
+        params["step"] = step_ms
+        bucket = "(ts - :start) / :step * :step + :start"
+        value = _aggregate_sql(agg, dialect)
+        select_value = f"max(ts), {value}" if value == "value" else value
+        sql = (
+            f"SELECT series_id, {bucket} AS bucket, {select_value} FROM sample WHERE {where} "
+            f"GROUP BY series_id, bucket ORDER BY series_id, bucket"
+        )
+    rows = await session.execute(text(sql + " LIMIT :limit"), params)
+    with collector_paused():
+        for row in rows.all():
+            result[row[0]].append(Point(int(row[1]), float(row[-1])))
+    return result

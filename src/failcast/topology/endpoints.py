@@ -1,0 +1,197 @@
+"""The org's dependency graph coloured by health, cascade risk, critical path and blast
+radius, with live inputs from stored samples and predictions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.auth.principal import CanRead
+from failcast.chaos.runtime import Simulator
+from failcast.deps import SessionDep
+from failcast.errors import NotFound, ValidationFailed
+from failcast.health.endpoints import AtParam, WindowParam, instant
+from failcast.health.service import HORIZONS
+from failcast.timeutil import ms_to_datetime
+from failcast.topology.cascade import propagate
+from failcast.topology.paths import blast_radii, blast_radius, critical_path
+from failcast.topology.responses import (
+    STATUS_COLOURS,
+    BlastRadiusItem,
+    BlastRadiusOut,
+    CascadeItem,
+    CascadeOut,
+    ContributionOut,
+    CriticalPathOut,
+    GraphOut,
+    HealthNode,
+    PathStep,
+)
+from failcast.topology.service import LiveTopology, live_topology
+
+router = APIRouter(prefix="/api/v1/topology", tags=["topology"])
+
+
+async def _live(
+    request: Request, session: AsyncSession, org_id: int, at: str | None, window: str
+) -> tuple[LiveTopology, int]:
+    at_ms, window_ms = instant(at, window)
+    simulator: Simulator | None = getattr(request.app.state, "simulator", None)
+    return await live_topology(session, org_id, simulator, at_ms, window_ms), at_ms
+
+
+@router.get("/graph", response_model=GraphOut, operation_id="get_topology_graph")
+async def get_graph(
+    request: Request,
+    principal: CanRead,
+    session: SessionDep,
+    at: AtParam = None,
+    window: WindowParam = "5m",
+) -> GraphOut:
+    """Nodes coloured by health score and call edges (`source` calls `target`), from the
+    declared topology, or the simulated fleet's while the simulator is on."""
+    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    predicted = {name: p[24] for name, p in live.predictions.probabilities.items() if 24 in p}
+    export = live.graph.export({k: v for k, v in predicted.items() if k in live.graph})
+    nodes = []
+    for node in export.nodes:
+        snapshot = live.snapshot(node.id)
+        status = snapshot.health.status if snapshot else "unknown"
+        nodes.append(
+            HealthNode(
+                **node.model_dump(),
+                health_score=snapshot.health.score if snapshot else None,
+                health_status=status,
+                colour=STATUS_COLOURS[status],
+            )
+        )
+    return GraphOut(at=ms_to_datetime(at_ms), source=live.source, nodes=nodes, edges=export.edges)
+
+
+@router.get("/cascade", response_model=CascadeOut, operation_id="get_topology_cascade")
+async def get_cascade(
+    request: Request,
+    principal: CanRead,
+    session: SessionDep,
+    horizon: Annotated[int, Query(description="Hours: 24, 48 or 72.")] = 24,
+    at: AtParam = None,
+    window: WindowParam = "5m",
+) -> CascadeOut:
+    """Cascade risk of every service: its own failure probability (predicted, or read from
+    health) carried along dependency edges, raised by saturated dependencies."""
+    if horizon not in HORIZONS:
+        raise ValidationFailed([{"field": "horizon", "msg": "one of 24, 48 or 72 hours"}])
+    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    own = live.own_probabilities(horizon)
+    saturation = live.saturation()
+    results = propagate(live.graph, {k: v.value for k, v in own.items()}, saturation)
+    items = [
+        CascadeItem(
+            service=name,
+            own_probability=r.own_probability,
+            own_source=own[name].source,
+            saturation=saturation.get(name),
+            probability=r.probability,
+            inherited=r.inherited,
+            contributors=[
+                ContributionOut(
+                    dependency=c.dependency,
+                    weight=c.weight,
+                    dependency_probability=c.dependency_probability,
+                    effect=c.effect,
+                )
+                for c in r.contributors
+            ],
+            root_path=list(r.root_path),
+        )
+        for name, r in results.items()
+    ]
+    items.sort(key=lambda i: (-i.probability, i.service))
+    return CascadeOut(
+        at=ms_to_datetime(at_ms),
+        source=live.source,
+        horizon_hours=horizon,
+        predictions=live.predictions.note or "available",
+        services=items,
+    )
+
+
+@router.get(
+    "/critical-path", response_model=CriticalPathOut, operation_id="get_topology_critical_path"
+)
+async def get_critical_path(
+    request: Request,
+    principal: CanRead,
+    session: SessionDep,
+    entry: Annotated[str | None, Query(description="Start here; default: slowest entry.")] = None,
+    percentile: Literal["p50", "p99"] = "p50",
+    at: AtParam = None,
+    window: WindowParam = "5m",
+) -> CriticalPathOut:
+    """The chain of calls that dominates latency, from measured latencies: each service's
+    own share is its latency less its slowest dependency's."""
+    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    if len(live.graph) == 0:
+        raise NotFound("the org has no topology and no services yet")
+    if entry is not None and entry not in live.graph:
+        raise ValidationFailed([{"field": "entry", "msg": f"{entry} is not in the topology"}])
+    measured = live.latency(percentile)
+    own = live.self_latency(measured)
+    path = critical_path(live.graph, own, entry)
+    steps = [
+        PathStep(
+            service=name,
+            measured_ms=measured.get(name),
+            self_ms=own.get(name, 0.0),
+            share=path.share(name),
+        )
+        for name in path.path
+    ]
+    return CriticalPathOut(
+        at=ms_to_datetime(at_ms),
+        source=live.source,
+        percentile=percentile,
+        entry=path.entry,
+        path=list(path.path),
+        latency_ms=path.latency_ms,
+        steps=steps,
+        without_latency=sorted(n for n in live.graph.services if n not in measured),
+    )
+
+
+@router.get(
+    "/blast-radius", response_model=BlastRadiusOut, operation_id="get_topology_blast_radius"
+)
+async def get_blast_radius(
+    request: Request,
+    principal: CanRead,
+    session: SessionDep,
+    service_name: Annotated[str | None, Query(alias="service")] = None,
+    at: AtParam = None,
+    window: WindowParam = "5m",
+) -> BlastRadiusOut:
+    """What fails with a service (or with each one): its dependents, weighted by how likely
+    each fails with it, and the share of user traffic lost, largest first."""
+    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    saturation = live.saturation()
+    if service_name is not None:
+        if service_name not in live.graph:
+            raise NotFound(f"service {service_name} is not in the topology")
+        radii = {service_name: blast_radius(live.graph, service_name, saturation)}
+    else:
+        radii = blast_radii(live.graph, saturation)
+    items = [
+        BlastRadiusItem(
+            service=r.service,
+            affected=list(r.affected),
+            count=r.count,
+            weighted_count=r.weighted_count,
+            traffic_share=r.traffic_share,
+            expected_traffic_loss=r.expected_traffic_loss,
+        )
+        for r in radii.values()
+    ]
+    items.sort(key=lambda i: (-i.expected_traffic_loss, -i.weighted_count, i.service))
+    return BlastRadiusOut(at=ms_to_datetime(at_ms), source=live.source, services=items)

@@ -1,0 +1,273 @@
+"""Live scoring through the store: continuity across restarts, no double scoring, bounded
+runs, and scores of simulated data that rise when chaos strikes."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from asgi_lifespan import LifespanManager
+from factories import Account, bearer, create_api_key, register
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from failcast.alerting import evaluate_org
+from failcast.app import create_app
+from failcast.config import Settings
+from failcast.detect.live import DEFAULT_DETECTOR, spec_version
+from failcast.detect.service import LiveConfig, LiveScoring
+from failcast.models import Alert, DetectorState, Sample, Series
+
+MINUTE_MS = 60_000
+N = 400
+START_MS = (int(time.time()) // 60) * 60_000 - N * MINUTE_MS
+
+
+@pytest.fixture(autouse=True)
+async def no_timers(app: FastAPI) -> None:
+    """The tests drive the scoring job and the simulator by hand, at chosen times."""
+    await app.state.runner.stop()
+
+
+def cpu_values() -> list[float]:
+    """A daily-ish wave with noise and a jump at point 330."""
+    rng = np.random.default_rng(7)
+    t = np.arange(N)
+    values = 40 + 8 * np.sin(2 * np.pi * t / 240) + rng.normal(0, 1.0, N)
+    values[330:345] += 35
+    return [round(float(v), 3) for v in values]
+
+
+async def ingest(
+    client: httpx.AsyncClient, key: str, values: list[float], service: str = "api"
+) -> None:
+    samples = [
+        {
+            "service": service,
+            "metric": "cpu_pct",
+            "labels": {"host": "h1"},
+            "ts": (START_MS + i * MINUTE_MS) / 1000,
+            "value": v,
+        }
+        for i, v in enumerate(values)
+    ]
+    response = await client.post("/api/v1/metrics", json={"samples": samples}, headers=bearer(key))
+    assert response.status_code == 200, response.text
+
+
+async def scores(
+    client: httpx.AsyncClient, account: Account, service: str = "api", **extra: str
+) -> list[tuple[float, float]]:
+    params: dict[str, Any] = {
+        "metric": "anomaly_score",
+        "labels": "metric=cpu_pct",
+        "service": service,
+        "start": str(START_MS / 1000 - 1),
+        "end": str(START_MS / 1000 + N * 60 + 1),
+        **extra,
+    }
+    response = await client.get("/api/v1/metrics", params=params, headers=account.headers)
+    assert response.status_code == 200, response.text
+    series = response.json()["series"]
+    assert len(series) == 1, series
+    labels = series[0]["labels"]
+    assert labels == {"metric": "cpu_pct", "host": "h1", "detector": DEFAULT_DETECTOR["name"]}
+    return [(float(t), float(v)) for t, v in series[0]["points"]]
+
+
+async def evaluate(app: FastAPI, account: Account, at: float) -> list[dict[str, Any]]:
+    """Evaluate the org's alert rules at `at` (Unix seconds); the firing alerts."""
+    async with app.state.db.session() as session:
+        report = await evaluate_org(
+            session,
+            account.org_id,
+            datetime.fromtimestamp(at, UTC),
+            signals=app.state.alert_signals,
+        )
+    async with app.state.db.session() as session:
+        rows = await session.scalars(select(Alert).where(Alert.id.in_(report.fired)))
+        return [{"labels": a.labels, "service": a.service} for a in rows]
+
+
+async def sample_count(app: FastAPI) -> int:
+    async with app.state.db.session() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Sample)
+            .join(Series, Series.id == Sample.series_id)
+            .where(Series.metric == "anomaly_score")
+        )
+    return int(count or 0)
+
+
+async def test_one_run_equals_two_runs_with_a_restart_between(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str, settings: Settings
+) -> None:
+    values = cpu_values()
+    other = await register(client, "second@example.com", "Second")
+    other_key = await create_api_key(client, other)
+    await ingest(client, api_key, values)
+    await ingest(client, other_key, values)
+    end = START_MS + N * MINUTE_MS
+    middle = START_MS + 200 * MINUTE_MS
+
+    whole = await app.state.live_scoring.run_org(account.org_id, end)
+    assert (whole.detectors, whole.points) == (1, N)
+    first = await app.state.live_scoring.run_org(other.org_id, middle)
+    assert first.points == 201  # points 0..200: the sample at `middle` itself is in
+
+    # A new process: nothing in memory, the state comes back from the database.
+    restarted = create_app(settings)
+    async with LifespanManager(restarted):
+        second = await restarted.state.live_scoring.run_org(other.org_id, end)
+    assert second.points == N - 201
+
+    one = await scores(client, account)
+    two = await scores(client, other)
+    assert len(one) == len(two) == N
+    assert [t for t, _ in one] == [(START_MS + i * MINUTE_MS) / 1000 for i in range(N)]
+    assert one == two  # identical, to the last bit
+    assert all(0.0 <= v <= 1.0 for _, v in one)
+    # The jump at point 330 is the loudest moment, and it is loud.
+    loudest = max(range(N), key=lambda i: one[i][1])
+    assert 330 <= loudest < 345
+    assert one[loudest][1] > 0.5
+    assert max(v for _, v in one[:330]) < 0.2
+
+
+async def test_running_again_without_new_data_scores_nothing(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    await ingest(client, api_key, cpu_values()[:100])
+    end = START_MS + N * MINUTE_MS
+    live: LiveScoring = app.state.live_scoring
+    assert (await live.run_org(account.org_id, end)).points == 100
+    stored = await sample_count(app)
+    assert stored == 100
+    again = await live.run_org(account.org_id, end)
+    assert (again.detectors, again.points) == (0, 0)
+    assert await sample_count(app) == stored
+    # The anomaly_score series are never scored themselves.
+    async with app.state.db.session() as session:
+        states = list(await session.scalars(select(DetectorState)))
+    assert len(states) == 1
+    assert states[0].cursor_ts == START_MS + 99 * MINUTE_MS
+    assert states[0].points == 100
+    assert states[0].version == spec_version(DEFAULT_DETECTOR)
+
+
+async def test_a_run_is_bounded_and_the_backlog_drains_over_later_runs(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    values = cpu_values()
+    await ingest(client, api_key, values, service="a")
+    await ingest(client, api_key, values, service="b")
+    live = LiveScoring(
+        app.state.db,
+        LiveConfig(max_points=150, max_points_per_series=100, service_detector=None),
+    )
+    end = START_MS + N * MINUTE_MS
+    first = await live.run_org(account.org_id, end)
+    assert (first.points, first.backlog) == (150, True)
+    runs = 1
+    while (await live.run_org(account.org_id, end)).points:
+        runs += 1
+    assert runs >= 2 * N // 150
+    a = await scores(client, account, "a")
+    b = await scores(client, account, "b")
+    assert len(a) == len(b) == N
+    assert a == b  # chunked reads change nothing
+
+
+async def test_a_changed_detector_configuration_resets_the_state(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    values = cpu_values()
+    await ingest(client, api_key, values[:200])
+    end = START_MS + N * MINUTE_MS
+    await app.state.live_scoring.run_org(account.org_id, end)
+    changed = {"name": "likelihood", "params": {"inner": {"name": "seasonal"}, "history": 500}}
+    live = LiveScoring(app.state.db, LiveConfig(detector=changed, service_detector=None))
+    await ingest(client, api_key, values)
+    report = await live.run_org(account.org_id, end)
+    assert (report.points, report.resets) == (N - 200, 1)
+    async with app.state.db.session() as session:
+        state = await session.scalar(select(DetectorState))
+    assert state is not None
+    assert state.version == spec_version(changed)
+    assert state.cursor_ts == end - MINUTE_MS
+    # A fresh detector is warming up again: the first points after the reset score 0.
+    points = await scores(client, account)
+    assert all(v == 0.0 for _, v in points[200:230])
+    assert not math.isnan(points[-1][1])
+
+
+async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score(
+    app: FastAPI, client: httpx.AsyncClient, account: Account
+) -> None:
+    response = await client.put(
+        "/api/v1/chaos/simulator", json={"enabled": True}, headers=account.headers
+    )
+    assert response.status_code == 200, response.text
+    simulator = app.state.simulator
+    live: LiveScoring = app.state.live_scoring
+    now = float(int(time.time()))
+    for k in range(200, 0, -1):  # 100 minutes of history, one tick every 30 s
+        await simulator.tick_org(account.org_id, now - 30 * k)
+    before = await live.run_org(account.org_id, int(now * 1000))
+    series = before.detectors
+    assert series > 60 and before.points == 200 * series  # every tick of every series
+    rule = {
+        "kind": "anomaly_score",
+        "name": "auth-cpu-odd",
+        "service": "auth",
+        "source_metric": "cpu_pct",
+        "above": 0.4,
+        "window": "5m",
+    }
+    response = await client.post("/api/v1/alert-rules", json=rule, headers=account.headers)
+    assert response.status_code == 201, response.text
+    assert await evaluate(app, account, now) == []
+    fault = await client.post(
+        "/api/v1/chaos/inject",
+        json={"target_service": "auth", "chaos_type": "cpu_spike", "duration": "10m"},
+        headers=account.headers,
+    )
+    assert fault.status_code == 201, fault.text
+    start = float(fault.json()["start"])
+    # The likelihood averages the last 10 raw scores, so a sustained fault climbs for about
+    # ten points before it is loud: 15 ticks, 7.5 minutes into a 10-minute fault.
+    for k in range(1, 16):
+        await simulator.tick_org(account.org_id, start + 30 * k)
+    during = await live.run_org(account.org_id, int((start + 451) * 1000))
+    assert during.points == 15 * series
+    [alert] = await evaluate(app, account, start + 450)
+    assert alert["labels"]["metric"] == "cpu_pct"
+    assert alert["service"] == "auth"
+
+    params = {
+        "metric": "anomaly_score",
+        "service": "auth",
+        "labels": "metric=cpu_pct",
+        "start": str(now - 6000),
+        "end": str(start + 451),
+    }
+    body = (await client.get("/api/v1/metrics", params=params, headers=account.headers)).json()
+    points = body["series"][0]["points"]
+    assert len(points) == 215
+    warm = [v for t, v in points if now - 30 * 50 <= t < start]  # after the warm-up
+    hit = [v for t, v in points if t > start]
+    # On a noisy metric the likelihood levels off near 0.5 (docs/detection.md).
+    assert max(hit) > 0.4
+    assert max(hit) > 3 * max(warm)
+    # The service-wide detector saw it too.
+    params["labels"] = "metric=_service"
+    body = (await client.get("/api/v1/metrics", params=params, headers=account.headers)).json()
+    [service_wide] = body["series"]
+    assert service_wide["labels"] == {"metric": "_service", "detector": "mahalanobis"}
+    assert max(v for t, v in service_wide["points"] if t > start) > 0.5

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _predict_synthetic import synthetic_dataset
+
+from failcast.predict.calibration import Calibrator, brier, fit_calibrator, reliability
+from failcast.predict.members import lstm_status, torch_module
+from failcast.predict.metrics import choose_threshold, classification, events
+from failcast.predict.model import FailureModel, fit_weights
+from failcast.predict.training import TrainConfig, purged, time_splits, train
+
+HOUR = 3_600_000
+
+
+def test_calibration_is_monotone_and_lowers_brier_of_overconfident_scores() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.random(4000)
+    y = rng.random(4000) < truth
+    overconfident = np.clip(truth**3 * 1.0 + 0.0, 0, 1)  # too low almost everywhere
+    for method in ("isotonic", "platt"):
+        cal = fit_calibrator(overconfident, y, method)  # type: ignore[arg-type]
+        grid = np.linspace(0, 1, 201)
+        out = cal.apply(grid)
+        assert np.all(np.diff(out) >= -1e-12), method
+        assert brier(cal.apply(overconfident), y) < brier(overconfident, y)
+        again = Calibrator.from_dict(cal.to_dict())
+        np.testing.assert_allclose(again.apply(grid), out)
+
+
+def test_single_class_validation_leaves_scores_alone() -> None:
+    cal = fit_calibrator([0.1, 0.7], [False, False])
+    assert cal.method == "identity"
+    assert cal.apply([0.25]).tolist() == [0.25]
+
+
+def test_reliability_bins_mean_prediction_and_frequency() -> None:
+    bins = reliability([0.05, 0.05, 0.95, 0.95], [False, True, True, True], bins=10)
+    assert bins == [(0.05, 0.5, 2), (0.95, 1.0, 2)]
+
+
+def test_threshold_reaches_the_precision_goal_with_the_most_recall() -> None:
+    p = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    y = [True, True, False, True, True, False]
+    # Cuts: 0.9 (P 1, R .25), 0.8 (1, .5), 0.7 (.67), 0.6 (.75, .75), 0.5 (.8, 1.0), 0.4 (.67)
+    assert choose_threshold(p, y, min_precision=0.8) == 0.5
+    assert choose_threshold(p, y, min_precision=0.95) == 0.8
+    figures = classification(p, y, 0.5)
+    assert figures["precision"] == 0.8 and figures["recall"] == 1.0
+
+
+def test_events_count_warnings_lead_time_and_false_alarms() -> None:
+    ts = np.arange(0, 48) * HOUR
+    alarm = np.zeros(48, dtype=bool)
+    alarm[[10, 11, 30]] = True  # warns 10 h and 9 h ahead of the start at 20 h; 30 h is false
+    incidents = {"a": (np.array([20 * HOUR]), ["x"])}
+    out = events(ts, ["a"] * 48, alarm, incidents, horizon_h=12)
+    assert out["event_recall"] == 1.0
+    assert out["lead_h_median"] == 10.0
+    assert out["false_alarms_per_day"] == pytest.approx(1 / (47 / 24))
+
+
+def test_weights_prefer_the_better_member() -> None:
+    y = np.array([0, 1] * 50, dtype=bool)
+    good = np.where(y, 0.9, 0.1)
+    bad = np.full(100, 0.5)
+    weights = fit_weights({"good": good, "bad": bad}, y)
+    assert weights["good"] > 0.9 and weights["good"] + weights["bad"] == pytest.approx(1.0)
+
+
+def test_time_splits_never_shuffle_and_purge_labels_that_cross_the_cut() -> None:
+    ds = synthetic_dataset()
+    splits = time_splits(ds.ts_ms, 0.2, 0.2)
+    assert splits.start < splits.val_start < splits.test_start <= splits.end
+    rows = purged(ds, splits.start, splits.val_start, 6)
+    assert ds.ts_ms[rows].max() + 6 * HOUR <= splits.val_start
+
+
+def test_trained_model_predicts_round_trips_and_says_without_torch() -> None:
+    ds = synthetic_dataset()
+    result = train(ds, TrainConfig(horizons=(6,), tree_params={"n_estimators": 40}))
+    model = result.model
+    test = result.metrics["test"]["6h"]
+    assert test["auc_pr"] > 0.8
+    assert model.type_model.classes == ["resource_exhaustion"]
+    again = FailureModel.from_bytes(model.to_bytes())
+    np.testing.assert_allclose(again.predict_proba(ds.X[:50])[6], model.predict_proba(ds.X[:50])[6])
+    contributions = model.contributions(ds.X[:5], 6)
+    assert contributions is not None and contributions.shape == (5, 3)
+    # Contributions add up to the trees' log-odds.
+    tree = model.horizons[6].tree
+    assert tree is not None
+    np.testing.assert_allclose(contributions.sum(axis=1), tree.margin(ds.X[:5]), rtol=1e-4)
+    if torch_module() is None:
+        assert lstm_status() == "unavailable: torch not installed"
+        assert model.describe_members() == {
+            "members": ["xgboost"],
+            "lstm": "unavailable: torch not installed",
+        }
+    else:
+        assert "lstm" in model.members
