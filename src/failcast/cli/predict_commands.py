@@ -31,8 +31,8 @@ from failcast.predict.training import TrainConfig
 from failcast.predict.training import train as train_model
 from failcast.timeutil import now_ms
 
-_err = Console(stderr=True)
-_out = Console()
+_err = Console(stderr=True, soft_wrap=True)
+_out = Console(soft_wrap=True)
 T = TypeVar("T")
 
 models_app = typer.Typer(

@@ -12,6 +12,7 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from failcast.cli import app
@@ -19,7 +20,8 @@ from failcast.detect import create, names
 from failcast.detect.base import BaseDetector
 from failcast.timeutil import parse_ts
 
-_err = Console(stderr=True)
+# Soft wrap: a long path must not split a message that scripts and tests grep.
+_err = Console(stderr=True, soft_wrap=True)
 
 
 class InputError(ValueError):
@@ -124,7 +126,8 @@ def score(
                 )
             det.fit(history.values, np.asarray(history.times_ms, dtype=np.int64))
     except (InputError, ValueError) as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        # Escaped: brackets in a path or a cell are not markup.
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 
     rows = table.values if metrics > 1 else table.values[:, 0]
@@ -150,4 +153,4 @@ def score(
         writer.writerow(["timestamp", "anomaly_score"])
         for stamp, value in zip(table.stamps, scores.tolist(), strict=True):
             writer.writerow([stamp, f"{value:.6f}"])
-    _err.print(f"wrote {len(scores)} scores to {output}")
+    _err.print(f"wrote {len(scores)} scores to {escape(str(output))}")

@@ -23,7 +23,7 @@ from failcast.timeutil import parse_duration_ms, parse_ts
 
 BATCH = 5000
 LIVE_TICK_S = 2.0
-_console = Console(stderr=True)
+_console = Console(stderr=True, soft_wrap=True)
 
 
 def _progress() -> Progress:
