@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from failcast.jobs.runner import InProcessRunner
+from failcast.jobs.runner import InProcessRunner, OrgJob
 
 
 async def test_submitted_tasks_run_with_their_arguments_and_bounded_concurrency() -> None:
@@ -84,3 +84,29 @@ async def test_periodic_jobs_fire_on_their_interval() -> None:
     await asyncio.wait_for(fired.wait(), timeout=5)
     await runner.stop()
     assert count >= 3
+
+
+async def test_an_org_job_runs_every_org_at_one_time_and_isolates_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran: list[tuple[int, int]] = []
+    release = asyncio.Event()
+
+    async def orgs() -> list[int]:
+        return [1, 2, 3]
+
+    async def run_org(org_id: int, now: int) -> None:
+        if org_id == 2:
+            raise RuntimeError("org 2 is broken")
+        await release.wait()
+        ran.append((org_id, now))
+
+    job = OrgJob("score", orgs, run_org)
+    first = asyncio.create_task(job(now=5_000))
+    await asyncio.sleep(0)
+    # A pass still running makes an overlapping one a no-op instead of a second pass.
+    assert await job(now=6_000) == 0
+    release.set()
+    assert await first == 2
+    assert ran == [(1, 5_000), (3, 5_000)]
+    assert "org job failed" in caplog.text

@@ -315,6 +315,35 @@ async def test_a_cluster_loses_nothing_and_runs_each_slot_once(
         missing = sorted(slot for slot in expected - set(slots) if slot not in window)
         assert missing == [], (missing, failover_ms)
 
+        # Live scoring is split by org: each scheduled slot of `detect.score`, once the org
+        # has series, ran the org's share exactly once (no duplicates above), whichever worker
+        # took it, and none is missing outside the failover.
+        org_id = await pg.fetchval("SELECT id FROM organization WHERE name = 'Ops'")
+
+        async def scored_slots() -> int:
+            count: int = await pg.fetchval(
+                "SELECT count(*) FROM job_run WHERE name = $1", f"detect.score@{org_id}"
+            )
+            return count
+
+        await until(lambda: _at_least(scored_slots(), 2), "live scoring of the org", 40, cluster)
+        scored = await pg.fetch(
+            "SELECT slot_ms, worker FROM job_run WHERE name = $1 ORDER BY slot_ms",
+            f"detect.score@{org_id}",
+        )
+        dispatched = {
+            r["slot_ms"]
+            for r in await pg.fetch("SELECT slot_ms FROM job_run WHERE name = 'detect.score'")
+        }
+        first = scored[0]["slot_ms"]
+        score_window = range(failover_ms - 20_000, failover_ms + lease_ms + 20_000)
+        unscored = sorted(
+            slot
+            for slot in dispatched - {r["slot_ms"] for r in scored}
+            if slot > first and slot not in score_window
+        )
+        assert unscored == [], (unscored, failover_ms)
+
         # Hourly rollups of the ingested hours answer a 1 h-step query like the raw samples.
         hours = {(base_s + g // METRICS) // 3600 * 3600 for g in range(total * BATCH)}
         await until(

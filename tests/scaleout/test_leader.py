@@ -7,13 +7,15 @@ import asyncio
 import time
 
 import redis.asyncio as aioredis
+from arq.worker import Worker, func
 from scaleout_env import redis_prefix, redis_url
 from sqlalchemy import select
 
 from failcast.config import Settings
 from failcast.db.engine import Database
-from failcast.jobs.arq_runner import ArqRunner
+from failcast.jobs.arq_runner import ORG_FUNCTION, PERIODIC_FUNCTION, ArqRunner
 from failcast.jobs.leader import LeaderLease, Scheduler, accept_fence
+from failcast.jobs.runner import OrgJob
 from failcast.jobs.worker import PeriodicJob
 from failcast.live.redis_hub import RedisHub
 from failcast.models import JobRun
@@ -96,6 +98,61 @@ async def test_a_slot_runs_once_and_deposed_leaders_are_refused(
         assert [(r.name, r.slot_ms, r.fence, r.worker) for r in runs] == [("job", 60_000, 2, "w1")]
     finally:
         await client.aclose()
+        await database.dispose()
+
+
+async def test_an_org_job_slot_is_shared_by_workers_and_runs_each_org_once(
+    settings: Settings, redis_url: str, redis_prefix: str
+) -> None:
+    orgs = list(range(1, 13))
+    runs: list[tuple[int, int]] = []
+
+    async def listed() -> list[int]:
+        return orgs
+
+    async def score(org_id: int, now: int) -> None:
+        await asyncio.sleep(0.05)
+        runs.append((org_id, now))
+
+    queue = f"{redis_prefix}queue"
+    runner = ArqRunner(redis_url, queue)
+    runner.register("score", OrgJob("score", listed, score))
+    await runner.start()
+    database = Database(settings)
+
+    def worker(name: str) -> Worker:
+        periodic = PeriodicJob(runner, database, redis_prefix, name)
+        return Worker(
+            functions=[
+                func(periodic.run, name=PERIODIC_FUNCTION),  # type: ignore[arg-type]
+                func(periodic.run_org, name=ORG_FUNCTION),  # type: ignore[arg-type]
+            ],
+            queue_name=queue,
+            redis_pool=runner.pool,
+            max_jobs=2,
+            poll_delay=0.02,
+            burst=True,
+            handle_signals=False,
+        )
+
+    workers = [worker("w1"), worker("w2")]
+    try:
+        assert await runner.enqueue_slot("score", 600_000, 1, interval_ms=60_000)
+        await asyncio.gather(*(w.async_run() for w in workers))
+        # The slot's run only split the work: every org ran once, at the slot's time.
+        assert sorted(runs) == [(org, 600_000) for org in orgs]
+        async with database.session() as session:
+            rows = (await session.scalars(select(JobRun).order_by(JobRun.id))).all()
+        assert [(r.slot_ms, r.fence) for r in rows if r.name == "score"] == [(600_000, 1)]
+        shares = {r.name: r.worker for r in rows if r.name != "score"}
+        assert sorted(shares) == sorted(f"score@{org}" for org in orgs)
+        assert set(shares.values()) == {"w1", "w2"}
+        # A share delivered again (its worker died after the run) is not run twice.
+        periodic = PeriodicJob(runner, database, redis_prefix, "w3")
+        assert await periodic.run_org({"redis": runner.pool}, "score", 3, 600_000, 1) == "done"
+        assert len(runs) == len(orgs)
+    finally:
+        await runner.stop()
         await database.dispose()
 
 

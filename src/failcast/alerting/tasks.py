@@ -1,13 +1,16 @@
-"""The periodic alerting job: evaluate every org's rules, then flush notifications."""
+"""The periodic alerting job: evaluate each org's rules, then flush its notifications."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from failcast.alerting.evaluate import evaluate_org, org_ids_with_rules
 from failcast.alerting.signals import SignalRegistry
 from failcast.db.engine import Database
-from failcast.jobs.runner import TaskRunner
+from failcast.jobs.runner import OrgJob, TaskRunner
+from failcast.models import NotificationChannel
 from failcast.notify.notifier import Notifier
 
 TASK = "alerting.evaluate"
@@ -15,21 +18,29 @@ INTERVAL_SECONDS = 60.0
 
 
 class AlertingJob:
-    """One pass over all orgs at the wall-clock time; the task the runner calls."""
+    """Evaluates an org's rules, then flushes its notifications; run org by org."""
 
     def __init__(self, database: Database, signals: SignalRegistry, notifier: Notifier) -> None:
         self.database = database
         self.signals = signals
         self.notifier = notifier
 
-    async def __call__(self) -> None:
-        now = datetime.now(UTC)
+    async def orgs(self) -> list[int]:
+        """Orgs with enabled rules or enabled channels (pending notifications to flush)."""
         async with self.database.session() as session:
-            orgs = await org_ids_with_rules(session)
-        for org_id in orgs:
-            async with self.database.session() as session:
-                await evaluate_org(session, org_id, now, signals=self.signals)
-        await self.notifier.flush(now)
+            with_rules = await org_ids_with_rules(session)
+            with_channels = await session.scalars(
+                select(NotificationChannel.org_id)
+                .where(NotificationChannel.enabled.is_(True))
+                .distinct()
+            )
+            return sorted(set(with_rules) | set(with_channels))
+
+    async def run_org(self, org_id: int, now_ms: int) -> None:
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        async with self.database.session() as session:
+            await evaluate_org(session, org_id, now, signals=self.signals)
+        await self.notifier.flush(now, org_id=org_id)
 
 
 def register(
@@ -40,5 +51,6 @@ def register(
     seconds: float = INTERVAL_SECONDS,
 ) -> None:
     """Run the alerting job every `seconds` on the app's runner."""
-    runner.register(TASK, AlertingJob(database, signals, notifier))
+    job = AlertingJob(database, signals, notifier)
+    runner.register(TASK, OrgJob(TASK, job.orgs, job.run_org))
     runner.every(seconds, TASK)

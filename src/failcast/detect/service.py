@@ -14,10 +14,9 @@ One run, per org:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -43,12 +42,10 @@ from failcast.detect.live import (
 from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series, Service
 from failcast.store.samples import Aggregation, SampleRow, read_range, write_samples
-from failcast.timeutil import now_ms
 
 log = logging.getLogger("failcast.detect")
 
 HOUR_MS = 3_600_000
-Clock = Callable[[], int]
 Points = list[tuple[int, float]]
 
 
@@ -78,13 +75,6 @@ class RunReport:
     resets: int = 0
     backlog: bool = False
     conflicts: int = 0
-
-    def add(self, other: RunReport) -> None:
-        self.detectors += other.detectors
-        self.points += other.points
-        self.resets += other.resets
-        self.backlog = self.backlog or other.backlog
-        self.conflicts += other.conflicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,35 +127,19 @@ class _Work:
 
 
 class LiveScoring:
-    """Scores every org's new samples; `run` is the periodic job."""
+    """Scores an org's new samples; the periodic job (detect/tasks.py) runs it org by org."""
 
-    def __init__(
-        self, database: Database, config: LiveConfig | None = None, *, clock: Clock = now_ms
-    ) -> None:
+    def __init__(self, database: Database, config: LiveConfig | None = None) -> None:
         self.database = database
         self.config = config or LiveConfig()
-        self.clock = clock
-        self._lock = asyncio.Lock()
 
-    async def run(self, now: int | None = None) -> RunReport:
-        """Score every org once; a run still in progress makes this one return at once."""
-        report = RunReport()
-        if self._lock.locked():
-            return report
-        async with self._lock:
-            at = self.clock() if now is None else now
-            async with self.database.session() as session:
-                orgs = list(
-                    await session.scalars(
-                        select(Series.org_id).where(Series.metric != SCORE_METRIC).distinct()
-                    )
-                )
-            for org_id in sorted(orgs):
-                try:
-                    report.add(await self.run_org(org_id, at))
-                except Exception:
-                    log.exception("live scoring failed", extra={"org_id": org_id})
-        return report
+    async def org_ids(self) -> list[int]:
+        """Orgs with series to score."""
+        async with self.database.session() as session:
+            orgs = await session.scalars(
+                select(Series.org_id).where(Series.metric != SCORE_METRIC).distinct()
+            )
+            return sorted(orgs)
 
     async def run_org(self, org_id: int, now: int) -> RunReport:
         """Advance the org's detectors over the samples stored up to `now` (epoch ms)."""

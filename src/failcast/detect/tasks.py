@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from failcast.detect.service import LiveScoring
 from failcast.detect.signals import DriftSignals, ForecastBreachSignals
+from failcast.jobs.runner import OrgJob
 
 SCORE_TASK = "detect.score"
 # Live scores trail the data by at most this long (plus one run's duration).
@@ -15,7 +16,8 @@ SCORE_SECONDS = 10.0
 def install_detection(app: FastAPI) -> None:
     """Live scoring on the runner, and the drift and forecast_breach alert signals."""
     app.state.live_scoring = LiveScoring(app.state.db)
-    app.state.runner.register(SCORE_TASK, app.state.live_scoring.run)
+    live: LiveScoring = app.state.live_scoring
+    app.state.runner.register(SCORE_TASK, OrgJob(SCORE_TASK, live.org_ids, live.run_org))
     app.state.runner.every(SCORE_SECONDS, SCORE_TASK)
     signals = getattr(app.state, "alert_signals", None)
     if signals is not None:

@@ -16,8 +16,10 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from failcast.config import Settings
 from failcast.jobs.runner import InProcessRunner, Task, TaskRunner
 
-# The arq function that runs one scheduled slot of a periodic job (see jobs/worker.py).
+# The arq functions that run one scheduled slot of a periodic job, and one org's share of a
+# slot of a periodic `OrgJob` (see jobs/worker.py).
 PERIODIC_FUNCTION = "failcast.periodic"
+ORG_FUNCTION = "failcast.periodic_org"
 
 
 def queue_name(settings: Settings) -> str:
@@ -27,6 +29,17 @@ def queue_name(settings: Settings) -> str:
 def slot_job_id(name: str, slot_ms: int) -> str:
     """The arq job id of one scheduled run: arq enqueues a given id only once."""
     return f"periodic:{name}:{slot_ms}"
+
+
+def org_job_id(name: str, org_id: int, slot_ms: int) -> str:
+    """The arq job id of one org's share of a scheduled run."""
+    return f"periodic:{name}:{slot_ms}:org:{org_id}"
+
+
+def expiry_seconds(interval_ms: int) -> float:
+    """A scheduled run not started within two intervals (at least 10 s) is dropped: after an
+    outage the next slot does the work, instead of a backlog of stale runs."""
+    return max(2 * interval_ms, 10_000) / 1000
 
 
 @dataclass
@@ -61,11 +74,7 @@ class ArqRunner:
         await self.pool.enqueue_job(name, _queue_name=self.queue, **kwargs)
 
     async def enqueue_slot(self, name: str, slot_ms: int, fence: int, *, interval_ms: int) -> bool:
-        """Enqueue the run of periodic job `name` for `slot_ms`; False if it already was.
-
-        A slot not started within two intervals (at least 10 s) is dropped: after an outage
-        the next slot does the work, instead of a backlog of stale runs.
-        """
+        """Enqueue the run of periodic job `name` for `slot_ms`; False if it already was."""
         if name not in self.tasks:
             raise KeyError(f"no task named {name!r}")
         job = await self.pool.enqueue_job(
@@ -73,9 +82,26 @@ class ArqRunner:
             name,
             slot_ms,
             fence,
+            interval_ms,
             _job_id=slot_job_id(name, slot_ms),
             _queue_name=self.queue,
-            _expires=max(2 * interval_ms, 10_000) / 1000,
+            _expires=expiry_seconds(interval_ms),
+        )
+        return job is not None
+
+    async def enqueue_org_slot(
+        self, name: str, org_id: int, slot_ms: int, fence: int, *, interval_ms: int
+    ) -> bool:
+        """Enqueue one org's share of the run of `name` for `slot_ms`; False if it already was."""
+        job = await self.pool.enqueue_job(
+            ORG_FUNCTION,
+            name,
+            org_id,
+            slot_ms,
+            fence,
+            _job_id=org_job_id(name, org_id, slot_ms),
+            _queue_name=self.queue,
+            _expires=expiry_seconds(interval_ms),
         )
         return job is not None
 

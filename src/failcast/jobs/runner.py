@@ -2,19 +2,61 @@
 
 `InProcessRunner` runs them on the server's event loop with bounded concurrency and runs
 periodic jobs on a timer. A queue-backed runner with the same interface serves scale-out mode.
+
+Periodic work that is done org by org (scoring, alert evaluation, retraining) is registered as
+an `OrgJob`. Called as a task it goes through the orgs one after the other, which is what the
+embedded mode does; scale-out workers instead split each scheduled run into one queued job per
+org, so that several workers share one run (jobs/worker.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from failcast.timeutil import now_ms
 
 log = logging.getLogger("failcast.jobs")
 
 Task = Callable[..., Awaitable[Any]]
+
+
+class OrgJob:
+    """A periodic job done one org at a time.
+
+    `orgs` lists the orgs that have work; `run_org(org_id, now_ms)` does one org's share at
+    `now_ms`. A call runs every org in turn; one org's failure is logged and does not stop the
+    others, and a pass still in progress makes an overlapping call return at once.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        orgs: Callable[[], Awaitable[Sequence[int]]],
+        run_org: Callable[[int, int], Awaitable[Any]],
+    ) -> None:
+        self.name = name
+        self.orgs = orgs
+        self.run_org = run_org
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, now: int | None = None) -> int:
+        """Run every org at `now` (default: the current time); the number of orgs run."""
+        if self._lock.locked():
+            return 0
+        async with self._lock:
+            at = now_ms() if now is None else now
+            done = 0
+            for org_id in await self.orgs():
+                try:
+                    await self.run_org(org_id, at)
+                    done += 1
+                except Exception:
+                    log.exception("org job failed", extra={"task": self.name, "org_id": org_id})
+            return done
 
 
 class TaskRunner(Protocol):

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from failcast.config import Settings
 from failcast.db.base import utcnow
 from failcast.db.engine import Database
-from failcast.jobs.arq_runner import PERIODIC_FUNCTION, ArqRunner
+from failcast.jobs.arq_runner import ORG_FUNCTION, PERIODIC_FUNCTION, ArqRunner
 from failcast.jobs.leader import LeaderLease, Scheduler, accept_fence
-from failcast.jobs.runner import Task
+from failcast.jobs.runner import OrgJob, Task
 from failcast.models import JobRun
 
 log = logging.getLogger("failcast.jobs.worker")
@@ -71,6 +71,10 @@ class PeriodicJob:
     arq delivers at least once: a job whose worker died is delivered again. A slot that
     already has a `job_run` row is therefore skipped, and a run whose fencing token is older
     than one already seen for the job (a deposed scheduler's) is refused.
+
+    The slot of an `OrgJob` is split: its run only lists the orgs and enqueues one job per org
+    (`run_org`), so every worker takes a share. Each org's share is kept to once per slot the
+    same way, under the name `<job>@<org id>`.
     """
 
     def __init__(self, runner: ArqRunner, database: Database, prefix: str, worker: str) -> None:
@@ -95,16 +99,52 @@ class PeriodicJob:
             )
             await session.commit()
 
-    async def run(self, ctx: dict[str, Any], name: str, slot_ms: int, fence: int) -> str:
+    async def run(
+        self,
+        ctx: dict[str, Any],
+        name: str,
+        slot_ms: int,
+        fence: int,
+        interval_ms: int = 60_000,
+    ) -> str:
         if not await accept_fence(ctx["redis"], self.prefix, name, fence):
             log.warning("refused a run from a deposed scheduler", extra={"task": name})
             return "stale"
         if await self.completed(name, slot_ms):
             return "done"
         started = utcnow()
-        await self.runner.tasks[name]()
+        task = self.runner.tasks[name]
+        if isinstance(task, OrgJob):
+            for org_id in await task.orgs():
+                await self.runner.enqueue_org_slot(
+                    name, org_id, slot_ms, fence, interval_ms=interval_ms
+                )
+        else:
+            await task()
         await self.record(name, slot_ms, fence, started)
         return "ran"
+
+    async def run_org(
+        self, ctx: dict[str, Any], name: str, org_id: int, slot_ms: int, fence: int
+    ) -> str:
+        if not await accept_fence(ctx["redis"], self.prefix, name, fence):
+            log.warning("refused a run from a deposed scheduler", extra={"task": name})
+            return "stale"
+        key = org_run_name(name, org_id)
+        if await self.completed(key, slot_ms):
+            return "done"
+        task = self.runner.tasks[name]
+        if not isinstance(task, OrgJob):
+            raise TypeError(f"task {name!r} is not run org by org")
+        started = utcnow()
+        await task.run_org(org_id, slot_ms)
+        await self.record(key, slot_ms, fence, started)
+        return "ran"
+
+
+def org_run_name(name: str, org_id: int) -> str:
+    """The `job_run` name of one org's share of a periodic job."""
+    return f"{name}@{org_id}"
 
 
 def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function]:
@@ -114,6 +154,7 @@ def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function
     functions = [func(cast(Any, as_job(task)), name=name) for name, task in runner.tasks.items()]
     periodic = PeriodicJob(runner, app.state.db, app.state.settings.redis_prefix, worker)
     functions.append(func(cast(Any, periodic.run), name=PERIODIC_FUNCTION))
+    functions.append(func(cast(Any, periodic.run_org), name=ORG_FUNCTION))
     return functions
 
 

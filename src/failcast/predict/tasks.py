@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from failcast.alerting.signals import Factor, Signal, SignalRequest
 from failcast.db.engine import Database
+from failcast.jobs.runner import OrgJob
 from failcast.models import ModelStatus
 from failcast.predict import repository, service
 from failcast.timeutil import now_ms
@@ -29,24 +30,25 @@ class PredictionJobs:
         self.database = database
         self.cache = cache
 
-    async def score(self, now: int | None = None) -> int:
-        """Score every org that has an active model, then match due predictions."""
-        at = now if now is not None else now_ms()
+    async def orgs(self) -> list[int]:
+        """Orgs with a live model: the ones scored and retrained."""
         async with self.database.session() as session:
-            orgs = await repository.org_ids_with_models(session, ModelStatus.active)
-        stored = 0
-        for org_id in orgs:
-            async with self.database.session() as session:
-                stored += await service.score_org(session, org_id, at, self.cache)
-                await service.resolve_org(session, org_id, datetime.fromtimestamp(at / 1000, UTC))
+            return await repository.org_ids_with_models(session, ModelStatus.active)
+
+    async def score_org(self, org_id: int, now: int) -> int:
+        """Score the org's services at `now`, then match its due predictions; rows stored."""
+        async with self.database.session() as session:
+            stored = await service.score_org(session, org_id, now, self.cache)
+            await service.resolve_org(session, org_id, datetime.fromtimestamp(now / 1000, UTC))
         return stored
 
-    async def retrain(self, now: int | None = None) -> None:
-        """Train a fresh candidate for every org that already has a model."""
-        async with self.database.session() as session:
-            orgs = await repository.org_ids_with_models(session, ModelStatus.active)
-        for org_id in orgs:
-            await self.train(org_id=org_id, now=now)
+    async def score(self, now: int | None = None) -> int:
+        """Score every org that has a live model; rows stored."""
+        at = now if now is not None else now_ms()
+        return sum([await self.score_org(org_id, at) for org_id in await self.orgs()])
+
+    async def retrain_org(self, org_id: int, now: int) -> None:
+        await self.train(org_id=org_id, now=now)
 
     async def train(
         self,
@@ -99,8 +101,8 @@ def install_prediction(app: FastAPI) -> None:
     jobs = PredictionJobs(app.state.db, app.state.model_cache)
     app.state.prediction_jobs = jobs
     runner = app.state.runner
-    runner.register(SCORE_TASK, jobs.score)
-    runner.register(RETRAIN_TASK, jobs.retrain)
+    runner.register(SCORE_TASK, OrgJob(SCORE_TASK, jobs.orgs, jobs.score_org))
+    runner.register(RETRAIN_TASK, OrgJob(RETRAIN_TASK, jobs.orgs, jobs.retrain_org))
     runner.register(TRAIN_TASK, jobs.train)
     runner.every(SCORE_SECONDS, SCORE_TASK)
     runner.every(RETRAIN_SECONDS, RETRAIN_TASK)
