@@ -1,11 +1,11 @@
-"""Scale-out throughput: HTTP ingest with one and two `failcast api` processes, and queued jobs
-run by one and two `failcast worker` processes, on PostgreSQL and Redis.
+"""Scale-out throughput: HTTP ingest with one and two `failcast api` processes, and live scoring
+of many orgs by one and two `failcast worker` processes, on PostgreSQL and Redis.
 
-    python -m bench.scaleout [--samples 200000] [--jobs 2000]
+    python -m bench.scaleout [--samples 200000] [--orgs 24] [--hours 6]
     python -m bench.scaleout --rollups      # partitions and rollups on PostgreSQL only
 
 Needs PostgreSQL (FAILCAST_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test)
-and Redis (FAILCAST_BENCH_REDIS_URL, default redis://127.0.0.1:6379/13; that DB is flushed).
+and Redis (FAILCAST_BENCH_REDIS_URL, default redis://127.0.0.1:6379/13; each run uses fresh keys).
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import redis
 from rich.progress import Progress
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from bench._record import record, table
 from bench._server import BENCH_ENV, DEFAULT_POSTGRES, api_key, free_port, postgres_database
@@ -35,9 +34,10 @@ from bench.ingest import batches
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.db.migrate import upgrade
-from failcast.jobs.arq_runner import ArqRunner, queue_name
+from failcast.detect.tasks import SCORE_TASK
+from failcast.jobs.arq_runner import ArqRunner
 from failcast.jobs.maintenance import StoreJobs
-from failcast.models import Organization, Series, Service
+from failcast.models import JobRun, Organization, Series, Service
 from failcast.store.partitions import DAY_MS
 from failcast.store.rollups import HOUR_MS
 from failcast.store.samples import Aggregation, read_range, write_samples
@@ -128,45 +128,98 @@ def ingest_figure(apis: int, samples: int, clients: int) -> float:
             return ingest(urls, api_key(urls[0]), bodies, clients)
 
 
-async def _nothing(**_: object) -> None:
-    return None
+async def _seed_orgs(url: str, data_dir: Path, orgs: int, hours: int) -> int:
+    """`orgs` orgs of 4 services x 5 metrics, one point a minute over the last `hours` hours;
+    the number of samples written."""
+    database = Database(Settings(database_url=url, data_dir=data_dir))
+    end = now_ms() // 60_000 * 60_000
+    points = hours * 60
+    written = 0
+    try:
+        for n in range(orgs):
+            async with database.session() as session:
+                org = Organization(name=f"org {n}", slug=f"org-{n}")
+                session.add(org)
+                await session.flush()
+                ids = []
+                for s in range(4):
+                    service = Service(org_id=org.id, name=f"svc-{s}")
+                    session.add(service)
+                    await session.flush()
+                    for m in range(5):
+                        row = Series(
+                            org_id=org.id,
+                            service_id=service.id,
+                            metric=f"m{m}",
+                            labels={},
+                            labels_key="[]",
+                        )
+                        session.add(row)
+                        await session.flush()
+                        ids.append(row.id)
+                rows = [
+                    (sid, end - (points - i) * 60_000, 50.0 + 10.0 * ((i * 7 + k) % 13) / 13.0)
+                    for k, sid in enumerate(ids)
+                    for i in range(points)
+                ]
+                written += await write_samples(session, rows)
+                await session.commit()
+    finally:
+        await database.dispose()
+    return written
 
 
-async def _enqueue(prefix: str, jobs: int) -> None:
+async def _enqueue_scoring(prefix: str, slot_ms: int) -> None:
     runner = ArqRunner(REDIS, f"{prefix}queue")
-    runner.register("store.rollups", _nothing)  # only the name is needed to enqueue
+    runner.register(SCORE_TASK, _nothing)  # only the name is needed to enqueue
     await runner.start()
     try:
-        for n in range(jobs):
-            await runner.pool.enqueue_job(
-                "store.rollups", now=n, _queue_name=runner.queue, _job_id=f"bench-{n}"
-            )
+        assert await runner.enqueue_slot(SCORE_TASK, slot_ms, 1, interval_ms=60_000)
     finally:
         await runner.stop()
 
 
-def jobs_figure(workers: int, jobs: int) -> float:
-    """Jobs/s: `store.rollups` runs over an hour of 200 series' samples, queued beforehand."""
+async def _nothing(**_: object) -> None:
+    return None
+
+
+def scoring_figure(workers: int, orgs: int, hours: int) -> tuple[float, float, int]:
+    """One scheduled `detect.score` slot over `orgs` orgs, split into one job per org and run by
+    `workers` workers: (orgs/s, samples scored/s, samples), from the first org's start to the
+    last org's end as the workers record them in `job_run`."""
     prefix = f"bench{uuid.uuid4().hex[:6]}:"
-    client = redis.Redis.from_url(REDIS)
-    client.flushdb()
     with tempfile.TemporaryDirectory() as tmp, postgres_database(POSTGRES) as url:
-        settings = Settings(database_url=url, data_dir=Path(tmp), redis_url=REDIS)
-        upgrade(settings)
-        asyncio.run(_enqueue(prefix, jobs))
-        queue = queue_name(Settings(redis_url=REDIS, redis_prefix=prefix))
-        started = time.perf_counter()
+        upgrade(Settings(database_url=url, data_dir=Path(tmp)))
+        samples = asyncio.run(_seed_orgs(url, Path(tmp), orgs, hours))
         with processes(_env(url, prefix, Path(tmp)), *[["worker"] for _ in range(workers)]):
-            # Start-up counts against nobody: measure from the first job taken.
-            while client.zcard(queue) == jobs:
-                time.sleep(0.01)
-            started = time.perf_counter()
-            taken_at_start = jobs - int(client.zcard(queue))
-            while client.zcard(queue) > 0:
-                time.sleep(0.01)
-            elapsed = time.perf_counter() - started
-    client.close()
-    return (jobs - taken_at_start) / elapsed
+            time.sleep(8)  # every worker is up and polling before the slot is queued
+            asyncio.run(_enqueue_scoring(prefix, now_ms()))
+            elapsed = asyncio.run(_wait_for_shares(url, Path(tmp), orgs))
+    return orgs / elapsed, samples / elapsed, samples
+
+
+async def _wait_for_shares(url: str, data_dir: Path, orgs: int) -> float:
+    database = Database(Settings(database_url=url, data_dir=data_dir))
+    share = f"{SCORE_TASK}@%"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            async with database.session() as session:
+                done = await session.scalar(select(func.count()).where(JobRun.name.like(share)))
+                if done == orgs:
+                    first, last = (
+                        await session.execute(
+                            select(func.min(JobRun.started_at), func.max(JobRun.finished_at)).where(
+                                JobRun.name.like(share)
+                            )
+                        )
+                    ).one()
+                    return float((last - first).total_seconds())
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{done} of {orgs} orgs scored in 10 minutes")
+            await asyncio.sleep(0.2)
+    finally:
+        await database.dispose()
 
 
 async def _rollup_figures(url: str, data_dir: Path, series: int, days: int) -> dict[str, float]:
@@ -293,7 +346,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--orgs", type=int, default=24)
+    parser.add_argument("--hours", type=int, default=6)
     parser.add_argument("--rollups", action="store_true", help="Only the rollup figures.")
     args = parser.parse_args()
     if args.rollups:
@@ -307,27 +361,35 @@ def main() -> None:
         for apis in (1, 2):
             ingest_rates.append(ingest_figure(apis, args.samples, args.clients))
             progress.advance(task)
-        job_rates = []
+        scoring = []
         for workers in (1, 2):
-            job_rates.append(jobs_figure(workers, args.jobs))
+            scoring.append(scoring_figure(workers, args.orgs, args.hours))
             progress.advance(task)
     for n in (0, 1):
-        rows.append([n + 1, f"{ingest_rates[n]:,.0f}", f"{job_rates[n]:,.0f}"])
+        orgs_s, samples_s, _ = scoring[n]
+        rows.append([n + 1, f"{ingest_rates[n]:,.0f}", f"{orgs_s:.2f}", f"{samples_s:,.0f}"])
         print(
             f"{n + 1} process(es): ingest {ingest_rates[n]:,.0f} samples/s,",
-            f"jobs {job_rates[n]:,.0f}/s",
+            f"scoring {orgs_s:.2f} orgs/s ({samples_s:,.0f} samples/s)",
         )
     body = table(
-        ["API processes / workers", "HTTP ingest (samples/s)", "queued jobs (jobs/s)"], rows
+        [
+            "API processes / workers",
+            "HTTP ingest (samples/s)",
+            "live scoring (orgs/s)",
+            "live scoring (samples/s)",
+        ],
+        rows,
     )
     body += (
         f"\n\nIngest: {args.samples:,} samples over 200 series in batches of 5,000, "
         f"{args.clients} client threads spread over the `failcast api` processes (one uvicorn "
-        "worker each), PostgreSQL with daily partitions. Jobs: "
-        f"{args.jobs:,} `store.rollups` jobs queued on Redis before the `failcast worker` "
-        "processes start, timed from the first job taken to an empty queue (each job is a "
-        "rollup pass with nothing to do: one query and a commit, so the figure is the queue "
-        "and database round trips per job, not scoring arithmetic). Everything, clients "
+        "worker each), PostgreSQL with daily partitions. Scoring: one scheduled `detect.score` "
+        f"slot over {args.orgs} orgs, each with 4 services x 5 metrics and one point a minute "
+        f"for the last {args.hours} h ({scoring[0][2]:,} samples in all), scored from scratch "
+        "(per-series detectors and a service-wide detector per service). The slot is split "
+        "into one queued job per org; the figure runs from the first org's start to the last "
+        "org's end as the workers record them in `job_run`. Everything, PostgreSQL and Redis "
         "included, shares the same two CPU cores, so a second process can only help where one "
         "process leaves a core idle."
     )
