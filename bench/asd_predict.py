@@ -21,7 +21,7 @@ from failcast.predict.baselines import StaticLimits, persistence
 from failcast.predict.dataset import FleetData, ServiceData, build_dataset
 from failcast.predict.labels import HOUR_MS, IncidentRecord
 from failcast.predict.metrics import classification, events
-from failcast.predict.training import Splits, TrainConfig, fit_model
+from failcast.predict.training import Splits, TrainConfig, fit_model, predict_rows
 
 HORIZON = 1
 TRAIN_SHARE = 0.5  # of the labelled test split, oldest first
@@ -75,7 +75,7 @@ def main() -> None:
     rows = (ds.ts_ms >= cut) & (ds.ts_ms + HORIZON * HOUR_MS <= end)
     idx = np.flatnonzero(rows)
     names = [ds.services[i] for i in idx.tolist()]
-    p = model.horizons[HORIZON].predict(ds.X[rows])
+    p = predict_rows(model, ds, rows, [HORIZON])[HORIZON]
     y = ds.labels[HORIZON][rows]
     ts = ds.ts_ms[rows]
     limits = StaticLimits.fit(ds, ds.ts_ms < t0)

@@ -14,7 +14,7 @@ from failcast.predict.baselines import StaticLimits, persistence
 from failcast.predict.dataset import Dataset, FleetData
 from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, FloatArray, IncidentLike
 from failcast.predict.metrics import DEFAULT_MIN_PRECISION, classification, events
-from failcast.predict.training import Splits, TrainConfig, fit_model
+from failcast.predict.training import Splits, TrainConfig, fit_model, predict_rows
 
 DAY_MS = 24 * HOUR_MS
 BASELINES = ("static threshold", "predict_linear", "persistence")
@@ -49,6 +49,7 @@ class BacktestResult:
     metrics: dict[str, dict[str, dict[str, float]]]  # horizon -> method -> figures
     calibration: dict[str, tuple[FloatArray, np.ndarray]]  # horizon -> (p, y) out of sample
     meta: dict[str, Any]
+    evaluated: dict[str, np.ndarray] = field(default_factory=dict)  # horizon -> rows predicted
 
 
 Progress = Callable[[str], None]
@@ -77,13 +78,17 @@ def backtest(
         val_start = lo + round((start - lo) * (1 - config.val_fraction))
         model = fit_model(ds, Splits(lo, val_start, start, end), train_config)
         meta["lstm"] = model.describe_members()
+        meta["lstm_train_s"] = meta.get("lstm_train_s", 0.0) + model.meta.get("lstm_train_s", 0.0)
+        meta.setdefault("weights", []).append(
+            {f"{h}h": m.weights for h, m in model.horizons.items()}
+        )
         limits = StaticLimits.fit(ds, ds.ts_ms < start)
         for h in config.horizons:
             rows = (ds.ts_ms >= start) & (ds.ts_ms < end) & (ds.ts_ms + h * HOUR_MS <= hi)
             if not rows.any():
                 continue
             r = replay[h]
-            p = model.horizons[h].predict(ds.X[rows])
+            p = predict_rows(model, ds, rows, [h])[h]
             r.y.append(ds.labels[h][rows])
             r.p.append(p)
             r.alarm.append(p >= model.horizons[h].threshold)
@@ -99,12 +104,14 @@ def backtest(
                 r.baseline_scores.setdefault(name, []).append(score)
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     calibration: dict[str, tuple[FloatArray, np.ndarray]] = {}
+    evaluated: dict[str, np.ndarray] = {}
     for h, r in replay.items():
         if not r.y:
             continue
         y, p, alarm, ts = (np.concatenate(a) for a in (r.y, r.p, r.alarm, r.ts))
         key = f"{h}h"
         calibration[key] = (p, y)
+        evaluated[key] = (ds.ts_ms >= starts[0]) & (ds.ts_ms + h * HOUR_MS <= hi)
         metrics[key] = {
             "model": {
                 **classification(p, y, 0.5, alarms=alarm),
@@ -119,7 +126,7 @@ def backtest(
             figures["auc_pr"] = classification(score, y, 1.0)["auc_pr"]
             metrics[key][name] = {**figures, **events(ts, r.services, fired, ds.incidents, h)}
     meta["days_evaluated"] = (hi - starts[0]) / DAY_MS if len(starts) else 0.0
-    return BacktestResult(len(starts), metrics, calibration, meta)
+    return BacktestResult(len(starts), metrics, calibration, meta, evaluated)
 
 
 @dataclass

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+import math
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
 
-from failcast.predict.labels import FloatArray, IntArray
+from failcast.predict.labels import HOUR_MS, FloatArray, IntArray
 
 TREE_PARAMS: dict[str, Any] = {
     "n_estimators": 200,
@@ -24,7 +25,13 @@ TREE_PARAMS: dict[str, Any] = {
     "tree_method": "hist",
     "early_stopping_rounds": 30,
 }
+# A row's last day: (rows, SEQUENCE_LENGTH, columns), float32 or float64.
+SeqArray = npt.NDArray[np.floating[Any]]
 SEQUENCE_LENGTH = 24  # rows of the hourly feature grid an LSTM sees: the last day
+LSTM_HIDDEN = 16
+LSTM_EPOCHS = 4
+TORCH_THREADS = 1  # training and scoring share the machine with the server and other jobs
+STD_CLIP = 8.0
 
 
 def torch_module() -> Any | None:
@@ -43,7 +50,7 @@ def lstm_status() -> str:
 class Member(Protocol):
     name: str
 
-    def predict(self, X: FloatArray, sequences: FloatArray | None = None) -> FloatArray: ...
+    def predict(self, X: FloatArray, sequences: SeqArray | None = None) -> FloatArray: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -56,7 +63,7 @@ class ConstantMember:
     def __init__(self, rate: float) -> None:
         self.rate = float(rate)
 
-    def predict(self, X: FloatArray, sequences: FloatArray | None = None) -> FloatArray:
+    def predict(self, X: FloatArray, sequences: SeqArray | None = None) -> FloatArray:
         return np.full(len(X), self.rate)
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,7 +125,7 @@ class TreeMember:
     def predict(
         self,
         X: FloatArray,
-        sequences: FloatArray | None = None,
+        sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> FloatArray:
         out: FloatArray = 1.0 / (1.0 + np.exp(-self.margin(X, dmatrix)))
@@ -151,91 +158,130 @@ class TreeMember:
 
 
 def sequences(
-    X: FloatArray, services: list[str], columns: IntArray, length: int = SEQUENCE_LENGTH
-) -> FloatArray:
-    """For each row, its service's last `length` rows of `columns` (zeros before the first).
-
-    Rows must be in time order; each service's rows are taken in that order.
+    X: FloatArray,
+    ts_ms: IntArray,
+    services: list[str],
+    columns: IntArray | list[int],
+    length: int = SEQUENCE_LENGTH,
+    rows: IntArray | npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.float32]:
+    """For each row (or each of `rows`), `columns` of its service's rows 0, 1, ... `length` - 1
+    hours before it, the row itself last: what the row's time has seen, no more. An hour
+    without a row of that service (before its history, in a gap) is zeros.
     """
+    cols = np.asarray(columns, dtype=np.int64)
     n = len(X)
-    out = np.zeros((n, length, len(columns)))
-    values = np.nan_to_num(X[:, columns])
+    wanted = np.ones(n, dtype=bool) if rows is None else np.zeros(n, dtype=bool)
+    if rows is not None:
+        wanted[rows] = True
+    out_index = np.cumsum(wanted) - 1
+    out = np.zeros((int(wanted.sum()), length, len(cols)), dtype=np.float32)
+    values = np.nan_to_num(X[:, cols]).astype(np.float32)
+    ts = np.asarray(ts_ms, dtype=np.int64)
     by_service: dict[str, list[int]] = {}
     for i, service in enumerate(services):
         by_service.setdefault(service, []).append(i)
-    for rows in by_service.values():
-        idx = np.asarray(rows)
-        block = values[idx]
+    for members in by_service.values():
+        idx = np.asarray(members)
+        idx = idx[np.argsort(ts[idx], kind="stable")]
+        own = ts[idx]
+        targets = idx[wanted[idx]]
+        if targets.size == 0:
+            continue
+        dest = out_index[targets]
         for k in range(length):
-            # Position length-1-k holds the row k steps back.
-            src = np.arange(len(idx)) - k
-            ok = src >= 0
-            out[idx[ok], length - 1 - k] = block[src[ok]]
+            # Position length-1-k holds the row k hours back.
+            back = ts[targets] - k * HOUR_MS
+            at = np.minimum(np.searchsorted(own, back), len(own) - 1)
+            ok = own[at] == back
+            out[dest[ok], length - 1 - k] = values[idx[at[ok]]]
     return out
 
 
 class LstmMember:
-    """A one-layer LSTM over the last day of a few standardised features (needs torch)."""
+    """A one-layer LSTM over the last day of a few standardised features (needs torch).
+
+    Trained with the positive class up-weighted (so that the rare positives shape the first
+    epochs); the logit is shifted back by the log of that weight, so its output estimates the
+    probability at the training base rate and can be averaged with the trees'.
+    """
 
     name = "lstm"
 
     def __init__(
-        self, state: dict[str, Any], columns: list[int], mean: list[float], std: list[float]
+        self,
+        state: dict[str, Any],
+        columns: list[int],
+        mean: list[float],
+        std: list[float],
+        offset: float = 0.0,
+        hidden: int = LSTM_HIDDEN,
     ) -> None:
         torch = torch_module()
         if torch is None:
             raise RuntimeError(lstm_status())
         self.torch: Any = torch
         self.columns = columns
-        self.mean = np.asarray(mean)
-        self.std = np.asarray(std)
-        self.net = _network(self.torch, len(columns))
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self.offset = float(offset)
+        self.hidden = hidden
+        self.net = _network(self.torch, len(columns), hidden)
         self.net.load_state_dict(state)
         self.net.eval()
 
     @classmethod
     def fit(
         cls,
-        seq: FloatArray,
+        seq: npt.NDArray[np.floating[Any]],
         y: npt.NDArray[np.bool_],
         columns: list[int],
         *,
         seed: int = 0,
-        epochs: int = 8,
+        epochs: int = LSTM_EPOCHS,
+        hidden: int = LSTM_HIDDEN,
     ) -> LstmMember:
         """Train on sequences of the chosen `columns` (already cut by `sequences`)."""
         torch = torch_module()
         if torch is None:
             raise RuntimeError(lstm_status())
         torch.manual_seed(seed)
-        torch.set_num_threads(1)
-        flat = seq.reshape(-1, seq.shape[-1])
-        mean, std = flat.mean(axis=0), flat.std(axis=0) + 1e-6
-        net = _network(torch, len(columns))
-        optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-        pos = max(float(y.mean()), 1e-3)
-        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([(1 - pos) / pos]))
-        data = torch.tensor((seq - mean) / std, dtype=torch.float32)
-        target = torch.tensor(y.astype(np.float32))
+        flat = np.asarray(seq, dtype=np.float64).reshape(-1, seq.shape[-1])
+        mean = flat.mean(axis=0).astype(np.float32)
+        std = (flat.std(axis=0) + 1e-6).astype(np.float32)
+        net = _network(torch, len(columns), hidden)
+        optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+        rate = min(max(float(y.mean()), 1e-3), 0.5)
+        # Up-weight positives half-way (in log terms) to balance; undone by `offset` below.
+        pos_weight = math.sqrt((1 - rate) / rate)
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([pos_weight]))
+        data = torch.from_numpy(_standardise(seq, mean, std))
+        target = torch.from_numpy(y.astype(np.float32))
         rng = np.random.default_rng(seed)
+        net.train()
         for _ in range(epochs):
             for batch in np.array_split(rng.permutation(len(data)), max(1, len(data) // 256)):
+                index = torch.from_numpy(batch)
                 optimiser.zero_grad()
-                loss = loss_fn(net(data[batch]).squeeze(-1), target[batch])
+                loss = loss_fn(net(data[index]).squeeze(-1), target[index])
                 loss.backward()
                 optimiser.step()
         member = cls.__new__(cls)
         member.torch, member.columns, member.net = torch, columns, net.eval()
-        member.mean, member.std = mean, std
+        member.mean, member.std, member.hidden = mean, std, hidden
+        member.offset = -math.log(pos_weight)
         return member
 
-    def predict(self, X: FloatArray, sequences: FloatArray | None = None) -> FloatArray:
+    def predict(self, X: FloatArray, sequences: SeqArray | None = None) -> FloatArray:
         if sequences is None:
             raise ValueError("the LSTM member needs the last day's sequence of each row")
-        data = self.torch.tensor((sequences - self.mean) / self.std, dtype=self.torch.float32)
+        data = self.torch.from_numpy(_standardise(sequences, self.mean, self.std))
         with self.torch.no_grad():
-            logits = self.net(data).squeeze(-1).numpy()
-        out: FloatArray = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+            parts = [
+                self.net(data[i : i + 8192]).squeeze(-1).numpy() for i in range(0, len(data), 8192)
+            ]
+        logits = np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+        out: FloatArray = 1.0 / (1.0 + np.exp(-(logits + self.offset)))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,6 +293,8 @@ class LstmMember:
             "columns": self.columns,
             "mean": self.mean.tolist(),
             "std": self.std.tolist(),
+            "offset": self.offset,
+            "hidden": self.hidden,
         }
 
     @classmethod
@@ -255,10 +303,29 @@ class LstmMember:
         if torch is None:
             raise RuntimeError(lstm_status())
         state = torch.load(io.BytesIO(base64.b64decode(data["state"])), weights_only=True)
-        return cls(state, list(data["columns"]), data["mean"], data["std"])
+        return cls(
+            state,
+            [int(c) for c in data["columns"]],
+            data["mean"],
+            data["std"],
+            float(data.get("offset", 0.0)),
+            int(data.get("hidden", 32)),
+        )
 
 
-def _network(torch: Any, n_inputs: int, hidden: int = 32) -> Any:
+def _standardise(
+    seq: npt.NDArray[np.floating[Any]], mean: npt.NDArray[np.float32], std: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    # Heavy tails (ratios, z-scores) are clipped so that one wild value cannot saturate the cell.
+    out: npt.NDArray[np.float32] = np.clip(
+        (np.asarray(seq, dtype=np.float32) - mean) / std, -STD_CLIP, STD_CLIP
+    ).astype(np.float32)
+    return out
+
+
+def _network(torch: Any, n_inputs: int, hidden: int = LSTM_HIDDEN) -> Any:
+    torch.set_num_threads(TORCH_THREADS)
+
     class Net(torch.nn.Module):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()

@@ -18,7 +18,9 @@ from failcast.predict.calibration import Calibrator
 from failcast.predict.labels import FloatArray
 from failcast.predict.members import (
     ConstantMember,
+    LstmMember,
     Member,
+    SeqArray,
     TreeMember,
     lstm_status,
     member_from_dict,
@@ -52,7 +54,7 @@ class HorizonModel:
     def raw(
         self,
         X: FloatArray,
-        sequences: FloatArray | None = None,
+        sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> FloatArray:
         """The weighted member average before calibration; members that cannot run are skipped."""
@@ -73,10 +75,17 @@ class HorizonModel:
     def predict(
         self,
         X: FloatArray,
-        sequences: FloatArray | None = None,
+        sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> FloatArray:
         return self.calibrator.apply(self.raw(X, sequences, dmatrix))
+
+    @property
+    def lstm(self) -> LstmMember | None:
+        member = self.members.get("lstm")
+        return (
+            member if isinstance(member, LstmMember) and self.weights.get("lstm", 0) > 0 else None
+        )
 
     @property
     def tree(self) -> TreeMember | None:
@@ -200,6 +209,15 @@ class FailureModel:
             ]
         return names
 
+    @property
+    def sequence_columns(self) -> list[int] | None:
+        """Feature columns whose last day the LSTM members read (one set for every horizon),
+        or None when no horizon uses an LSTM."""
+        for horizon in self.horizons.values():
+            if horizon.lstm is not None:
+                return horizon.lstm.columns
+        return None
+
     def describe_members(self) -> dict[str, Any]:
         """What the ensemble is made of: {"members": [...], "lstm": "<status>"}."""
         status = lstm_status()
@@ -221,12 +239,12 @@ class FailureModel:
     def predict_proba(
         self,
         X: FloatArray,
-        sequences: FloatArray | None = None,
+        sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> dict[int, FloatArray]:
         return {h: m.predict(X, sequences, dmatrix) for h, m in self.horizons.items()}
 
-    def predict(self, X: FloatArray, sequences: FloatArray | None = None) -> list[Prediction]:
+    def predict(self, X: FloatArray, sequences: SeqArray | None = None) -> list[Prediction]:
         # For a few rows one shared DMatrix beats a call per booster on a numpy array.
         dmatrix = xgb.DMatrix(X, nthread=1) if len(X) <= SMALL_BATCH else None
         probs = self.predict_proba(X, sequences, dmatrix)

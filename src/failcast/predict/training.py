@@ -4,7 +4,8 @@ member weights, calibration and the decision threshold fitted on the validation 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from failcast.predict.dataset import Dataset
 from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, FloatArray
 from failcast.predict.members import (
     SEQUENCE_LENGTH,
+    ConstantMember,
     LstmMember,
     Member,
     TreeMember,
@@ -100,24 +102,42 @@ def fit_model(
     """Fit every horizon on [start, val_start) and tune it on [val_start, test_start)."""
     say = progress or (lambda _: None)
     use_lstm = config.use_lstm and lstm_status() == "available"
-    horizons: dict[int, HorizonModel] = {}
     validation: dict[str, Any] = {}
+    masks = {
+        h: (
+            purged(ds, splits.start, splits.val_start, h),
+            purged(ds, splits.val_start, splits.test_start, h),
+        )
+        for h in config.horizons
+    }
+    trees: dict[int, TreeMember | ConstantMember] = {}
     for h in config.horizons:
-        say(f"{h} h horizon")
-        tr = purged(ds, splits.start, splits.val_start, h)
-        va = purged(ds, splits.val_start, splits.test_start, h)
+        say(f"{h} h horizon: trees")
+        tr, va = masks[h]
         y = ds.labels[h]
-        tree = TreeMember.fit(
+        trees[h] = TreeMember.fit(
             ds.X[tr], y[tr], ds.X[va], y[va], seed=config.seed, n_jobs=config.n_jobs,
             params=config.tree_params,
         )  # fmt: skip
+    columns = lstm_columns(trees, len(ds.names)) if use_lstm else []
+    seq_all = None
+    if columns:
+        used = np.any([tr | va for tr, va in masks.values()], axis=0)
+        seq_all = np.zeros((len(ds), SEQUENCE_LENGTH, len(columns)), dtype=np.float32)
+        seq_all[used] = sequences(ds.X, ds.ts_ms, ds.services, columns, rows=used)
+    horizons: dict[int, HorizonModel] = {}
+    lstm_seconds = 0.0
+    for h in config.horizons:
+        tr, va = masks[h]
+        y = ds.labels[h]
+        tree = trees[h]
         members: dict[str, Member] = {tree.name: tree}
         val_preds = {tree.name: tree.predict(ds.X[va])}
-        seq_all = None
-        if use_lstm and isinstance(tree, TreeMember):
-            top = np.argsort(-tree.importance(len(ds.names)))[:LSTM_FEATURES]
-            seq_all = sequences(ds.X, ds.services, top, SEQUENCE_LENGTH)
-            lstm = LstmMember.fit(seq_all[tr], y[tr], top.tolist(), seed=config.seed)
+        if seq_all is not None and isinstance(tree, TreeMember) and va.any():
+            say(f"{h} h horizon: LSTM")
+            started = time.perf_counter()
+            lstm = LstmMember.fit(seq_all[tr], y[tr], columns, seed=config.seed)
+            lstm_seconds += time.perf_counter() - started
             members[lstm.name] = lstm
             val_preds[lstm.name] = lstm.predict(ds.X[va], seq_all[va])
         weights = fit_weights(val_preds, y[va])
@@ -142,13 +162,46 @@ def fit_model(
         ds.X[tr], [ds.next_type[i] for i in np.flatnonzero(tr).tolist()],
         seed=config.seed, n_jobs=config.n_jobs,
     )  # fmt: skip
-    meta = {
+    meta: dict[str, Any] = {
         "lstm": lstm_status() if config.use_lstm else "disabled",
         "validation": validation,
         "config": config.to_dict(),
         "rows": {"train": int(tr.sum()), "total": len(ds)},
     }
+    if columns:
+        meta["lstm_columns"] = [ds.names[j] for j in columns]
+        meta["lstm_train_s"] = round(lstm_seconds, 2)
     return FailureModel(list(ds.names), horizons, type_model, meta)
+
+
+def lstm_columns(
+    trees: Mapping[int, TreeMember | ConstantMember], n_features: int, count: int = LSTM_FEATURES
+) -> list[int]:
+    """The `count` columns the trees of all horizons lean on most (each horizon's gains summed
+    as shares), one set for every horizon so that a row's sequence is cut once."""
+    total = np.zeros(n_features)
+    for tree in trees.values():
+        if isinstance(tree, TreeMember):
+            gains = tree.importance(n_features)
+            if gains.sum() > 0:
+                total += gains / gains.sum()
+    if not total.any():
+        return []
+    ranked = np.argsort(-total, kind="stable")
+    return sorted(int(j) for j in ranked[:count] if total[j] > 0)
+
+
+def predict_rows(
+    model: FailureModel, ds: Dataset, rows: np.ndarray, horizons: Sequence[int] | None = None
+) -> dict[int, FloatArray]:
+    """Calibrated probabilities of `rows` of a time-ordered dataset, every member taking part
+    (the LSTM's sequences are cut from the rows before each, never after)."""
+    columns = model.sequence_columns
+    seq = (
+        sequences(ds.X, ds.ts_ms, ds.services, columns, rows=rows) if columns is not None else None
+    )
+    X = ds.X[rows]
+    return {h: model.horizons[h].predict(X, seq) for h in horizons or list(model.horizons)}
 
 
 def evaluate(
@@ -158,7 +211,7 @@ def evaluate(
     out: dict[str, Any] = {}
     for h in horizons or list(model.horizons):
         rows = purged(ds, lo, hi + 1, h)
-        p = model.horizons[h].predict(ds.X[rows])
+        p = predict_rows(model, ds, rows, [h])[h]
         y = ds.labels[h][rows]
         threshold = model.horizons[h].threshold
         services = [ds.services[i] for i in np.flatnonzero(rows).tolist()]
