@@ -203,9 +203,9 @@ class AlertsPage:
             return False
         done = {"ack": "Acknowledged", "resolve": "Resolved", "assign": "Assigned",
                 "comment": "Commented"}[action]  # fmt: skip
-        ui.notify(f"{done}: {alert.title}", type="positive")
         self.signature = None
         await self.refresh()
+        ui.notify(f"{done}: {alert.title}", type="positive")
         return True
 
     def ask(self, alert: logic.AlertRow, action: str) -> None:

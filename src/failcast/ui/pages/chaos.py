@@ -192,8 +192,8 @@ class ChaosPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not stop the faults")
             return
-        ui.notify(f"Stopped {len(stopped)} fault(s).", type="positive")
         await self.refresh()
+        ui.notify(f"Stopped {len(stopped)} fault(s).", type="positive")
 
     async def stop(self, fault_id: int) -> None:
         try:

@@ -155,8 +155,8 @@ class ReportsPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not store a report")
             return
-        ui.notify("Report stored.", type="positive")
         await self.refresh()
+        ui.notify("Report stored.", type="positive")
 
     async def subscribe(self) -> None:
         try:
@@ -166,9 +166,10 @@ class ReportsPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not add the subscriber")
             return
-        ui.notify(f"{self.email.value} gets the weekly report.", type="positive")
+        subscriber = self.email.value
         self.email.value = ""
         await self.refresh()
+        ui.notify(f"{subscriber} gets the weekly report.", type="positive")
 
     async def unsubscribe(self, sub: dict[str, Any]) -> None:
         try:

@@ -335,8 +335,8 @@ class SettingsPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not revoke the key")
             return
-        ui.notify(f"Revoked {name}; requests with it are refused from now on.", type="positive")
         await self._keys()
+        ui.notify(f"Revoked {name}; requests with it are refused from now on.", type="positive")
 
     # -------------------------------------------------------------- members
 
@@ -367,8 +367,8 @@ class SettingsPage:
                         except ApiError as exc:
                             self.ctx.report.error(exc, "Could not invite")
                             return
-                        ui.notify(f"Invitation sent to {email.value}", type="positive")
                         await self._members()
+                        ui.notify(f"Invitation sent to {email.value}", type="positive")
 
                     ui.button("Invite", icon="send", on_click=invite).mark("invite")
             with card("Members"):
@@ -414,8 +414,8 @@ class SettingsPage:
             self.ctx.report.error(exc, "Could not change the role")
             await self._members()
             return
-        ui.notify(f"{member['email']} is now {role}.", type="positive")
         await self._members()
+        ui.notify(f"{member['email']} is now {role}.", type="positive")
 
     async def _remove(self, member: dict[str, Any]) -> None:
         try:
@@ -423,8 +423,8 @@ class SettingsPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not remove the member")
             return
-        ui.notify(f"Removed {member['email']}.", type="positive")
         await self._members()
+        ui.notify(f"Removed {member['email']}.", type="positive")
 
     async def _revoke_invite(self, invitation: dict[str, Any]) -> None:
         try:
@@ -488,9 +488,10 @@ class SettingsPage:
             except ApiError as exc:
                 self.ctx.report.error(exc, "Could not add the channel")
                 return
-            ui.notify(f"Channel {name.value} added. Send a test to check it.", type="positive")
+            added = name.value
             await self._channels()
             await self._routes()
+            ui.notify(f"Channel {added} added. Send a test to check it.", type="positive")
 
         ui.button("Add channel", icon="add", on_click=add).mark("add-channel")
 
@@ -602,8 +603,8 @@ class SettingsPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not delete the channel")
             return
-        ui.notify(f"Deleted {channel['name']}.", type="positive")
         await self._channels()
+        ui.notify(f"Deleted {channel['name']}.", type="positive")
 
     # -------------------------------------------------------------- routes
 
@@ -748,5 +749,5 @@ class SettingsPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not end the session")
             return
-        ui.notify("Session ended.", type="positive")
         await self._security()
+        ui.notify("Session ended.", type="positive")
