@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The `deep` extra's torch, pinned to the CPU build: an unpinned torch would pull the CUDA stack.
+TORCH := torch==2.13.0
 
 .PHONY: run test check install fmt proto bench clean
 
-$(STAMP): pyproject.toml sdk/pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[postgres,dev]' -e ./sdk
+	$(BIN)/pip install --quiet '$(TORCH)'
+	$(BIN)/pip install --quiet -e '.[postgres,dev,deep]' -e ./sdk
 	touch $(STAMP)
 
 install: $(STAMP)
