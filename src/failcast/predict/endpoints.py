@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, status
 
 from failcast.auth.principal import CanAdmin, CanRead
 from failcast.deps import SessionDep
-from failcast.models import ModelVersion
+from failcast.errors import Conflict
+from failcast.models import ModelVersion, Organization
 from failcast.predict import repository, service
 from failcast.predict.schemas import (
     FactorOut,
@@ -190,7 +191,29 @@ async def rollback_model(version: int, principal: CanAdmin, session: SessionDep)
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="train_model",
 )
-async def train_model(body: TrainIn, principal: CanAdmin, request: Request) -> TrainAccepted:
-    """Train a new version in the background; it joins as a candidate (or goes live if first)."""
-    await request.app.state.runner.submit("predict.train", org_id=principal.org_id, days=body.days)
-    return TrainAccepted(status="queued", source=service.training_source())
+async def train_model(
+    body: TrainIn, principal: CanAdmin, session: SessionDep, request: Request
+) -> TrainAccepted:
+    """Train a new version in the background; it joins as a candidate (or goes live if first).
+
+    With `source: "simulator"` it learns from simulated history of the org's simulated fleet
+    (409 when the org does not run one), which needs no stored history: a new org can have a
+    model within a minute of starting the fleet.
+    """
+    source = body.source or service.training_source()
+    if source == "simulator":
+        org = await session.get_one(Organization, principal.org_id)
+        if body.source == "simulator" and not org.simulator_enabled:
+            raise Conflict(
+                "simulated history describes the simulated fleet, which this organisation does"
+                " not run; start it with PUT /api/v1/chaos/simulator"
+            )
+    elif service.training_source() != "database":
+        raise Conflict("this installation has no incident store to train from")
+    days = body.days or (
+        service.SIMULATED_TRAINING_DAYS if source == "simulator" else service.DEFAULT_TRAINING_DAYS
+    )
+    await request.app.state.runner.submit(
+        "predict.train", org_id=principal.org_id, days=days, source=source
+    )
+    return TrainAccepted(status="queued", source=source, days=days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -122,12 +122,38 @@ class ModelList(BaseModel):
     items: list[ModelOut]
 
 
+# Simulated history is generated in memory before training: a bound keeps that affordable.
+MAX_SIMULATED_DAYS = 120
+TrainingSource = Literal["database", "simulator"]
+
+
 class TrainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: int = Field(default=60, ge=3, le=365)
+    source: TrainingSource | None = Field(
+        default=None,
+        description=(
+            "Where the training data comes from. `database`: the org's stored metrics and"
+            " incidents over the last `days`. `simulator`: history of the simulated fleet,"
+            " generated for the occasion, for an org that runs the simulated fleet and has no"
+            " history of its own yet. Default: `database`."
+        ),
+    )
+    days: int | None = Field(
+        default=None,
+        ge=3,
+        le=365,
+        description="Days of history to train on (default 60 from the database, 30 simulated).",
+    )
+
+    @model_validator(mode="after")
+    def _simulated_days(self) -> TrainIn:
+        if self.source == "simulator" and self.days is not None and self.days > MAX_SIMULATED_DAYS:
+            raise ValueError(f"simulated history is at most {MAX_SIMULATED_DAYS} days")
+        return self
 
 
 class TrainAccepted(BaseModel):
     status: str
-    source: str
+    source: str = Field(description="Where the training data comes from: database or simulator.")
+    days: int = Field(description="Days of history the new version trains on.")
