@@ -6,16 +6,21 @@ import hashlib
 import hmac
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
+from _predict_synthetic import tiny_model
 from factories import PASSWORD, mail_to, register, running_mailbox
 from fastapi import FastAPI
 from nicegui import ui
 from nicegui.testing.user import User
 
 from failcast.auth.service import INVALID_LOGIN
+from failcast.predict import service
 
 # The API answers in milliseconds, but password hashing and a cold store take longer than the
 # simulated browser's default 0.3 s of patience.
@@ -243,3 +248,45 @@ async def test_the_mailed_verification_link_opens_a_page_that_verifies(
     assert profile["user"]["email_verified_at"] is not None
     await user.open(f"/verify?token={token}")
     await see(user, "Could not verify: token: this link is invalid or has expired")
+
+
+async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
+    user: User, api: httpx.AsyncClient, api_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = await register(api, "ml@example.com")
+    queued: list[dict[str, Any]] = []
+
+    async def submit(name: str, **kwargs: Any) -> None:
+        if name == "predict.train":
+            queued.append(kwargs)
+
+    monkeypatch.setattr(api_app.state.runner, "submit", submit)
+    await sign_in(user, "ml@example.com")
+    await user.open("/models")
+    await see(user, "No trained model yet")
+    # Without the simulated fleet there is nothing to choose: stored history it is.
+    user.find(marker="train").click()
+    await see(user, "Training on the last 60 days of stored metrics and incidents…")
+    assert queued == [{"org_id": account.org_id, "days": 60, "source": "database"}]
+    await user.should_not_see(marker="train-source")
+
+    started = await api.put(
+        "/api/v1/chaos/simulator", json={"enabled": True}, headers=account.headers
+    )
+    assert started.status_code == 200, started.text
+    await user.open("/models")
+    await see(user, marker="train-source")
+    source = user.find(marker="train-source").elements.pop()
+    assert isinstance(source, ui.select) and source.value == "simulator"
+    user.find(marker="train").click()
+    await see(user, "Training on 30 days of simulated history…")
+    assert queued[-1] == {"org_id": account.org_id, "days": 30, "source": "simulator"}
+
+    # The notice stays until the new version is there.
+    async with api_app.state.db.session() as session:
+        await service.register(
+            session, account.org_id, tiny_model(), source="simulator", now=datetime.now(UTC)
+        )
+        await session.commit()
+    await see(user, "version 1")
+    await user.should_not_see("Training on 30 days of simulated history…", retries=RETRIES)

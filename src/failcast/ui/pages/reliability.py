@@ -22,8 +22,24 @@ BURN_DOWN_POINTS = 12
 BURN_DOWN_SPAN_S = 7 * 86400
 # Past points never change; they are asked again only this often, to slide the span along.
 BURN_DOWN_EVERY_S = 600.0
+# Where a new model version can learn from, for an org that runs the simulated fleet.
+TRAINING_SOURCES = {
+    "simulator": "simulated history",
+    "database": "stored metrics and incidents",
+}
+TRAINING_PATIENCE_S = 600.0
 BACKTEST_KEYS = ("precision", "recall", "f1", "auc_pr", "brier", "lead_h_median",
                  "false_alarms_per_day")  # fmt: skip
+
+
+def training_notice(answer: Mapping[str, Any]) -> str:
+    """What the page says while a queued training runs."""
+    history = (
+        f"{answer['days']} days of simulated history"
+        if answer["source"] == "simulator"
+        else f"the last {answer['days']} days of stored metrics and incidents"
+    )
+    return f"Training on {history}…"
 
 
 def burn_down_times(now: float, points: int = BURN_DOWN_POINTS) -> list[float]:
@@ -81,7 +97,8 @@ def register_reliability_pages() -> None:
         ctx = await signed_in_page(request, "Models", "/models")
         if ctx is None:
             return
-        ModelPage(ctx).build()
+        fleet = await ctx.api.get("/api/v1/chaos/fleet")
+        ModelPage(ctx, simulated=bool(fleet.get("enabled"))).build()
 
 
 class SloPage:
@@ -215,22 +232,44 @@ def _iso(ts: float) -> str:
 
 
 class ModelPage:
-    def __init__(self, ctx: PageContext) -> None:
+    def __init__(self, ctx: PageContext, *, simulated: bool = False) -> None:
         self.ctx = ctx
+        # Whether the org runs the simulated fleet, whose simulated history can train a model.
+        self.simulated = simulated
         self.signature: tuple[Any, ...] | None = None
+        # The newest version when training was queued, and when: the notice stays until a
+        # newer version appears, or for at most TRAINING_PATIENCE_S (a failed run adds none).
+        self.waiting_after: int | None = None
+        self.waiting_since = 0.0
 
     def build(self) -> None:
         with page_body():
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label("Failure models").classes("fc-title")
                 if self.ctx.can_admin:
-                    ui.button("Train a new version", icon="model_training",
-                              on_click=self.train).props("outline").mark("train")  # fmt: skip
+                    with ui.row().classes("items-center gap-2"):
+                        if self.simulated:
+                            self.source = (
+                                ui.select(TRAINING_SOURCES, value="simulator",
+                                          label="Train on").classes("w-56")
+                                .mark("train-source")
+                            )  # fmt: skip
+                        ui.button("Train a new version", icon="model_training",
+                                  on_click=self.train).props("outline").mark("train")  # fmt: skip
+            self.pending = ui.row().classes("items-center gap-2").mark("training")
+            self.pending.set_visibility(False)
             self.box = ui.column().classes("w-full gap-4").mark("model-list")
         self.ctx.every(self.refresh)
 
     async def refresh(self) -> None:
         models = (await self.ctx.api.get("/api/v1/models"))["items"]
+        newest = max((int(m["version"]) for m in models), default=0)
+        if self.waiting_after is not None and (
+            newest > self.waiting_after or time.time() - self.waiting_since > TRAINING_PATIENCE_S
+        ):
+            self.waiting_after = None
+            self.pending.clear()
+            self.pending.set_visibility(False)
         signature = tuple((m["version"], m["status"]) for m in models)
         if signature == self.signature:
             return
@@ -244,6 +283,9 @@ class ModelPage:
                 with card():
                     empty_state(
                         "model_training", "No trained model yet",
+                        "Train one on simulated history with the button above: it needs none of"
+                        " the org's own. Its predictions move with the fleet once services have"
+                        " about a day of history." if self.simulated else
                         "Train one with the button above or `failcast train --org` once services"
                         " have some history; chaos incidents and resolved alerts are its labels.",
                     )  # fmt: skip
@@ -316,8 +358,9 @@ class ModelPage:
         await self.refresh()
 
     async def train(self) -> None:
+        body = {"source": self.source.value} if self.simulated else {}
         try:
-            answer = await self.ctx.api.post("/api/v1/models/train", {})
+            answer = await self.ctx.api.post("/api/v1/models/train", body)
         except ApiError as exc:
             self.ctx.report.error(exc, "Training")
             return
@@ -326,3 +369,11 @@ class ModelPage:
             " appears here when it is done.",
             type="info",
         )
+        models = (await self.ctx.api.get("/api/v1/models"))["items"]
+        self.waiting_after = max((int(m["version"]) for m in models), default=0)
+        self.waiting_since = time.time()
+        self.pending.clear()
+        with self.pending:
+            ui.spinner(size="sm")
+            ui.label(training_notice(answer)).classes("text-sm")
+        self.pending.set_visibility(True)
