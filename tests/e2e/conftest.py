@@ -1,6 +1,7 @@
 """End-to-end runs need the dashboard, a simulator that ticks in real time, and alert rules
-evaluated on a quicker clock: every 60 s in production, which a two-minute test cannot wait
-for."""
+evaluated and services scored on a quicker clock: every 60 s and every 15 min in production,
+which a two-minute test cannot wait for. The fleet has no organic failures here, so that the
+only failures are those a test injects."""
 
 from __future__ import annotations
 
@@ -15,23 +16,30 @@ from failcast.app import create_app
 from failcast.config import Settings
 
 ALERTING_EVERY_S = 2.0
+SCORING_EVERY_S = 3.0
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"dashboard_enabled": True, "simulator_tick_seconds": 2.0, "periodic_jobs": True}
+        update={
+            "dashboard_enabled": True,
+            "simulator_tick_seconds": 2.0,
+            "simulator_organic_failures": False,
+            "periodic_jobs": True,
+        }
     )
 
 
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """The app on a loopback port, with the alerting job also run every few seconds by the
-    app's own runner."""
+    """The app on a loopback port, with the alerting and scoring jobs also run every few
+    seconds by the app's own runner."""
     import uvicorn
 
     application = create_app(settings)
     application.state.runner.every(ALERTING_EVERY_S, "alerting.evaluate")
+    application.state.runner.every(SCORING_EVERY_S, "predict.score")
     port = free_port()
     config = uvicorn.Config(
         application, host="127.0.0.1", port=port, log_config=None, lifespan="on"
