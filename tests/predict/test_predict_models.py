@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 from _predict_synthetic import synthetic_dataset
 
+from failcast.chaos import FaultKind, Incident, IncidentType
 from failcast.predict.calibration import Calibrator, brier, fit_calibrator, reliability
 from failcast.predict.members import lstm_status, torch_module
 from failcast.predict.metrics import choose_threshold, classification, events
 from failcast.predict.model import FailureModel, fit_weights
+from failcast.predict.simulated import precursor_ceiling
 from failcast.predict.training import TrainConfig, purged, time_splits, train
 
 HOUR = 3_600_000
@@ -101,3 +103,17 @@ def test_trained_model_predicts_round_trips_and_says_without_torch() -> None:
         # Trained; whether it is used depends on its validation weight.
         assert "lstm" in model.horizons[6].members
         assert model.describe_members()["lstm"] == "available"
+
+
+def test_precursor_ceiling_counts_only_rows_after_a_precursor_began() -> None:
+    ts = np.arange(0, 100) * HOUR
+    hour = 3600.0
+    slow = Incident("a", IncidentType.resource_exhaustion, 50 * hour, 51 * hour, "a",
+                    FaultKind.memory_leak_oom, precursor_start=40 * hour)  # fmt: skip
+    sudden = Incident("a", IncidentType.latency_spike, 80 * hour, 81 * hour, "a",
+                      FaultKind.network_latency)  # fmt: skip
+    out = precursor_ceiling(ts, ["a"] * 100, [slow, sudden], horizon_h=24)
+    # Positive rows: 26..49 and 56..79 (48); visible: 40..49 (10).
+    assert out["positives"] == 48
+    assert out["row_recall"] == pytest.approx(10 / 48)
+    assert out["event_recall"] == 0.5 and out["incidents"] == 2 and out["sudden"] == 1

@@ -49,7 +49,9 @@ class BacktestResult:
     metrics: dict[str, dict[str, dict[str, float]]]  # horizon -> method -> figures
     calibration: dict[str, tuple[FloatArray, np.ndarray]]  # horizon -> (p, y) out of sample
     meta: dict[str, Any]
-    evaluated: dict[str, np.ndarray] = field(default_factory=dict)  # horizon -> rows predicted
+    # horizon -> rows predicted (a mask of the dataset), and their alarms in dataset order
+    evaluated: dict[str, np.ndarray] = field(default_factory=dict)
+    alarms: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 Progress = Callable[[str], None]
@@ -105,13 +107,16 @@ def backtest(
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     calibration: dict[str, tuple[FloatArray, np.ndarray]] = {}
     evaluated: dict[str, np.ndarray] = {}
+    alarms: dict[str, np.ndarray] = {}
     for h, r in replay.items():
         if not r.y:
             continue
         y, p, alarm, ts = (np.concatenate(a) for a in (r.y, r.p, r.alarm, r.ts))
         key = f"{h}h"
         calibration[key] = (p, y)
+        # Folds follow each other in time and the dataset is time-ordered: same order.
         evaluated[key] = (ds.ts_ms >= starts[0]) & (ds.ts_ms + h * HOUR_MS <= hi)
+        alarms[key] = alarm
         metrics[key] = {
             "model": {
                 **classification(p, y, 0.5, alarms=alarm),
@@ -126,7 +131,7 @@ def backtest(
             figures["auc_pr"] = classification(score, y, 1.0)["auc_pr"]
             metrics[key][name] = {**figures, **events(ts, r.services, fired, ds.incidents, h)}
     meta["days_evaluated"] = (hi - starts[0]) / DAY_MS if len(starts) else 0.0
-    return BacktestResult(len(starts), metrics, calibration, meta, evaluated)
+    return BacktestResult(len(starts), metrics, calibration, meta, evaluated, alarms)
 
 
 @dataclass

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from failcast.chaos import Fault, FaultKind, Incident, build_fleet, history_matrix
 from failcast.chaos.history import DEFAULT_START
 from failcast.chaos.signals import SeriesMatrix
 from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
+from failcast.predict.labels import HOUR_MS
 
 
 class SimulatedHistory(NamedTuple):
@@ -60,3 +63,48 @@ def cascade_faults(days: float, services: int, seed: int, count: int) -> list[Fa
         )
         for i in range(count)
     ]
+
+
+def precursor_ceiling(
+    ts_ms: npt.ArrayLike,
+    services: Sequence[str],
+    incidents: Sequence[Incident],
+    horizon_h: float,
+) -> dict[str, float]:
+    """The best any causal forecaster could score on these rows, from the simulator's ground
+    truth: a failure shows nothing before its precursor begins, and a sudden one (no
+    precursor) shows nothing at all.
+
+    - row_recall: share of positive rows (an incident starts within the horizon) at whose
+      time the precursor of such an incident had already begun;
+    - event_recall: share of incidents (whose whole warning window lies among the rows, as in
+      `metrics.events`) with at least one row in that window after their precursor began;
+    - sudden: incidents among those with no precursor at all.
+    """
+    ts = np.asarray(ts_ms, dtype=np.int64)
+    names = np.asarray(services)
+    h_ms = round(horizon_h * HOUR_MS)
+    positive = np.zeros(len(ts), dtype=bool)
+    seen = np.zeros(len(ts), dtype=bool)
+    warned = total = sudden = 0
+    lo, hi = (int(ts.min()), int(ts.max())) if len(ts) else (0, -1)
+    for incident in incidents:
+        mine = names == incident.service
+        start = round(incident.start * 1000)
+        window = mine & (ts < start) & (ts >= start - h_ms)
+        positive |= window
+        began = incident.precursor_start
+        visible = window & (ts >= round(began * 1000)) if began is not None else window & False
+        seen |= visible
+        if start - h_ms < lo or start > hi:
+            continue
+        total += 1
+        sudden += began is None
+        warned += bool(visible.any())
+    return {
+        "row_recall": float(seen.sum() / positive.sum()) if positive.any() else math.nan,
+        "event_recall": warned / total if total else math.nan,
+        "positives": float(positive.sum()),
+        "incidents": float(total),
+        "sudden": float(sudden),
+    }
