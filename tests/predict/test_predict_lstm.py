@@ -1,5 +1,6 @@
 """The LSTM member (optional `deep` extra): causal day-long sequences, training, weights fitted
-on validation, artifacts that round-trip, and the trees alone where torch is missing."""
+on validation, artifacts that round-trip, live scoring that sees what training saw, and the
+trees alone where torch is missing."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from sklearn.metrics import average_precision_score
 from failcast.predict import members as members_module
 from failcast.predict import model as model_module
 from failcast.predict import training as training_module
+from failcast.predict.dataset import POINTS_PER_HOUR, build_dataset
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember, member_from_dict, sequences
 from failcast.predict.model import FailureModel
+from failcast.predict.service import score_fleet
+from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, predict_rows, time_splits, train
 
 HOUR = 3_600_000
@@ -121,3 +125,20 @@ def test_without_torch_the_trees_answer_alone_and_say_so(monkeypatch: pytest.Mon
     assert "lstm" not in loaded.horizons[6].members
     assert loaded.sequence_columns is None
     assert loaded.describe_members()["lstm"] == "unavailable: torch not installed"
+
+
+def test_live_scoring_cuts_the_same_day_as_training() -> None:
+    pytest.importorskip("torch")
+    history = simulated_history(10, 4, seed=3)
+    n = len(history.fleet.ts_ms)
+    # Hourly rows that end on the last grid point, the one live scoring answers for.
+    warmup = 288 + (n - 1 - 288) % POINTS_PER_HOUR
+    ds = build_dataset(history.fleet, history.incidents, (24,), warmup=warmup)
+    config = TrainConfig(horizons=(24,), test_fraction=0.0, val_fraction=0.3)
+    model = train(ds, config).model
+    assert model.sequence_columns is not None
+    last = ds.ts_ms == ds.ts_ms.max()
+    expected = predict_rows(model, ds, last)[24]
+    served = {s.service: s.probability[24] for s in score_fleet(history.fleet, [model])[0]}
+    names = [ds.services[i] for i in np.flatnonzero(last).tolist()]
+    np.testing.assert_allclose([served[s] for s in names], expected, rtol=1e-5)
