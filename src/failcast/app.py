@@ -20,7 +20,7 @@ from failcast.auth.security import install_security
 from failcast.billing.endpoints import router as billing_router
 from failcast.billing.tasks import install_billing
 from failcast.catalog.endpoints import router as services_router
-from failcast.chaos.demo import prepare_demo
+from failcast.chaos.demo import BACKFILL_TASK, backfill_task, prepare_demo
 from failcast.chaos.endpoints import router as chaos_router
 from failcast.chaos.incidents import store_incidents
 from failcast.chaos.runtime import Simulator
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db, app.state.ingestor, app.state.hub, settings, incident_sink=store_incidents
     )
     app.state.runner.register("simulator.tick", app.state.simulator.tick)
+    app.state.runner.register(BACKFILL_TASK, backfill_task(app))
     app.state.runner.every(settings.simulator_tick_seconds, "simulator.tick")
     install_security(app, settings)
     install_integrations(app)

@@ -259,3 +259,46 @@ async def test_faults_are_recorded_as_incidents_with_their_root_cause(
     assert len(again) == len(found)
     planned_end = by_service["database"]["end"]
     assert again["database"]["end"] < planned_end
+
+
+async def test_the_fleet_starts_with_days_of_history_once(
+    client: httpx.AsyncClient, account: Account, app: FastAPI
+) -> None:
+    bad = await client.put(
+        "/api/v1/chaos/simulator",
+        json={"enabled": True, "history_days": 31},
+        headers=account.headers,
+    )
+    assert bad.status_code == 422
+    assert "history_days" in bad.text
+
+    response = await client.put(
+        "/api/v1/chaos/simulator",
+        json={"enabled": True, "history_days": 0.5},
+        headers=account.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["history_days_queued"] == 0.5
+    await app.state.runner.drain()
+    series = sum(len(s["metrics"]) for s in response.json()["services"])
+    stats = (await client.get("/api/v1/stats", headers=account.headers)).json()
+    # Half a day on the history's five-minute grid, for every metric of the fleet.
+    assert stats["samples"] == series * 12 * 12
+    now = time.time()
+    for metric in ("latency_p99_ms", "cpu_pct"):
+        read = await client.get(
+            "/api/v1/metrics",
+            params={"service": "api-gateway", "metric": metric, "start": now - 86400, "end": now},
+            headers=account.headers,
+        )
+        points = read.json()["series"][0]["points"]
+        assert now - 13 * 3600 < points[0][0] and points[-1][0] <= now
+
+    # History goes only into an empty org: a second request would overlap the first.
+    again = await client.put(
+        "/api/v1/chaos/simulator",
+        json={"enabled": True, "history_days": 1},
+        headers=account.headers,
+    )
+    assert again.status_code == 409
+    assert "history_days" in again.json()["detail"]

@@ -116,15 +116,24 @@ async def test_api_key_is_created_shown_once_and_listed(user: User, api: httpx.A
     await see(user, marker="key-table")
 
 
-async def test_chaos_page_starts_the_simulated_fleet(user: User, api: httpx.AsyncClient) -> None:
+async def test_chaos_page_starts_the_simulated_fleet_with_history(
+    user: User, api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
     account = await register(api, "chaos@example.com")
     await sign_in(user, "chaos@example.com")
     await user.open("/chaos")
     await see(user, marker="chaos-disabled")
+    history = user.find(marker="simulator-history").elements.pop()
+    assert isinstance(history, ui.select) and history.value == 2
+    history.value = 1
     user.find(marker="start-simulator").click()
-    await see(user, "Simulated fleet started.")
+    await see(user, "Simulated fleet started. Storing 1 day of history in the background")
     fleet = (await api.get("/api/v1/chaos/fleet", headers=account.headers)).json()
     assert fleet["enabled"] is True
+    await api_app.state.runner.drain()
+    stats = (await api.get("/api/v1/stats", headers=account.headers)).json()
+    series = sum(len(s["metrics"]) for s in fleet["services"])
+    assert stats["samples"] >= series * 288  # a day on the five-minute grid, plus live ticks
 
 
 async def evaluate_alerts(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.passwords import Passwords
 from failcast.chaos.history import history_matrix
@@ -32,6 +33,8 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_ORG = "Demo"
 HISTORY_STEP_S = 300
 BATCH = 10_000
+# The runner task that stores days of simulated history for an org (see `backfill_task`).
+BACKFILL_TASK = "simulator.backfill"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +108,22 @@ async def backfill_history(
     return stored
 
 
-async def has_samples(database: Database, org_id: int) -> bool:
-    async with database.session() as session:
-        found = await session.scalar(
-            select(
-                exists().where(
-                    Sample.series_id.in_(select(Series.id).where(Series.org_id == org_id))
-                )
-            )
+def backfill_task(app: FastAPI) -> Callable[..., Awaitable[int]]:
+    """The task behind `BACKFILL_TASK`: store `days` of the org's simulated history."""
+
+    async def backfill(org_id: int, days: float) -> int:
+        stored = await backfill_history(
+            app.state.db, app.state.ingestor, app.state.settings, org_id, days
         )
+        log.info("simulated history stored", extra={"org_id": org_id, "samples": stored})
+        return stored
+
+    return backfill
+
+
+async def has_samples(session: AsyncSession, org_id: int) -> bool:
+    series = select(Series.id).where(Series.org_id == org_id)
+    found = await session.scalar(select(exists().where(Sample.series_id.in_(series))))
     return bool(found)
 
 
@@ -125,7 +135,8 @@ async def prepare_demo(app: FastAPI) -> DemoAccount:
     account = await ensure_demo_account(database, app.state.passwords)
     async with database.session() as session:
         await simulator.set_enabled(session, account.org_id, True)
-    if settings.demo_history_days > 0 and not await has_samples(database, account.org_id):
+        empty = not await has_samples(session, account.org_id)
+    if settings.demo_history_days > 0 and empty:
         app.state.runner.register("demo.backfill", _backfill_task(app, account.org_id))
         await app.state.runner.submit("demo.backfill")
     banner = (

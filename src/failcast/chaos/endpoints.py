@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
+from failcast.chaos.demo import BACKFILL_TASK, has_samples
 from failcast.chaos.experiments import run_offline
 from failcast.chaos.faults import FaultKind, applicable
 from failcast.chaos.runtime import Simulator
@@ -17,7 +18,7 @@ from failcast.chaos.schemas import (
     SimulatorIn,
 )
 from failcast.deps import SessionDep
-from failcast.errors import NotFound
+from failcast.errors import Conflict, NotFound
 from failcast.models import ChaosExperiment, Organization
 
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
@@ -52,9 +53,19 @@ async def get_fleet(request: Request, principal: CanRead, session: SessionDep) -
 async def set_simulator(
     body: SimulatorIn, request: Request, principal: CanAdmin, session: SessionDep
 ) -> FleetOut:
-    """Switch the simulated fleet on or off for the org."""
+    """Switch the simulated fleet on or off for the org, optionally with days of history."""
+    history = body.history_days if body.enabled else 0
+    if history > 0 and await has_samples(session, principal.org_id):
+        raise Conflict(
+            "history_days: the organisation already has samples; simulated history is only"
+            " added to an empty one (start the fleet without history_days)"
+        )
     await _simulator(request).set_enabled(session, principal.org_id, body.enabled)
-    return await get_fleet(request, principal, session)
+    if history > 0:
+        await request.app.state.runner.submit(BACKFILL_TASK, org_id=principal.org_id, days=history)
+    fleet = await get_fleet(request, principal, session)
+    fleet.history_days_queued = history
+    return fleet
 
 
 @router.post(

@@ -19,6 +19,16 @@ class SimulatorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool
+    history_days: float = Field(
+        default=0,
+        ge=0,
+        le=30,
+        description=(
+            "With `enabled`: also store this many days of the fleet's simulated history, ending"
+            " now, in the background, so that charts, health and model training have data at"
+            " once. Only for an org that has no samples yet (409 otherwise)."
+        ),
+    )
 
 
 class FleetService(BaseModel):
@@ -32,6 +42,9 @@ class FleetService(BaseModel):
 class FleetOut(BaseModel):
     enabled: bool
     services: list[FleetService]
+    history_days_queued: float = Field(
+        default=0, description="Days of simulated history queued for storing by this request."
+    )
 
 
 class InjectIn(BaseModel):

@@ -18,6 +18,9 @@ from failcast.ui.theme import severity_colour
 
 DURATIONS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600}
 WATCH_WINDOW_S = 900
+# Days of simulated history stored when the fleet starts: charts, health and training need some.
+HISTORY_CHOICES = {0: "No history", 1: "1 day of history", 2: "2 days of history",
+                   7: "7 days of history"}  # fmt: skip
 # The metric that shows each kind of service failing soonest.
 WATCH_METRIC = {
     "microservice": "latency_p99_ms",
@@ -113,7 +116,12 @@ class ChaosPage:
                 " notice.",
                 marker="chaos-disabled",
             )
-            with ui.row().classes("w-full justify-center"):
+            with ui.row().classes("w-full justify-center items-center gap-3"):
+                self.history = (
+                    ui.select(HISTORY_CHOICES, value=2, label="History")
+                    .classes("w-48")
+                    .mark("simulator-history")
+                )
                 button = ui.button(
                     "Start the simulated fleet", icon="play_arrow", on_click=self.enable
                 )
@@ -123,12 +131,23 @@ class ChaosPage:
                     ui.label("Only an owner or admin can start it.").classes("fc-muted text-sm")
 
     async def enable(self) -> None:
+        days = float(self.history.value or 0)
         try:
-            await self.ctx.api.put("/api/v1/chaos/simulator", {"enabled": True})
+            await self.ctx.api.put(
+                "/api/v1/chaos/simulator", {"enabled": True, "history_days": days}
+            )
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not start the simulator")
             return
-        ui.notify("Simulated fleet started.", type="positive")
+        if days:
+            ui.notify(
+                f"Simulated fleet started. Storing {HISTORY_CHOICES[int(days)].lower()} in the"
+                " background: charts fill in within a minute, then train a model on the Models"
+                " page.",
+                type="positive",
+            )
+        else:
+            ui.notify("Simulated fleet started.", type="positive")
         ui.navigate.reload()
 
     def _form(self) -> None:
