@@ -16,8 +16,6 @@ import pytest
 from factories import PASSWORD
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from failcast.chaos.history import history_matrix
-
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
@@ -180,32 +178,18 @@ def test_light_theme_and_phone_layout(live_server: Any, browser: Browser) -> Non
     visit_all(phone, base, "phone")
 
 
-def backfill(base: str, email: str, days: float, services: int | None) -> None:
-    """Send `days` of the org's simulated fleet's history, ending now, through the metrics API,
-    as a client catching up would: the same fleet (seeded by the org's id) as the simulator
-    runs live."""
-    with httpx.Client(base_url=base, timeout=120) as http:
+def wait_for_history(base: str, email: str, days: float) -> None:
+    """Wait until the org's simulated history of `days` on the five-minute grid is stored."""
+    with httpx.Client(base_url=base, timeout=30) as http:
         login = http.post("/api/v1/login", json={"email": email, "password": PASSWORD})
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        org_id = http.get("/api/v1/profile", headers=headers).json()["org"]["id"]
-        end = int(time.time()) // 300 * 300
-        history = history_matrix(
-            days, services, 300, seed=org_id, start=end - int(days * 86400),
-            organic_rate_per_day=0.0,
-        )  # fmt: skip
-        matrix = history.matrix
-        stamps = matrix.ts.tolist()
-        samples = [
-            {"service": service, "metric": metric, "ts": ts, "value": float(value)}
-            for (service, metric), row in zip(matrix.series, matrix.values, strict=True)
-            for ts, value in zip(stamps, row.tolist(), strict=True)
-        ]
-        for lo in range(0, len(samples), 10_000):
-            sent = http.post(
-                "/api/v1/metrics", json={"samples": samples[lo : lo + 10_000]}, headers=headers
-            )
-            assert sent.status_code == 200, sent.text
+        fleet = http.get("/api/v1/chaos/fleet", headers=headers).json()
+        expected = sum(len(s["metrics"]) for s in fleet["services"]) * int(days * 288)
+        deadline = time.monotonic() + 120
+        while http.get("/api/v1/stats", headers=headers).json()["samples"] < expected:
+            assert time.monotonic() < deadline, "the simulated history was not stored in 120 s"
+            time.sleep(0.5)
 
 
 def shown_probability(page: Page, timeout_s: float = 60) -> int:
@@ -224,10 +208,17 @@ def test_a_chaos_fault_raises_the_prediction_of_a_model_trained_on_the_page(
     base = live_server.url
     page = browser.new_page(viewport=DESKTOP)
     sign_up(page, base, "mary@example.com")
-    start_fleet(page)
-    backfill(
-        base, "mary@example.com", HISTORY_DAYS, live_server.app.state.settings.simulator_services
+    # Start the fleet on the Chaos page, with two days of its history (the page's default).
+    page.goto(base + "/app/chaos")
+    expect(page.get_by_text("The simulated fleet is off for this organisation")).to_be_visible(
+        timeout=15_000
     )
+    pick(page, "History", f"{HISTORY_DAYS} days of history")
+    page.get_by_role("button", name="Start the simulated fleet").click()
+    expect(page.get_by_text(f"Storing {HISTORY_DAYS} days of history")).to_be_visible(
+        timeout=10_000
+    )
+    wait_for_history(base, "mary@example.com", HISTORY_DAYS)
 
     page.goto(base + "/app/models")
     expect(page.get_by_text("No trained model yet")).to_be_visible(timeout=15_000)

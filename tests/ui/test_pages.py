@@ -127,7 +127,8 @@ async def test_chaos_page_starts_the_simulated_fleet_with_history(
     assert isinstance(history, ui.select) and history.value == 2
     history.value = 1
     user.find(marker="start-simulator").click()
-    await see(user, "Simulated fleet started. Storing 1 day of history in the background")
+    await see(user, marker="history-banner")
+    await see(user, "Storing 1 day of history in the background")
     fleet = (await api.get("/api/v1/chaos/fleet", headers=account.headers)).json()
     assert fleet["enabled"] is True
     await api_app.state.runner.drain()

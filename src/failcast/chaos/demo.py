@@ -16,6 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.passwords import Passwords
+from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
 from failcast.chaos.history import history_matrix
 from failcast.chaos.incidents import store_incidents
 from failcast.chaos.runtime import Simulator
@@ -86,6 +87,7 @@ async def backfill_history(
         HISTORY_STEP_S,
         seed=org_id,
         start=end - int(days * 86400),
+        organic_rate_per_day=ORGANIC_RATE_PER_DAY if settings.simulator_organic_failures else 0.0,
     )
     matrix = history.matrix
     limits = IngestLimits.from_settings(settings)

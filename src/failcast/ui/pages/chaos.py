@@ -67,13 +67,16 @@ def register_chaos_page() -> None:
         if ctx is None:
             return
         fleet = await ctx.api.get("/api/v1/chaos/fleet")
-        await ChaosPage(ctx, fleet).build()
+        # Set by "Start the simulated fleet": the history being stored, in days.
+        history = request.query_params.get("history", "")
+        await ChaosPage(ctx, fleet, int(history) if history.isdigit() else 0).build()
 
 
 class ChaosPage:
-    def __init__(self, ctx: PageContext, fleet: dict[str, Any]) -> None:
+    def __init__(self, ctx: PageContext, fleet: dict[str, Any], history_days: int = 0) -> None:
         self.ctx = ctx
         self.fleet = fleet
+        self.history_days = history_days
         self.services = {s["name"]: s for s in fleet.get("services") or []}
         self.faults_signature: tuple[Any, ...] | None = None
         self.experiments_signature: tuple[Any, ...] | None = None
@@ -88,6 +91,13 @@ class ChaosPage:
             if not self.fleet.get("enabled"):
                 self._disabled()
                 return
+            if self.history_days in HISTORY_CHOICES and self.history_days:
+                with ui.card().classes("fc-card w-full").mark("history-banner"):
+                    ui.label(
+                        f"Storing {HISTORY_CHOICES[self.history_days].lower()} in the"
+                        " background: charts fill in within a minute, then train a failure"
+                        " model on the Models page."
+                    ).classes("text-sm")
             with ui.element("div").classes("fc-row2"):
                 with card("Inject a fault"):
                     self._form()
@@ -139,16 +149,8 @@ class ChaosPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Could not start the simulator")
             return
-        if days:
-            ui.notify(
-                f"Simulated fleet started. Storing {HISTORY_CHOICES[int(days)].lower()} in the"
-                " background: charts fill in within a minute, then train a model on the Models"
-                " page.",
-                type="positive",
-            )
-        else:
-            ui.notify("Simulated fleet started.", type="positive")
-        ui.navigate.reload()
+        ui.notify("Simulated fleet started.", type="positive")
+        ui.navigate.to(f"/chaos?history={int(days)}" if days else "/chaos")
 
     def _form(self) -> None:
         names = sorted(self.services)
