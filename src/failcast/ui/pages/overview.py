@@ -234,7 +234,13 @@ class OverviewPage:
         self.risk_box.clear()
         with self.risk_box:
             if not ranked:
-                empty_state("verified", "Every service is at low risk", str(risk["summary"]))
+                # Not the summary again: the executive summary card already shows it.
+                empty_state(
+                    "verified",
+                    "Every service is at low risk",
+                    "Health, predicted failure probabilities and SLO burn put no service above"
+                    " low risk.",
+                )
                 return
             for item in ranked[:6]:
                 with ui.row().classes("w-full items-start gap-2 no-wrap"):
