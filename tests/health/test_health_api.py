@@ -181,12 +181,13 @@ async def test_risk_reads_the_newest_predictions(
     async with app.state.db.session() as session:
         version = ModelVersion(
             org_id=account.org_id, version=1, status="active", source="test", features=[],
-            horizons=[24, 48, 72], train_start=AT, train_end=AT, metrics={}, meta={},
+            horizons=[1, 24, 48, 72], train_start=AT, train_end=AT, metrics={}, meta={},
             artifact=b"",
         )  # fmt: skip
         session.add(version)
         await session.flush()
-        for horizon, p in ((24, 0.30), (48, 0.40), (72, 0.55)):
+        # Models also store a 1 h figure; risk is assessed on 24, 48 and 72 h only.
+        for horizon, p in ((1, 0.05), (24, 0.30), (48, 0.40), (72, 0.55)):
             session.add(
                 FailurePrediction(
                     org_id=account.org_id, service_id=ids["api"], model_version_id=version.id,
@@ -199,6 +200,8 @@ async def test_risk_reads_the_newest_predictions(
         assert await session.get(Service, ids["api"]) is not None
     risk = await get(client, account, "/api/v1/risk")
     assert risk["predictions"] == "available"
+    health = await get(client, account, "/api/v1/health")
+    assert {r["service"]: r["level"] for r in health["risks"]}["api"] == "critical"
     api = risk["services"][0]
     assert api["service"] == "api"
     assert api["failure_probability"] == {"24": 0.30, "48": 0.40, "72": 0.55}

@@ -184,7 +184,8 @@ class Predictions:
 
 
 async def predictions(session: AsyncSession, org_id: int, at_ms: int) -> Predictions:
-    """The active model's newest predictions made in the day before `at_ms`."""
+    """The active model's newest predictions made in the day before `at_ms`, at the horizons
+    that risk is assessed on (`HORIZONS`; a 1 h figure is shown, but not a risk input)."""
     items: list[dict[str, Any]] = await latest_predictions(session, org_id)
     probabilities: dict[str, dict[int, float]] = {}
     times: dict[str, datetime] = {}
@@ -194,7 +195,9 @@ async def predictions(session: AsyncSession, org_id: int, at_ms: int) -> Predict
         ts: datetime = item["ts"]
         if not low <= ts <= high:
             continue
-        by_horizon = {int(h): float(p) for h, p in item["probabilities"].items()}
+        by_horizon = {
+            int(h): float(p) for h, p in item["probabilities"].items() if int(h) in HORIZONS
+        }
         probabilities[str(item["service"])] = by_horizon
         times[str(item["service"])] = ts
     return Predictions(probabilities, times, None if probabilities else NO_PREDICTIONS)
