@@ -231,7 +231,7 @@ def horizon_chart(
         )  # fmt: skip
     return {
         **_base(palette),
-        "grid": {"left": 40, "right": 16, "top": 36, "bottom": 28, "containLabel": True},
+        "grid": {"left": 40, "right": 16, "top": 56, "bottom": 28, "containLabel": True},
         "tooltip": {"trigger": "axis", "valueFormatter": "(v) => v + '%'"},
         "legend": {"top": 0, "type": "scroll", "textStyle": {"color": palette.muted}},
         "xAxis": {
