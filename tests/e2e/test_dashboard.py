@@ -250,3 +250,11 @@ def test_a_chaos_fault_raises_the_prediction_of_a_model_trained_on_the_page(
         after = shown_probability(page)
     assert after >= before + RISE_POINTS, f"P(failure in 24 h) went from {before}% to {after}%"
     shoot(page, "chaos-prediction-dark")
+
+    # The overview of an org with history and a model: gauges, timeline and cost all filled.
+    # Scoring every 3 s shares the server's event loop here, so the first load is slower.
+    page.goto(base + "/app/")
+    expect(page.get_by_text(re.compile(r"health is \d+/100"))).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("No failure predictions yet")).to_have_count(0, timeout=30_000)
+    expect(page.get_by_text("No cost data yet")).to_have_count(0, timeout=30_000)
+    shoot(page, "overview-predictions-dark")
