@@ -75,7 +75,9 @@ async def test_a_live_prediction_reads_the_minutes_of_the_current_bucket(
             ("cpu_pct", max(bucket, now - 1000), 95.0),
         )
     ]
-    answer = await client.post("/api/v1/metrics", json={"samples": samples}, headers=bearer(api_key))
+    answer = await client.post(
+        "/api/v1/metrics", json={"samples": samples}, headers=bearer(api_key)
+    )
     assert answer.status_code == 200, answer.text
     async with app.state.db.session() as session:
         fleet = await service.load_live(session, account.org_id, now)
