@@ -252,7 +252,8 @@ def test_a_chaos_fault_raises_the_prediction_of_a_model_trained_on_the_page(
     shoot(page, "chaos-prediction-dark")
 
     # The overview of an org with history and a model: gauges, timeline and cost all filled.
-    # Scoring every 3 s shares the server's event loop here, so the first load is slower.
+    # Scoring every 3 s competes with the pages for the server's CPU here (one process, one
+    # GIL), so the first load is slower.
     page.goto(base + "/app/")
     expect(page.get_by_text(re.compile(r"health is \d+/100"))).to_be_visible(timeout=90_000)
     expect(page.get_by_text("No failure predictions yet")).to_have_count(0, timeout=30_000)
