@@ -3,7 +3,6 @@ runs, and scores of simulated data that rise when chaos strikes."""
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from failcast.models import Alert, DetectorState, Sample, Series
 
 MINUTE_MS = 60_000
 N = 400
+WARMUP = int(DEFAULT_DETECTOR["params"].get("warmup", 150))  # points without a score
 START_MS = (int(time.time()) // 60) * 60_000 - N * MINUTE_MS
 
 
@@ -130,26 +130,28 @@ async def test_one_run_equals_two_runs_with_a_restart_between(
 
     one = await scores(client, account)
     two = await scores(client, other)
-    assert len(one) == len(two) == N
-    assert [t for t, _ in one] == [(START_MS + i * MINUTE_MS) / 1000 for i in range(N)]
+    # Every point after the warm-up has a score; the warm-up has none (not a 0 or a 1).
+    assert len(one) == len(two) == N - WARMUP
+    assert [t for t, _ in one] == [(START_MS + i * MINUTE_MS) / 1000 for i in range(WARMUP, N)]
     assert one == two  # identical, to the last bit
-    assert all(0.0 <= v <= 1.0 for _, v in one)
+    assert all(0.0 <= v < 1.0 for _, v in one)
     # The jump at point 330 is the loudest moment, and it is loud.
-    loudest = max(range(N), key=lambda i: one[i][1])
+    by_point = {round((t * 1000 - START_MS) / MINUTE_MS): v for t, v in one}
+    loudest = max(by_point, key=by_point.__getitem__)
     assert 330 <= loudest < 345
-    assert one[loudest][1] > 0.5
-    assert max(v for _, v in one[:330]) < 0.2
+    assert by_point[loudest] > 0.5
+    assert max(v for i, v in by_point.items() if i < 330) < 0.4
 
 
 async def test_running_again_without_new_data_scores_nothing(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    await ingest(client, api_key, cpu_values()[:100])
+    await ingest(client, api_key, cpu_values()[:200])
     end = START_MS + N * MINUTE_MS
     live: LiveScoring = app.state.live_scoring
-    assert (await live.run_org(account.org_id, end)).points == 100
+    assert (await live.run_org(account.org_id, end)).points == 200
     stored = await sample_count(app)
-    assert stored == 100
+    assert stored == 200 - WARMUP
     again = await live.run_org(account.org_id, end)
     assert (again.detectors, again.points) == (0, 0)
     assert await sample_count(app) == stored
@@ -157,8 +159,8 @@ async def test_running_again_without_new_data_scores_nothing(
     async with app.state.db.session() as session:
         states = list(await session.scalars(select(DetectorState)))
     assert len(states) == 1
-    assert states[0].cursor_ts == START_MS + 99 * MINUTE_MS
-    assert states[0].points == 100
+    assert states[0].cursor_ts == START_MS + 199 * MINUTE_MS
+    assert states[0].points == 200
     assert states[0].version == spec_version(DEFAULT_DETECTOR)
 
 
@@ -181,7 +183,7 @@ async def test_a_run_is_bounded_and_the_backlog_drains_over_later_runs(
     assert runs >= 2 * N // 150
     a = await scores(client, account, "a")
     b = await scores(client, account, "b")
-    assert len(a) == len(b) == N
+    assert len(a) == len(b) == N - WARMUP
     assert a == b  # chunked reads change nothing
 
 
@@ -192,7 +194,7 @@ async def test_a_changed_detector_configuration_resets_the_state(
     await ingest(client, api_key, values[:200])
     end = START_MS + N * MINUTE_MS
     await app.state.live_scoring.run_org(account.org_id, end)
-    changed = {"name": "likelihood", "params": {"inner": {"name": "seasonal"}, "history": 500}}
+    changed = {"name": DEFAULT_DETECTOR["name"], "params": {"history": 500}}
     live = LiveScoring(app.state.db, LiveConfig(detector=changed, service_detector=None))
     await ingest(client, api_key, values)
     report = await live.run_org(account.org_id, end)
@@ -202,10 +204,11 @@ async def test_a_changed_detector_configuration_resets_the_state(
     assert state is not None
     assert state.version == spec_version(changed)
     assert state.cursor_ts == end - MINUTE_MS
-    # A fresh detector is warming up again: the first points after the reset score 0.
-    points = await scores(client, account)
-    assert all(v == 0.0 for _, v in points[200:230])
-    assert not math.isnan(points[-1][1])
+    # A fresh detector warms up again: no scores right after the reset, then scores again.
+    points = dict(await scores(client, account))
+    stamp = [(START_MS + i * MINUTE_MS) / 1000 for i in range(N)]
+    assert [t for t in stamp[200 : 200 + WARMUP] if t in points] == []
+    assert all(t in points for t in stamp[200 + WARMUP :])
 
 
 async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score(
@@ -260,7 +263,7 @@ async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score
     }
     body = (await client.get("/api/v1/metrics", params=params, headers=account.headers)).json()
     points = body["series"][0]["points"]
-    assert len(points) == 215
+    assert len(points) == 215 - WARMUP
     warm = [v for t, v in points if now - 30 * 50 <= t < start]  # after the warm-up
     hit = [v for t, v in points if t > start]
     # On a noisy metric the likelihood levels off near 0.5 (docs/detection.md); the peak
@@ -272,5 +275,5 @@ async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score
     params["labels"] = "metric=_service"
     body = (await client.get("/api/v1/metrics", params=params, headers=account.headers)).json()
     [service_wide] = body["series"]
-    assert service_wide["labels"] == {"metric": "_service", "detector": "mahalanobis"}
+    assert service_wide["labels"] == {"metric": "_service", "detector": "surprise_vector"}
     assert max(v for t, v in service_wide["points"] if t > start) > 0.5

@@ -4,6 +4,8 @@ Importing the package registers every detector, so `create(name)` and `names()` 
 """
 
 from failcast.detect import (
+    anomaly,
+    baselines,
     changepoint,
     ensemble,
     forecast,
@@ -26,6 +28,8 @@ __all__ = [
     "DriftResult",
     "DriftThresholds",
     "Thresholded",
+    "anomaly",
+    "baselines",
     "changepoint",
     "create",
     "ensemble",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,8 @@ class Ensemble(BaseDetector):
 
 @register
 class PerMetric(BaseDetector):
-    """One univariate detector per metric column; the row's score is the highest of them."""
+    """One univariate detector per metric column; the row's score is the highest of them
+    (ignoring metrics without a score)."""
 
     name = "per_metric"
     multivariate = True
@@ -109,11 +111,17 @@ class PerMetric(BaseDetector):
         v = np.asarray(x, dtype=np.float64).ravel().tolist()
         if not self._detectors:
             return 0.0
-        return max(d.score_one(e, t) for d, e in zip(self._detectors, v, strict=True))
+        return _highest([d.score_one(e, t) for d, e in zip(self._detectors, v, strict=True)])
 
     def update(self, x: Value, t: int | None = None) -> float:
         vals = self._values(x)
-        return max(d.update(e, t) for d, e in zip(self._detectors, vals, strict=True))
+        return _highest([d.update(e, t) for d, e in zip(self._detectors, vals, strict=True)])
+
+
+def _highest(scores: list[float]) -> float:
+    """The highest score present; NaN when no metric has one."""
+    present = [s for s in scores if s == s]
+    return max(present) if present else math.nan
 
 
 @register

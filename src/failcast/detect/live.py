@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from failcast.detect import configs
 from failcast.detect.base import BaseDetector, State
 from failcast.detect.registry import create, restore
 
@@ -24,20 +27,16 @@ log = logging.getLogger("failcast.detect")
 Spec = dict[str, Any]
 
 SCORE_METRIC = "anomaly_score"
+CHANGE_METRIC = "change_score"  # the level-shift score, beside the anomaly score
+SCORE_METRICS = (SCORE_METRIC, CHANGE_METRIC)
 SERVICE_SCOPE = "_service"  # the `metric` label of a service-wide score
 # Bump when a change to the detectors' code makes saved states meaningless.
-LIVE_REVISION = 1
+LIVE_REVISION = 2
 
-# The detector family that scored best on NAB (docs/benchmarks.md): the anomaly likelihood of
-# the robust seasonal baseline. The NAB run adds a spatial rule and a rest period; live scores
-# leave both out (see docs/detection.md), and keep 1,000 raw scores, not 8,000, so a saved
-# state stays around 20 kB.
-DEFAULT_DETECTOR: Spec = {
-    "name": "likelihood",
-    "params": {"inner": {"name": "seasonal"}, "history": 1000},
-}
-# Over a service's metric vector: correlations break before any one metric looks odd.
-SERVICE_DETECTOR: Spec = {"name": "mahalanobis", "params": {}}
+# The default configuration (detect/configs.py), the same that `failcast score` and the API
+# use: `surprise` on each series, `surprise_vector` over a service's metric vector.
+DEFAULT_DETECTOR: Spec = configs.default().spec(1)
+SERVICE_DETECTOR: Spec = configs.default().spec(2)
 
 
 def spec_version(spec: Spec) -> str:
@@ -74,19 +73,37 @@ def score_labels(metric: str, labels: Mapping[str, str], detector: str) -> dict[
     return {**labels, "metric": metric, "detector": detector}
 
 
-def clamp(score: float) -> float:
-    """A score fit to store: finite and within [0, 1]."""
-    if not math.isfinite(score):
-        return 0.0
-    return min(1.0, max(0.0, score))
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """What a detector made of a run of points: the input timestamp it reached, and the
+    anomaly and level-shift scores of the points that have one (warm-up has none)."""
+
+    cursor: int
+    scores: list[tuple[int, float]]
+    changes: list[tuple[int, float]]
 
 
-def score_stream(
-    detector: BaseDetector, points: Sequence[tuple[int, float]]
-) -> list[tuple[int, float]]:
-    """Feed (ts, value) points in time order; returns (ts, score) for each."""
-    update = detector.update
-    return [(ts, clamp(update(value, ts))) for ts, value in points]
+def _present(ts: Sequence[int], values: Any) -> list[tuple[int, float]]:
+    return [
+        (t, min(1.0, max(0.0, v)))
+        for t, v in zip(ts, np.asarray(values, dtype=np.float64).tolist(), strict=True)
+        if math.isfinite(v)
+    ]
+
+
+def score_stream(detector: BaseDetector, ts: Sequence[int], values: Any) -> Stream:
+    """Feed values (one per timestamp, or one row per timestamp) in time order, as one batch:
+    the same scores as point by point, by the detector contract."""
+    stamps = np.asarray(ts, dtype=np.int64)
+    assess = getattr(detector, "assess_many", None)
+    if assess is not None:
+        verdicts = assess(values, stamps)
+        scores, changes = verdicts.score, verdicts.change
+    else:
+        scores, changes = detector.score(values, stamps), []
+    return Stream(
+        int(stamps[-1]), _present(ts, scores), _present(ts, changes) if len(changes) else []
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from failcast.detect.base import BaseDetector, State, Value, surprise
 from failcast.detect.registry import register
 
@@ -19,6 +22,19 @@ def season_bucket(season: str, t: int | None) -> int:
     """Bucket of timestamp `t` (epoch ms); everything is bucket 0 without a timestamp."""
     if t is None or season == "none":
         return 0
+    hour = (t // _HOUR_MS) % 24
+    if season == "hour_of_day":
+        return hour
+    return ((t // _DAY_MS + 3) % 7) * 24 + hour
+
+
+def season_buckets(
+    season: str, timestamps: npt.NDArray[np.int64] | None, n: int
+) -> npt.NDArray[np.int64]:
+    """`season_bucket` of each of `n` timestamps (all bucket 0 without timestamps)."""
+    if timestamps is None or season == "none":
+        return np.zeros(n, dtype=np.int64)
+    t = np.asarray(timestamps, dtype=np.int64)
     hour = (t // _HOUR_MS) % 24
     if season == "hour_of_day":
         return hour
@@ -113,6 +129,18 @@ class SeasonalBaseline(BaseDetector):
         if self._count[use] < self.min_count:
             return None
         return (v - self._level[use]) / self._sigma(use)
+
+    def offset(self, t: int | None) -> float:
+        """How far the usual level at `t` sits from the overall level (0 while warming up)."""
+        bucket = season_bucket(self.season, t)
+        overall = len(self._count) - 1
+        if bucket == overall or self._count[bucket] < self.min_count:
+            return 0.0
+        return self._level[bucket] - self._level[overall]
+
+    def overall_sigma(self) -> float:
+        """The spread of the whole series around its level, in the units of the values."""
+        return self._sigma(len(self._count) - 1)
 
     def shift(self, v: float, t: int | None) -> None:
         """Move every level so that the baseline at `t` becomes `v` (after a level shift)."""

@@ -28,8 +28,10 @@ from failcast.db.engine import Database
 from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.detect.base import BaseDetector, State
 from failcast.detect.live import (
+    CHANGE_METRIC,
     DEFAULT_DETECTOR,
     SCORE_METRIC,
+    SCORE_METRICS,
     SERVICE_DETECTOR,
     SERVICE_SCOPE,
     Spec,
@@ -110,6 +112,8 @@ class _Work:
     rows: list[list[float]] = field(default_factory=list)
     row_ts: list[int] = field(default_factory=list)
     scores: Points = field(default_factory=list)
+    changes: Points = field(default_factory=list)
+    cursor: int | None = None  # the newest input timestamp scored
     state: State = field(default_factory=dict)
     reset: bool = False
 
@@ -118,8 +122,9 @@ class _Work:
         return None if self.saved is None else self.saved.cursor_ts + 1
 
     @property
-    def new_cursor(self) -> int:
-        return self.scores[-1][0]
+    def scored(self) -> int:
+        """Points (or rows) this run advanced the detector by."""
+        return len(self.points) or len(self.rows)
 
     @property
     def key(self) -> str:
@@ -137,7 +142,7 @@ class LiveScoring:
         """Orgs with series to score."""
         async with self.database.session() as session:
             orgs = await session.scalars(
-                select(Series.org_id).where(Series.metric != SCORE_METRIC).distinct()
+                select(Series.org_id).where(Series.metric.not_in(SCORE_METRICS)).distinct()
             )
             return sorted(orgs)
 
@@ -151,7 +156,8 @@ class LiveScoring:
         report = RunReport(backlog=backlog)
         for item in work:
             self._score(item)
-        work = [w for w in work if w.scores]
+        # Warm-up yields no scores, but its state and cursor must still be saved.
+        work = [w for w in work if w.cursor is not None]
         if not work:
             return report
         async with self.database.session() as session:
@@ -167,7 +173,7 @@ class LiveScoring:
                 return report
             await session.commit()
         report.detectors = len(work)
-        report.points = sum(len(w.scores) for w in work)
+        report.points = sum(w.scored for w in work)
         report.resets = sum(1 for w in work if w.reset)
         log.debug(
             "live scoring",
@@ -184,7 +190,7 @@ class LiveScoring:
     async def _read(self, session: AsyncSession, org_id: int, now: int) -> tuple[list[_Work], bool]:
         rows = await session.execute(
             select(Series.id, Series.service_id, Series.metric, Series.labels)
-            .where(Series.org_id == org_id, Series.metric != SCORE_METRIC)
+            .where(Series.org_id == org_id, Series.metric.not_in(SCORE_METRICS))
             .order_by(Series.id)
         )
         inputs = [_Input(i, s, m, dict(labels)) for i, s, m, labels in rows]
@@ -298,25 +304,26 @@ class LiveScoring:
     def _score(self, item: _Work) -> None:
         detector = self._detector(item)
         if item.series_id is not None:
-            item.scores = score_stream(detector, item.points)
-        else:
-            item.scores = score_stream(
-                detector,
-                list(zip(item.row_ts, item.rows, strict=True)),  # type: ignore[arg-type]
+            stream = score_stream(
+                detector, [t for t, _ in item.points], [v for _, v in item.points]
             )
+        else:
+            stream = score_stream(detector, item.row_ts, item.rows)
+        item.scores, item.changes, item.cursor = stream.scores, stream.changes, stream.cursor
         inputs = [i.series_id for i in item.inputs]
         item.state = {"inputs": inputs, "detector": detector.state_dict()}
 
     # -- write --------------------------------------------------------------------------------
 
     async def _score_series(
-        self, session: AsyncSession, org_id: int, work: Sequence[_Work]
+        self, session: AsyncSession, org_id: int, work: Sequence[_Work], metric: str
     ) -> dict[int, int]:
-        """The anomaly_score series id of each work item (by position), created if new."""
+        """The `metric` (anomaly or change score) series id of each work item (by position),
+        created if new."""
         wanted: dict[int, tuple[int, str, str, dict[str, str]]] = {}
         for n, item in enumerate(work):
             labels = score_labels(item.metric, item.labels, str(item.spec["name"]))
-            wanted[n] = (item.service_id, SCORE_METRIC, labels_key(labels), labels)
+            wanted[n] = (item.service_id, metric, labels_key(labels), labels)
         if not wanted:
             return {}
         await insert_ignoring_conflicts(
@@ -351,10 +358,14 @@ class LiveScoring:
         self, session: AsyncSession, org_id: int, work: Sequence[_Work], now: int
     ) -> bool:
         """Store scores and states; False when a cursor moved since it was read."""
-        targets = await self._score_series(session, org_id, work)
+        targets = await self._score_series(session, org_id, work, SCORE_METRIC)
         rows: list[SampleRow] = []
         for n, item in enumerate(work):
             rows.extend((targets[n], ts, score) for ts, score in item.scores)
+        with_changes = [item for item in work if item.changes]
+        change_targets = await self._score_series(session, org_id, with_changes, CHANGE_METRIC)
+        for n, item in enumerate(with_changes):
+            rows.extend((change_targets[n], ts, change) for ts, change in item.changes)
         await write_samples(session, rows)
         at = datetime.fromtimestamp(now / 1000, UTC)
         table = cast(Table, DetectorState.__table__)
@@ -366,7 +377,7 @@ class LiveScoring:
                 "detector": str(item.spec["name"]),
                 "version": spec_version(item.spec),
                 "state": item.state,
-                "cursor_ts": item.new_cursor,
+                "cursor_ts": item.cursor,
                 "scored_at": at,
             }
             saved = item.saved
@@ -377,7 +388,7 @@ class LiveScoring:
                         table.c.score_series_id == saved.score_series_id,
                         table.c.cursor_ts == saved.cursor_ts,
                     )
-                    .values(points=table.c.points + len(item.scores), **values)
+                    .values(points=table.c.points + item.scored, **values)
                 )
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     return False
@@ -398,7 +409,7 @@ class LiveScoring:
             if exists is not None:
                 return False
             await session.execute(
-                insert(table).values(score_series_id=targets[n], points=len(item.scores), **values)
+                insert(table).values(score_series_id=targets[n], points=item.scored, **values)
             )
         return True
 

@@ -26,6 +26,7 @@ ANOMALY_THRESHOLD = 0.99
 MAX_CHARTS = 12
 LOG_LIMIT = 50
 SCORE_METRIC = "anomaly_score"
+SCORE_METRICS = (SCORE_METRIC, "change_score")
 # Forecasts and drift look hours ahead and back; refitting them every 2 s would only cost.
 SLOW_EVERY_S = 30.0
 
@@ -97,7 +98,7 @@ class ServicePage:
         self.detail = detail
         self.id = int(detail["id"])
         self.name = str(detail["name"])
-        metrics = [m for m in detail.get("metrics") or [] if m != SCORE_METRIC]
+        metrics = [m for m in detail.get("metrics") or [] if m not in SCORE_METRICS]
         self.metrics = metrics[:MAX_CHARTS]
         self.charts: dict[str, ui.echart] = {}
         self.log_signature: tuple[Any, ...] | None = None

@@ -1,0 +1,450 @@
+"""The default detector: how surprising each point is, as a tail probability with no cap.
+
+For each point three pieces of evidence are judged against the series' own past:
+
+- **the recent level of strangeness**: each value's distance from the usual level of its hour
+  (a robust seasonal baseline, `SeasonalBaseline`) is turned into a two-sided normal surprise,
+  compressed beyond ten decades so one wild value cannot swamp the rest; the mean of the
+  last `short` of these is then compared with the history of such means (an exponentially
+  weighted mean and variance over about `history` points), and its upper normal tail is the
+  surprise. A noisy metric keeps its inner surprises high all the time; what counts is a run
+  of them higher than that metric usually produces (the idea behind HTM's anomaly
+  likelihood).
+- **the range**: a value beyond the lowest or highest value seen so far is surprising in
+  proportion to how far beyond it lies, in units of `tolerance` of that range: at exactly
+  `tolerance` it reaches the alarm level, and it keeps growing beyond.
+- **the level**: a fast mean of the deseasonalised values against a slow, outlier-resistant
+  reference level, in units of the fast mean's own usual spread (`change`). Its reference
+  moves by at most a few standard deviations per thousand points, so a level shift keeps
+  this score raised for as long as it lasts, while the point score above has already settled.
+
+The point surprise is the larger of the first two, corrected for choosing between two. After
+a point reaches the alarm level, the next `hold` points are held below it (compressed towards
+90% of the alarm level, order kept), so one incident raises one alarm while its later points
+still rank above ordinary ones.
+
+No score is given while the detector warms up (`warmup` points), nor while the series has been
+constant: there is nothing to judge a value against. Missing values are not learned.
+
+`surprise_vector` runs the same detector on every column of a metric vector (each column gets
+exactly the scores it would get alone) and combines the columns' surprises per row with the
+larger of two combinations, corrected for choosing between them: Bonferroni (the most
+surprising metric, corrected for having looked at m of them, so one metric's strong signal is
+not diluted by many quiet ones) and Fisher (the sum of all their surprises against a
+chi-square law, which hears several metrics that are each a little unusual). Metrics that
+are constant so far, warming up or missing in a row take no part in it. The row is held after
+an alarm like a single metric. `drivers` ranks the scored metrics of a row by their surprise.
+
+The arithmetic lives in `_kernel` (compiled); the classes here hold its state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from failcast.detect import _kernel
+from failcast.detect.base import BaseDetector, FloatArray, State, Value, as_timestamps
+from failcast.detect.registry import register
+from failcast.detect.seasonal import _BUCKETS, season_buckets
+from failcast.detect.tail import ALARM_SURPRISE
+
+WARMING_UP = "warming_up"
+CONSTANT = "constant"
+MISSING = "missing"
+SCORED = "scored"
+STATUSES = {
+    _kernel.SCORED: SCORED,
+    _kernel.WARMING_UP: WARMING_UP,
+    _kernel.CONSTANT: CONSTANT,
+    _kernel.MISSING: MISSING,
+}
+
+# Why a point has no score, for people: keyed by status.
+REASONS = {
+    WARMING_UP: "warming up: not enough history to judge a value against",
+    CONSTANT: "constant so far: no variation to judge a value against",
+    MISSING: "missing value",
+}
+
+IntArray = npt.NDArray[np.int64]
+
+
+def units(s: FloatArray) -> FloatArray:
+    """Surprises as scores in [0, 1), NaN kept (`tail.unit` over an array)."""
+    return s / (s + ALARM_SURPRISE)
+
+
+@dataclass(frozen=True)
+class Assessments:
+    """Verdicts on a block of points (or rows): the anomaly score and the level-shift score,
+    NaN where there is none, and each point's status (`STATUSES`) that explains a NaN.
+
+    For a metric vector, `metric_scores` and `metric_status` give each column's own verdict
+    and `surprise` each column's surprise, which orders the `drivers` of a row."""
+
+    score: FloatArray
+    change: FloatArray
+    status: list[str]
+    metric_scores: FloatArray | None = None
+    metric_status: npt.NDArray[np.int8] | None = None
+    surprise: FloatArray | None = None
+
+    def drivers(self, row: int, limit: int = 3) -> list[int]:
+        """Columns that drive a row's score, most surprising first (scored ones only)."""
+        if self.surprise is None:
+            return []
+        s = self.surprise[row]
+        order = np.argsort(-np.nan_to_num(s, nan=-1.0), kind="stable")
+        return [int(j) for j in order[:limit] if s[j] == s[j]]
+
+
+def _reason(status: str) -> str | None:
+    return REASONS.get(status)
+
+
+class _Core:
+    """The state arrays of k metrics and one call into the kernel."""
+
+    _ARRAYS: ClassVar[tuple[str, ...]] = (
+        "count",
+        "level",
+        "dev",
+        "seen",
+        "recent",
+        "filled",
+        "pos",
+        "recent_sum",
+        "mean",
+        "var",
+        "lo",
+        "hi",
+        "top",
+        "bottom",
+        "quiet",
+        "alarmed",
+        "ref",
+        "fast",
+        "cvar",
+    )
+    _FILL: ClassVar[dict[str, float]] = {
+        "lo": math.inf,
+        "hi": -math.inf,
+        "top": -math.inf,
+        "bottom": -math.inf,
+    }
+
+    def __init__(self, p: dict[str, Any], k: int) -> None:
+        self.p = p
+        size = _BUCKETS[p["season"]] + 1
+        self.k = k
+        self.count = np.zeros((size, k), dtype=np.int64)
+        self.level = np.zeros((size, k))
+        self.dev = np.zeros((size, k))
+        self.seen = np.zeros(k, dtype=np.int64)
+        self.recent = np.zeros((p["short"], k))
+        self.filled = np.zeros(k, dtype=np.int64)
+        self.pos = np.zeros(k, dtype=np.int64)
+        self.recent_sum = np.zeros(k)
+        self.mean = np.zeros(k)
+        self.var = np.zeros(k)
+        self.lo = np.full(k, math.inf)
+        self.hi = np.full(k, -math.inf)
+        self.top = np.full((max(p["tail"], 1), k), -math.inf)
+        self.bottom = np.full((max(p["tail"], 1), k), -math.inf)
+        self.quiet = np.zeros(k, dtype=np.int64)
+        self.alarmed = np.zeros(k)
+        self.ref = np.full(k, math.nan)
+        self.fast = np.full(k, math.nan)
+        self.cvar = np.zeros(k)
+        self.fast_alpha = 2.0 / (p["change_window"] + 1.0)
+        # Spread of an exponentially weighted mean of unit-variance noise.
+        self.fast_spread = math.sqrt(self.fast_alpha / (2.0 - self.fast_alpha))
+
+    def run(
+        self, values: FloatArray, timestamps: IntArray | None
+    ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int8]]:
+        """(surprise, held surprise, change surprise, status) of each value, state advanced."""
+        n = values.shape[0]
+        p = self.p
+        out_s = np.empty((n, self.k))
+        out_h = np.empty((n, self.k))
+        out_c = np.empty((n, self.k))
+        out_st = np.empty((n, self.k), dtype=np.int8)
+        _kernel.advance(
+            np.ascontiguousarray(values, dtype=np.float64),
+            season_buckets(p["season"], timestamps, n),
+            self.count.shape[0] - 1,
+            float(p["alpha"]),
+            float(p["clip"]),
+            int(p["short"]),
+            int(p["history"]),
+            int(p["warmup"]),
+            float(p["tolerance"]),
+            int(p["tail"]),
+            int(p["range_history"]),
+            float(p["range_gate"]),
+            int(p["hold"]),
+            float(p["rearm"]),
+            float(p["min_std"]),
+            self.fast_alpha,
+            self.fast_spread,
+            float(p["change_alpha"]),
+            self.count,
+            self.level,
+            self.dev,
+            self.seen,
+            self.recent,
+            self.filled,
+            self.pos,
+            self.recent_sum,
+            self.mean,
+            self.var,
+            self.lo,
+            self.hi,
+            self.top,
+            self.bottom,
+            self.quiet,
+            self.alarmed,
+            self.ref,
+            self.fast,
+            self.cvar,
+            out_s,
+            out_h,
+            out_c,
+            out_st,
+        )
+        return out_s, out_h, out_c, out_st
+
+    def state(self) -> State:
+        out: State = {"k": self.k}
+        for name in self._ARRAYS:
+            values = getattr(self, name).ravel().tolist()
+            # JSON has neither infinities nor NaN: None stands for the initial value.
+            out[name] = [
+                v if not isinstance(v, float) or math.isfinite(v) else None for v in values
+            ]
+        return out
+
+    @classmethod
+    def restore(cls, p: dict[str, Any], state: State) -> _Core:
+        core = cls(p, int(state["k"]))
+        for name in cls._ARRAYS:
+            arr = getattr(core, name)
+            fill = cls._FILL.get(name, math.nan)
+            values = [fill if v is None else v for v in state[name]]
+            arr[...] = np.asarray(values, dtype=arr.dtype).reshape(arr.shape)
+        return core
+
+    def copy(self) -> _Core:
+        return _Core.restore(self.p, self.state())
+
+
+class _SurpriseBase(BaseDetector):
+    """Parameters and state handling shared by the single-metric and the vector detector."""
+
+    def __init__(
+        self,
+        season: str = "hour_of_day",
+        alpha: float = 0.05,
+        short: int = 10,
+        history: int = 8000,
+        warmup: int = 150,
+        tolerance: float = 0.02,
+        tail: int = 0,
+        range_history: int = 1000,
+        range_gate: float = 0.3,
+        hold: int = 100,
+        rearm: float = 3.0,
+        min_std: float = 0.01,
+        change_window: int = 10,
+        change_alpha: float = 0.001,
+        clip: float = 3.0,
+    ) -> None:
+        if season not in _BUCKETS:
+            raise ValueError(f"season must be one of {sorted(_BUCKETS)}, got {season!r}")
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError("alpha must be within (0, 1]")
+        if short < 1 or history < 2 or warmup < 1:
+            raise ValueError("need short >= 1, history >= 2 and warmup >= 1")
+        if not tolerance > 0.0:
+            raise ValueError("tolerance must be > 0")
+        if tail < 0 or tail in (1, 2):
+            raise ValueError("tail must be 0 (the tolerance rule) or at least 3")
+        if range_history < 1:
+            raise ValueError("range_history must be >= 1")
+        if hold < 0:
+            raise ValueError("hold must be >= 0")
+        if not rearm >= 1.0:
+            raise ValueError("rearm must be >= 1")
+        if not 0.0 < change_alpha < 1.0 or change_window < 1:
+            raise ValueError("need change_window >= 1 and change_alpha within (0, 1)")
+        self._params: dict[str, Any] = {
+            "season": season,
+            "alpha": alpha,
+            "short": short,
+            "history": history,
+            "warmup": warmup,
+            "tolerance": tolerance,
+            "tail": tail,
+            "range_history": range_history,
+            "range_gate": range_gate,
+            "hold": hold,
+            "rearm": rearm,
+            "min_std": min_std,
+            "change_window": change_window,
+            "change_alpha": change_alpha,
+            "clip": clip,
+        }
+        self._core: _Core | None = None
+        # Rows still held after an alarm, and that alarm's surprise (vectors only).
+        self._row_quiet = np.zeros(1, dtype=np.int64)
+        self._row_alarmed = np.zeros(1)
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def _core_for(self, k: int) -> _Core:
+        if self._core is None:
+            self._core = _Core(self._params, k)
+        elif self._core.k != k:
+            raise ValueError(f"expected {self._core.k} metrics, got {k}")
+        return self._core
+
+    def _get_state(self) -> State:
+        return {"core": None if self._core is None else self._core.state()}
+
+    def _set_state(self, state: State) -> None:
+        core = state["core"]
+        self._core = None if core is None else _Core.restore(self._params, core)
+
+    def _block(
+        self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None
+    ) -> tuple[FloatArray, IntArray | None]:
+        rows = np.asarray(values, dtype=np.float64)
+        if rows.ndim == 1:
+            rows = rows[:, None] if not self.multivariate else rows[None, :]
+        if rows.ndim != 2:
+            raise ValueError(f"expected rows x metrics, got shape {rows.shape}")
+        if not self.multivariate and rows.shape[1] != 1:
+            raise ValueError(
+                f"detector {self.name!r} takes one metric, got shape {rows.shape}; "
+                "use 'surprise_vector' for several"
+            )
+        if timestamps is None:
+            return rows, None
+        ts = np.asarray(as_timestamps(timestamps, rows.shape[0]), dtype=np.int64)
+        return rows, ts
+
+    def _one(self, x: Value, t: int | None) -> tuple[FloatArray, IntArray | None]:
+        rows = np.asarray(x, dtype=np.float64).reshape(1, -1)
+        return rows, None if t is None else np.array([t], dtype=np.int64)
+
+    def assess_many(
+        self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None = None
+    ) -> Assessments:
+        """Score a block of points (or rows) in order, learning each, with their details."""
+        raise NotImplementedError
+
+    def score(self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None = None) -> FloatArray:
+        return self.assess_many(values, timestamps).score
+
+    def update(self, x: Value, t: int | None = None) -> float:
+        rows, ts = self._one(x, t)
+        return float(self.assess_many(rows, ts).score[0])
+
+    def score_one(self, x: Value, t: int | None = None) -> float:
+        if self._core is None:
+            return math.nan
+        probe = type(self)(**self._params)
+        probe._core = self._core.copy()
+        return probe.update(x, t)
+
+
+@register
+class Surprise(_SurpriseBase):
+    """Anomaly and level-shift scores of one metric as uncapped tail probabilities."""
+
+    name = "surprise"
+
+    def assess_many(
+        self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None = None
+    ) -> Assessments:
+        rows, ts = self._block(values, timestamps)
+        _, held, change, status = self._core_for(1).run(rows, ts)
+        return Assessments(
+            score=units(held[:, 0]),
+            change=units(change[:, 0]),
+            status=[STATUSES[int(c)] for c in status[:, 0]],
+        )
+
+
+@register
+class SurpriseVector(_SurpriseBase):
+    """`surprise` on every column of a metric vector, combined per row (see the module doc)."""
+
+    name = "surprise_vector"
+    multivariate = True
+
+    def _get_state(self) -> State:
+        return {
+            **super()._get_state(),
+            "row_quiet": int(self._row_quiet[0]),
+            "row_alarmed": float(self._row_alarmed[0]),
+        }
+
+    def _set_state(self, state: State) -> None:
+        super()._set_state(state)
+        self._row_quiet = np.array([int(state["row_quiet"])], dtype=np.int64)
+        self._row_alarmed = np.array([float(state["row_alarmed"])])
+
+    def score_one(self, x: Value, t: int | None = None) -> float:
+        if self._core is None:
+            return math.nan
+        probe = type(self)(**self._params)
+        probe._core = self._core.copy()
+        probe._row_quiet = self._row_quiet.copy()
+        probe._row_alarmed = self._row_alarmed.copy()
+        return probe.update(x, t)
+
+    def assess_many(
+        self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None = None
+    ) -> Assessments:
+        rows, ts = self._block(values, timestamps)
+        surprise, held, change, status = self._core_for(rows.shape[1]).run(rows, ts)
+        row = np.empty(rows.shape[0])
+        row_change = np.empty(rows.shape[0])
+        _kernel.combine(
+            surprise,
+            change,
+            int(self._params["hold"]),
+            float(self._params["rearm"]),
+            self._row_quiet,
+            self._row_alarmed,
+            row,
+            row_change,
+        )
+        return Assessments(
+            score=units(row),
+            change=units(row_change),
+            status=[_row_status(s) for s in status],
+            metric_scores=units(held),
+            metric_status=status,
+            surprise=surprise,
+        )
+
+
+def _row_status(codes: npt.NDArray[np.int8]) -> str:
+    """A row is scored when one of its metrics is; otherwise it says why none is."""
+    present = set(codes.tolist())
+    if _kernel.SCORED in present:
+        return SCORED
+    if present == {_kernel.MISSING}:
+        return MISSING
+    if _kernel.WARMING_UP in present:
+        return WARMING_UP
+    return CONSTANT
