@@ -20,7 +20,13 @@ from rich.table import Table
 from failcast.cli import app
 from failcast.cli.score import _parse_time
 from failcast.rca import Analysis, AnalysisError, Question, Series, analyse
-from failcast.rca.analysis import AFTER_MS, BEFORE_MS, NORMAL_MS, candidate_dict
+from failcast.rca.analysis import (
+    AFTER_MS,
+    BEFORE_MS,
+    NORMAL_MS,
+    candidate_dict,
+    series_name,
+)
 from failcast.timeutil import ms_to_rfc3339, parse_duration_ms
 
 _err = Console(stderr=True, soft_wrap=True)
@@ -57,14 +63,6 @@ def _labels(text: str, where: str) -> dict[str, str]:
             raise InputError(f"{where}: labels must be k=v;k=v or a JSON object, not {text!r}")
         out[key.strip()] = value.strip()
     return out
-
-
-def series_name(metric: str, labels: dict[str, str]) -> str:
-    """A metric with its labels, Prometheus-style: `latency{route="/pay"}`."""
-    if not labels:
-        return metric
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{metric}{{{inner}}}"
 
 
 def _sample(

@@ -35,7 +35,20 @@ _COUNTER_NAME = re.compile(r"_(total|count|sum)$")
 
 
 class AnalysisError(ValueError):
-    """The question cannot be answered from these inputs; the message says why."""
+    """The question cannot be answered from these inputs; the message says why, and `field`
+    names the part of the question at fault (service, metric or at)."""
+
+    def __init__(self, message: str, field: str = "service") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def series_name(metric: str, labels: Mapping[str, str]) -> str:
+    """A metric with its labels, Prometheus-style: `latency{route="/pay"}`."""
+    if not labels:
+        return metric
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{metric}{{{inner}}}"
 
 
 @dataclass(frozen=True)
@@ -227,7 +240,7 @@ def analyse(
     """Rank the services of `series` (and of `dependencies`) as the cause of the symptom."""
     settings = settings or Settings()
     if min(question.before_ms, question.after_ms) < 0 or question.normal_ms <= 0:
-        raise AnalysisError("the window cannot be negative, nor the normal period empty")
+        raise AnalysisError("the window cannot be negative, nor the normal period empty", "at")
     lo, hi = question.at_ms - question.before_ms, question.at_ms + question.after_ms
     groups = _group(series)
     learned = _group(normal) if normal is not None else None
@@ -240,13 +253,14 @@ def analyse(
         have = sorted(groups.get(question.service, {}))
         raise AnalysisError(
             f"symptom metric {question.metric!r} has no samples for {question.service}"
-            + (f"; it has {', '.join(have)}" if have else "")
+            + (f"; it has {', '.join(have)}" if have else ""),
+            "metric",
         )
     in_window = [
         s for m in groups.values() for s in m.values() if np.any((s.ts >= lo) & (s.ts <= hi))
     ]
     if not in_window:
-        raise AnalysisError("no samples fall in the window around the symptom time")
+        raise AnalysisError("no samples fall in the window around the symptom time", "at")
 
     data_end = min(hi, max(int(s.ts[(s.ts >= lo) & (s.ts <= hi)][-1]) for s in in_window))
     step = _step_ms(groups)
