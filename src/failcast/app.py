@@ -48,6 +48,7 @@ from failcast.orgs.endpoints import router as orgs_router
 from failcast.predict.endpoints import router as predict_router
 from failcast.predict.tasks import install_prediction
 from failcast.query.endpoints import router as query_router
+from failcast.rca.endpoints import router as rca_router
 from failcast.reports.endpoints import router as reports_router
 from failcast.reports.tasks import install_reports
 from failcast.slo.endpoints import router as slo_router
@@ -68,6 +69,7 @@ ROUTERS = [
     chaos_router,
     live_router,
     predict_router,
+    rca_router,
     detect_router,
     health_router,
     topology_router,

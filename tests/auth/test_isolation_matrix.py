@@ -61,6 +61,7 @@ SELF_SERVICE = {
 # POSTs that only compute an answer from what they are sent and change nothing: reads.
 READS_BY_POST = {
     ("POST", "/api/v1/predict"),
+    ("POST", "/api/v1/rca"),
 }
 # Dependencies that authenticate the caller themselves instead of depending on
 # current_principal (e.g. to accept an API key as a basic-auth password), by qualified name.

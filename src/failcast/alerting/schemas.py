@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from failcast.alerting.matchers import parse_matcher
 from failcast.alerting.rules import Duration
@@ -67,6 +67,13 @@ class AlertOut(BaseModel):
     context: dict[str, Any] = Field(
         description="what fired and why, time to impact, factors, recommendations, MTTR"
     )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="its root-cause analysis (GET), when the alert names a service"
+    )
+    @property
+    def rca(self) -> str | None:
+        return f"/api/v1/alerts/{self.id}/rca" if self.service else None
 
 
 class AlertDetail(AlertOut):
@@ -200,6 +207,11 @@ class IncidentOut(BaseModel):
     source: str
     title: str
     details: dict[str, Any]
+
+    @computed_field(description="its root-cause analysis (GET)")  # type: ignore[prop-decorator]
+    @property
+    def rca(self) -> str:
+        return f"/api/v1/incidents/{self.id}/rca"
 
 
 class IncidentPage(BaseModel):

@@ -17,6 +17,7 @@ from failcast.cli import (  # noqa: E402, F401
     client_commands,
     docs,
     predict_commands,
+    rca,
     scaleout,
     score,
     server,

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from failcast.chaos import Fleet, Incident, Sample, SeriesMatrix, history_matrix, long_frame
+from failcast.chaos.naming import NAMING_STYLES, renamed
 from failcast.cli import app
 from failcast.cli._client import ApiClient, fail
 from failcast.timeutil import parse_duration_ms, parse_ts
@@ -190,8 +191,14 @@ def simulate(
     ] = "csv",
     url: Annotated[str | None, typer.Option(help="Server URL (default from config).")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key (default from config).")] = None,
+    names: Annotated[
+        str,
+        typer.Option(help="Metric names: builtin, or prometheus (its names, units, counters)."),
+    ] = "builtin",
 ) -> None:
     """Generate a simulated fleet's history with organic failures and ground-truth incidents."""
+    if names not in NAMING_STYLES:
+        raise typer.BadParameter(f"--names must be one of {', '.join(NAMING_STYLES)}")
     if (out is None) == (not ingest):
         raise typer.BadParameter("choose exactly one of --out DIR or --ingest")
     if file_format not in ("csv", "parquet"):
@@ -215,7 +222,7 @@ def simulate(
 
     with _console.status(f"simulating {days:g} days of {services} services"):
         result = history_matrix(days, services, step_s, seed, start=first)
-    matrix = result.matrix
+    matrix = renamed(result.matrix, names)
     _console.print(
         f"{matrix.values.size:,} samples, {len(matrix.series)} series, "
         f"{len(result.incidents)} incidents"

@@ -1,0 +1,115 @@
+"""Root-cause analysis over the API: for a symptom and a time, or for an alert or an incident
+(its service, from its start)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.alerting import repository
+from failcast.auth.principal import CanRead
+from failcast.chaos.runtime import Simulator
+from failcast.deps import SessionDep
+from failcast.errors import ValidationFailed
+from failcast.models import Alert, Incident, Service
+from failcast.rca import service
+from failcast.rca.analysis import Analysis, Question, candidate_dict
+from failcast.rca.schemas import CandidateOut, MetricReading, RcaIn, RcaOut
+from failcast.timeutil import ms_to_datetime
+
+router = APIRouter(prefix="/api/v1", tags=["rca"])
+
+
+def _ms(at: datetime) -> int:
+    if at.tzinfo is None:
+        raise ValidationFailed([{"field": "at", "msg": "needs a time zone offset, such as Z"}])
+    return round(at.timestamp() * 1000)
+
+
+def _maybe(ms: int | None) -> datetime | None:
+    return None if ms is None else ms_to_datetime(ms)
+
+
+def _out(analysis: Analysis, source: str) -> RcaOut:
+    q = analysis.question
+    normal = analysis.normal or (None, None)
+    candidates = []
+    for c in analysis.candidates[:10]:
+        item = candidate_dict(c)
+        candidates.append(
+            CandidateOut(
+                **{k: v for k, v in item.items() if k not in ("onset_ms", "metrics")},
+                onset=_maybe(item["onset_ms"]),
+                metrics=[MetricReading(**m) for m in item["metrics"]],
+            )
+        )
+    return RcaOut(
+        verdict=analysis.verdict,
+        reason=analysis.ranking.reason,
+        service=q.service,
+        metric=q.metric,
+        at=ms_to_datetime(q.at_ms),
+        window_start=ms_to_datetime(analysis.window[0]),
+        window_end=ms_to_datetime(analysis.window[1]),
+        normal_start=_maybe(normal[0]),
+        normal_end=_maybe(normal[1]),
+        topology=source,
+        close=list(analysis.ranking.close),
+        unjudged=list(analysis.unjudged),
+        candidates=candidates,
+    )
+
+
+async def _answer(
+    request: Request, session: AsyncSession, org_id: int, question: Question
+) -> RcaOut:
+    simulator: Simulator | None = getattr(request.app.state, "simulator", None)
+    analysis, source = await service.analyse_org(session, org_id, simulator, question)
+    return _out(analysis, source)
+
+
+@router.post("/rca", response_model=RcaOut, operation_id="analyse_root_cause")
+async def analyse_root_cause(
+    body: RcaIn, principal: CanRead, session: SessionDep, request: Request
+) -> RcaOut:
+    """Rank the services that may explain a symptom seen at a time, from the org's stored
+    samples and its topology (declared, else the simulated fleet's). Answers `root_cause`
+    with the top candidate and the metric that points to it, or `inconclusive` with the
+    candidates that came too close to tell apart."""
+    question = Question(
+        body.service, _ms(body.at), body.metric,
+        before_ms=round(body.before_minutes * 60_000),
+        after_ms=round(body.after_minutes * 60_000),
+        normal_ms=round(body.normal_minutes * 60_000),
+    )  # fmt: skip
+    return await _answer(request, session, principal.org_id, question)
+
+
+@router.get("/alerts/{alert_id}/rca", response_model=RcaOut, operation_id="analyse_alert")
+async def analyse_alert(
+    alert_id: int, principal: CanRead, session: SessionDep, request: Request
+) -> RcaOut:
+    """The root-cause analysis of an alert: its service, from the time it started (the
+    alert's `rca` link)."""
+    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    if not alert.service:
+        raise ValidationFailed([{"field": "service", "msg": "the alert names no service"}])
+    question = Question(alert.service, _ms(alert.started_at))
+    return await _answer(request, session, principal.org_id, question)
+
+
+@router.get("/incidents/{incident_id}/rca", response_model=RcaOut, operation_id="analyse_incident")
+async def analyse_incident(
+    incident_id: int, principal: CanRead, session: SessionDep, request: Request
+) -> RcaOut:
+    """The root-cause analysis of an incident: its service, from its start (the incident's
+    `rca` link)."""
+    incident = await repository.get_owned(
+        session, Incident, principal.org_id, incident_id, "incident"
+    )
+    name = await session.get(Service, incident.service_id)
+    assert name is not None  # the foreign key holds
+    question = Question(name.name, _ms(incident.started_at))
+    return await _answer(request, session, principal.org_id, question)
