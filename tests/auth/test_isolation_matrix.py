@@ -62,6 +62,7 @@ SELF_SERVICE = {
 READS_BY_POST = {
     ("POST", "/api/v1/predict"),
     ("POST", "/api/v1/rca"),
+    ("POST", "/api/v1/detect/score"),
 }
 # Dependencies that authenticate the caller themselves instead of depending on
 # current_principal (e.g. to accept an API key as a basic-auth password), by qualified name.

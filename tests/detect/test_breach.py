@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+from failcast.detect.bounds import metric_bounds
 from failcast.detect.breach import time_to_breach
 
 HOUR_MS = 3_600_000
@@ -44,3 +47,43 @@ def test_falling_metric_and_already_breached() -> None:
     done = time_to_breach(ts, 80.0 + hours, 90.0)
     assert done is not None and done.hours == 0.0
     assert time_to_breach(ts[:5], disk_free[:5], 10.0, direction="below") is None
+
+
+def test_a_metric_already_past_its_limit_is_reported_as_past() -> None:
+    # Three days near 60, then the last 20 minutes at 100: past 95, not "reaches 95 in ~1 h".
+    minutes = np.arange(0, 72 * 60, 5)
+    ts = (minutes * 60_000).astype(np.int64)
+    cpu = 60.0 + np.random.default_rng(2).normal(0, 1, len(minutes))
+    cpu[-4:] = 100.0
+    result = time_to_breach(ts, cpu, 95.0)
+    assert result is not None and result.hours == 0.0
+    assert result.describe("cpu_pct") == "cpu_pct is already past 95"
+    # One stray point past the limit is not "past".
+    cpu[-4:-1] = 60.0
+    assert time_to_breach(ts, cpu, 95.0) is None
+
+
+def test_a_limit_the_metric_cannot_reach_is_never_forecast() -> None:
+    hours = np.arange(0, 48, 0.25)
+    ts = (hours * HOUR_MS).astype(np.int64)
+    rising = 50.0 + 2.0 * hours
+    assert time_to_breach(ts, rising, 150.0, bounds=metric_bounds("cpu_pct")) is None
+    assert time_to_breach(ts, rising, 150.0) is not None  # without bounds, a straight line
+
+
+@pytest.mark.parametrize(
+    ("metric", "bounds"),
+    [
+        ("cpu_pct", (0.0, 100.0)),
+        ("disk_used_percent", (0.0, 100.0)),
+        ("cache_hit_ratio", (0.0, 1.0)),
+        ("availability", (0.0, 1.0)),
+        ("up", (0.0, 1.0)),
+        ("http_request_duration_seconds", (0.0, math.inf)),
+        ("node_memory_MemAvailable_bytes", (0.0, math.inf)),
+        ("queue_depth", (0.0, math.inf)),
+        ("temperature_celsius", (-math.inf, math.inf)),
+    ],
+)
+def test_metric_bounds_follow_naming_conventions(metric: str, bounds: tuple[float, float]) -> None:
+    assert metric_bounds(metric) == bounds

@@ -141,9 +141,11 @@ async def test_forecast_returns_the_path_its_band_and_the_time_to_breach(
     path = body["forecast"]
     assert len(path) == 37
     assert path[0]["value"] == pytest.approx(80, abs=1)
-    assert path[-1]["value"] == pytest.approx(80 + 36, abs=3)  # 72 hours on
-    assert all(p["low"] <= p["value"] <= p["high"] for p in path)
-    assert path[-1]["high"] - path[-1]["low"] > path[0]["high"] - path[0]["low"]
+    assert path[10]["value"] == pytest.approx(80 + 10, abs=2)  # 20 hours on
+    # A percentage is never forecast past 100: the trend would reach 116 in 72 hours.
+    assert path[-1]["value"] == 100.0
+    assert all(0.0 <= p["low"] <= p["value"] <= p["high"] <= 100.0 for p in path)
+    assert path[10]["high"] - path[10]["low"] > path[0]["high"] - path[0]["low"]
     assert len(body["history"]) > 200
     # Falling below 50 never happens on a rising trend.
     response = await client.get(
@@ -198,3 +200,39 @@ async def test_drift_and_forecast_breach_rules_fire_from_the_registered_signals(
     details = breach["context"]["what"]["details"]
     assert (details["threshold"], details["limit_from"]) == (90.0, "rule")
     assert breach["context"]["time_to_impact_hours"] == pytest.approx(20, abs=2)
+
+
+async def test_a_drift_rule_compares_its_threshold_with_the_statistic_it_names(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    await log_predictions(client, api_key)
+    report = await client.get(
+        "/api/v1/drift", params={"service": "scorer"}, headers=account.headers
+    )
+    amount = next(f for f in report.json()["features"] if f["feature"] == "amount")
+    psi, ks = amount["psi"], amount["ks"]
+    assert psi > 0.2 and ks > 0.1
+    await add_rule(client, account, kind="drift", name="psi-low", feature="amount", above=0.2)
+    await add_rule(
+        client, account, kind="drift", name="psi-high", feature="amount", above=psi + 0.01
+    )
+    await add_rule(
+        client, account, kind="drift", name="ks", feature="amount", statistic="ks",
+        above=ks - 0.01,
+    )  # fmt: skip
+    async with app.state.db.session() as session:
+        await evaluate_org(
+            session, account.org_id, datetime.fromtimestamp(NOW, UTC),
+            signals=app.state.alert_signals,
+        )  # fmt: skip
+    alerts = {a["labels"]["alertname"]: a for a in await firing(client, account)}
+    assert set(alerts) == {"psi-low", "ks"}  # PSI is below the second rule's threshold
+    assert alerts["psi-low"]["value"] == pytest.approx(psi)
+    assert alerts["psi-low"]["context"]["what"]["details"]["statistic"] == "psi"
+    assert alerts["ks"]["value"] == pytest.approx(ks)
+    bad = await client.post(
+        "/api/v1/alert-rules",
+        json={"kind": "drift", "name": "x", "statistic": "vibes", "above": 1},
+        headers=account.headers,
+    )
+    assert bad.status_code == 422

@@ -7,7 +7,7 @@
 | forecast_breach     | predicted hours to a breach < `below_hours`       | a signal provider  |
 | failure_probability | P(failure within `horizon_hours`) > `above`       | a signal provider  |
 | slo_burn            | a burn-rate tier at least as loud as `tier` fires | a signal provider  |
-| drift               | drift score > `above`                             | a signal provider  |
+| drift               | drift statistic (`statistic`, PSI) > `above`      | a signal provider  |
 """
 
 from __future__ import annotations
@@ -200,13 +200,18 @@ class SloBurnRule(_Rule):
 class DriftRule(_Rule):
     kind: Literal["drift"] = "drift"
     feature: str | None = Field(default=None, max_length=200)
+    statistic: Literal["psi", "ks", "wasserstein", "jensen_shannon", "severity"] = Field(
+        default="psi",
+        description="What `above` is compared with: a drift statistic, or the severity "
+        "(the largest statistic over its own threshold; 1 = a threshold is reached).",
+    )
     above: Finite = Field(ge=0)
 
     def fires(self, value: float) -> bool:
         return value > self.above
 
     def describe(self) -> str:
-        return f"drift score of {self.feature or 'any feature'} > {self.above:g}"
+        return f"{self.statistic} of {self.feature or 'any feature'} > {self.above:g}"
 
     def default_incident_type(self, metric: str | None) -> IncidentType:
         return self.incident_type or IncidentType.accuracy_decay

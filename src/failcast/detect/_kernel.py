@@ -106,48 +106,25 @@ def _learn_bucket(
 
 
 @njit(cache=True)
-def _keep_top(top: np.ndarray, v: float) -> None:
-    """Keep `top` (ascending, -inf where empty) the largest values seen, with `v`."""
-    if not v > top[0]:
-        return
-    i = 0
-    while i + 1 < len(top) and top[i + 1] < v:
-        top[i] = top[i + 1]
-        i += 1
-    top[i] = v
-
-
-@njit(cache=True)
-def _record(v: float, top: np.ndarray, seen: int) -> float:
-    """Surprise of `v` beyond the largest value seen: an exponential tail fitted to the
-    values above the k-th largest, P(X >= v) = k / (n + 1) * exp(-(v - u) / beta)."""
-    k = 0
-    total = 0.0
-    for t in top:
-        if t > -math.inf:
-            k += 1
-            total += t
-    if k < 3:
-        return 0.0
-    u = float(top[len(top) - k])
-    beta = total / k - u
-    if not beta > 0.0:
-        return 0.0
-    return math.log10((seen + 1.0) / k) + (v - u) / (beta * _LN10)
-
-
-@njit(cache=True)
 def _hold(
-    s: float, j: int, hold: int, rearm: float, quiet: np.ndarray, alarmed: np.ndarray
+    s: float,
+    shifted: bool,
+    j: int,
+    hold: int,
+    rearm: float,
+    quiet: np.ndarray,
+    alarmed: np.ndarray,
 ) -> float:
     """The surprise to show: after an alarm, the next `hold` points are held below the alarm
-    level (order kept), unless one is `rearm` times as surprising as the alarm was."""
+    level (order kept), unless one is `rearm` times as surprising as the alarm was. While the
+    level stays `shifted`, the hold does not run out: the level-shift score tells that story."""
     if quiet[j] > 0:
         if s >= ALARM_SURPRISE and s >= rearm * alarmed[j]:
             quiet[j] = hold
             alarmed[j] = s
             return s
-        quiet[j] -= 1
+        if not shifted:
+            quiet[j] -= 1
         return HOLD_CAP * (1.0 - math.exp(-s / HOLD_CAP))
     if s >= ALARM_SURPRISE:
         quiet[j] = hold
@@ -166,7 +143,6 @@ def advance(
     history: int,
     warmup: int,
     tolerance: float,
-    tail_k: int,
     range_history: int,
     range_gate: float,
     hold: int,
@@ -179,6 +155,7 @@ def advance(
     level: np.ndarray,  # (buckets + 1, k)
     dev: np.ndarray,  # (buckets + 1, k)
     seen: np.ndarray,  # (k,) int64, values learned
+    varied: np.ndarray,  # (k,) int64, values learned since the metric first varied
     recent: np.ndarray,  # (short, k) raw surprises, a ring
     filled: np.ndarray,  # (k,) int64
     pos: np.ndarray,  # (k,) int64
@@ -187,13 +164,13 @@ def advance(
     var: np.ndarray,  # (k,)
     lo: np.ndarray,  # (k,)
     hi: np.ndarray,  # (k,)
-    top: np.ndarray,  # (tail_k or 1, k) the largest values seen, ascending
-    bottom: np.ndarray,  # (tail_k or 1, k) the largest negated values seen, ascending
     quiet: np.ndarray,  # (k,) int64, points still held after an alarm
     alarmed: np.ndarray,  # (k,) the surprise of that alarm
-    ref: np.ndarray,  # (k,)
-    fast: np.ndarray,  # (k,)
-    cvar: np.ndarray,  # (k,)
+    slow_count: np.ndarray,  # (buckets + 1, k) int64, the slow seasonal reference
+    slow_level: np.ndarray,  # (buckets + 1, k)
+    slow_dev: np.ndarray,  # (buckets + 1, k)
+    fast: np.ndarray,  # (k,) fast mean of the residuals from the slow reference
+    cvar: np.ndarray,  # (k,) its usual spread, squared
     out_surprise: np.ndarray,  # (n, k) before any hold
     out_held: np.ndarray,  # (n, k) after the hold
     out_change: np.ndarray,  # (n, k)
@@ -226,20 +203,21 @@ def advance(
                 total -= recent[pos[j], j]
                 cnt = short
             average = total / cnt
-            sigma_all = _sigma(dev[overall, j], level[overall, j])
-            offset = 0.0
-            if b != overall and count[b, j] >= _MIN_COUNT:
-                offset = level[b, j] - level[overall, j]
-            dv = v - offset
-            # The fast level moves by at most `clip` sigmas per step: one spike is not a shift.
-            f = dv
+            # The level-shift statistic: a fast mean of the residuals from a slow seasonal
+            # reference, which moves too slowly to absorb a shift while it lasts.
+            slow = b if slow_count[b, j] >= _MIN_COUNT else overall
+            sigma_slow = _sigma(slow_dev[slow, j], slow_level[slow, j])
+            resid = v - slow_level[slow, j] if slow_count[slow, j] > 0 else 0.0
+            # The fast mean moves by at most `clip` sigmas per step: one spike is not a shift.
+            f = resid
             if fast[j] == fast[j]:
-                lim = clip * sigma_all
-                f = fast[j] + fast_alpha * min(max(dv - fast[j], -lim), lim)
+                lim = clip * sigma_slow
+                f = fast[j] + fast_alpha * min(max(resid - fast[j], -lim), lim)
 
             if seen[j] < warmup:
                 status = WARMING_UP
-            elif hi[j] <= lo[j]:
+            elif varied[j] + 1 < warmup:
+                # Constant so far, or varying for too short a time to know its spread.
                 status = CONSTANT
             else:
                 status = SCORED
@@ -251,12 +229,7 @@ def advance(
                 beyond = max(v - hi[j], lo[j] - v)
                 s_range = 0.0
                 if beyond > 0.0 and raw >= range_gate:
-                    if tail_k > 0:
-                        s_range = _record(v, top[:, j], seen[j]) if v > hi[j] else 0.0
-                        if v < lo[j]:
-                            s_range = _record(-v, bottom[:, j], seen[j])
-                    else:
-                        s_range = ALARM_SURPRISE * beyond / (tolerance * (hi[j] - lo[j]))
+                    s_range = ALARM_SURPRISE * beyond / (tolerance * (hi[j] - lo[j]))
                     # Early on, the range seen so far is a poor guide: weigh it by how much
                     # history it rests on (in decades, up to `range_history` points) and by
                     # the share of the season's hours it has seen.
@@ -271,11 +244,12 @@ def advance(
                 s = max(s_level, s_range) - _LOG10_2
                 if s < 0.0:
                     s = 0.0
-                shown = _hold(s, j, hold, rearm, quiet, alarmed)
-                spread = max(math.sqrt(cvar[j]), sigma_all * fast_spread, 1e-12)
+                spread = max(math.sqrt(cvar[j]), sigma_slow * fast_spread, 1e-12)
+                change = normal_two_sided(f / spread)
+                shown = _hold(s, change >= ALARM_SURPRISE, j, hold, rearm, quiet, alarmed)
                 out_surprise[r, j] = s
                 out_held[r, j] = shown
-                out_change[r, j] = normal_two_sided((f - ref[j]) / spread)
+                out_change[r, j] = change
             else:
                 out_surprise[r, j] = math.nan
                 out_held[r, j] = math.nan
@@ -303,20 +277,17 @@ def advance(
                 lo[j] = v
             if v > hi[j]:
                 hi[j] = v
-            if tail_k > 0:
-                _keep_top(top[:, j], v)
-                _keep_top(bottom[:, j], -v)
-            if ref[j] != ref[j]:
-                ref[j] = dv
-            else:
+            if hi[j] > lo[j]:
+                varied[j] += 1
+            _learn_bucket(slow_count, slow_level, slow_dev, b, j, v, change_alpha, clip)
+            if b != overall:
+                _learn_bucket(slow_count, slow_level, slow_dev, overall, j, v, change_alpha, clip)
+            # The fast mean's own spread (autocorrelated noise widens it), learned only from
+            # points that do not look like a shift, so a lasting shift cannot widen it.
+            spread = math.sqrt(cvar[j])
+            if spread == 0.0 or abs(f) <= clip * spread:
                 a = max(change_alpha, 1.0 / seen[j])
-                bound = clip * sigma_all
-                ref[j] += a * min(max(dv - ref[j], -bound), bound)
-                gap = f - ref[j]
-                spread = math.sqrt(cvar[j])
-                if spread > 0.0:
-                    gap = min(max(gap, -clip * spread), clip * spread)
-                cvar[j] += a * (gap * gap - cvar[j])
+                cvar[j] += a * (f * f - cvar[j])
             fast[j] = f
 
 
@@ -360,6 +331,6 @@ def combine(
             row = max(bonf, fisher(active, m)) - _LOG10_2
             if row < 0.0:
                 row = 0.0
-        out_row[r] = _hold(row, 0, hold, rearm, quiet, alarmed)
+        out_row[r] = _hold(row, top_change >= ALARM_SURPRISE, 0, hold, rearm, quiet, alarmed)
         c = top_change - math.log10(m)
         out_change[r] = c if c > 0.0 else 0.0

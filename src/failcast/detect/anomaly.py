@@ -67,7 +67,7 @@ STATUSES = {
 # Why a point has no score, for people: keyed by status.
 REASONS = {
     WARMING_UP: "warming up: not enough history to judge a value against",
-    CONSTANT: "constant so far: no variation to judge a value against",
+    CONSTANT: "constant so far, or varying for too short a time: no spread to judge against",
     MISSING: "missing value",
 }
 
@@ -115,6 +115,7 @@ class _Core:
         "level",
         "dev",
         "seen",
+        "varied",
         "recent",
         "filled",
         "pos",
@@ -123,19 +124,17 @@ class _Core:
         "var",
         "lo",
         "hi",
-        "top",
-        "bottom",
         "quiet",
         "alarmed",
-        "ref",
+        "slow_count",
+        "slow_level",
+        "slow_dev",
         "fast",
         "cvar",
     )
     _FILL: ClassVar[dict[str, float]] = {
         "lo": math.inf,
         "hi": -math.inf,
-        "top": -math.inf,
-        "bottom": -math.inf,
     }
 
     def __init__(self, p: dict[str, Any], k: int) -> None:
@@ -146,6 +145,7 @@ class _Core:
         self.level = np.zeros((size, k))
         self.dev = np.zeros((size, k))
         self.seen = np.zeros(k, dtype=np.int64)
+        self.varied = np.zeros(k, dtype=np.int64)
         self.recent = np.zeros((p["short"], k))
         self.filled = np.zeros(k, dtype=np.int64)
         self.pos = np.zeros(k, dtype=np.int64)
@@ -154,11 +154,11 @@ class _Core:
         self.var = np.zeros(k)
         self.lo = np.full(k, math.inf)
         self.hi = np.full(k, -math.inf)
-        self.top = np.full((max(p["tail"], 1), k), -math.inf)
-        self.bottom = np.full((max(p["tail"], 1), k), -math.inf)
         self.quiet = np.zeros(k, dtype=np.int64)
         self.alarmed = np.zeros(k)
-        self.ref = np.full(k, math.nan)
+        self.slow_count = np.zeros((size, k), dtype=np.int64)
+        self.slow_level = np.zeros((size, k))
+        self.slow_dev = np.zeros((size, k))
         self.fast = np.full(k, math.nan)
         self.cvar = np.zeros(k)
         self.fast_alpha = 2.0 / (p["change_window"] + 1.0)
@@ -185,7 +185,6 @@ class _Core:
             int(p["history"]),
             int(p["warmup"]),
             float(p["tolerance"]),
-            int(p["tail"]),
             int(p["range_history"]),
             float(p["range_gate"]),
             int(p["hold"]),
@@ -198,6 +197,7 @@ class _Core:
             self.level,
             self.dev,
             self.seen,
+            self.varied,
             self.recent,
             self.filled,
             self.pos,
@@ -206,11 +206,11 @@ class _Core:
             self.var,
             self.lo,
             self.hi,
-            self.top,
-            self.bottom,
             self.quiet,
             self.alarmed,
-            self.ref,
+            self.slow_count,
+            self.slow_level,
+            self.slow_dev,
             self.fast,
             self.cvar,
             out_s,
@@ -251,18 +251,17 @@ class _SurpriseBase(BaseDetector):
         self,
         season: str = "hour_of_day",
         alpha: float = 0.05,
-        short: int = 10,
+        short: int = 5,
         history: int = 8000,
         warmup: int = 150,
         tolerance: float = 0.02,
-        tail: int = 0,
         range_history: int = 1000,
-        range_gate: float = 0.3,
-        hold: int = 100,
+        range_gate: float = 0.0,
+        hold: int = 50,
         rearm: float = 3.0,
         min_std: float = 0.01,
         change_window: int = 10,
-        change_alpha: float = 0.001,
+        change_alpha: float = 0.005,
         clip: float = 3.0,
     ) -> None:
         if season not in _BUCKETS:
@@ -273,8 +272,6 @@ class _SurpriseBase(BaseDetector):
             raise ValueError("need short >= 1, history >= 2 and warmup >= 1")
         if not tolerance > 0.0:
             raise ValueError("tolerance must be > 0")
-        if tail < 0 or tail in (1, 2):
-            raise ValueError("tail must be 0 (the tolerance rule) or at least 3")
         if range_history < 1:
             raise ValueError("range_history must be >= 1")
         if hold < 0:
@@ -290,7 +287,6 @@ class _SurpriseBase(BaseDetector):
             "history": history,
             "warmup": warmup,
             "tolerance": tolerance,
-            "tail": tail,
             "range_history": range_history,
             "range_gate": range_gate,
             "hold": hold,

@@ -75,9 +75,8 @@ class MadZScore(BaseDetector):
 
     def score_one(self, x: Value, t: int | None = None) -> float:
         v = float(x)  # type: ignore[arg-type]
-        if v != v:
-            return math.nan
-        return unit(normal_two_sided(self.zscore(v)))
+        z = self.zscore(v) if v == v else math.nan
+        return math.nan if z != z else unit(normal_two_sided(z))
 
     def update(self, x: Value, t: int | None = None) -> float:
         score = self.score_one(x, t)

@@ -9,8 +9,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from failcast.detect.bounds import Bounds
+
 _HOUR_MS = 3_600_000
 _MAD_TO_SIGMA = 1.4826
+RECENT_MS = 15 * 60_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ def time_to_breach(
     window_hours: float = 72.0,
     coverage: float = 0.8,
     min_points: int = 12,
+    bounds: Bounds = (-math.inf, math.inf),
 ) -> BreachForecast | None:
     """Forecast when `values` will cross `threshold` within `horizon_hours`, or None.
 
@@ -60,10 +64,14 @@ def time_to_breach(
     crossing uses the fitted level at the last timestamp and the median slope. The range widens
     both: the slope's `coverage` confidence interval and the residuals' spread (a band of the
     matching normal quantile), so a noisy metric gets an honest, wide range. Returns None when
-    the central crossing lies beyond the horizon or the data are too few.
+    the central crossing lies beyond the horizon or the data are too few, or when the
+    threshold lies outside `bounds`, the values the metric can take. A metric whose last few
+    values are already past the threshold is reported as past (0 hours).
     """
     if direction not in ("above", "below"):
         raise ValueError("direction must be 'above' or 'below'")
+    if not bounds[0] <= threshold <= bounds[1]:
+        return None
     ts = np.asarray(timestamps_ms, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
     if ts.shape != y.shape:
@@ -87,7 +95,12 @@ def time_to_breach(
     sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid - np.median(resid))))
     band = float(stats.norm.ppf(0.5 + coverage / 2.0)) * sigma
 
-    if y[-1] >= limit and level >= limit - band:
+    # Already past: the last few values (at least 3, and all of the last 15 minutes) sit
+    # past the limit in the middle, whatever the longer trend says.
+    recent = y[ts >= end - RECENT_MS]
+    if len(recent) < 3:
+        recent = y[-3:]
+    if float(np.median(recent)) >= limit or (y[-1] >= limit and level >= limit - band):
         return BreachForecast(0.0, 0.0, 0.0, threshold, direction)
     central = _crossing(level, float(slope), limit)
     if central > horizon_hours:

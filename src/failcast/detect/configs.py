@@ -163,6 +163,11 @@ CONFIGURATIONS: dict[str, Configuration] = {
 _BY_ALIAS = {alias: c for c in CONFIGURATIONS.values() for alias in c.aliases}
 
 
+def error_field(message: str) -> str:
+    """Which request field a configuration error is about: the detector or its params."""
+    return "params" if "not a parameter" in message or " must " in message else "detector"
+
+
 def default() -> Configuration:
     """The configuration that `failcast score`, live scoring and the API use by default."""
     return _BY_ALIAS[DEFAULT]

@@ -1,27 +1,42 @@
-"""The detection API: model drift, and a metric's forecast with its time to breach."""
+"""The detection API: detector configurations, scoring on demand, the detector of each live
+series, model drift, and a metric's forecast with its time to breach."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import APIRouter, Query
 
-from failcast.auth.principal import CanRead
+from failcast.auth.principal import CanRead, CanWrite
 from failcast.deps import SessionDep
-from failcast.detect import reports
+from failcast.detect import choices, configs, reports
+from failcast.detect.anomaly import REASONS
 from failcast.detect.schemas import (
     BreachOut,
+    ChoiceIn,
+    DetectorOut,
+    DetectorsOut,
     DriftOut,
     FeatureDriftOut,
     ForecastOut,
     ForecastPointOut,
+    LiveSeriesOut,
+    MetricStatusOut,
+    ScoreIn,
+    ScoreOut,
+    ScorePointOut,
     Window,
 )
+from failcast.detect.scoring import score_table
+from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN
 from failcast.query.service import parse_matchers
-from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms
+from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms, parse_ts
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 
@@ -143,3 +158,162 @@ async def get_forecast(
             summary=breach.describe(metric),
         ),
     )
+
+
+@router.get("/detectors", response_model=DetectorsOut, operation_id="list_detectors")
+async def list_detectors(principal: CanRead) -> DetectorsOut:
+    """The named detector configurations, the default first, with the alarm threshold."""
+    first = configs.default()
+    return DetectorsOut(
+        threshold=ALARM_THRESHOLD,
+        detectors=[
+            DetectorOut(
+                name=c.name,
+                summary=c.summary,
+                default=c is first,
+                single=c.single,
+                vector=c.vector,
+            )
+            for c in configs.listed()
+        ],
+    )
+
+
+def _table(
+    where: str, timestamps: list[float | str], values: list[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch ms, rows x metrics) from a request, with errors that say where."""
+    if len(timestamps) != len(values):
+        raise ValidationFailed(
+            [
+                {
+                    "field": f"{where}values",
+                    "msg": f"{len(values)} rows for {len(timestamps)} timestamps",
+                }
+            ]
+        )
+    times = np.empty(len(timestamps), dtype=np.int64)
+    for i, ts in enumerate(timestamps):
+        try:
+            times[i] = parse_ts(ts)
+        except ValueError as exc:
+            raise ValidationFailed(
+                [{"index": i, "field": f"{where}timestamps", "msg": str(exc)}]
+            ) from None
+    if len(times) > 1 and (np.diff(times) <= 0).any():
+        i = int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1
+        raise ValidationFailed(
+            [{"index": i, "field": f"{where}timestamps", "msg": "timestamps must increase"}]
+        )
+    rows = [v if isinstance(v, list) else [v] for v in values]
+    width = len(rows[0]) if rows else 0
+    for i, row in enumerate(rows):
+        if len(row) != width or width == 0:
+            raise ValidationFailed(
+                [{"index": i, "field": f"{where}values", "msg": f"expected {width} values"}]
+            )
+    table = np.array([[math.nan if v is None else v for v in row] for row in rows], dtype=float)
+    if np.isinf(table).any():
+        i = int(np.flatnonzero(np.isinf(table).any(axis=1))[0])
+        raise ValidationFailed([{"index": i, "field": f"{where}values", "msg": "not finite"}])
+    return times, table
+
+
+@router.post("/detect/score", response_model=ScoreOut, operation_id="score_values")
+async def score_values(principal: CanRead, body: ScoreIn) -> ScoreOut:
+    """Score values causally with a named configuration, as `failcast score` does: each row
+    against the rows before it (and the training rows), nothing stored."""
+    times, table = _table("", body.timestamps, body.values)
+    train = None
+    if body.train is not None:
+        train_times, train_table = _table("train.", body.train.timestamps, body.train.values)
+        train = (train_table, train_times)
+    if body.metrics is not None and len(body.metrics) != table.shape[1]:
+        raise ValidationFailed(
+            [{"field": "metrics", "msg": f"{len(body.metrics)} names for {table.shape[1]} columns"}]
+        )
+    try:
+        result = await asyncio.to_thread(
+            score_table,
+            table,
+            times,
+            detector=body.detector,
+            params=body.params,
+            metrics=body.metrics,
+            train=train,
+        )
+    except ValueError as exc:
+        text = str(exc)
+        field = "train.values" if "training data" in text else configs.error_field(text)
+        raise ValidationFailed([{"field": field, "msg": text}]) from None
+    return ScoreOut(
+        detector=result.configuration,
+        spec=result.spec,
+        threshold=result.threshold,
+        alarms=result.alarms,
+        points=[
+            ScorePointOut(
+                ts=ms_to_datetime(int(t)),
+                score=_finite(result.score[i]),
+                change=_finite(result.change[i]),
+                status=result.status[i],
+                reason=REASONS.get(result.status[i]),
+                drivers=result.drivers[i] if result.drivers else [],
+            )
+            for i, t in enumerate(times.tolist())
+        ],
+        metrics=[
+            MetricStatusOut(metric=m.metric, status=m.status, scored=m.scored, counts=m.counts)
+            for m in result.metrics
+        ],
+    )
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _live(series: choices.LiveSeries) -> LiveSeriesOut:
+    return LiveSeriesOut(**dataclasses.asdict(series))
+
+
+@router.get(
+    "/detectors/series", response_model=list[LiveSeriesOut], operation_id="list_live_detectors"
+)
+async def list_live_detectors(
+    principal: CanRead,
+    session: SessionDep,
+    service: Annotated[str | None, Query(pattern=SERVICE_PATTERN, max_length=128)] = None,
+) -> list[LiveSeriesOut]:
+    """Every live series with the detector that scores it and where it stands: not started,
+    warming up (and for how long), constant so far, or scored."""
+    return [_live(s) for s in await choices.live_series(session, principal.org_id, service)]
+
+
+@router.put(
+    "/detectors/series", response_model=list[LiveSeriesOut], operation_id="choose_live_detector"
+)
+async def choose_live_detector(
+    principal: CanWrite, session: SessionDep, body: ChoiceIn
+) -> list[LiveSeriesOut]:
+    """Choose the configuration live scoring runs on every series of one metric of a service.
+    Its state starts afresh; the scores go to an `anomaly_score` series labelled with the new
+    detector."""
+    await choices.set_choice(
+        session, principal.org_id, body.service, body.metric, body.detector, body.params
+    )
+    await session.commit()
+    found = await choices.live_series(session, principal.org_id, body.service)
+    return [_live(s) for s in found if s.metric == body.metric]
+
+
+@router.delete("/detectors/series", status_code=204, operation_id="reset_live_detector")
+async def reset_live_detector(
+    principal: CanWrite,
+    session: SessionDep,
+    service: Annotated[str, Query(pattern=SERVICE_PATTERN, max_length=128)],
+    metric: Annotated[str, Query(pattern=NAME_PATTERN, max_length=200)],
+) -> None:
+    """Return one metric of a service to the default detector."""
+    await choices.delete_choice(session, principal.org_id, service, metric)
+    await session.commit()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.detect.bounds import metric_bounds
 from failcast.detect.breach import BreachForecast, time_to_breach
 from failcast.detect.drift import DriftThresholds, drift
 from failcast.detect.trend import PathPoint, forecast_path
@@ -279,7 +280,13 @@ async def forecast(
         threshold=threshold,
         direction=direction,
         history=history,
-        path=forecast_path(ts, values, horizon_hours=horizon_hours, window_hours=window_hours),
+        path=forecast_path(
+            ts,
+            values,
+            horizon_hours=horizon_hours,
+            window_hours=window_hours,
+            bounds=metric_bounds(metric),
+        ),
         breach=time_to_breach(
             ts,
             values,
@@ -287,6 +294,7 @@ async def forecast(
             direction,
             horizon_hours=horizon_hours,
             window_hours=window_hours,
+            bounds=metric_bounds(metric),
         ),
     )
 

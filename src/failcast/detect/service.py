@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.db.engine import Database
 from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.detect.base import BaseDetector, State
+from failcast.detect.choices import specs_by_metric
 from failcast.detect.live import (
     CHANGE_METRIC,
     DEFAULT_DETECTOR,
@@ -212,13 +213,14 @@ class LiveScoring:
             else:
                 saved_by_series[state.series_id] = saved
         cfg = self.config
+        picked = await specs_by_metric(session, org_id)
         work = [
             _Work(
                 i.service_id,
                 i.metric,
                 i.labels,
                 [i],
-                cfg.detector,
+                picked.get((i.service_id, i.metric), cfg.detector),
                 saved_by_series.get(i.series_id),
                 series_id=i.series_id,
             )

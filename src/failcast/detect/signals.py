@@ -7,6 +7,7 @@ from datetime import datetime
 
 from failcast.alerting.signals import Factor, Signal, SignalRequest
 from failcast.detect import reports
+from failcast.detect.bounds import metric_bounds
 from failcast.detect.breach import time_to_breach
 
 
@@ -15,11 +16,13 @@ def _ms(at: datetime) -> int:
 
 
 class DriftSignals:
-    """One signal per feature of each ML model service: its drift severity (1 = a drift
-    threshold is reached); a rule's `feature` picks one."""
+    """One signal per feature of each ML model service: the drift statistic the rule names
+    (`statistic`: PSI by default, or KS, Wasserstein, Jensen-Shannon, or the severity, where
+    1 means a threshold is reached); a rule's `feature` picks one feature."""
 
     async def signals(self, request: SignalRequest) -> Sequence[Signal]:
         wanted = request.params.get("feature")
+        statistic = str(request.params.get("statistic") or "psi")
         now = _ms(request.now)
         out: list[Signal] = []
         for name in await reports.ml_services(request.session, request.org_id, request.service):
@@ -27,13 +30,18 @@ class DriftSignals:
             for item in report.features:
                 if wanted and item.feature != wanted:
                     continue
+                value = item.severity if statistic == "severity" else getattr(item, statistic)
+                if value is None:
+                    continue  # this feature's source does not give that statistic
                 out.append(
                     Signal(
                         service=name,
-                        value=item.severity,
+                        value=float(value),
                         labels={"feature": item.feature},
                         factors=[Factor(item.feature, item.severity)],
                         details={
+                            "statistic": statistic,
+                            "severity": item.severity,
                             "source": item.source,
                             "psi": item.psi,
                             "ks": item.ks,
@@ -85,6 +93,7 @@ class ForecastBreachSignals:
                     direction,
                     horizon_hours=self.horizon_hours,
                     window_hours=self.window_hours,
+                    bounds=metric_bounds(name),
                 )
                 if found is None:
                     continue

@@ -3,11 +3,14 @@ forward with its 80% band, for charts beside the time to breach."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
+
+from failcast.detect.bounds import Bounds, clamp
 
 _HOUR_MS = 3_600_000
 _MAD_TO_SIGMA = 1.4826  # as in breach.py: the fit must be the one time_to_breach uses
@@ -30,11 +33,13 @@ def forecast_path(
     steps: int = 36,
     coverage: float = 0.8,
     min_points: int = 12,
+    bounds: Bounds = (-math.inf, math.inf),
 ) -> list[PathPoint]:
     """`steps` points from the last timestamp to `horizon_hours` ahead, or [] with too few data.
 
     The same fit as `time_to_breach`: Theil-Sen over the last `window_hours`, level at the
     last timestamp; the band widens with the slope's `coverage` interval and the residual spread.
+    Every value stays within `bounds`, the values the metric can take.
     """
     ts = np.asarray(timestamps_ms, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
@@ -59,9 +64,9 @@ def forecast_path(
     return [
         PathPoint(
             ts=int(end + h * _HOUR_MS),
-            value=float(level + slope * h),
-            low=float(level - band + slope_lo * h),
-            high=float(level + band + slope_hi * h),
+            value=clamp(float(level + slope * h), bounds),
+            low=clamp(float(level - band + slope_lo * h), bounds),
+            high=clamp(float(level + band + slope_hi * h), bounds),
         )
         for h in ahead.tolist()
     ]

@@ -9,6 +9,7 @@ from failcast.models.auth_session import AuthSession
 from failcast.models.chaos_experiment import ChaosExperiment
 from failcast.models.chaos_fault import ChaosFault
 from failcast.models.delivery_attempt import DeliveryAttempt
+from failcast.models.detector_choice import DetectorChoice
 from failcast.models.detector_state import DetectorState
 from failcast.models.health_config import HealthConfigRow
 from failcast.models.incident import Incident, IncidentSource, IncidentType
@@ -55,6 +56,7 @@ __all__ = [
     "ChaosExperiment",
     "ChaosFault",
     "DeliveryAttempt",
+    "DetectorChoice",
     "DetectorState",
     "FailurePrediction",
     "HealthConfigRow",
