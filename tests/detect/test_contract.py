@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pytest
 
 from failcast.detect import BaseDetector, create, names, restore
+from failcast.detect.configs import configuration, listed
 
 STEP_MS = 300_000
 START_MS = 1_704_067_200_000
@@ -145,3 +146,41 @@ def test_unknown_detector_and_wrong_state_are_refused() -> None:
     state = create("cusum").state_dict()
     with pytest.raises(ValueError):
         create("holt_winters").from_state(state)
+
+
+def _configured(name: str, metrics: int) -> BaseDetector:
+    return configuration(name).build(metrics)
+
+
+@pytest.fixture(
+    params=[
+        (c.name, k)
+        for c in listed()
+        for k, spec in ((1, c.single), (3, c.vector))
+        if spec is not None
+    ],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
+def configured(request: pytest.FixtureRequest) -> tuple[str, int]:
+    return tuple(request.param)  # type: ignore[return-value]
+
+
+def test_every_named_configuration_is_causal_and_resumable(configured: tuple[str, int]) -> None:
+    name, metrics = configured
+    det = _configured(name, metrics)
+    x = _series(det)
+    if metrics == 1 and x.ndim == 2:
+        x = x[:, 0]
+    ts = _timestamps()
+    whole = _configured(name, metrics).score(x, ts)
+    present = _present(whole)
+    assert ((present >= 0.0) & (present <= 1.0)).all()
+    for cut in (1, 351, N - 1):
+        np.testing.assert_array_equal(
+            _configured(name, metrics).score(x[:cut], ts[:cut]), whole[:cut]
+        )
+    half = N // 2 + 3
+    first = _configured(name, metrics)
+    head = first.score(x[:half], ts[:half])
+    resumed = restore(json.loads(json.dumps(first.state_dict(), allow_nan=False)))
+    np.testing.assert_array_equal(np.concatenate([head, resumed.score(x[half:], ts[half:])]), whole)

@@ -3,9 +3,11 @@ runs, and scores of simulated data that rise when chaos strikes."""
 
 from __future__ import annotations
 
+import csv
 import statistics
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +17,11 @@ from asgi_lifespan import LifespanManager
 from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from failcast.alerting import evaluate_org
 from failcast.app import create_app
+from failcast.cli import app as cli
 from failcast.config import Settings
 from failcast.detect.live import DEFAULT_DETECTOR, spec_version
 from failcast.detect.service import LiveConfig, LiveScoring
@@ -277,3 +281,30 @@ async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score
     [service_wide] = body["series"]
     assert service_wide["labels"] == {"metric": "_service", "detector": "surprise_vector"}
     assert max(v for t, v in service_wide["points"] if t > start) > 0.5
+
+
+async def test_live_scoring_gives_the_scores_failcast_score_gives(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    account: Account,
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    values = cpu_values()
+    await ingest(client, api_key, values)
+    await app.state.live_scoring.run_org(account.org_id, START_MS + N * MINUTE_MS)
+    live = await scores(client, account)
+
+    source = tmp_path / "cpu.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["timestamp", "cpu_pct"])
+        writer.writerows([(START_MS + i * MINUTE_MS) / 1000, v] for i, v in enumerate(values))
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(cli, ["score", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    offline = [(float(r[0]), float(r[1])) for r in rows if r[1]]
+    assert [t for t, _ in offline] == [t for t, _ in live]
+    assert [v for _, v in offline] == pytest.approx([v for _, v in live], rel=1e-9, abs=1e-12)

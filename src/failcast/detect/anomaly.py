@@ -257,7 +257,7 @@ class _SurpriseBase(BaseDetector):
         tolerance: float = 0.02,
         range_history: int = 1000,
         range_gate: float = 0.0,
-        hold: int = 50,
+        hold: int = 100,
         rearm: float = 3.0,
         min_std: float = 0.01,
         change_window: int = 10,

@@ -3,7 +3,8 @@
 - `mad_zscore`: the distance of each value from the median of the previous `window` values,
   in units of their median absolute deviation (scaled to a normal sigma);
 - `reference_zscore`: the same against the median and MAD of the first `reference` values,
-  frozen afterwards (for data with a training period, such as ASD's 30 days).
+  frozen afterwards (for data with a training period, such as ASD's 30 days); while it learns,
+  its statistics are refreshed each time the count grows by a sixteenth.
 
 Both fall back to the standard deviation when the MAD is 0, and to a tiny scale when that is 0
 too. Scores are the two-sided normal surprise of the z-score mapped to [0, 1), so they rank
@@ -103,24 +104,33 @@ class ReferenceZScore(BaseDetector):
         self.min_points = min_points
         self._sorted: list[float] = []
         self._frozen: tuple[float, float] | None = None
+        self._frozen_at = 0
 
     def params(self) -> dict[str, Any]:
         return {"reference": self.reference, "min_points": self.min_points}
 
     def _get_state(self) -> State:
-        return {"sorted": list(self._sorted)}
+        frozen = None if self._frozen is None else list(self._frozen)
+        return {"sorted": list(self._sorted), "at": self._frozen_at, "stats": frozen}
 
     def _set_state(self, state: State) -> None:
         self._sorted = [float(v) for v in state["sorted"]]
-        self._frozen = None
+        self._frozen_at = int(state["at"])
+        stats = state["stats"]
+        self._frozen = None if stats is None else (float(stats[0]), float(stats[1]))
 
     def _stats(self) -> tuple[float, float] | None:
-        if len(self._sorted) < self.min_points:
+        n = len(self._sorted)
+        if n < self.min_points:
             return None
-        if len(self._sorted) < self.reference:
-            return robust_scale(self._sorted)
-        if self._frozen is None:
-            self._frozen = robust_scale(self._sorted)
+        if n >= self.reference:
+            if self._frozen is None or self._frozen_at != n:
+                self._frozen, self._frozen_at = robust_scale(self._sorted), n
+            return self._frozen
+        # While learning, the statistics are refreshed whenever the count has grown by a
+        # sixteenth: a MAD per point would cost the square of the reference's length.
+        if self._frozen is None or n >= self._frozen_at * 17 // 16 + 1:
+            self._frozen, self._frozen_at = robust_scale(self._sorted), n
         return self._frozen
 
     def score_one(self, x: Value, t: int | None = None) -> float:
