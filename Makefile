@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The `deep` extra's torch, pinned to the CPU build: an unpinned torch would pull the CUDA stack.
 TORCH := torch==2.13.0
 
-.PHONY: run test check install fmt proto bench clean
+.PHONY: run test check install fmt proto bench screenshots clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# Refresh the README's screenshots of every page (dark, light, phone) from the dashboard test.
+screenshots: $(STAMP)
+	FAILCAST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_dashboard.py
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench sdk
