@@ -47,6 +47,7 @@ from failcast.ops.telemetry import Telemetry
 from failcast.orgs.endpoints import router as orgs_router
 from failcast.predict.endpoints import router as predict_router
 from failcast.predict.tasks import install_prediction
+from failcast.promql.endpoints import router as promql_router
 from failcast.query.endpoints import router as query_router
 from failcast.rca.endpoints import router as rca_router
 from failcast.reports.endpoints import router as reports_router
@@ -71,6 +72,7 @@ ROUTERS = [
     predict_router,
     rca_router,
     detect_router,
+    promql_router,
     health_router,
     topology_router,
     slo_router,

@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute
 
 from failcast.auth.api_keys import Scope
 from failcast.auth.principal import REQUIREMENTS, Requirement, current_principal
+from failcast.models.membership import Role
 
 # Endpoints anyone may call: they authenticate by what is in the request (a password, a refresh
 # token, a mailed link's token) or only ever answer about the caller.
@@ -63,11 +64,17 @@ READS_BY_POST = {
     ("POST", "/api/v1/predict"),
     ("POST", "/api/v1/rca"),
     ("POST", "/api/v1/detect/score"),
+    # Prometheus' query API takes its parameters as a form, as Grafana posts them.
+    ("POST", "/prometheus/api/v1/query"),
+    ("POST", "/prometheus/api/v1/query_range"),
+    ("POST", "/prometheus/api/v1/series"),
+    ("POST", "/prometheus/api/v1/labels"),
 }
 # Dependencies that authenticate the caller themselves instead of depending on
 # current_principal (e.g. to accept an API key as a basic-auth password), by qualified name.
 CUSTOM_AUTHENTICATORS = {
     "failcast.integrations.auth.ingest_principal": Requirement(scope=Scope.ingest),
+    "failcast.integrations.auth.query_principal": Requirement(role=Role.viewer),
 }
 # Request bodies for endpoints whose rules go beyond their JSON Schema (a body that fails
 # validation would hide whether the resource check refuses the caller).
@@ -364,7 +371,7 @@ async def test_every_endpoint_is_authorised_and_isolated(
     for endpoint in table:
         if endpoint.key in PUBLIC:
             assert not endpoint.protected, f"{endpoint.key} is listed public but checks a token"
-        elif endpoint.path.startswith("/api/v1"):
+        elif endpoint.path.startswith(("/api/v1", "/prometheus/api/v1")):
             assert endpoint.protected, (
                 f"{endpoint.key} has no authentication and is not listed public"
             )

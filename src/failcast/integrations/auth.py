@@ -13,6 +13,7 @@ from failcast.auth.api_keys import KEY_MARK, Scope
 from failcast.auth.principal import Principal, current_principal, principal_from_token
 from failcast.deps import SessionDep, SettingsDep
 from failcast.errors import Forbidden, Unauthorized
+from failcast.models.membership import Role
 
 
 def basic_password(request: Request) -> str | None:
@@ -45,3 +46,24 @@ async def ingest_principal(
 
 
 CanIngestBasic = Annotated[Principal, Depends(ingest_principal)]
+
+
+async def query_principal(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Principal:
+    """A caller allowed to read: a person, or an API key with the read scope, sent as a bearer
+    token, `x-api-key` or the basic-auth password (Grafana's datasource sends either)."""
+    password = basic_password(request)
+    if password is not None:
+        if not password.startswith(KEY_MARK):
+            raise Unauthorized("basic auth takes an API key as the password")
+        principal = await principal_from_token(session, settings, password)
+        request.state.principal = principal
+    else:
+        principal = await current_principal(request, session, settings)
+    if not principal.has_role(Role.viewer):
+        raise Forbidden("this action needs the 'read' scope")
+    return principal
+
+
+CanQuery = Annotated[Principal, Depends(query_principal)]
