@@ -41,6 +41,7 @@ from failcast.jobs.maintenance import install_store_jobs
 from failcast.live.endpoints import router as live_router
 from failcast.live.redis_hub import hub_for
 from failcast.notify.notifier import Notifier
+from failcast.ops.docs import install_docs
 from failcast.ops.endpoints import router as ops_router
 from failcast.ops.middleware import RequestTelemetry
 from failcast.ops.telemetry import Telemetry
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app)
     if settings.dashboard_enabled:
         # Imported here: NiceGUI takes a second to import and API-only processes never need it.
         from failcast.ui import mount_dashboard

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -19,6 +20,22 @@ async def test_health_ready_and_docs(client: httpx.AsyncClient) -> None:
     assert "/api/v1/metrics" in spec["paths"]
     body = spec["paths"]["/api/v1/metrics"]["post"]["requestBody"]
     assert "samples" in json.dumps(body)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_api_docs_load_nothing_from_the_internet(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    html = (await client.get(page)).text
+    assert "Failcast API" in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, html
+    for asset in assets:
+        assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+        response = await client.get(asset)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 1000, asset
+    assert "fonts.googleapis" not in html and "cdn.jsdelivr" not in html
 
 
 async def test_ready_reports_an_unreachable_database(

@@ -13,8 +13,10 @@ from failcast.cli import app
 HEADER = """# API reference
 
 Every endpoint lives under `/api/v1` (the operations endpoints `/health`, `/ready` and
-`/metrics`, and the OTLP receiver `/v1/metrics`, excepted). The interactive reference is served
-at `/docs` and the machine-readable one at `/openapi.json`; this page is generated from the
+`/metrics`, the OTLP receiver `/v1/metrics` and Prometheus' query API under `/prometheus`,
+excepted). The interactive reference is served at `/docs` (Swagger UI) and `/redoc` (ReDoc),
+both from the installed package with nothing fetched from the internet, and the
+machine-readable one at `/openapi.json`; this page is generated from the
 same description with `failcast openapi --markdown > docs/api.md`.
 
 ## Conventions
