@@ -45,13 +45,9 @@ async def test_health_scores_and_sample_counts_are_exposed(
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/plain")
     values = parse(exported.text)
-    score = values[
-        ("failcast_service_health_score", (("kind", "microservice"), ("service", "checkout")))
-    ]
+    score = values[("failcast_health_score", (("kind", "microservice"), ("service", "checkout")))]
     assert score == pytest.approx(4450 / 55, abs=1e-3)
-    assert not any(
-        k[0] == "failcast_service_health_score" and ("service", "batch") in k[1] for k in values
-    )
+    assert not any(k[0] == "failcast_health_score" and ("service", "batch") in k[1] for k in values)
     assert values[("failcast_service_samples", (("service", "checkout"),))] == 5
     assert values[("failcast_service_samples", (("service", "batch"),))] == 1
     age = values[("failcast_service_last_sample_age_seconds", (("service", "batch"),))]

@@ -144,8 +144,9 @@ async def otlp_metrics(
     responses={200: {"content": {"text/plain": {}}}},
 )
 async def prometheus_export(request: Request, principal: CanRead, session: SessionDep) -> Response:
-    """The org's results (health scores, sample counts, ...) in the Prometheus text format,
-    for a Prometheus server to scrape with the API key as bearer token."""
+    """The org's results (incident probabilities, anomaly and level-shift scores, health, SLO
+    burn rates and budgets, time to breach, sample counts) in the Prometheus text format, for a
+    Prometheus server to scrape with the API key as bearer token."""
     registry: ExporterRegistry = getattr(request.app.state, "exporters", DEFAULT_EXPORTERS)
     samples = await registry.collect(session, principal.org_id)
     return Response(render(samples), media_type=CONTENT_TYPE_LATEST)

@@ -147,7 +147,7 @@ async def health_scores(session: AsyncSession, org_id: int) -> list[ExportedSamp
             continue
         out.append(
             ExportedSample(
-                "service_health_score",
+                "health_score",
                 "Health score from 0 (failing) to 100, from the newest health metrics.",
                 {"service": service, "kind": kind},
                 round(health.score, 3),

@@ -10,6 +10,7 @@ from prometheus_client import Counter
 
 from failcast.integrations.exporters import DEFAULT_EXPORTERS
 from failcast.integrations.ml import PredictionLog
+from failcast.integrations.results import RESULT_EXPORTERS
 from failcast.integrations.scrape import scrape_due_targets
 
 SCRAPE_TASK = "integrations.scrape_due_targets"
@@ -27,6 +28,8 @@ def install(app: FastAPI) -> None:
     """Put the integrations' state on the app and schedule the scrape job."""
     state = app.state
     state.exporters = DEFAULT_EXPORTERS.copy()
+    for exporter in RESULT_EXPORTERS:
+        state.exporters.register(exporter)
     state.integrations = Integrations(
         predictions=PredictionLog(state.ingestor),
         dropped=Counter(

@@ -126,13 +126,19 @@ def _instant(value: engine.Value, at: int) -> dict[str, Any]:
     return {"resultType": "vector", "result": result}
 
 
+def _results(request: Request) -> service.Results | None:
+    """Failcast's own results, as the exporter serves them."""
+    exporters = getattr(request.app.state, "exporters", None)
+    return None if exporters is None else exporters.collect
+
+
 async def _evaluate(
-    session: SessionDep, org_id: int, text: str | None, steps: np.ndarray
+    request: Request, session: SessionDep, org_id: int, text: str | None, steps: np.ndarray
 ) -> engine.Value:
     if not text:
         raise BadQuery("invalid parameter 'query': missing")
     query = engine.parse(text)
-    return await service.run(session, org_id, query, steps, MAX_SAMPLES)
+    return await service.run(session, org_id, query, steps, MAX_SAMPLES, _results(request))
 
 
 async def _answer(make: Any) -> Response:
@@ -150,7 +156,9 @@ async def query(request: Request, principal: CanQuery, session: SessionDep) -> R
     async def make() -> dict[str, Any]:
         params = await _params(request)
         at = _time(params, "time", now_ms())
-        value = await _evaluate(session, principal.org_id, _one(params, "query"), np.array([at]))
+        value = await _evaluate(
+            request, session, principal.org_id, _one(params, "query"), np.array([at])
+        )
         return _instant(value, at)
 
     return await _answer(make)
@@ -172,7 +180,7 @@ async def query_range(request: Request, principal: CanQuery, session: SessionDep
                 "Try decreasing the query resolution (?step=XX)"
             )
         steps = np.arange(start, end + 1, step, dtype=np.int64)
-        value = await _evaluate(session, principal.org_id, _one(params, "query"), steps)
+        value = await _evaluate(request, session, principal.org_id, _one(params, "query"), steps)
         return _matrix(value, steps)
 
     return await _answer(make)
@@ -189,7 +197,7 @@ def _selectors(params: dict[str, list[str]]) -> list[list[Matcher]]:
 
 
 async def _found(
-    session: SessionDep, org_id: int, params: dict[str, list[str]]
+    request: Request, session: SessionDep, org_id: int, params: dict[str, list[str]]
 ) -> list[dict[str, str]]:
     selectors = _selectors(params)
     if not selectors:
@@ -198,6 +206,10 @@ async def _found(
     for matchers in selectors:
         for found in await service.find_series(session, org_id, matchers):
             seen.setdefault(tuple(sorted(found.labels.items())), found.labels)
+        results = _results(request)
+        if results is not None:
+            for virtual in await service.result_series(session, org_id, matchers, results):
+                seen.setdefault(tuple(sorted(virtual.labels.items())), virtual.labels)
     return list(seen.values())
 
 
@@ -208,7 +220,7 @@ async def series(request: Request, principal: CanQuery, session: SessionDep) -> 
         params = await _params(request)
         if not params.get("match[]"):
             raise BadQuery("no match[] parameter provided")
-        return await _found(session, principal.org_id, params)
+        return await _found(request, session, principal.org_id, params)
 
     return await _answer(make)
 
@@ -217,7 +229,7 @@ async def labels(request: Request, principal: CanQuery, session: SessionDep) -> 
     """Every label name of the org's series (of those matching `match[]`, when given)."""
 
     async def make() -> list[str]:
-        found = await _found(session, principal.org_id, await _params(request))
+        found = await _found(request, session, principal.org_id, await _params(request))
         return sorted({name for labels in found for name in labels})
 
     return await _answer(make)
@@ -248,8 +260,8 @@ async def label_values(
     async def make() -> list[str]:
         params = await _params(request)
         if name == engine.NAME and not params.get("match[]"):
-            return await service.metric_names(session, principal.org_id)
-        found = await _found(session, principal.org_id, params)
+            return await service.metric_names(session, principal.org_id, _results(request))
+        found = await _found(request, session, principal.org_id, params)
         return sorted({labels[name] for labels in found if name in labels})
 
     return await _answer(make)

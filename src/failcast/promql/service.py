@@ -5,19 +5,24 @@ and `job` (both the service: remote_write maps Prometheus' `job` to the service)
 labels. A selector reads the org's series of the metric it names (or of every metric its
 `__name__` matcher accepts), keeps those whose labels match, and reads their raw samples over
 the span the expression needs.
+
+Failcast's own results (`failcast_*`, see integrations/results.py) are series too: each holds
+its current value, taken when the query runs, and `failcast_incident_probability` also holds
+every stored prediction, so its history charts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.integrations.exporters import PREFIX, ExportedSample
+from failcast.models import FailurePrediction, Service
 from failcast.models import Series as SeriesRow
-from failcast.models import Service
 from failcast.promql.engine import (
     LOOKBACK_MS,
     NAME,
@@ -31,6 +36,10 @@ from failcast.promql.engine import (
     evaluate,
 )
 from failcast.store.samples import Aggregation, read_range
+from failcast.timeutil import ms_to_datetime, now_ms
+
+Results = Callable[[AsyncSession, int], Awaitable[list[ExportedSample]]]
+PROBABILITY = PREFIX + "incident_probability"
 
 
 class TooLarge(ValueError):
@@ -47,11 +56,82 @@ def prometheus_labels(metric: str, service: str, labels: dict[str, str]) -> Labe
     return {"job": service, **labels, NAME: metric, "service": service}
 
 
-async def metric_names(session: AsyncSession, org_id: int) -> list[str]:
+def _result_labels(sample: ExportedSample) -> Labels:
+    name = sample.name if sample.name.startswith(PREFIX) else PREFIX + sample.name
+    return {**sample.labels, NAME: name}
+
+
+async def metric_names(
+    session: AsyncSession, org_id: int, results: Results | None = None
+) -> list[str]:
     rows = await session.scalars(
         select(SeriesRow.metric).where(SeriesRow.org_id == org_id).distinct()
     )
-    return sorted(rows)
+    names = set(rows)
+    if results is not None:
+        names |= {_result_labels(r)[NAME] for r in await results(session, org_id)}
+    return sorted(names)
+
+
+async def result_series(
+    session: AsyncSession,
+    org_id: int,
+    matchers: Iterable[Matcher],
+    results: Results,
+    span: tuple[int, int] | None = None,
+) -> list[Series]:
+    """Failcast's results that match: current values, stamped now, and for the incident
+    probability also the stored predictions over `span` (epoch ms)."""
+    matchers = list(matchers)
+    exact = [m.value for m in matchers if m.name == NAME and m.op == "="]
+    if exact and not exact[0].startswith(PREFIX):
+        return []
+    now = now_ms()
+    # Current values belong to the present: a query that ends a moment ago still sees them
+    # (stamped at its end), one that ends more than the lookback ago does not.
+    stamp = now if span is None else min(now, span[1] - 1)
+    current = span is None or span[1] > now - LOOKBACK_MS
+    found: dict[tuple[tuple[str, str], ...], tuple[Labels, list[tuple[int, float]]]] = {}
+    for sample in await results(session, org_id) if current else []:
+        labels = _result_labels(sample)
+        if all(m.matches(labels.get(m.name, "")) for m in matchers):
+            key = tuple(sorted(labels.items()))
+            found.setdefault(key, (labels, []))[1].append((stamp, sample.value))
+    probability = {NAME: PROBABILITY}
+    if span is not None and all(m.matches(probability[NAME]) for m in matchers if m.name == NAME):
+        rows = await session.execute(
+            select(
+                Service.name,
+                FailurePrediction.horizon_h,
+                FailurePrediction.ts,
+                FailurePrediction.probability,
+            )
+            .join(Service, Service.id == FailurePrediction.service_id)
+            .where(
+                FailurePrediction.org_id == org_id,
+                FailurePrediction.shadow.is_(False),
+                FailurePrediction.ts >= ms_to_datetime(span[0]),
+                FailurePrediction.ts <= ms_to_datetime(span[1]),
+            )
+            .order_by(FailurePrediction.ts)
+        )
+        for service, horizon, ts, value in rows:
+            labels = {NAME: PROBABILITY, "service": service, "horizon": f"{horizon}h"}
+            if all(m.matches(labels.get(m.name, "")) for m in matchers):
+                key = tuple(sorted(labels.items()))
+                stamp = round(ts.timestamp() * 1000)
+                found.setdefault(key, (labels, []))[1].append((stamp, float(value)))
+    series = []
+    for labels, points in found.values():
+        points.sort()
+        series.append(
+            Series(
+                labels,
+                np.array([t for t, _ in points], dtype=np.int64),
+                np.array([v for _, v in points], dtype=np.float64),
+            )
+        )
+    return series
 
 
 async def find_series(
@@ -95,6 +175,7 @@ async def fetch(
     start_ms: int,
     end_ms: int,
     max_samples: int,
+    results: Results | None = None,
 ) -> dict[Selector, list[Series]]:
     """The samples every selector of `query` needs to be evaluated over [start, end]."""
     data: dict[Selector, list[Series]] = {}
@@ -129,6 +210,10 @@ async def fetch(
             )
             for f in found
         ]
+        if results is not None:
+            data[selector] += await result_series(
+                session, org_id, selector.matchers, results, (lo, hi)
+            )
     return data
 
 
@@ -138,9 +223,10 @@ async def run(
     query: Query,
     steps: np.ndarray,
     max_samples: int,
+    results: Results | None = None,
 ) -> Value:
     """Evaluate `query` at each of `steps` (epoch ms) on the org's data."""
     if not len(steps):
         raise BadQuery("no evaluation steps")
-    data = await fetch(session, org_id, query, int(steps[0]), int(steps[-1]), max_samples)
+    data = await fetch(session, org_id, query, int(steps[0]), int(steps[-1]), max_samples, results)
     return evaluate(query, steps, data)
