@@ -34,6 +34,7 @@ from failcast.exports.endpoints import router as exports_router
 from failcast.health.endpoints import router as health_router
 from failcast.ingest.endpoints import router as ingest_router
 from failcast.ingest.service import Ingestor
+from failcast.integrations.alertmanager import router as alertmanager_router
 from failcast.integrations.endpoints import router as integrations_router
 from failcast.integrations.state import install as install_integrations
 from failcast.jobs.arq_runner import runner_for
@@ -68,6 +69,7 @@ ROUTERS = [
     services_router,
     alerting_router,
     integrations_router,
+    alertmanager_router,
     chaos_router,
     live_router,
     predict_router,

@@ -371,7 +371,7 @@ async def test_every_endpoint_is_authorised_and_isolated(
     for endpoint in table:
         if endpoint.key in PUBLIC:
             assert not endpoint.protected, f"{endpoint.key} is listed public but checks a token"
-        elif endpoint.path.startswith(("/api/v1", "/prometheus/api/v1")):
+        elif endpoint.path.startswith(("/api/v1", "/api/v2", "/prometheus/api/v1")):
             assert endpoint.protected, (
                 f"{endpoint.key} has no authentication and is not listed public"
             )

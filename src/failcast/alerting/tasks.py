@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from failcast.alerting.evaluate import evaluate_org, org_ids_with_rules
+from failcast.alerting.inbound import expire, org_ids_with_inbound
 from failcast.alerting.signals import SignalRegistry
 from failcast.db.engine import Database
 from failcast.jobs.runner import OrgJob, TaskRunner
@@ -26,19 +27,23 @@ class AlertingJob:
         self.notifier = notifier
 
     async def orgs(self) -> list[int]:
-        """Orgs with enabled rules or enabled channels (pending notifications to flush)."""
+        """Orgs with enabled rules, inbound alerts to expire, or enabled channels (pending
+        notifications to flush)."""
         async with self.database.session() as session:
             with_rules = await org_ids_with_rules(session)
+            with_inbound = await org_ids_with_inbound(session)
             with_channels = await session.scalars(
                 select(NotificationChannel.org_id)
                 .where(NotificationChannel.enabled.is_(True))
                 .distinct()
             )
-            return sorted(set(with_rules) | set(with_channels))
+            return sorted(set(with_rules) | set(with_inbound) | set(with_channels))
 
     async def run_org(self, org_id: int, now_ms: int) -> None:
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
         async with self.database.session() as session:
+            if await expire(session, org_id, now):
+                await session.commit()
             await evaluate_org(session, org_id, now, signals=self.signals)
         await self.notifier.flush(now, org_id=org_id)
 

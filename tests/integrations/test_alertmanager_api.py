@@ -1,0 +1,180 @@
+"""Alerts from Prometheus: Alertmanager's API v2 at /api/v2/alerts, as Prometheus posts to it,
+becomes Failcast alerts that resolve when the sender says so or stops re-sending."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from factories import Account, LiveServer, bearer, free_port
+from fastapi import FastAPI
+
+from failcast.alerting.tasks import AlertingJob
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+async def _alerts(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]]:
+    response = await client.get("/api/v1/alerts", headers=account.headers)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def test_posted_alerts_fire_refresh_and_resolve(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    await app.state.runner.stop()
+    now = datetime.now(UTC)
+    alert = {
+        "labels": {"alertname": "HighLatency", "service": "checkout", "severity": "critical"},
+        "annotations": {"summary": "p99 latency above 2 s"},
+        "startsAt": _iso(now - timedelta(minutes=3)),
+        "endsAt": _iso(now + timedelta(minutes=4)),
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=...",
+    }
+    response = await client.post("/api/v2/alerts", json=[alert], headers=bearer(api_key))
+    assert response.status_code == 200, response.text
+    [found] = await _alerts(client, account)
+    assert (found["state"], found["severity"], found["service"]) == (
+        "firing",
+        "critical",
+        "checkout",
+    )
+    assert found["title"] == "p99 latency above 2 s"
+    assert found["labels"]["alertname"] == "HighLatency"
+    # Re-sent: the same alert, not a second one.
+    again = await client.post("/api/v2/alerts", json=[alert], headers=bearer(api_key))
+    assert again.status_code == 200
+    assert len(await _alerts(client, account)) == 1
+    # The sender resolves it.
+    done = {**alert, "endsAt": _iso(now - timedelta(seconds=1))}
+    await client.post("/api/v2/alerts", json=[done], headers=bearer(api_key))
+    [resolved] = await _alerts(client, account)
+    assert resolved["state"] == "resolved"
+
+
+async def test_an_alert_no_longer_sent_resolves_at_its_end_time(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    await app.state.runner.stop()
+    now = datetime.now(UTC)
+    alert = {
+        "labels": {"alertname": "DiskFilling", "job": "node"},
+        "endsAt": _iso(now + timedelta(minutes=2)),
+    }
+    await client.post("/api/v2/alerts", json=[alert], headers=bearer(api_key))
+    job = AlertingJob(app.state.db, app.state.alert_signals, app.state.notifier)
+    assert account.org_id in await job.orgs()
+    await job.run_org(account.org_id, int((now + timedelta(minutes=1)).timestamp() * 1000))
+    assert (await _alerts(client, account))[0]["state"] == "firing"
+    await job.run_org(account.org_id, int((now + timedelta(minutes=3)).timestamp() * 1000))
+    [expired] = await _alerts(client, account)
+    assert expired["state"] == "resolved" and expired["service"] == "node"
+
+
+async def test_bad_posts_are_refused(
+    client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    missing = await client.post(
+        "/api/v2/alerts", json=[{"labels": {"severity": "warning"}}], headers=bearer(api_key)
+    )
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0] == {"index": 0, "field": "labels", "msg": "needs alertname"}
+    assert (
+        await client.post("/api/v2/alerts", json={"labels": {}}, headers=bearer(api_key))
+    ).status_code == 422
+    anonymous = await client.post("/api/v2/alerts", json=[])
+    assert anonymous.status_code == 401
+
+
+@pytest.fixture
+def prometheus_alerting(tmp_path: Path, live_server: LiveServer) -> Iterator[str]:
+    """Prometheus evaluating one always-firing rule and sending it to Failcast's /api/v2."""
+    with httpx.Client(base_url=live_server.url) as http:
+        token = http.post(
+            "/api/v1/register",
+            json={"email": "am@example.com", "password": "a long passphrase", "org_name": "AM"},
+        ).json()["access_token"]
+        key = http.post(
+            "/api/v1/api-keys",
+            json={"name": "prometheus", "scopes": ["ingest", "read"]},
+            headers=bearer(token),
+        ).json()["key"]
+    host = live_server.url.removeprefix("http://")
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        """
+groups:
+  - name: test
+    interval: 1s
+    rules:
+      - alert: AlwaysOn
+        expr: vector(1)
+        labels: {service: checkout, severity: warning}
+        annotations: {summary: "checkout is always on"}
+"""
+    )
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        f"""
+global:
+  evaluation_interval: 1s
+rule_files: ["{rules}"]
+alerting:
+  alertmanagers:
+    - api_version: v2
+      basic_auth: {{username: prometheus, password: {key}}}
+      static_configs:
+        - targets: ["{host}"]
+"""
+    )
+    log = (tmp_path / "prometheus.log").open("w")
+    process = subprocess.Popen(
+        [
+            str(PROMETHEUS),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{free_port()}",
+            # Prometheus sends a new alert only after one resend delay (a minute by default).
+            "--rules.alert.resend-delay=1s",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield token
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PROMETHEUS.exists(), reason="needs Prometheus at /usr/bin/prometheus")
+def test_prometheus_sends_its_alerts_to_failcast(
+    live_server: LiveServer, prometheus_alerting: str
+) -> None:
+    deadline = time.monotonic() + 60
+    found: list[dict[str, Any]] = []
+    with httpx.Client(base_url=live_server.url, headers=bearer(prometheus_alerting)) as http:
+        while time.monotonic() < deadline and not found:
+            found = http.get("/api/v1/alerts").json()["items"]
+            time.sleep(0.5)
+    assert found, "Prometheus sent no alert"
+    [alert] = found
+    assert alert["labels"]["alertname"] == "AlwaysOn"
+    assert (alert["service"], alert["state"], alert["title"]) == (
+        "checkout",
+        "firing",
+        "checkout is always on",
+    )
