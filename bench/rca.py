@@ -56,7 +56,14 @@ SLOW = {
     FaultKind.pipeline_degradation,
     FaultKind.connection_pool_exhaustion,
 }
-METHODS = ("failcast", "random", "most anomalous", "anomaly traversal", "personalised PageRank")
+METHODS = (
+    "failcast",
+    "failcast, no topology",
+    "random",
+    "most anomalous",
+    "anomaly traversal",
+    "personalised PageRank",
+)
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,13 @@ def run(seeds: Sequence[int], sizes: Sequence[int], results: Results, verbose: b
                     results.by_method[("failcast", style)].add(ranked, case.cause, inconclusive)
                     results.by_kind[str(case.kind)].add(ranked, case.cause, inconclusive)
                     results.by_shape[case.shape].add(ranked, case.cause, inconclusive)
+                    # The same question without the call graph, as when none is known.
+                    blind = analyse(series, {}, question)
+                    results.by_method[("failcast, no topology", style)].add(
+                        [c.service for c in blind.candidates],
+                        case.cause,
+                        blind.verdict == "inconclusive",
+                    )
                     for name, baseline in BASELINES.items():
                         results.by_method[(name, style)].add(
                             baseline(analysis, deps, rng), case.cause
@@ -314,7 +328,7 @@ def main() -> None:
     for method in METHODS:
         for style in STYLES:
             t1, t3, inc, conc = results.by_method[(method, style)].figures()
-            mine = method == "failcast"
+            mine = method.startswith("failcast")
             extra = [pct(inc), pct(conc)] if mine else ["-", "-"]
             rows.append([method, style, pct(t1), pct(t3), *extra])
     kinds = [
@@ -358,8 +372,10 @@ def main() -> None:
         "minute after the hit. Every question runs `failcast.rca.analyse` with the CLI's and "
         "API's defaults. `builtin` uses the simulator's metric names; `prometheus` the same "
         "history with Prometheus-style names, units (seconds, bytes, ratios) and cumulative "
-        "counters. The baselines rank the same per-service anomalies; an inconclusive answer "
-        "counts as a top-1 miss, and its candidates still count for top-3.\n\n"
+        "counters. *No topology* asks the same questions without the call graph (`failcast rca` "
+        "without `--topology`): only the anomalies speak. The baselines rank the same "
+        "per-service anomalies with the graph; an inconclusive answer counts as a top-1 miss, "
+        "and its candidates still count for top-3.\n\n"
         + main_table
         + "\n\nFailcast by fault kind (both naming styles):\n\n"
         + table(["fault kind", "questions", "top-1", "top-3", "inconclusive"], kinds)

@@ -183,7 +183,7 @@ def test_metric_anomaly_is_scale_free_and_ignores_one_stray_point() -> None:
     b = metric_anomaly("m", normal, ts, jumped)
     c = metric_anomaly("m", normal * 0.001, ts, jumped * 0.001)
     assert a is not None and b is not None and c is not None
-    assert a.score < 0.3 and b.score == 1.0 and b.onset_ms == 0
+    assert a.score < 0.3 and 0.9 < b.score < 1.0 and b.onset_ms == 0
     assert c.z == pytest.approx(b.z)
     assert metric_anomaly("m", [1.0, 2.0], ts, calm) is None  # too little to learn from
 

@@ -11,8 +11,10 @@ more burst.
 
 A metric's anomaly is the 75th percentile of its window's z-scores: it needs a quarter of the
 window to be unusual, so one stray point among a handful does not count, and a fault that
-began just before the window's end still does. The z is mapped onto [0, 1] by the detectors'
-surprise scale (`detect.surprise`): 3 sigma is 0.26, 4.4 is 0.5 and 6.5 or more is 1.
+began just before the window's end still does. The z is mapped onto [0, 1) by the detectors'
+tail scale (`detect.tail`): its two-sided normal surprise s = -log10(p), as s / (s + 5), with
+no cap, so a 20-sigma anomaly still outranks a 10-sigma one: 3 sigma is 0.34, 4.4 is 0.5,
+10 is 0.82 and 20 is 0.95.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from failcast.detect import surprise
+from failcast.detect.tail import normal_two_sided, unit
 from failcast.rca.roles import PRIORITY, Role, role
 
 FloatArray = npt.NDArray[np.float64]
@@ -43,6 +45,11 @@ SILENT_Z = 6.0
 TRAFFIC_WEIGHT = 0.7
 # Metrics within this share of a service's top anomaly compete to be named (see `roles`).
 NAMING_TOLERANCE = 0.1
+
+
+def surprise(z: float) -> float:
+    """A robust z as a score in [0, 1), uncapped (see the module docstring)."""
+    return unit(normal_two_sided(z))
 
 
 @dataclass(frozen=True)

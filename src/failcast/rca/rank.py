@@ -10,10 +10,12 @@ where a(c) in [0, 1] is its own anomaly, x(c) the strongest anomaly among its de
 (direct or not) that reach the evidence floor and did not begin after c's own anomaly, and
 prior(c) is 1 inside the symptom's dependency cone (the symptom and everything it depends on)
 and `OUTSIDE_PRIOR` elsewhere: a declared topology can miss an edge or a shared host, so a
-service outside the cone can still be named, but it needs more evidence.
+service outside the cone can still be named, but it needs more evidence. Without any call
+graph there is no cone, and every service is judged on its own anomaly.
 
-The verdict is a root cause when the top score reaches the evidence floor and the runner-up
-is below (1 - MARGIN) times it; otherwise "inconclusive", with the candidates that came close.
+The verdict is a root cause when the top score reaches the evidence floor and the runner-up's
+surprise (the decades of rarity behind its score) is below (1 - MARGIN) times the top's;
+otherwise "inconclusive", with the candidates that came close.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from failcast.detect.tail import from_unit
 from failcast.rca.anomaly import ServiceAnomaly
 
 DISCOUNT = 0.8
@@ -110,11 +113,14 @@ def rank(
     """Rank every service with an anomaly reading as the cause of `symptom`."""
     settings = settings or Settings()
     cone = {symptom: 0, **below(symptom, dependencies)}
+    # Without a call graph there is no cone to stay inside: every service is judged on its
+    # anomaly alone.
+    known = any(dependencies.values())
     candidates = []
     for name, anomaly in anomalies.items():
         explained, by = _explanation(anomaly, dependencies, anomalies, settings)
         inside = name in cone
-        prior = 1.0 if inside else settings.outside_prior
+        prior = 1.0 if inside or not known else settings.outside_prior
         score = anomaly.score * (1.0 - settings.discount * explained) * prior
         candidates.append(Candidate(name, score, anomaly, by, inside, cone.get(name)))
     candidates.sort(key=lambda c: (-c.score, not c.in_cone, -(c.hops or 0), c.service))
@@ -126,8 +132,10 @@ def rank(
         )
         return Ranking("inconclusive", reason, ordered, ())
     top = ordered[0]
-    bar = (1.0 - settings.margin) * top.score
-    close = tuple(c.service for c in ordered if c.score >= bar)
+    # The margin is taken on the surprise behind the scores (decades of rarity), which has no
+    # ceiling: two very large anomalies can be far apart while their scores are both near 1.
+    bar = (1.0 - settings.margin) * from_unit(top.score)
+    close = tuple(c.service for c in ordered if from_unit(c.score) >= bar)
     if len(close) > 1:
         names = ", ".join(close)
         reason = f"{names} score within {settings.margin:.0%} of each other"
