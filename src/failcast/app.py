@@ -3,11 +3,12 @@ store, the task runner and the live hub."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast import __version__
 from failcast.admin.endpoints import router as admin_router
@@ -57,6 +58,8 @@ from failcast.reports.tasks import install_reports
 from failcast.slo.endpoints import router as slo_router
 from failcast.slo.signals import SloBurnSignals
 from failcast.topology.endpoints import router as topology_router
+from failcast.topology.graph import DependencyGraph
+from failcast.topology.service import org_graph
 
 # Every API router, in the order they appear in the OpenAPI document.
 ROUTERS = [
@@ -126,9 +129,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub_for(settings)
     app.state.telemetry = Telemetry()
     app.state.alert_signals = SignalRegistry()
-    app.state.notifier = Notifier(app.state.db, external_url=settings.public_url)
+
+    # The org's one dependency graph (declared, simulated and label-discovered edges), which
+    # inhibition reads wherever it runs; the simulator is looked up when the graph is needed.
+    def org_topology(session: AsyncSession, org_id: int) -> Awaitable[DependencyGraph]:
+        return org_graph(session, org_id, app.state.simulator)
+
+    app.state.topology = org_topology
+    app.state.notifier = Notifier(
+        app.state.db, external_url=settings.public_url, topology=org_topology
+    )
     app.state.alert_signals.register("slo_burn", SloBurnSignals())
-    register_alerting(app.state.runner, app.state.db, app.state.alert_signals, app.state.notifier)
+    register_alerting(
+        app.state.runner,
+        app.state.db,
+        app.state.alert_signals,
+        app.state.notifier,
+        topology=org_topology,
+    )
     app.state.simulator = Simulator(
         app.state.db, app.state.ingestor, app.state.hub, settings, incident_sink=store_incidents
     )

@@ -230,8 +230,8 @@ async def test_topology_round_trip_and_yaml_errors(
     back = (await client.get("/api/v1/topology", headers=h)).json()
     assert [s["name"] for s in back["services"]] == ["web", "db", "cache"]
     assert back["services"][0]["depends_on"] == [
-        {"target": "db", "criticality": "hard", "weight": None},
-        {"target": "cache", "criticality": "soft", "weight": None},
+        {"target": "db", "criticality": "hard", "weight": None, "origin": "declared"},
+        {"target": "cache", "criticality": "soft", "weight": None, "origin": "declared"},
     ]
     assert back["services"][1]["tier"] == 1
     text = "services:\n  - name: web\n    depends_on: [ghost]\n"

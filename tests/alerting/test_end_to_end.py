@@ -317,6 +317,24 @@ async def test_silence_mutes_matching_alerts_only(stack: Stack) -> None:
     assert (await stack.alert("gateway-latency"))["suppressed_by"] is None
 
 
+async def test_the_simulated_fleets_topology_inhibits_without_a_declared_one(
+    stack: Stack,
+) -> None:
+    # No topology declared: the simulated fleet's (api-gateway -> checkout -> ...) is the graph.
+    response = await stack.client.put(
+        "/api/v1/chaos/simulator", json={"enabled": True}, headers=stack.account.headers
+    )
+    assert response.status_code == 200, response.text
+    declared = await stack.client.get("/api/v1/topology", headers=stack.account.headers)
+    assert declared.json()["services"] == []
+    for minute in (11, 11.5, 12, 12.5, 17.5):
+        await stack.tick(minute)
+    gateway = await stack.alert("gateway-latency")
+    checkout = await stack.alert("checkout-latency")
+    assert checkout["severity"] == "critical" and checkout["state"] == "firing"
+    assert gateway["suppressed_by"] == f"inhibited_by:{checkout['id']}"
+
+
 async def test_critical_dependency_inhibits_dependent_latency_alerts_only(stack: Stack) -> None:
     topology = (
         "services:\n"

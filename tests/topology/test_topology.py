@@ -150,9 +150,13 @@ def test_export_is_json_for_a_graph_view(shop: DependencyGraph) -> None:
     assert [n["id"] for n in exported["nodes"]] == ["web", "mobile", "api", "search", "db", "cache"]
     api = next(n for n in exported["nodes"] if n["id"] == "api")
     assert api["failure_probability"] == 0.25 and api["tier"] == 1
-    assert {"source": "api", "target": "cache", "criticality": "soft", "weight": 0.3} in exported[
-        "edges"
-    ]
+    assert {
+        "source": "api",
+        "target": "cache",
+        "criticality": "soft",
+        "weight": 0.3,
+        "origin": None,
+    } in exported["edges"]
 
 
 def test_entry_points_default_to_services_nobody_calls() -> None:

@@ -210,7 +210,7 @@ async def test_blast_radius(
     assert response.status_code == 404
 
 
-async def test_the_simulated_fleet_is_the_graph_until_one_is_declared(
+async def test_declared_and_simulated_edges_merge_into_one_graph(
     client: httpx.AsyncClient, account: Account
 ) -> None:
     response = await client.put(
@@ -233,6 +233,9 @@ async def test_the_simulated_fleet_is_the_graph_until_one_is_declared(
         headers=account.headers | {"Content-Type": "application/yaml"},
     )
     assert response.status_code == 200
-    declared = await get(client, account, "/api/v1/topology/graph")
-    assert declared["source"] == "declared"
-    assert [n["id"] for n in declared["nodes"]] == ["solo"]
+    merged = await get(client, account, "/api/v1/topology/graph")
+    assert merged["source"] == "declared"  # the most trusted source that contributed
+    nodes = [n["id"] for n in merged["nodes"]]
+    assert nodes[0] == "solo" and "api-gateway" in nodes
+    origins = {(e["source"], e["target"]): e["origin"] for e in merged["edges"]}
+    assert origins[("api-gateway", "checkout")] == "simulated"

@@ -308,8 +308,10 @@ async def evaluate_org(
     now: datetime,
     *,
     signals: SignalRegistry | None = None,
+    topology: suppression.GraphProvider | None = None,
 ) -> EvaluationReport:
-    """Evaluate every enabled rule of the org at `now` and commit the alerts' new states."""
+    """Evaluate every enabled rule of the org at `now` and commit the alerts' new states;
+    inhibition reads the graph `topology` provides (the declared one without it)."""
     registry = signals or SignalRegistry()
     rules = list(
         await session.scalars(
@@ -349,7 +351,7 @@ async def evaluate_org(
         active = await session.scalars(
             select(Alert).where(Alert.org_id == org_id, Alert.state.in_(ACTIVE_STATES))
         )
-        await suppression.apply(session, org_id, now, list(active))
+        await suppression.apply(session, org_id, now, list(active), topology)
         await session.commit()
     except BaseException:
         await session.rollback()

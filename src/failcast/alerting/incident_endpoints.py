@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
-from failcast.alerting import incidents, topology_store
+from failcast.alerting import incidents
 from failcast.alerting.bodies import read_text
 from failcast.alerting.schemas import IncidentBatchResult, IncidentOut, IncidentPage
 from failcast.auth.principal import CanIngest, CanRead, CanWrite
@@ -19,6 +19,7 @@ from failcast.models.incident import IncidentSource, IncidentType
 from failcast.query.service import decode_cursor, encode_cursor, parse_time_param
 from failcast.timeutil import ms_to_datetime
 from failcast.topology import TopologySpec, load_topology_yaml
+from failcast.topology import store as topology_store
 
 router = APIRouter()
 _incidents = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -158,7 +159,8 @@ async def incident_webhook(
 
 @_topology.get("", response_model=TopologySpec, operation_id="get_topology")
 async def get_topology(principal: CanRead, session: SessionDep) -> TopologySpec:
-    """The org's declared dependency topology (empty until one is stored)."""
+    """The org's declared dependency topology (empty until one is stored); the graph merged
+    with the simulated and discovered edges is at /api/v1/topology/graph."""
     return await topology_store.load(session, principal.org_id)
 
 
@@ -180,8 +182,9 @@ async def get_topology(principal: CanRead, session: SessionDep) -> TopologySpec:
 async def put_topology(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> TopologySpec:
-    """Replace the org's topology with a TopologySpec, as JSON or as YAML (errors then give
-    the line and the key). Inhibition follows it."""
+    """Replace the org's declared topology with a TopologySpec, as JSON or as YAML (errors then
+    give the line and the key). Inhibition, cascade risk and root-cause analysis read it merged
+    with the simulated and discovered edges, the declared ones first."""
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:
         data = await parse_body(request, settings, "services")
@@ -193,7 +196,7 @@ async def put_topology(
         spec = load_topology_yaml(await read_text(request, settings.max_body_bytes))
     await topology_store.save(session, principal.org_id, spec)
     await session.commit()
-    return spec
+    return await topology_store.load(session, principal.org_id)
 
 
 for _sub in (_incidents, _webhooks, _topology):

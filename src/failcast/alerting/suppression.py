@@ -1,25 +1,31 @@
 """Which alerts stay quiet, and why: silences, maintenance windows and topology inhibition.
 
 Suppressed alerts keep their lifecycle and show in the history with `suppressed_by`; only
-their notifications stop. Inhibition follows the declared topology: a critical alert on a
-service mutes the latency alerts of every service that depends on it, directly or not,
-because their slowness is the dependency's failure seen from upstream.
+their notifications stop. Inhibition follows the org's topology (the one graph merged from
+the declared, simulated and label-discovered edges that the app provides; the declared one
+alone when none is given): a critical alert on a service mutes the latency alerts of every
+service that depends on it, directly or not, because their slowness is the dependency's
+failure seen from upstream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting import topology_store
 from failcast.alerting.lifecycle import ACTIVE_STATES, record_event
 from failcast.alerting.matchers import Matcher, matches_all, parse_matchers
 from failcast.models import Alert, MaintenanceWindow, Silence
 from failcast.models.incident import IncidentType
+from failcast.topology import store as topology_store
+from failcast.topology.graph import DependencyGraph
+
+# The org's dependency graph, as the app composes it (declared, simulated, discovered).
+GraphProvider = Callable[[AsyncSession, int], Awaitable[DependencyGraph]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +104,16 @@ async def active_windows(session: AsyncSession, org_id: int, now: datetime) -> l
 
 
 async def apply(
-    session: AsyncSession, org_id: int, now: datetime, alerts: Sequence[Alert]
+    session: AsyncSession,
+    org_id: int,
+    now: datetime,
+    alerts: Sequence[Alert],
+    topology: GraphProvider | None = None,
 ) -> dict[int, str]:
     """Decide suppression for the org's active alerts at `now`, record changes on each alert
     and its timeline, and return the reasons by alert id (the caller commits)."""
     active = [a for a in alerts if a.state in ACTIVE_STATES]
-    graph = await topology_store.graph(session, org_id)
+    graph = await (topology or topology_store.graph)(session, org_id)
     reasons = decide(
         [AlertFacts(a.id, a.service, a.severity, a.labels) for a in active],
         await active_silences(session, org_id, now),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from failcast.alerting.evaluate import evaluate_org, org_ids_with_rules
 from failcast.alerting.inbound import expire, org_ids_with_inbound
 from failcast.alerting.signals import SignalRegistry
+from failcast.alerting.suppression import GraphProvider
 from failcast.db.engine import Database
 from failcast.jobs.runner import OrgJob, TaskRunner
 from failcast.models import NotificationChannel
@@ -21,10 +22,17 @@ INTERVAL_SECONDS = 60.0
 class AlertingJob:
     """Evaluates an org's rules, then flushes its notifications; run org by org."""
 
-    def __init__(self, database: Database, signals: SignalRegistry, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        database: Database,
+        signals: SignalRegistry,
+        notifier: Notifier,
+        topology: GraphProvider | None = None,
+    ) -> None:
         self.database = database
         self.signals = signals
         self.notifier = notifier
+        self.topology = topology
 
     async def orgs(self) -> list[int]:
         """Orgs with enabled rules, inbound alerts to expire, or enabled channels (pending
@@ -44,7 +52,7 @@ class AlertingJob:
         async with self.database.session() as session:
             if await expire(session, org_id, now):
                 await session.commit()
-            await evaluate_org(session, org_id, now, signals=self.signals)
+            await evaluate_org(session, org_id, now, signals=self.signals, topology=self.topology)
         await self.notifier.flush(now, org_id=org_id)
 
 
@@ -54,8 +62,9 @@ def register(
     signals: SignalRegistry,
     notifier: Notifier,
     seconds: float = INTERVAL_SECONDS,
+    topology: GraphProvider | None = None,
 ) -> None:
     """Run the alerting job every `seconds` on the app's runner."""
-    job = AlertingJob(database, signals, notifier)
+    job = AlertingJob(database, signals, notifier, topology)
     runner.register(TASK, OrgJob(TASK, job.orgs, job.run_org))
     runner.every(seconds, TASK)

@@ -95,8 +95,10 @@ class Notifier:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout_seconds: float = 10.0,
+        topology: suppression.GraphProvider | None = None,
     ) -> None:
         self.database = database
+        self.topology = topology
         self.external_url = external_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -161,7 +163,7 @@ class Notifier:
                 .order_by(Alert.id)
             )
         )
-        report.suppressed = await suppression.apply(session, org_id, now, alerts)
+        report.suppressed = await suppression.apply(session, org_id, now, alerts, self.topology)
         current: dict[GroupId, _Group] = {}
         for alert in alerts:
             if alert.id in report.suppressed:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from failcast.topology.schemas import (
     Criticality,
     DependencySpec,
+    Origin,
     ServiceKind,
     ServiceSpec,
     TopologySpec,
@@ -37,6 +38,9 @@ class GraphEdge(BaseModel):
     target: str
     criticality: Criticality
     weight: float
+    origin: Origin | None = Field(
+        default=None, description="where the edge comes from: declared, simulated or labels"
+    )
 
 
 class GraphExport(BaseModel):
@@ -115,7 +119,11 @@ class DependencyGraph:
         ]
         edges = [
             GraphEdge(
-                source=s.name, target=d.target, criticality=d.criticality, weight=d.base_weight
+                source=s.name,
+                target=d.target,
+                criticality=d.criticality,
+                weight=d.base_weight,
+                origin=d.origin,
             )
             for s in self.spec.services
             for d in s.depends_on

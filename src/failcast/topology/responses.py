@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from failcast.topology.graph import GraphEdge, GraphNode
 
-Source = Literal["declared", "simulated", "catalog"]
+Source = Literal["declared", "simulated", "labels", "catalog"]
 Status = Literal["ok", "warning", "critical", "unknown"]
 
 # Node colours by health status, for a graph view.

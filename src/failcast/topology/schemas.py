@@ -15,6 +15,8 @@ from failcast.topology.yamlsource import custom_error, validate_yaml
 
 ServiceKind = Literal["microservice", "ml_model", "data_pipeline"]
 Criticality = Literal["hard", "soft", "optional"]
+# Where an edge comes from: stated by the org, the simulated fleet's, or seen in metric labels.
+Origin = Literal["declared", "simulated", "labels"]
 
 # Share of a dependency's failures that reach the caller: a hard dependency has no fallback,
 # a soft one degrades gracefully most of the time, an optional one is almost never on the path.
@@ -30,6 +32,11 @@ class DependencySpec(BaseModel):
     criticality: Criticality = "hard"
     weight: float | None = Field(
         default=None, ge=0.0, le=1.0, description="overrides the weight of the criticality"
+    )
+    origin: Origin | None = Field(
+        default=None,
+        description="where the edge comes from (declared, simulated or labels); set by "
+        "Failcast when it answers, ignored when a topology is stored",
     )
 
     @property

@@ -1,9 +1,11 @@
 """The org's dependency graph with live inputs: health per node, own failure probabilities,
 saturation and latency, read from stored samples and predictions.
 
-Where the graph comes from: the topology the org declared (PUT /api/v1/topology); else, while
-the simulator is on, the simulated fleet's (an edge's weight is the share of the caller's
-requests that reach the dependency); else the catalogue's services without edges.
+Where the graph comes from: one graph merged from the topology the org declared
+(PUT /api/v1/topology), the simulated fleet's while the simulator is on (an edge's weight is
+the share of the caller's requests that reach the dependency), and the calls seen in metric
+labels (`peer_service` and the like); every edge says which (`origin`), and the catalogue's
+other services are nodes without edges.
 
 Own failure probability of a service, for the cascade: the active model's newest prediction
 for the horizon when there is one; otherwise from health, ((100 - score) / 100)^2, so a
@@ -19,19 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting import topology_store
 from failcast.chaos.fleet import FleetSpec, Kind
 from failcast.chaos.runtime import Simulator
 from failcast.health import repository as health_repository
 from failcast.health import service as health_service
-from failcast.models import Organization
+from failcast.models import Organization, Series, Service
+from failcast.topology import store as topology_store
 from failcast.topology.graph import DependencyGraph
-from failcast.topology.schemas import TopologySpec
+from failcast.topology.merge import merge
+from failcast.topology.schemas import Origin, TopologySpec
 
-Source = Literal["declared", "simulated", "catalog"]
+Source = Literal["declared", "simulated", "labels", "catalog"]
 OwnSource = Literal["prediction", "health", "none"]
 EXTRA_METRICS = ("saturation", "latency_p50_ms", "latency_p99_ms", "latency_ms")
 LATENCY_METRICS: dict[str, tuple[str, ...]] = {
@@ -140,27 +143,63 @@ class LiveTopology:
         return own
 
 
+# Metric labels that name the service a series' service calls (OpenTelemetry's `peer.service`
+# arrives as `peer_service`; Istio and Linkerd name the destination).
+CALL_LABELS = ("peer_service", "destination_service", "upstream_service", "callee")
+
+
+async def label_topology(session: AsyncSession, org_id: int) -> TopologySpec:
+    """Edges seen in metric labels: a series of service A labelled `peer_service=B` (or one of
+    `CALL_LABELS`) says A calls B, when B is one of the org's services."""
+    names = set(await session.scalars(select(Service.name).where(Service.org_id == org_id)))
+    hints = or_(*(Series.labels_key.contains(label) for label in CALL_LABELS))
+    rows = await session.execute(
+        select(Service.name, Series.labels)
+        .join(Service, Service.id == Series.service_id)
+        .where(Series.org_id == org_id, hints)
+    )
+    edges: dict[str, set[str]] = {}
+    for caller, labels in rows:
+        for label in CALL_LABELS:
+            callee = labels.get(label)
+            if callee and callee != caller and callee in names:
+                edges.setdefault(caller, set()).add(callee)
+    involved = sorted(set(edges) | {c for targets in edges.values() for c in targets})
+    return TopologySpec.model_validate(
+        {
+            "services": [
+                {"name": name, "depends_on": sorted(edges.get(name, ()))} for name in involved
+            ]
+        }
+    )
+
+
 async def org_spec(
     session: AsyncSession, org_id: int, simulator: Simulator | None
 ) -> tuple[TopologySpec, Source]:
+    """The org's one graph: the declared topology, the simulated fleet's while the simulator is
+    on, and the edges seen in metric labels, merged (declared first, see `merge`), with the
+    catalogue's other services as lone nodes; and the most trusted source that contributed."""
     declared = await topology_store.load(session, org_id)
-    if declared.services:
-        return declared, "declared"
+    sources: list[tuple[Origin, TopologySpec]] = [("declared", declared)]
     enabled = await session.scalar(
         select(Organization.simulator_enabled).where(Organization.id == org_id)
     )
     if enabled and simulator is not None:
-        return fleet_topology(simulator.new_fleet(org_id).spec), "simulated"
-    services = await health_repository.services(session, org_id)
-    spec = TopologySpec.model_validate(
-        {
-            "services": [
-                {"name": s.name, "kind": s.kind, "tier": health_service.tier_of(s)}
-                for s in services
-            ]
-        }
-    )
-    return spec, "catalog"
+        sources.append(("simulated", fleet_topology(simulator.new_fleet(org_id).spec)))
+    sources.append(("labels", await label_topology(session, org_id)))
+    catalogue = [(s.name, s.kind) for s in await health_repository.services(session, org_id)]
+    merged = merge(sources, catalogue)
+    source: Source = next((origin for origin, spec in sources if spec.services), "catalog")
+    return merged, source
+
+
+async def org_graph(
+    session: AsyncSession, org_id: int, simulator: Simulator | None
+) -> DependencyGraph:
+    """The org's one graph, as inhibition, cascade risk and root-cause analysis read it."""
+    spec, _ = await org_spec(session, org_id, simulator)
+    return DependencyGraph(spec)
 
 
 async def live_topology(

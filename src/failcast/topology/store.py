@@ -1,5 +1,6 @@
 """An org's declared dependency topology, stored as nodes and edges and read back as a
-`TopologySpec`; inhibition walks it to find the dependents of a failing service."""
+`TopologySpec` whose edges say they were declared. The graph everyone reads merges it with the
+discovered edges (`topology.service.org_spec`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.models import TopologyEdge, TopologyNode
-from failcast.topology import DependencyGraph, TopologySpec
+from failcast.topology.graph import DependencyGraph
+from failcast.topology.schemas import TopologySpec
 
 
 async def save(session: AsyncSession, org_id: int, spec: TopologySpec) -> None:
@@ -58,7 +60,11 @@ async def load(session: AsyncSession, org_id: int) -> TopologySpec:
         .where(TopologyEdge.org_id == org_id)
         .order_by(TopologyEdge.service, TopologyEdge.position)
     ):
-        item: dict[str, Any] = {"target": edge.depends_on, "criticality": edge.criticality}
+        item: dict[str, Any] = {
+            "target": edge.depends_on,
+            "criticality": edge.criticality,
+            "origin": "declared",
+        }
         if edge.weight is not None:
             item["weight"] = edge.weight
         edges[edge.service].append(item)
@@ -80,4 +86,5 @@ async def load(session: AsyncSession, org_id: int) -> TopologySpec:
 
 
 async def graph(session: AsyncSession, org_id: int) -> DependencyGraph:
+    """The declared graph alone."""
     return DependencyGraph(await load(session, org_id))
