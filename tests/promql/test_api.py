@@ -177,6 +177,8 @@ async def test_people_can_query_with_their_session_token(
     client: httpx.AsyncClient, account: Account, stored: str
 ) -> None:
     response = await client.get(
-        "/prometheus/api/v1/query", params={"query": "count(latency_ms)"}, headers=account.headers
+        "/prometheus/api/v1/query",
+        params={"query": "count(latency_ms)", "time": str(NOW)},
+        headers=account.headers,
     )
     assert response.json()["data"]["result"][0]["value"][1] == "2"

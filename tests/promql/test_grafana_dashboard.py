@@ -27,7 +27,6 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "failcast.json"
 RULES = ROOT / "deploy" / "prometheus" / "failcast-rules.yml"
 MINUTE = 60
 POINTS = 240
-NOW = int(time.time()) // 60 * 60
 
 
 @pytest.fixture(autouse=True)
@@ -35,13 +34,15 @@ async def no_timers(app: FastAPI) -> None:
     await app.state.runner.stop()
 
 
-async def _fleet(app: FastAPI, client: httpx.AsyncClient, account: Account, key: str) -> None:
+async def _fleet(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, key: str, now: int
+) -> None:
     """Four hours of two services' telemetry, scored, with an SLO, a limit and predictions."""
     rng = np.random.default_rng(1)
     samples: list[dict[str, Any]] = []
     for service in ("checkout", "search"):
         for i in range(POINTS):
-            ts = NOW - (POINTS - i) * MINUTE
+            ts = now - (POINTS - i) * MINUTE
             values = {
                 "latency_p99_ms": 120 + rng.normal(0, 5),
                 "error_rate": max(0.0, 0.01 + rng.normal(0, 0.002)),
@@ -57,7 +58,7 @@ async def _fleet(app: FastAPI, client: httpx.AsyncClient, account: Account, key:
             "/api/v1/metrics", json={"samples": samples[start : start + 5000]}, headers=bearer(key)
         )
         assert response.status_code == 200, response.text
-    await LiveScoring(app.state.db).run_org(account.org_id, NOW * 1000)
+    await LiveScoring(app.state.db).run_org(account.org_id, now * 1000)
     slo = {
         "name": "availability",
         "service": "checkout",
@@ -96,7 +97,7 @@ async def _fleet(app: FastAPI, client: httpx.AsyncClient, account: Account, key:
                         org_id=account.org_id,
                         service_id=services[service],
                         model_version_id=model.id,
-                        ts=datetime.fromtimestamp(NOW - (12 - k) * 15 * MINUTE, UTC),
+                        ts=datetime.fromtimestamp(now - (12 - k) * 15 * MINUTE, UTC),
                         horizon_h=24,
                         probability=base + 0.01 * k,
                         alarm=False,
@@ -113,7 +114,9 @@ async def _fleet(app: FastAPI, client: httpx.AsyncClient, account: Account, key:
 async def test_every_dashboard_panel_has_data_through_the_query_api(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    await _fleet(app, client, account, api_key)
+    # Now, not at import: the results' current values belong to the present.
+    now = int(time.time()) // 60 * 60
+    await _fleet(app, client, account, api_key, now)
     dashboard = json.loads(DASHBOARD.read_text())
     panels = dashboard["panels"]
     assert len(panels) >= 8
@@ -124,8 +127,8 @@ async def test_every_dashboard_panel_has_data_through_the_query_api(
                 "/prometheus/api/v1/query_range",
                 data={
                     "query": target["expr"],
-                    "start": str(NOW - 3 * 3600),
-                    "end": str(NOW),
+                    "start": str(now - 3 * 3600),
+                    "end": str(now),
                     "step": "60",
                 },
                 headers=bearer(api_key),
@@ -139,7 +142,7 @@ async def test_every_dashboard_panel_has_data_through_the_query_api(
 async def test_the_exporter_serves_every_result(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    await _fleet(app, client, account, api_key)
+    await _fleet(app, client, account, api_key, int(time.time()) // 60 * 60)
     text = (await client.get("/api/v1/prometheus/metrics", headers=bearer(api_key))).text
     found: dict[str, list[dict[str, str]]] = {}
     for family in text_string_to_metric_families(text):
