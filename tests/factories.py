@@ -7,6 +7,8 @@ import email.message
 import email.policy
 import re
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -208,6 +210,9 @@ TEST_SETTINGS: dict[str, Any] = {
     # Tests run periodic jobs themselves, at the times they choose; timers on the real clock
     # would race them.
     "periodic_jobs": False,
+    # Receivers, mail servers and scrape targets in tests listen on loopback; the operator's
+    # allowlist admits them as it would a private receiver (tests/test_egress.py runs without).
+    "outbound_allowed_networks": ["127.0.0.0/8"],
 }
 
 
@@ -228,3 +233,29 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The app under uvicorn on a loopback port, configured as the CLI configures it."""
+    import uvicorn
+
+    from failcast.app import create_app
+    from failcast.cli.server import server_options
+
+    port = free_port()
+    options = server_options(settings, "127.0.0.1")
+    config = uvicorn.Config(create_app(settings), port=port, lifespan="on", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

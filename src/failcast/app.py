@@ -30,19 +30,24 @@ from failcast.db.engine import Database
 from failcast.db.migrate import upgrade_async
 from failcast.detect.endpoints import router as detect_router
 from failcast.detect.tasks import install_detection
+from failcast.egress import EgressPolicy
 from failcast.errors import install_error_handlers
 from failcast.exports.endpoints import router as exports_router
 from failcast.health.endpoints import router as health_router
 from failcast.ingest.endpoints import router as ingest_router
+from failcast.ingest.limits import SeriesBudget, SeriesLimits
 from failcast.ingest.service import Ingestor
 from failcast.integrations.alertmanager import router as alertmanager_router
 from failcast.integrations.endpoints import router as integrations_router
 from failcast.integrations.state import install as install_integrations
 from failcast.jobs.arq_runner import runner_for
 from failcast.jobs.maintenance import install_store_jobs
+from failcast.jobs.runner import attach_events
 from failcast.live.endpoints import router as live_router
 from failcast.live.redis_hub import hub_for
 from failcast.notify.notifier import Notifier
+from failcast.openapi import install_openapi
+from failcast.ops.body_limit import BodyLimit
 from failcast.ops.docs import install_docs
 from failcast.ops.endpoints import router as ops_router
 from failcast.ops.middleware import RequestTelemetry
@@ -124,11 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings)
     app.state.passwords = Passwords(settings)
-    app.state.ingestor = Ingestor()
+    app.state.ingestor = Ingestor(budget=SeriesBudget(SeriesLimits.from_settings(settings)))
     app.state.runner = runner_for(settings)
     app.state.hub = hub_for(settings)
     app.state.telemetry = Telemetry()
     app.state.alert_signals = SignalRegistry()
+    app.state.egress = EgressPolicy.from_settings(settings)
 
     # The org's one dependency graph (declared, simulated and label-discovered edges), which
     # inhibition reads wherever it runs; the simulator is looked up when the graph is needed.
@@ -137,7 +143,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.topology = org_topology
     app.state.notifier = Notifier(
-        app.state.db, external_url=settings.public_url, topology=org_topology
+        app.state.db,
+        external_url=settings.public_url,
+        egress=app.state.egress,
+        topology=org_topology,
     )
     app.state.alert_signals.register("slo_burn", SloBurnSignals())
     register_alerting(
@@ -160,8 +169,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_detection(app)
     install_billing(app)
     install_reports(app)
+    attach_events(app.state.runner, app.state.telemetry)
 
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default_bytes=settings.max_request_body_bytes,
+        bulk_bytes=settings.max_body_bytes,
+    )
     app.add_middleware(RequestTelemetry)
     app.add_middleware(
         CORSMiddleware,
@@ -173,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)
+    install_openapi(app)
     if settings.dashboard_enabled:
         # Imported here: NiceGUI takes a second to import and API-only processes never need it.
         from failcast.ui import mount_dashboard

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import json
+import os
+import secrets
 import tomllib
 from datetime import timedelta
 from enum import StrEnum
@@ -12,8 +17,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The development key earlier versions shipped. It is public, so it is refused wherever the
+# server can be reached from another machine, and always in production.
 DEFAULT_SECRET_KEY = "change-me-failcast-development-secret"
 DEFAULT_DATA_DIR = Path("failcast-data")
+# Without FAILCAST_SECRET_KEY (outside production) the key is generated once and kept here,
+# under the data directory, so sessions survive a restart and no two installations share one.
+SECRET_KEY_FILE = "secret_key"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Environment(StrEnum):
@@ -29,6 +40,28 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
         return "sqlite+aiosqlite://" + url.split("://", 1)[1]
     return url
+
+
+def split_list(value: Any) -> Any:
+    """A comma-separated (or JSON list) setting as a list; other values unchanged."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def check_proxies(value: list[str]) -> list[str]:
+    """Trusted proxy entries: addresses, networks, or `*` (anyone; refused in production)."""
+    for item in value:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"not an address or network: {item!r}") from None
+    return value
 
 
 # accounts and security
@@ -51,7 +84,9 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     redis_url: str = ""
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Signs tokens and dashboard sessions. Empty: generated on first start (not in production);
+    # read it through `signing_key`.
+    secret_key: str = ""
     # Comma-separated in the environment: FAILCAST_CORS_ORIGINS=https://a.example,https://b.example
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:8000"]
@@ -59,6 +94,12 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # The reverse proxies whose X-Forwarded-For names the client (comma-separated addresses
+    # or networks). Anyone else's header is ignored: a client could put anything in it and
+    # so escape the per-address sign-in limits and write any address into the audit log.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"]
+    )
     public_url: str = "http://localhost:8000"
     log_level: str = "INFO"
     log_json: bool = True
@@ -69,13 +110,21 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = 65536
 
     max_batch_samples: int = 10_000
-    max_body_bytes: int = 16 * 1024 * 1024
+    # Request bodies: the bulk routes (ingest, remote write, OTLP, imports) take up to
+    # max_body_bytes, every other route up to max_request_body_bytes; larger ones are refused
+    # before they are parsed.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_labels: int = 32
     max_label_value_length: int = 256
     max_log_message_length: int = 65_536
     ingest_max_past: timedelta = timedelta(days=90)
     ingest_max_future: timedelta = timedelta(hours=1)
     max_query_points: int = 11_000
+    # Series per org, and new series an org may create a minute (per API process): one org
+    # inventing label sets must not slow ingest and background work for every other.
+    max_series_per_org: int = Field(default=100_000, ge=1)
+    max_new_series_per_minute: int = Field(default=10_000, ge=1)
 
     # Periodic background jobs (simulator ticks, scoring, evaluation, rollups) on timers;
     # off, only explicitly submitted tasks run.
@@ -143,6 +192,10 @@ class Settings(BaseSettings):
     smtp_timeout: float = 10.0
     # JSON in the environment: FAILCAST_OIDC_PROVIDERS='[{"name": "google", "issuer": ...}]'
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    # Networks that notification channels and scrape targets may reach although they are
+    # private, loopback or link-local (comma-separated CIDRs); everything else internal is
+    # refused, so a user cannot make the server call its database or a metadata service.
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -150,6 +203,24 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.startswith("["):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("outbound_allowed_networks", "forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        try:
+            return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+        except ValueError as exc:
+            raise ValueError(f"not a network in CIDR notation: {exc}") from None
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        return check_proxies(value)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -164,7 +235,50 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FAILCAST_CORS_ORIGINS may not contain '*' when FAILCAST_ENV=production"
             )
+        if "*" in self.forwarded_allow_ips:
+            raise ValueError(
+                "FAILCAST_FORWARDED_ALLOW_IPS may not contain '*' when FAILCAST_ENV=production: "
+                "name the proxy's address or network"
+            )
         return self
+
+    def refusal_to_serve(self, host: str) -> str | None:
+        """Why the server must not listen on `host` with these settings, or None."""
+        if self.env is Environment.production and "*" in self.forwarded_allow_ips:
+            return "forwarded_allow_ips may not be '*' in production: name the proxy"
+        if host in LOOPBACK_HOSTS:
+            return None
+        if self.secret_key == DEFAULT_SECRET_KEY:
+            return (
+                f"FAILCAST_SECRET_KEY is the published development key; set a random one, "
+                f"or leave it unset (one is generated), before listening on {host}"
+            )
+        return None
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The key that signs tokens: `secret_key`, or one generated on first use and kept in
+        the data directory (outside production, which requires `secret_key`)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # Written whole to a private file, then linked into place: of several processes
+            # starting together, one key wins and nobody reads a half-written file.
+            draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.link(draft, path)
+            finally:
+                draft.unlink()
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise ValueError(f"{path} holds no usable key; delete it to have one generated")
+        return key
 
     @cached_property
     def sqlalchemy_url(self) -> str:

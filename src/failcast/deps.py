@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.config import Settings
+from failcast.db.cursors import MAX_ROW_ID
 from failcast.db.engine import Database
 
 
@@ -31,3 +32,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# A larger id in a path is a 422, never an overflow in the driver.
+PathId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id.")]

@@ -6,7 +6,12 @@ FailcastError                 -> {"error": <name>, "detail": ...}
 ├── Unauthorized (401)
 ├── Forbidden (403)
 ├── NotFound (404)
-└── Conflict (409)
+├── Conflict (409)
+└── TooManyRequests (429)        with Retry-After
+
+Two answers come from outside the family: a store too busy to take a write (SQLite's
+"database is locked") is a 503 with `Retry-After`, and any other unhandled exception is a 500
+with the same body shape plus the request's id, never a plain-text page.
 """
 
 from __future__ import annotations
@@ -16,8 +21,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# The request's id in the ASGI scope, put there by the request middleware (ops/middleware.py)
+# so that a 500 answered outside it can still name the request.
+REQUEST_ID_SCOPE_KEY = "failcast.request_id"
+# How long a client is asked to wait when the store is busy, in seconds.
+STORE_BUSY_RETRY_AFTER = 2
 
 
 class FailcastError(Exception):
@@ -58,6 +70,30 @@ class NotFound(FailcastError):
 
 class Conflict(FailcastError):
     status_code = 409
+
+
+class TooManyRequests(FailcastError):
+    """429 with a Retry-After header telling the client when to come back."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(description="The error's name, such as `NotFound` or `ValidationFailed`.")
+    detail: Any = Field(
+        default=None,
+        description="What was wrong: a message, or for `ValidationFailed` a list of "
+        '`{"index"?, "field", "msg"}` problems.',
+    )
+    request_id: str | None = Field(
+        default=None, description="On an internal error: the request's id, as in the logs."
+    )
 
 
 def problems_from_pydantic(errors: list[Any], *, drop: int = 0) -> list[dict[str, Any]]:
@@ -104,17 +140,49 @@ _HTTP_NAMES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     429: "TooManyRequests",
+    503: "ServiceUnavailable",
 }
+
+
+# What FastAPI says when a JSON body cannot even be decoded (not UTF-8); that is invalid JSON
+# like any other, so it gets the same 422 as a syntax error.
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        problem = {"field": "body", "msg": "body is not valid JSON (UTF-8 text)"}
+        return JSONResponse(_body("ValidationFailed", [problem]), 422)
     name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
     headers = dict(exc.headers) if exc.headers else None
     return JSONResponse(_body(name, exc.detail), exc.status_code, headers=headers)
+
+
+def is_store_busy(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite refusing a write because another one holds the lock."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+async def _operational_handler(request: Request, exc: Exception) -> JSONResponse:
+    if not is_store_busy(exc):
+        raise exc
+    detail = "the store is busy; retry shortly"
+    headers = {"Retry-After": str(STORE_BUSY_RETRY_AFTER)}
+    return JSONResponse(_body("StoreBusy", detail), 503, headers=headers)
+
+
+async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette re-raises the exception after this answer, so the server still logs it with
+    # its traceback; the client only learns the request's id to quote.
+    request_id = str(request.scope.get(REQUEST_ID_SCOPE_KEY, ""))
+    body = _body("InternalError", "an unexpected error occurred") | {"request_id": request_id}
+    return JSONResponse(body, 500, headers={"X-Request-ID": request_id} if request_id else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FailcastError, _failcast_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(OperationalError, _operational_handler)
+    app.add_exception_handler(Exception, _unhandled_handler)

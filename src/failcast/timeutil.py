@@ -8,6 +8,12 @@ from datetime import UTC, datetime
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+# The instants a timestamp may name: those a datetime can hold (years 1 to 9999). Anything
+# further (1e300, inf) is an input error, not an overflow deep in the store.
+MIN_TS_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+MAX_TS_MS = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
+# The longest duration accepted: a hundred years.
+MAX_DURATION_MS = 100 * 365 * 86_400_000
 
 
 def now_ms() -> int:
@@ -19,15 +25,15 @@ def parse_ts(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("timestamp must be RFC 3339 text or Unix seconds")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("timestamp must be finite")
-        return round(value * 1000)
+        return _seconds_to_ms(value)
     if isinstance(value, str):
         text = value.strip()
         try:
-            return round(float(text) * 1000)
+            seconds = float(text)
         except ValueError:
             pass
+        else:
+            return _seconds_to_ms(seconds)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
@@ -38,13 +44,25 @@ def parse_ts(value: object) -> int:
     raise ValueError("timestamp must be RFC 3339 text or Unix seconds")
 
 
+def _seconds_to_ms(seconds: float) -> int:
+    if not math.isfinite(seconds):
+        raise ValueError("timestamp must be finite")
+    ms = seconds * 1000
+    if not MIN_TS_MS <= ms <= MAX_TS_MS:
+        raise ValueError("timestamp is outside the years 1 to 9999")
+    return round(ms)
+
+
 def parse_duration_ms(value: str) -> int:
     """Milliseconds from `90`, `90s`, `5m`, `1h`, `1d`, `1w` (a bare number is seconds)."""
     match = _DURATION.match(value.strip())
     if not match:
         raise ValueError(f"not a duration: {value!r} (try 60, 60s, 5m, 1h)")
     amount, unit = float(match.group(1)), match.group(2) or "s"
-    ms = round(amount * _UNIT_MS[unit])
+    exact = amount * _UNIT_MS[unit]
+    if exact > MAX_DURATION_MS:  # inf included
+        raise ValueError("duration is longer than a hundred years")
+    ms = round(exact)
     if ms <= 0:
         raise ValueError("duration must be positive")
     return ms

@@ -236,7 +236,7 @@ async def test_fault_pages_once_per_route_repeats_until_acknowledged_and_resolve
         (2, 500, False),
         (3, 200, True),
     ]
-    assert attempts[0]["error"].startswith("HTTP 500")
+    assert attempts[0]["error"] == "delivery failed: HTTP 500"
 
     # The context says what fired and why.
     checkout = await stack.alert("checkout-latency")

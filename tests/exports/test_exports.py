@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -240,3 +241,41 @@ async def test_predictions_round_trip(
     assert [(r["probability"], r["alarm"], r["outcome"], r["model_version"]) for r in rows] == [
         ("0.125", "false", "false", "1"), ("0.875", "true", "", "1"),
     ]  # fmt: skip
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","open")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
+
+
+async def test_text_that_looks_like_a_formula_is_never_run_by_a_spreadsheet(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    incidents = [
+        {"service": "api", "type": "latency_spike", "start": T0_S + i, "title": title}
+        for i, title in enumerate(FORMULAS)
+    ]
+    created = await client.post(
+        "/api/v1/incidents", json={"incidents": incidents}, headers=account.headers
+    )
+    assert created.status_code in (200, 201), created.text
+    params = {"start": str(T0_S - 60), "end": str(T0_S + 3600)}
+    answer = await client.get(
+        "/api/v1/export/incidents", params=params | {"format": "csv"}, headers=account.headers
+    )
+    titles = [row["title"] for row in parse("csv", answer.content)]
+    assert titles == ["'" + title for title in FORMULAS]
+    answer = await client.get(
+        "/api/v1/export/incidents", params=params | {"format": "xlsx"}, headers=account.headers
+    )
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no formula anywhere
+    cells = load_workbook(io.BytesIO(answer.content))["export"]
+    title_column = [c.value for c in cells[1]].index("title") + 1
+    stored = [cells.cell(row=r, column=title_column) for r in range(2, 2 + len(FORMULAS))]
+    assert [c.value for c in stored] == FORMULAS
+    assert {c.data_type for c in stored} == {"s"}
+    # JSON is data, not a spreadsheet: it keeps the text as it was.
+    answer = await client.get(
+        "/api/v1/export/incidents", params=params | {"format": "json"}, headers=account.headers
+    )
+    assert [row["title"] for row in json.loads(answer.content)] == FORMULAS

@@ -65,6 +65,8 @@ async def test_stale_markers_and_out_of_window_samples_are_dropped_and_counted(
     response = await client.post(WRITE, content=body, headers=HEADERS | bearer(api_key))
     assert response.status_code == 204
     assert response.headers["X-Failcast-Dropped"] == "3"
+    assert response.headers["X-Failcast-Dropped-Reasons"] == "not_finite=2, out_of_window=1"
+    assert response.headers["X-Failcast-Accepted"] == "2"
     points = await series_points(client, api_key, "up", start=now / 1000 - 10)
     assert points == {("api", ()): [[(now - 2000) / 1000, 1.0]], ("web", ()): [[now / 1000, 0.0]]}
     telemetry = (await client.get("/metrics")).text

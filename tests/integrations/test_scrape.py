@@ -127,7 +127,8 @@ async def test_unreachable_and_slow_targets_are_marked_down(
     assert targets[slow_server]["up"] is False
     assert targets[slow_server]["last_error"] == "timed out after 0.3 s"
     assert targets[closed]["up"] is False
-    assert "ConnectError" in targets[closed]["last_error"]
+    # Why the connection failed is not said: the target list is no port scanner.
+    assert targets[closed]["last_error"] == "connection failed"
     up = await series_points(client, api_key, "up", service="flaky")
     assert sorted(p[0][1] for p in up.values()) == [0.0, 0.0]
 

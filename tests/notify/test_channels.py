@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import UTC, datetime
 
 import httpx
@@ -12,6 +13,7 @@ from factories import Account, create_api_key
 from fastapi import FastAPI
 from receivers import HttpReceiver, SmtpReceiver, receiver, smtp
 
+from failcast.egress import EgressPolicy, OutboundClient
 from failcast.models import DeliveryAttempt
 from failcast.notify.channels import CHANNEL_TYPES, DeliveryError, build, redacted, sign
 from failcast.notify.delivery import RetryPolicy, deliver
@@ -20,6 +22,8 @@ from failcast.notify.payloads import AlertItem, Notification
 __all__ = ["receiver", "smtp"]  # fixtures
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# The receivers listen on loopback, which an operator allows as a private network.
+LOOPBACK = EgressPolicy((ipaddress.ip_network("127.0.0.0/8"),))
 SECRET = "0123456789abcdef-secret"
 
 
@@ -74,7 +78,7 @@ async def test_every_channel_delivers_and_reports_failures(
     kind: str, receiver: HttpReceiver, smtp: SmtpReceiver
 ) -> None:
     channel = build(kind, "c", configs(receiver, smtp)[kind])
-    async with httpx.AsyncClient() as http:
+    async with OutboundClient(LOOPBACK) as http:
         status = await channel.send(notification(), http)
         delivered = len(smtp.messages) if kind == "email" else len(receiver.requests)
         assert delivered == 1 and status in (200, 250)
@@ -92,7 +96,7 @@ async def test_every_channel_delivers_and_reports_failures(
 
 
 async def test_slack_block_kit_and_pagerduty_events(receiver: HttpReceiver) -> None:
-    async with httpx.AsyncClient() as http:
+    async with OutboundClient(LOOPBACK) as http:
         await build("slack", "s", {"url": f"{receiver.url}/s", "channel": "#ops"}).send(
             notification(), http
         )
@@ -125,7 +129,7 @@ async def test_slack_block_kit_and_pagerduty_events(receiver: HttpReceiver) -> N
 
 async def test_webhook_signature_and_alertmanager_format(receiver: HttpReceiver) -> None:
     receiver.secret = SECRET
-    async with httpx.AsyncClient() as http:
+    async with OutboundClient(LOOPBACK) as http:
         await build("webhook", "w", {"url": f"{receiver.url}/a", "secret": SECRET}).send(
             notification(), http
         )
@@ -169,7 +173,7 @@ async def test_email_is_multipart_text_and_html(smtp: SmtpReceiver) -> None:
         "sender": "fc@example.com",
         "to": ["a@example.com", "b@example.com"],
     }
-    async with httpx.AsyncClient() as http:
+    async with OutboundClient(LOOPBACK) as http:
         await build("email", "e", config).send(notification(), http)
     [(sender, recipients, message)] = smtp.messages
     assert sender == "fc@example.com" and recipients == ["a@example.com", "b@example.com"]
@@ -189,7 +193,7 @@ async def test_retries_back_off_until_the_attempts_run_out(
         sleeps.append(seconds)
 
     channel = build("slack", "s", {"url": f"{receiver.url}/s"})
-    async with app.state.db.session() as session, httpx.AsyncClient() as http:
+    async with app.state.db.session() as session, OutboundClient(LOOPBACK) as http:
         # No channel row is needed to exercise the loop; the attempts are never flushed.
         outcome = await deliver(
             session,
@@ -244,7 +248,7 @@ async def test_channel_api_is_admin_only_redacts_and_tests(
     assert patched.status_code == 200 and patched.json()["config"]["format"] == "alertmanager"
     receiver.secret = SECRET
     tested = await client.post(f"/api/v1/channels/{channel['id']}/test", headers=h)
-    assert tested.json() == {"delivered": True, "status_code": 200, "error": None}
+    assert tested.json() == {"delivered": True, "result": "delivered"}
     assert receiver.bad_signatures == 0 and len(receiver.requests) == 1
     log = (await client.get(f"/api/v1/channels/{channel['id']}/deliveries", headers=h)).json()
     assert [(d["event"], d["attempt"], d["success"]) for d in log] == [("test", 1, True)]

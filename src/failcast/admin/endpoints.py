@@ -15,8 +15,9 @@ from failcast.admin.schemas import (
 )
 from failcast.auth.principal import PlatformAdmin
 from failcast.auth.security import SecurityDep
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.models import Organization, User
+from failcast.openapi import errors
 
 router = APIRouter(prefix="/api/v1/admin", tags=["platform administration"])
 
@@ -65,10 +66,13 @@ async def list_users(
 
 
 @router.post(
-    "/users/{user_id}/disable", response_model=AdminUserOut, operation_id="admin_disable_user"
+    "/users/{user_id}/disable",
+    response_model=AdminUserOut,
+    operation_id="admin_disable_user",
+    responses=errors(409),
 )
 async def disable_user(
-    user_id: int, principal: PlatformAdmin, session: SessionDep, security: SecurityDep
+    user_id: PathId, principal: PlatformAdmin, session: SessionDep, security: SecurityDep
 ) -> AdminUserOut:
     """Disable an account: its sessions end and its tokens stop working at once."""
     user, orgs = await service.set_active(session, principal, user_id, False, security.now())
@@ -76,10 +80,13 @@ async def disable_user(
 
 
 @router.post(
-    "/users/{user_id}/enable", response_model=AdminUserOut, operation_id="admin_enable_user"
+    "/users/{user_id}/enable",
+    response_model=AdminUserOut,
+    operation_id="admin_enable_user",
+    responses=errors(409),
 )
 async def enable_user(
-    user_id: int, principal: PlatformAdmin, session: SessionDep, security: SecurityDep
+    user_id: PathId, principal: PlatformAdmin, session: SessionDep, security: SecurityDep
 ) -> AdminUserOut:
     """Let a disabled account sign in again."""
     user, orgs = await service.set_active(session, principal, user_id, True, security.now())
@@ -101,7 +108,7 @@ async def list_orgs(
 
 @router.patch("/orgs/{org_id}", response_model=AdminOrgOut, operation_id="admin_set_org_plan")
 async def set_org_plan(
-    org_id: int, body: PlanIn, principal: PlatformAdmin, session: SessionDep
+    org_id: PathId, body: PlanIn, principal: PlatformAdmin, session: SessionDep
 ) -> AdminOrgOut:
     """Move an org to another plan."""
     org, members = await service.set_plan(session, principal, org_id, body.plan)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth import sessions
 from failcast.auth.principal import Principal
-from failcast.errors import Conflict, NotFound, ValidationFailed
+from failcast.db.cursors import row_id
+from failcast.errors import Conflict, NotFound
 from failcast.models import (
     ApiKey,
     AuditEvent,
@@ -26,11 +27,7 @@ from failcast.orgs.audit import Action
 
 
 def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise ValidationFailed([{"field": "cursor", "msg": "not a cursor from this API"}])
-    return int(cursor)
+    return None if cursor is None else row_id(cursor)
 
 
 def _like(q: str) -> str:

@@ -37,11 +37,13 @@ from failcast.alerting.schemas import (
     SilenceOut,
 )
 from failcast.auth.principal import CanRead, CanWrite
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.errors import Conflict
 from failcast.models import Alert, AlertRule, MaintenanceWindow, MitigationPlaybook, Silence
 from failcast.models.incident import IncidentType
 from failcast.notify.endpoints import router as notify_router
+from failcast.openapi import errors
+from failcast.ops.body_limit import bulk_body
 from failcast.query.service import decode_cursor, encode_cursor, parse_time_param
 from failcast.timeutil import ms_to_datetime
 
@@ -107,6 +109,7 @@ async def list_rules(principal: CanRead, session: SessionDep) -> list[RuleOut]:
     response_model=RuleOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_alert_rule",
+    responses=errors(409),
 )
 async def create_rule(body: RuleSpec, principal: CanWrite, session: SessionDep) -> RuleOut:
     """Add a rule; its `kind` picks the schema (threshold, anomaly_score, forecast_breach,
@@ -125,7 +128,9 @@ async def create_rule(body: RuleSpec, principal: CanWrite, session: SessionDep) 
     response_model=RuleImportResult,
     operation_id="import_alert_rules",
     openapi_extra=_YAML_BODY,
+    responses=errors(409),
 )
+@bulk_body
 async def import_rules(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> RuleImportResult:
@@ -154,14 +159,16 @@ async def import_rules(
 
 
 @rules.get("/{rule_id}", response_model=RuleOut, operation_id="get_alert_rule")
-async def get_rule(rule_id: int, principal: CanRead, session: SessionDep) -> RuleOut:
+async def get_rule(rule_id: PathId, principal: CanRead, session: SessionDep) -> RuleOut:
     rule = await repository.get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
     return RuleOut.model_validate(rule)
 
 
-@rules.put("/{rule_id}", response_model=RuleOut, operation_id="replace_alert_rule")
+@rules.put(
+    "/{rule_id}", response_model=RuleOut, operation_id="replace_alert_rule", responses=errors(409)
+)
 async def replace_rule(
-    rule_id: int, body: RuleSpec, principal: CanWrite, session: SessionDep
+    rule_id: PathId, body: RuleSpec, principal: CanWrite, session: SessionDep
 ) -> RuleOut:
     """Replace a rule's definition. Disabling it resolves its open alerts."""
     rule = await repository.get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
@@ -178,7 +185,7 @@ async def replace_rule(
 @rules.delete(
     "/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_alert_rule"
 )
-async def delete_rule(rule_id: int, principal: CanWrite, session: SessionDep) -> Response:
+async def delete_rule(rule_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
     """Delete a rule; its open alerts are resolved and its history is kept."""
     rule = await repository.get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
     await _resolve_open_alerts(session, rule, "rule deleted")
@@ -239,14 +246,21 @@ async def _detail(session: SessionDep, alert: Alert) -> AlertDetail:
 
 
 @alerts.get("/{alert_id}", response_model=AlertDetail, operation_id="get_alert")
-async def get_alert(alert_id: int, principal: CanRead, session: SessionDep) -> AlertDetail:
+async def get_alert(alert_id: PathId, principal: CanRead, session: SessionDep) -> AlertDetail:
     """One alert with its context and timeline."""
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
     return await _detail(session, alert)
 
 
-@alerts.post("/{alert_id}/ack", response_model=AlertDetail, operation_id="acknowledge_alert")
-async def acknowledge_alert(alert_id: int, principal: CanWrite, session: SessionDep) -> AlertDetail:
+@alerts.post(
+    "/{alert_id}/ack",
+    response_model=AlertDetail,
+    operation_id="acknowledge_alert",
+    responses=errors(409),
+)
+async def acknowledge_alert(
+    alert_id: PathId, principal: CanWrite, session: SessionDep
+) -> AlertDetail:
     """Acknowledge a firing alert: its repeats stop; it still resolves on its own."""
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
     lifecycle.acknowledge(session, alert, lifecycle.actor_of(principal), _now())
@@ -256,7 +270,7 @@ async def acknowledge_alert(alert_id: int, principal: CanWrite, session: Session
 
 @alerts.post("/{alert_id}/assign", response_model=AlertDetail, operation_id="assign_alert")
 async def assign_alert(
-    alert_id: int, body: AssignIn, principal: CanWrite, session: SessionDep
+    alert_id: PathId, body: AssignIn, principal: CanWrite, session: SessionDep
 ) -> AlertDetail:
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
     lifecycle.assign(session, alert, body.assignee, lifecycle.actor_of(principal), _now())
@@ -266,7 +280,7 @@ async def assign_alert(
 
 @alerts.post("/{alert_id}/comment", response_model=AlertDetail, operation_id="comment_alert")
 async def comment_alert(
-    alert_id: int, body: CommentIn, principal: CanWrite, session: SessionDep
+    alert_id: PathId, body: CommentIn, principal: CanWrite, session: SessionDep
 ) -> AlertDetail:
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
     lifecycle.comment(session, alert, body.text, lifecycle.actor_of(principal), _now())
@@ -274,9 +288,14 @@ async def comment_alert(
     return await _detail(session, alert)
 
 
-@alerts.post("/{alert_id}/resolve", response_model=AlertDetail, operation_id="resolve_alert")
+@alerts.post(
+    "/{alert_id}/resolve",
+    response_model=AlertDetail,
+    operation_id="resolve_alert",
+    responses=errors(409),
+)
 async def resolve_alert(
-    alert_id: int, principal: CanWrite, session: SessionDep, body: ResolveIn | None = None
+    alert_id: PathId, principal: CanWrite, session: SessionDep, body: ResolveIn | None = None
 ) -> AlertDetail:
     """Resolve by hand. If the condition still holds, the next evaluation opens a new alert."""
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
@@ -287,10 +306,13 @@ async def resolve_alert(
 
 
 @alerts.post(
-    "/{alert_id}/incident", response_model=AlertDetail, operation_id="record_alert_incident"
+    "/{alert_id}/incident",
+    response_model=AlertDetail,
+    operation_id="record_alert_incident",
+    responses=errors(409),
 )
 async def record_incident(
-    alert_id: int, principal: CanWrite, session: SessionDep, body: AlertIncidentIn | None = None
+    alert_id: PathId, principal: CanWrite, session: SessionDep, body: AlertIncidentIn | None = None
 ) -> AlertDetail:
     """Record a resolved alert as an incident, which trains predictors and informs MTTR."""
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
@@ -343,6 +365,7 @@ async def list_silences(
     response_model=SilenceOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_silence",
+    responses=errors(409),
 )
 async def create_silence(body: SilenceIn, principal: CanWrite, session: SessionDep) -> SilenceOut:
     """Mute notifications of alerts whose labels match every matcher (=, !=, =~, !~)."""
@@ -366,14 +389,16 @@ async def create_silence(body: SilenceIn, principal: CanWrite, session: SessionD
 
 
 @silences.get("/{silence_id}", response_model=SilenceOut, operation_id="get_silence")
-async def get_silence(silence_id: int, principal: CanRead, session: SessionDep) -> SilenceOut:
+async def get_silence(silence_id: PathId, principal: CanRead, session: SessionDep) -> SilenceOut:
     silence = await repository.get_owned(session, Silence, principal.org_id, silence_id, "silence")
     return _silence_out(silence, _now())
 
 
-@silences.put("/{silence_id}", response_model=SilenceOut, operation_id="update_silence")
+@silences.put(
+    "/{silence_id}", response_model=SilenceOut, operation_id="update_silence", responses=errors(409)
+)
 async def update_silence(
-    silence_id: int, body: SilenceIn, principal: CanWrite, session: SessionDep
+    silence_id: PathId, body: SilenceIn, principal: CanWrite, session: SessionDep
 ) -> SilenceOut:
     silence = await repository.get_owned(session, Silence, principal.org_id, silence_id, "silence")
     starts = body.starts_at or silence.starts_at
@@ -388,7 +413,9 @@ async def update_silence(
 
 
 @silences.delete("/{silence_id}", response_model=SilenceOut, operation_id="expire_silence")
-async def expire_silence(silence_id: int, principal: CanWrite, session: SessionDep) -> SilenceOut:
+async def expire_silence(
+    silence_id: PathId, principal: CanWrite, session: SessionDep
+) -> SilenceOut:
     """Expire a silence now; it stays in the list of expired silences."""
     silence = await repository.get_owned(session, Silence, principal.org_id, silence_id, "silence")
     now = _now()
@@ -432,7 +459,7 @@ async def create_window(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="delete_maintenance_window",
 )
-async def delete_window(window_id: int, principal: CanWrite, session: SessionDep) -> Response:
+async def delete_window(window_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
     window = await repository.get_owned(
         session, MaintenanceWindow, principal.org_id, window_id, "maintenance window"
     )

@@ -16,6 +16,7 @@ from failcast.errors import ValidationFailed, problems_from_pydantic
 from failcast.ingest.endpoints import parse_body
 from failcast.models import Incident
 from failcast.models.incident import IncidentSource, IncidentType
+from failcast.ops.body_limit import bulk_body
 from failcast.query.service import decode_cursor, encode_cursor, parse_time_param
 from failcast.timeutil import ms_to_datetime
 from failcast.topology import TopologySpec, load_topology_yaml
@@ -55,6 +56,7 @@ def _schema(model: Any, content_type: str = "application/json") -> dict[str, Any
     operation_id="create_incidents",
     openapi_extra=_schema(incidents.IncidentBatch),
 )
+@bulk_body
 async def create_incidents(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -72,6 +74,7 @@ async def create_incidents(
     operation_id="import_incidents_csv",
     openapi_extra=_schema({"type": "string"}, "text/csv"),
 )
+@bulk_body
 async def import_incidents(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -122,6 +125,7 @@ async def list_incidents(
     operation_id="alertmanager_webhook",
     openapi_extra=_schema(incidents.AlertmanagerPayload),
 )
+@bulk_body
 async def alertmanager_webhook(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -144,6 +148,7 @@ async def alertmanager_webhook(
     operation_id="incident_webhook",
     openapi_extra=_schema(incidents.IncidentIn),
 )
+@bulk_body
 async def incident_webhook(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -179,6 +184,7 @@ async def get_topology(principal: CanRead, session: SessionDep) -> TopologySpec:
         }
     },
 )
+@bulk_body
 async def put_topology(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> TopologySpec:

@@ -29,9 +29,10 @@ from failcast.auth.schemas import (
 )
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.sessions import Issued
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.errors import Forbidden
 from failcast.models import ApiKey, AuthSession, Organization, Role, User
+from failcast.openapi import errors
 from failcast.orgs import audit
 from failcast.orgs.audit import Action
 
@@ -88,6 +89,7 @@ def _session_out(auth_session: AuthSession, current: int | None) -> SessionOut:
     status_code=status.HTTP_201_CREATED,
     operation_id="register",
     dependencies=[Depends(rate_limited("register"))],
+    responses=errors(409),
 )
 async def register(
     body: RegisterIn, request: Request, session: SessionDep, security: SecurityDep
@@ -122,7 +124,7 @@ async def register(
     response_model=TokenOut,
     operation_id="login",
     dependencies=[Depends(rate_limited("login"))],
-    responses={429: {"description": "Too many attempts; see Retry-After."}},
+    responses=errors(401, 429),
 )
 async def login(
     body: LoginIn, request: Request, session: SessionDep, security: SecurityDep
@@ -146,6 +148,7 @@ async def login(
     response_model=TokenOut,
     operation_id="login_oidc",
     dependencies=[Depends(rate_limited("login"))],
+    responses=errors(401),
 )
 async def login_oidc(
     body: OidcLoginIn, request: Request, session: SessionDep, security: SecurityDep
@@ -170,6 +173,7 @@ async def login_oidc(
     response_model=TokenOut,
     operation_id="refresh_token",
     dependencies=[Depends(rate_limited("refresh"))],
+    responses=errors(401),
 )
 async def refresh(
     body: RefreshIn, request: Request, session: SessionDep, security: SecurityDep
@@ -229,7 +233,7 @@ async def list_sessions(
 
 @router.delete("/sessions/{session_id}", response_model=SessionOut, operation_id="revoke_session")
 async def revoke_session(
-    session_id: int, principal: CurrentUser, session: SessionDep, security: SecurityDep
+    session_id: PathId, principal: CurrentUser, session: SessionDep, security: SecurityDep
 ) -> SessionOut:
     """End one of the signed-in user's sessions, e.g. a lost laptop."""
     assert principal.user_id is not None
@@ -376,6 +380,6 @@ async def list_api_keys(principal: CanAdmin, session: SessionDep) -> list[ApiKey
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, operation_id="revoke_api_key")
-async def revoke_api_key(key_id: int, principal: CanAdmin, session: SessionDep) -> ApiKeyOut:
+async def revoke_api_key(key_id: PathId, principal: CanAdmin, session: SessionDep) -> ApiKeyOut:
     """Revoke a key (admins); requests made with it are refused from now on."""
     return _key_out(await service.revoke_api_key(session, principal, key_id))

@@ -157,6 +157,7 @@ async def _from_jwt(
                 User.is_superuser,
                 User.email,
                 Membership.role,
+                AuthSession.id.label("session_id"),
                 AuthSession.org_id.label("session_org_id"),
                 AuthSession.revoked_at,
                 AuthSession.expires_at,
@@ -167,7 +168,7 @@ async def _from_jwt(
             .where(
                 User.id == claims.user_id,
                 Membership.org_id == claims.org_id,
-                AuthSession.id == claims.session_id,
+                AuthSession.key == claims.session_key,
             )
         )
     ).first()
@@ -180,7 +181,7 @@ async def _from_jwt(
         raise Unauthorized("invalid token")
     if now - row.last_seen_at > _LAST_USED_RESOLUTION:
         await session.execute(
-            update(AuthSession).where(AuthSession.id == claims.session_id).values(last_seen_at=now)
+            update(AuthSession).where(AuthSession.id == row.session_id).values(last_seen_at=now)
         )
         await session.commit()
     role = Role(row.role)
@@ -189,7 +190,7 @@ async def _from_jwt(
         scopes=ROLE_SCOPES[role],
         user_id=claims.user_id,
         role=role,
-        session_id=claims.session_id,
+        session_id=row.session_id,
         is_superuser=row.is_superuser,
         label=row.email,
     )

@@ -13,23 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from failcast.errors import FailcastError
+# Re-exported: the sign-in endpoints raise it from here.
+from failcast.errors import TooManyRequests as TooManyRequests
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-class TooManyRequests(FailcastError):
-    """429 with a Retry-After header telling the client when to come back."""
-
-    status_code = 429
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
-        self.retry_after = max(1, retry_after)
 
 
 @dataclass(frozen=True, slots=True)

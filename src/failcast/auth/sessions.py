@@ -17,6 +17,7 @@ from failcast.auth.tokens import hash_opaque, issue_access_token, new_opaque_tok
 from failcast.config import Settings
 from failcast.errors import NotFound, Unauthorized
 from failcast.models import AuthSession, Membership, RefreshToken, User
+from failcast.models.auth_session import new_session_key
 from failcast.orgs import audit
 from failcast.orgs.audit import Action
 
@@ -47,7 +48,7 @@ async def _issue(
         )
     )
     access, ttl = issue_access_token(
-        settings, auth_session.user_id, auth_session.org_id, auth_session.id
+        settings, auth_session.user_id, auth_session.org_id, auth_session.key
     )
     return Issued(
         access_token=access,
@@ -72,6 +73,7 @@ async def start(
 ) -> Issued:
     """Open a session and issue its first tokens; the caller commits."""
     auth_session = AuthSession(
+        key=new_session_key(),
         user_id=user_id,
         org_id=org_id,
         ip=ip[:64],

@@ -24,12 +24,13 @@ REFRESH_MARK = "fcr_"
 class AccessClaims:
     user_id: int
     org_id: int
-    session_id: int
+    # The session's random key, not its row id: a valid token cannot be made by counting.
+    session_key: str
     expires_at: datetime
 
 
 def issue_access_token(
-    settings: Settings, user_id: int, org_id: int, session_id: int
+    settings: Settings, user_id: int, org_id: int, session_key: str
 ) -> tuple[str, int]:
     """Return a token and its lifetime in seconds."""
     now = datetime.now(UTC)
@@ -37,21 +38,21 @@ def issue_access_token(
     claims = {
         "sub": str(user_id),
         "org": org_id,
-        "sid": session_id,
+        "sid": session_key,
         "iss": ISSUER,
         "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + ttl,
         "jti": uuid.uuid4().hex,
         "typ": "access",
     }
-    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
+    return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM), ttl
 
 
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     try:
         claims = jwt.decode(
             token,
-            settings.secret_key,
+            settings.signing_key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["sub", "org", "exp", "iss"]},
@@ -60,12 +61,15 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         raise Unauthorized("token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid token") from exc
-    if claims.get("typ") != "access" or not isinstance(claims.get("sid"), int):
+    sid, sub, org = claims.get("sid"), claims.get("sub"), claims.get("org")
+    if claims.get("typ") != "access" or not isinstance(sid, str) or not sid:
+        raise Unauthorized("invalid token")
+    if not (isinstance(sub, str) and sub.isdigit() and isinstance(org, int)):
         raise Unauthorized("invalid token")
     return AccessClaims(
-        user_id=int(claims["sub"]),
-        org_id=int(claims["org"]),
-        session_id=int(claims["sid"]),
+        user_id=int(sub),
+        org_id=org,
+        session_key=sid,
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
 
@@ -125,7 +129,7 @@ def issue_action_token(
         "exp": int((now + ttl).timestamp()),
         "typ": purpose.value,
     }
-    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
 
 
 def decode_action_token(
@@ -137,7 +141,7 @@ def decode_action_token(
         # Expiry is checked against the injected clock below rather than the wall clock.
         claims = jwt.decode(
             token,
-            settings.secret_key,
+            settings.signing_key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             audience=f"failcast:{purpose.value}",

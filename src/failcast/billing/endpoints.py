@@ -25,8 +25,9 @@ from failcast.billing.schemas import (
 )
 from failcast.billing.tasks import BillingDep
 from failcast.billing.webhooks import parse_event
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.errors import ValidationFailed
+from failcast.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 
@@ -43,7 +44,12 @@ async def get_billing(principal: CanRead, session: SessionDep, billing: BillingD
     return await service.overview(session, principal.org_id, billing.quotas, billing.now())
 
 
-@router.post("/billing/checkout", response_model=RedirectOut, operation_id="billing_checkout")
+@router.post(
+    "/billing/checkout",
+    response_model=RedirectOut,
+    operation_id="billing_checkout",
+    responses=errors(409, 503),
+)
 async def checkout(
     body: CheckoutIn,
     principal: AsOwner,
@@ -58,7 +64,12 @@ async def checkout(
     return RedirectOut(url=url, id=session_id)
 
 
-@router.post("/billing/portal", response_model=RedirectOut, operation_id="billing_portal")
+@router.post(
+    "/billing/portal",
+    response_model=RedirectOut,
+    operation_id="billing_portal",
+    responses=errors(409, 503),
+)
 async def portal(
     body: PortalIn,
     principal: AsOwner,
@@ -75,7 +86,7 @@ async def portal(
     "/billing/webhook",
     response_model=WebhookOut,
     operation_id="stripe_webhook",
-    responses={400: {"description": "Bad or missing Stripe-Signature"}},
+    responses={**errors(503), **{400: {"description": "Bad or missing Stripe-Signature"}}},
 )
 async def webhook(request: Request, session: SessionDep, billing: BillingDep) -> WebhookOut:
     """Stripe's events, verified by their signature; each event id is applied once."""
@@ -111,7 +122,11 @@ async def admin_usage(
     "/admin/orgs/{org_id}/limits", response_model=LimitsOut, operation_id="admin_set_org_limits"
 )
 async def set_org_limits(
-    org_id: int, body: LimitsIn, principal: PlatformAdmin, session: SessionDep, billing: BillingDep
+    org_id: PathId,
+    body: LimitsIn,
+    principal: PlatformAdmin,
+    session: SessionDep,
+    billing: BillingDep,
 ) -> LimitsOut:
     """Negotiated limits of an org on a custom plan; fields left out keep the plan's value."""
     values = body.model_dump(exclude_unset=True)

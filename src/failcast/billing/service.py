@@ -23,8 +23,9 @@ from failcast.billing.schemas import (
 )
 from failcast.billing.webhooks import PLAN_CHANGED
 from failcast.config import Settings
+from failcast.db.cursors import row_id
 from failcast.db.engine import Database
-from failcast.errors import Conflict, NotFound, ValidationFailed
+from failcast.errors import Conflict, NotFound
 from failcast.models import Organization, OrgUsage, Plan, Service, Subscription, User
 from failcast.orgs import audit
 
@@ -174,9 +175,7 @@ async def usage_report(
     """Every org's usage in `month` with its plan and limits, by org id, for operators."""
     after = 0
     if cursor is not None:
-        if not cursor.isdigit():
-            raise ValidationFailed([{"field": "cursor", "msg": "not a cursor from this API"}])
-        after = int(cursor)
+        after = row_id(cursor)
     services = (
         select(func.count())
         .select_from(Service)

@@ -5,9 +5,10 @@ from fastapi import APIRouter, status
 from failcast.auth.principal import CanRead, CanWrite
 from failcast.catalog import repository
 from failcast.catalog.schemas import ServiceDetail, ServiceIn, ServiceOut, ServicePatch
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict
 from failcast.models import Service
+from failcast.openapi import errors
 from failcast.timeutil import ms_to_datetime
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
@@ -25,6 +26,7 @@ async def list_services(principal: CanRead, session: SessionDep) -> list[Service
     response_model=ServiceOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_service",
+    responses=errors(409, 402),
 )
 async def create_service(body: ServiceIn, principal: CanWrite, session: SessionDep) -> ServiceOut:
     """Declare a service ahead of its first metrics, with its kind, team, tier and owner."""
@@ -37,7 +39,7 @@ async def create_service(body: ServiceIn, principal: CanWrite, session: SessionD
 
 
 @router.get("/{service_id}", response_model=ServiceDetail, operation_id="get_service")
-async def get_service(service_id: int, principal: CanRead, session: SessionDep) -> ServiceDetail:
+async def get_service(service_id: PathId, principal: CanRead, session: SessionDep) -> ServiceDetail:
     """One service with its metric names and the time of its newest sample."""
     service = await repository.get_service(session, principal.org_id, service_id)
     metrics, series_count = await repository.service_metrics(session, service.id)
@@ -52,7 +54,7 @@ async def get_service(service_id: int, principal: CanRead, session: SessionDep) 
 
 @router.patch("/{service_id}", response_model=ServiceOut, operation_id="update_service")
 async def update_service(
-    service_id: int, body: ServicePatch, principal: CanWrite, session: SessionDep
+    service_id: PathId, body: ServicePatch, principal: CanWrite, session: SessionDep
 ) -> ServiceOut:
     """Change a service's kind, team, tier, owner or description."""
     service = await repository.get_service(session, principal.org_id, service_id)

@@ -39,10 +39,15 @@ class ServiceIn(BaseModel):
 
 
 class ServicePatch(BaseModel):
+    """Fields left out stay as they are; `team`, `tier` and `owner` may be cleared with null,
+    `kind` and `description` may not (a service always has them)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    kind: ServiceKind | None = None
+    # Typed without None so that an explicit null is a 422; the None default only means
+    # "left out", and `exclude_unset` keeps it out of the update.
+    kind: ServiceKind = Field(default=None)  # type: ignore[assignment]
     team: str | None = Field(default=None, max_length=128)
     tier: int | None = Field(default=None, ge=0, le=5)
     owner: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
+    description: str = Field(default=None, max_length=1000)  # type: ignore[assignment]

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
 from failcast.chaos.demo import BACKFILL_TASK, has_samples
 from failcast.chaos.experiments import run_offline
-from failcast.chaos.faults import FaultKind, applicable
+from failcast.chaos.faults import FaultError, FaultKind, applicable
 from failcast.chaos.runtime import Simulator
 from failcast.chaos.schemas import (
     ExperimentIn,
@@ -17,9 +17,10 @@ from failcast.chaos.schemas import (
     InjectIn,
     SimulatorIn,
 )
-from failcast.deps import SessionDep
-from failcast.errors import Conflict, NotFound
+from failcast.deps import PathId, SessionDep
+from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.models import ChaosExperiment, Organization
+from failcast.openapi import errors
 
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
 
@@ -49,7 +50,9 @@ async def get_fleet(request: Request, principal: CanRead, session: SessionDep) -
     )
 
 
-@router.put("/simulator", response_model=FleetOut, operation_id="set_simulator")
+@router.put(
+    "/simulator", response_model=FleetOut, operation_id="set_simulator", responses=errors(409)
+)
 async def set_simulator(
     body: SimulatorIn, request: Request, principal: CanAdmin, session: SessionDep
 ) -> FleetOut:
@@ -73,6 +76,7 @@ async def set_simulator(
     response_model=FaultOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="inject_fault",
+    responses=errors(409),
 )
 async def inject(
     body: InjectIn, request: Request, principal: CanWrite, session: SessionDep
@@ -101,7 +105,7 @@ async def list_faults(
 
 @router.delete("/faults/{fault_id}", response_model=FaultOut, operation_id="stop_fault")
 async def stop_fault(
-    fault_id: int, request: Request, principal: CanWrite, session: SessionDep
+    fault_id: PathId, request: Request, principal: CanWrite, session: SessionDep
 ) -> FaultOut:
     """End one active fault now."""
     stopped = await _simulator(request).stop(session, principal.org_id, fault_id=fault_id)
@@ -122,6 +126,7 @@ async def reset(request: Request, principal: CanWrite, session: SessionDep) -> l
     response_model=ExperimentOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="run_experiment",
+    responses=errors(409),
 )
 async def run_experiment(
     body: ExperimentIn, request: Request, principal: CanWrite, session: SessionDep
@@ -135,13 +140,16 @@ async def run_experiment(
     if body.dry_run:
         fleet = simulator.new_fleet(principal.org_id)
         start = simulator.clock()
-        journal = run_offline(
-            fleet,
-            body.experiment,
-            start,
-            observe_s=body.observe_seconds,
-            settle_s=body.settle_seconds,
-        )
+        try:
+            journal = run_offline(
+                fleet,
+                body.experiment,
+                start,
+                observe_s=body.observe_seconds,
+                settle_s=body.settle_seconds,
+            )
+        except FaultError as exc:
+            raise ValidationFailed([{"field": "experiment", "msg": str(exc)}]) from None
         end = start + body.experiment.method_duration_s
         return ExperimentOut(
             id=None,
@@ -181,7 +189,7 @@ async def list_experiments(principal: CanRead, session: SessionDep) -> list[Expe
     "/experiments/{experiment_id}", response_model=ExperimentOut, operation_id="get_experiment"
 )
 async def get_experiment(
-    experiment_id: int, principal: CanRead, session: SessionDep
+    experiment_id: PathId, principal: CanRead, session: SessionDep
 ) -> ExperimentOut:
     """One experiment with its journal once it is finished."""
     row = await session.scalar(

@@ -28,7 +28,12 @@ same description with `failcast openapi --markdown > docs/api.md`.
 - **Tenancy**: everything is scoped to the caller's organisation; another organisation's ids
   answer 404 exactly like ids that do not exist.
 - **Errors**: one shape, `{"error": "<Name>", "detail": ...}`. A 422's detail lists every problem
-  as `{"index"?, "field", "msg"}`; a batch with any problem stores nothing.
+  as `{"index"?, "field", "msg"}`; a batch with any problem stores nothing. Every operation's
+  description lists the errors it can answer. A 429 or 503 (the store is busy) says when to
+  retry in `Retry-After`; an unexpected failure is a 500 whose body carries the `request_id`
+  to quote.
+- **Sizes**: request bodies are refused (413) above 1 MiB, or 16 MiB on the bulk routes
+  (ingest, remote write, OTLP, ML events, imports, scoring); both are settings.
 - **Time**: timestamps are RFC 3339 with a zone (`2026-11-20T10:00:00Z`) or Unix seconds;
   durations are seconds or text such as `90s`, `5m`, `1h`.
 - **Pages**: list endpoints that can grow return `next_cursor`; pass it back as `cursor`.

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from failcast import __version__
 from failcast.cli import app
-from failcast.cli.server import load_settings
-from failcast.config import Settings
+from failcast.cli._client import fail
+from failcast.cli.server import load_settings, server_options
+from failcast.config import Settings, check_proxies, split_list
 
 # Any constant will do; it only has to be the same in every replica.
 _MIGRATION_LOCK = 0x5A3D_0002
@@ -48,8 +49,12 @@ def api(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
     forwarded_allow_ips: Annotated[
-        str, typer.Option(help="Proxies trusted for X-Forwarded-* (comma-separated, or *).")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(
+            help="Proxies trusted for X-Forwarded-For (comma-separated addresses or networks); "
+            "default: FAILCAST_FORWARDED_ALLOW_IPS, else 127.0.0.1."
+        ),
+    ] = None,
 ) -> None:
     """Serve the API and dashboard without background work (scale-out mode needs Redis)."""
     import uvicorn
@@ -57,24 +62,24 @@ def api(
     from failcast.ops.logging import configure_logging
 
     settings = load_settings()
+    if forwarded_allow_ips is not None:
+        try:
+            proxies = check_proxies(split_list(forwarded_allow_ips))
+        except ValueError as exc:
+            fail(f"--forwarded-allow-ips: {exc}", code=2)
+        settings = settings.model_copy(update={"forwarded_allow_ips": proxies})
     if not settings.scale_out:
         typer.echo("failcast api needs FAILCAST_REDIS_URL; use `failcast up` alone", err=True)
         raise typer.Exit(2)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    options = server_options(settings, bind_host)
     configure_logging(settings.log_level, settings.log_json)
     if settings.run_migrations_on_start:
         asyncio.run(_migrate_locked(settings))
-    bind_host = host or settings.host
-    bind_port = port or settings.port
     typer.echo(f"Failcast {__version__} API on http://{bind_host}:{bind_port}", err=True)
     uvicorn.run(
-        "failcast.cli.scaleout:api_app",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        "failcast.cli.scaleout:api_app", factory=True, port=bind_port, workers=workers, **options
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +20,31 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         fail(f"refusing to start: {problems}", code=2)
+
+
+def server_options(settings: Settings, host: str) -> dict[str, Any]:
+    """uvicorn's options for serving `settings` on `host`, or an exit when it is unsafe.
+
+    Only `forwarded_allow_ips` may name the client through X-Forwarded-For; uvicorn takes the
+    nearest address that is not one of them, so a client cannot choose its own.
+    """
+    refusal = settings.refusal_to_serve(host)
+    if refusal:
+        fail(f"refusing to start: {refusal}", code=2)
+    try:
+        # Generated now (when unset) rather than by each worker process racing for it.
+        settings.signing_key  # noqa: B018
+    except (OSError, ValueError) as exc:
+        fail(f"refusing to start: {exc}", code=2)
+    return {
+        "host": host,
+        "log_config": None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": ",".join(settings.forwarded_allow_ips),
+        # Idle keep-alive connections are closed after this; header and body read timeouts
+        # belong to the reverse proxy (deploy/nginx.conf).
+        "timeout_keep_alive": 5,
+    }
 
 
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
@@ -57,14 +82,9 @@ def up(
         overrides["public_url"] = f"http://localhost:{port or settings.port}"
     settings = settings.model_copy(update=overrides)
     configure_logging(settings.log_level, settings.log_json)
+    options = server_options(settings, settings.host)
     typer.echo(f"Failcast {__version__} on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=True,
-    )
+    uvicorn.run(create_app(settings), port=settings.port, **options)
 
 
 @db_app.command("upgrade")

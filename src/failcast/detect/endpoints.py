@@ -35,6 +35,8 @@ from failcast.detect.scoring import score_table
 from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN
+from failcast.openapi import errors
+from failcast.ops.body_limit import bulk_body
 from failcast.query.service import parse_matchers
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms, parse_ts
 
@@ -57,7 +59,7 @@ def _duration(field: str, value: str) -> int:
 ServiceQuery = Annotated[str, Query(alias="service", pattern=SERVICE_PATTERN, max_length=128)]
 
 
-@router.get("/drift", response_model=DriftOut, operation_id="get_drift")
+@router.get("/drift", response_model=DriftOut, operation_id="get_drift", responses=errors(404))
 async def get_drift(
     principal: CanRead,
     session: SessionDep,
@@ -103,7 +105,9 @@ async def get_drift(
     )
 
 
-@router.get("/forecast", response_model=ForecastOut, operation_id="get_forecast")
+@router.get(
+    "/forecast", response_model=ForecastOut, operation_id="get_forecast", responses=errors(404)
+)
 async def get_forecast(
     principal: CanRead,
     session: SessionDep,
@@ -220,6 +224,7 @@ def _table(
 
 
 @router.post("/detect/score", response_model=ScoreOut, operation_id="score_values")
+@bulk_body
 async def score_values(principal: CanRead, body: ScoreIn) -> ScoreOut:
     """Score values causally with a named configuration, as `failcast score` does: each row
     against the rows before it (and the training rows), nothing stored."""
@@ -278,7 +283,10 @@ def _live(series: choices.LiveSeries) -> LiveSeriesOut:
 
 
 @router.get(
-    "/detectors/series", response_model=list[LiveSeriesOut], operation_id="list_live_detectors"
+    "/detectors/series",
+    response_model=list[LiveSeriesOut],
+    operation_id="list_live_detectors",
+    responses=errors(404),
 )
 async def list_live_detectors(
     principal: CanRead,
@@ -291,7 +299,10 @@ async def list_live_detectors(
 
 
 @router.put(
-    "/detectors/series", response_model=list[LiveSeriesOut], operation_id="choose_live_detector"
+    "/detectors/series",
+    response_model=list[LiveSeriesOut],
+    operation_id="choose_live_detector",
+    responses=errors(404),
 )
 async def choose_live_detector(
     principal: CanWrite, session: SessionDep, body: ChoiceIn
@@ -307,7 +318,9 @@ async def choose_live_detector(
     return [_live(s) for s in found if s.metric == body.metric]
 
 
-@router.delete("/detectors/series", status_code=204, operation_id="reset_live_detector")
+@router.delete(
+    "/detectors/series", status_code=204, operation_id="reset_live_detector", responses=errors(404)
+)
 async def reset_live_detector(
     principal: CanWrite,
     session: SessionDep,

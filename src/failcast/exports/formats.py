@@ -3,6 +3,12 @@
 CSV and JSON write times as RFC 3339 in UTC and labels as JSON objects. Excel cannot hold a
 time zone, so its times are UTC with the zone removed (the column headers say so); openpyxl's
 write-only mode keeps one row in memory at a time and spills the sheet to a temporary file.
+
+Text comes from users (alert and incident titles, imported fields), and a spreadsheet opening
+an export runs a cell that starts with `=`, `+`, `-` or `@` as a formula (CSV injection). In
+CSV such text gets a leading `'`, which spreadsheets show as text and do not evaluate; in
+Excel it is written as a text cell, never a formula. Numbers are numbers in both, negative
+ones included.
 """
 
 from __future__ import annotations
@@ -22,6 +28,14 @@ import orjson
 Row = dict[str, Any]
 EXCEL_ROWS_PER_SHEET = 1_000_000
 READ_BLOCK = 64 * 1024
+# A cell starting with one of these is a formula to a spreadsheet (tab and carriage return
+# too: some spreadsheets skip them and read on).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """`text` as a spreadsheet shows it but never runs it."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class Format(StrEnum):
@@ -54,6 +68,8 @@ def _text(value: Any) -> str:
         return repr(value)
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, str):
+        return neutralised(value)
     return str(value)
 
 
@@ -69,11 +85,18 @@ def _json(row: Row) -> bytes:
     return orjson.dumps(fixed, default=_json_default)
 
 
-def _excel(value: Any) -> Any:
+def _excel(sheet: Any, value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        from openpyxl.cell import WriteOnlyCell
+
+        # openpyxl would store "=..." as a formula; a text cell shows it and runs nothing.
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
     return value
 
 
@@ -133,7 +156,7 @@ async def _xlsx(columns: Sequence[str], chunks: AsyncIterator[list[Row]]) -> Asy
                 sheet = workbook.create_sheet("export" if sheets == 1 else f"export {sheets}")
                 sheet.append(_headers(columns, datetime_columns))
                 written = 0
-            sheet.append([_excel(row[c]) for c in columns])
+            sheet.append([_excel(sheet, row[c]) for c in columns])
             written += 1
 
     async for rows in chunks:

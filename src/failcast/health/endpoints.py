@@ -12,7 +12,7 @@ from failcast.alerting.bodies import read_text
 from failcast.auth.principal import CanRead, CanWrite
 from failcast.catalog.repository import get_service
 from failcast.config import Settings
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.errors import ValidationFailed
 from failcast.health import repository, service
 from failcast.health.config import HealthConfig, HealthOverride
@@ -28,6 +28,7 @@ from failcast.health.responses import (
 )
 from failcast.health.risk import LEVELS
 from failcast.ingest.endpoints import parse_body
+from failcast.ops.body_limit import bulk_body
 from failcast.query.service import parse_time_param
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms
 from failcast.topology.yamlsource import Loc, validate_yaml
@@ -120,7 +121,7 @@ async def list_service_health(
     operation_id="get_service_health",
 )
 async def get_service_health(
-    service_id: int,
+    service_id: PathId,
     principal: CanRead,
     session: SessionDep,
     at: AtParam = None,
@@ -229,6 +230,7 @@ async def get_health_config(principal: CanRead, session: SessionDep) -> HealthCo
     operation_id="put_health_config",
     openapi_extra=_BODY,
 )
+@bulk_body
 async def put_health_config(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> HealthConfig:
@@ -246,8 +248,9 @@ async def put_health_config(
     operation_id="put_service_health_config",
     openapi_extra=_BODY,
 )
+@bulk_body
 async def put_service_health_config(
-    service_id: int,
+    service_id: PathId,
     request: Request,
     principal: CanWrite,
     session: SessionDep,
@@ -274,7 +277,7 @@ async def put_service_health_config(
     operation_id="delete_service_health_config",
 )
 async def delete_service_health_config(
-    service_id: int, principal: CanWrite, session: SessionDep
+    service_id: PathId, principal: CanWrite, session: SessionDep
 ) -> Response:
     """Drop one service's override; the org's settings apply to it again."""
     found = await get_service(session, principal.org_id, service_id)

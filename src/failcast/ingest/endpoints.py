@@ -14,6 +14,8 @@ from failcast.errors import PayloadTooLarge, ValidationFailed, problems_from_pyd
 from failcast.ingest.schemas import IngestLimits, IngestResult, LogBatch, MetricBatch
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_batch
+from failcast.openapi import errors
+from failcast.ops.body_limit import bulk_body
 from failcast.ops.collector import collector_paused
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -86,8 +88,13 @@ def _ingestor(request: Request) -> Ingestor:
     response_model=IngestResult,
     operation_id="ingest_metrics",
     openapi_extra=_body_schema(MetricBatch),
-    responses={413: {"description": "Batch or body too large"}, 422: {"description": "Invalid"}},
+    responses={
+        **errors(402),
+        413: {"description": "Batch or body too large"},
+        422: {"description": "Invalid"},
+    },
 )
+@bulk_body
 async def ingest_metrics(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IngestResult:
@@ -120,8 +127,13 @@ async def ingest_metrics(
     response_model=IngestResult,
     operation_id="ingest_logs",
     openapi_extra=_body_schema(LogBatch),
-    responses={413: {"description": "Batch or body too large"}, 422: {"description": "Invalid"}},
+    responses={
+        **errors(402),
+        413: {"description": "Batch or body too large"},
+        422: {"description": "Invalid"},
+    },
 )
+@bulk_body
 async def ingest_logs(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IngestResult:

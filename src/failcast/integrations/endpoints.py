@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from failcast.auth.principal import CanIngest, CanRead, CanWrite
 from failcast.config import Settings
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import PathId, SessionDep, SettingsDep
+from failcast.egress import EgressPolicy
 from failcast.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from failcast.ingest.schemas import SERVICE_PATTERN, IngestLimits
 from failcast.integrations import otlp, remote_write
 from failcast.integrations.auth import CanIngestBasic
 from failcast.integrations.exporters import DEFAULT_EXPORTERS, ExporterRegistry, render
-from failcast.integrations.mapping import DEFAULT_SERVICE, SampleSink
+from failcast.integrations.mapping import DEFAULT_SERVICE, DropReason, SampleSink
 from failcast.integrations.ml import PredictionLog
 from failcast.integrations.schemas import (
     LabelBatch,
@@ -27,6 +28,8 @@ from failcast.integrations.schemas import (
 )
 from failcast.integrations.state import Integrations
 from failcast.models import ScrapeTarget
+from failcast.openapi import errors
+from failcast.ops.body_limit import bulk_body
 
 router = APIRouter(tags=["integrations"])
 
@@ -55,16 +58,53 @@ async def _store(
 
     Short transactions keep a large remote write from holding SQLite's write lock for
     seconds (concurrent writers would time out). A sender retries a failed request whole, and
-    re-sent samples overwrite, so a write that fails half-way duplicates nothing.
+    re-sent samples overwrite, so a write that fails half-way duplicates nothing. Samples of
+    new series beyond the org's series limits are dropped (reason `series_limit`), as the
+    sender cannot correct them. Every drop is counted in the sink and in
+    `failcast_integration_dropped_samples`.
     """
     state = _state(request)
-    for reason, count in sink.dropped.items():
-        state.dropped.labels(source=source, reason=reason).inc(count)
     size = settings.max_batch_samples
     for start in range(0, len(sink.samples), size):
         chunk = sink.samples[start : start + size]
-        await request.app.state.ingestor.ingest_samples(session, org_id, chunk)
-        request.app.state.telemetry.samples_ingested.inc(len(chunk))
+        result = await request.app.state.ingestor.ingest_samples(
+            session, org_id, chunk, partial=True
+        )
+        request.app.state.telemetry.samples_ingested.inc(result.accepted)
+        if result.accepted < len(chunk):
+            sink.dropped[DropReason.series_limit] += len(chunk) - result.accepted
+    for reason, count in sink.dropped.items():
+        state.dropped.labels(source=source, reason=reason).inc(count)
+
+
+def dropped_headers(sink: SampleSink) -> dict[str, str]:
+    """What a receiver kept and dropped, for senders and people reading their logs."""
+    stored = len(sink.samples) - sink.dropped.get(DropReason.series_limit, 0)
+    reasons = ", ".join(f"{reason}={count}" for reason, count in sorted(sink.dropped.items()))
+    headers = {
+        "X-Failcast-Accepted": str(stored),
+        "X-Failcast-Dropped": str(sink.dropped_total),
+        # Remote write 2.0's name for the samples stored.
+        "X-Prometheus-Remote-Write-Samples-Written": str(stored),
+    }
+    if reasons:
+        headers["X-Failcast-Dropped-Reasons"] = reasons
+    return headers
+
+
+_RECEIVER_HEADERS = {
+    "X-Failcast-Accepted": {"description": "Samples stored.", "schema": {"type": "integer"}},
+    "X-Failcast-Dropped": {
+        "description": "Samples not stored (non-finite, outside the ingest window, breaking "
+        "label limits, or of new series beyond the org's series limits).",
+        "schema": {"type": "integer"},
+    },
+    "X-Failcast-Dropped-Reasons": {
+        "description": "The dropped samples by reason, e.g. `out_of_window=3, not_finite=1`; "
+        "absent when none were dropped.",
+        "schema": {"type": "string"},
+    },
+}
 
 
 @router.post(
@@ -73,10 +113,13 @@ async def _store(
     response_class=Response,
     operation_id="prometheus_remote_write",
     responses={
+        **errors(402, 429),
+        204: {"description": "Stored what was valid", "headers": _RECEIVER_HEADERS},
         400: {"description": "Not a snappy WriteRequest"},
         413: {"description": "Too large"},
     },
 )
+@bulk_body
 async def prometheus_remote_write(
     request: Request,
     principal: CanIngestBasic,
@@ -92,8 +135,10 @@ async def prometheus_remote_write(
     """Prometheus remote write 1.0 (snappy-compressed protobuf).
 
     Valid samples are stored; NaN (staleness markers), infinities, samples outside the ingest
-    window and series breaking the label limits are dropped and counted in
-    `failcast_integration_dropped_samples`, because Prometheus cannot correct a refused batch.
+    window, series breaking the label limits and new series beyond the org's series limits
+    are dropped, because Prometheus cannot correct a refused batch. The answer's headers say
+    how many were stored and dropped, by reason; `failcast_integration_dropped_samples`
+    counts the drops.
     """
     body = await _body(request, settings.max_body_bytes)
     try:
@@ -105,18 +150,19 @@ async def prometheus_remote_write(
     limits = IngestLimits.from_settings(settings)
     sink = remote_write.write_request_samples(write, limits, default_service)
     await _store(request, session, settings, principal.org_id, sink, "prometheus_remote_write")
-    return Response(
-        status_code=status.HTTP_204_NO_CONTENT,
-        headers={"X-Failcast-Dropped": str(sink.dropped_total)},
-    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=dropped_headers(sink))
 
 
 @router.post(
     "/v1/metrics",
     operation_id="otlp_metrics",
     response_class=Response,
-    responses={200: {"content": {"application/x-protobuf": {}, "application/json": {}}}},
+    responses={
+        **errors(402, 429),
+        200: {"content": {"application/x-protobuf": {}, "application/json": {}}},
+    },
 )
+@bulk_body
 async def otlp_metrics(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -208,13 +254,20 @@ async def list_scrape_targets(principal: CanRead, session: SessionDep) -> list[S
     response_model=ScrapeTargetOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_scrape_target",
+    responses=errors(409),
 )
 async def create_scrape_target(
-    body: ScrapeTargetIn, principal: CanWrite, session: SessionDep
+    body: ScrapeTargetIn, request: Request, principal: CanWrite, session: SessionDep
 ) -> ScrapeTargetOut:
-    """Pull a Prometheus exposition endpoint for a service every `interval` seconds."""
+    """Pull a Prometheus exposition endpoint for a service every `interval` seconds. Targets
+    on private, loopback or link-local addresses are refused unless the operator allows
+    their network (`outbound_allowed_networks`)."""
     if body.timeout > body.interval:
         raise ValidationFailed([{"field": "timeout", "msg": "timeout may not exceed the interval"}])
+    egress: EgressPolicy = request.app.state.egress
+    reason = egress.check_host(body.url.host or "")
+    if reason:
+        raise ValidationFailed([{"field": "url", "msg": reason}])
     url = str(body.url)
     await _url_taken(session, principal.org_id, url, None)
     target = ScrapeTarget(
@@ -237,7 +290,7 @@ async def create_scrape_target(
     operation_id="get_scrape_target",
 )
 async def get_scrape_target(
-    target_id: int, principal: CanRead, session: SessionDep
+    target_id: PathId, principal: CanRead, session: SessionDep
 ) -> ScrapeTargetOut:
     """One scrape target and its health."""
     return _target_out(await _target(session, principal.org_id, target_id))
@@ -249,7 +302,7 @@ async def get_scrape_target(
     operation_id="update_scrape_target",
 )
 async def update_scrape_target(
-    target_id: int, body: ScrapeTargetPatch, principal: CanWrite, session: SessionDep
+    target_id: PathId, body: ScrapeTargetPatch, principal: CanWrite, session: SessionDep
 ) -> ScrapeTargetOut:
     """Change a target's service, interval, timeout, labels or whether it is scraped."""
     target = await _target(session, principal.org_id, target_id)
@@ -271,7 +324,7 @@ async def update_scrape_target(
     operation_id="delete_scrape_target",
 )
 async def delete_scrape_target(
-    target_id: int, principal: CanWrite, session: SessionDep
+    target_id: PathId, principal: CanWrite, session: SessionDep
 ) -> Response:
     """Stop scraping a target; its samples stay."""
     target = await _target(session, principal.org_id, target_id)
@@ -284,7 +337,13 @@ def _predictions(request: Request) -> PredictionLog:
     return _state(request).predictions
 
 
-@router.post("/api/v1/ml/predictions", response_model=MlResult, operation_id="log_predictions")
+@router.post(
+    "/api/v1/ml/predictions",
+    response_model=MlResult,
+    operation_id="log_predictions",
+    responses=errors(402, 429),
+)
+@bulk_body
 async def log_predictions(
     body: PredictionBatch,
     request: Request,
@@ -304,7 +363,13 @@ async def log_predictions(
     return MlResult(accepted=outcome.accepted, joined=outcome.joined, accuracy=outcome.accuracy)
 
 
-@router.post("/api/v1/ml/labels", response_model=MlResult, operation_id="log_labels")
+@router.post(
+    "/api/v1/ml/labels",
+    response_model=MlResult,
+    operation_id="log_labels",
+    responses=errors(402, 429),
+)
+@bulk_body
 async def log_labels(
     body: LabelBatch,
     request: Request,

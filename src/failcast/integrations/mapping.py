@@ -29,6 +29,7 @@ class DropReason:
     not_finite = "not_finite"  # NaN (Prometheus staleness markers) and infinities
     out_of_window = "out_of_window"
     invalid_series = "invalid_series"
+    series_limit = "series_limit"  # a new series beyond the org's series limits
 
 
 def service_name(text: str) -> str | None:

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.upsert import insert_ignoring_conflicts
+from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import ValidSample, labels_key
@@ -24,6 +25,8 @@ from failcast.models import PredictionEvent, Service, ServiceKind
 from failcast.timeutil import now_ms
 
 ACCURACY_WINDOW = 100
+# Far beyond any ingest window, and small enough for every integer column.
+_FAR_SECONDS = 1e12
 ACCURACY_METRIC = "accuracy"
 PREDICTION_METRIC = "prediction"
 
@@ -108,7 +111,10 @@ def _sample(model: str, metric: str, labels: dict[str, str], ts: int, value: flo
 
 
 def _ts(value: float | None, now: int) -> int:
-    return now if value is None else round(value * 1000)
+    # Bounded first: round() of 1e300 seconds is an integer no column holds.
+    if value is None:
+        return now
+    return round(max(min(value, _FAR_SECONDS), -_FAR_SECONDS) * 1000)
 
 
 def _prediction_sample(model: str, item: PredictionIn, ts: int) -> ValidSample:
@@ -120,6 +126,20 @@ def _prediction_sample(model: str, item: PredictionIn, ts: int) -> ValidSample:
 
 def _in_window(ts: int, limits: IngestLimits) -> bool:
     return limits.earliest_ms <= ts <= limits.latest_ms
+
+
+def check_times(
+    items: Sequence[PredictionIn | LabelIn], limits: IngestLimits, field: str, now: int
+) -> None:
+    """Refuse the batch (422) when an event's time is outside the ingest window, as a metric
+    batch is: the event's samples could not be stored, and its join would be out of reach."""
+    problems = []
+    for index, item in enumerate(items):
+        if item.ts is not None and not _in_window(_ts(item.ts, now), limits):
+            msg = "timestamp is outside the accepted ingest window"
+            problems.append({"field": f"{field}.{index}.ts", "msg": msg})
+    if problems:
+        raise ValidationFailed(problems)
 
 
 class PredictionLog:
@@ -138,6 +158,7 @@ class PredictionLog:
         limits: IngestLimits,
     ) -> MlOutcome:
         now = now_ms()
+        check_times(items, limits, "predictions", now)
         service_id = await model_service_id(session, org_id, model)
         events = await _events(session, service_id, [item.id for item in items])
         samples: list[ValidSample] = []
@@ -160,8 +181,7 @@ class PredictionLog:
             if event.labelled_at is not None:
                 event.correct = is_correct(item.prediction, event.label)
                 joined += 1
-            if _in_window(ts, limits):
-                samples.append(_prediction_sample(model, item, ts))
+            samples.append(_prediction_sample(model, item, ts))
         return await self._finish(
             session, org_id, model, service_id, samples, accepted, joined, now, limits
         )
@@ -175,6 +195,7 @@ class PredictionLog:
         limits: IngestLimits,
     ) -> MlOutcome:
         now = now_ms()
+        check_times(items, limits, "labels", now)
         service_id = await model_service_id(session, org_id, model)
         events = await _events(session, service_id, [item.id for item in items])
         joined = accepted = 0
@@ -217,5 +238,5 @@ class PredictionLog:
             if accuracy is not None and _in_window(now, limits):
                 samples.append(_sample(model, ACCURACY_METRIC, {}, now, accuracy))
         # The ingestor commits the events together with the samples, or rolls all of it back.
-        await self.ingestor.ingest_samples(session, org_id, samples)
+        await self.ingestor.ingest_samples(session, org_id, samples, commit_series_first=False)
         return MlOutcome(accepted, joined, accuracy)

@@ -64,7 +64,9 @@ class PredictionIn(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     features: dict[str, Any] = Field(default_factory=dict)
     prediction: Outcome
-    ts: float | None = Field(default=None, description="Unix seconds; default: now.")
+    ts: float | None = Field(
+        default=None, description="Unix seconds within the ingest window; default: now."
+    )
 
 
 class PredictionBatch(BaseModel):
@@ -79,7 +81,9 @@ class LabelIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=200)
     label: Outcome
-    ts: float | None = Field(default=None, description="Unix seconds; default: now.")
+    ts: float | None = Field(
+        default=None, description="Unix seconds within the ingest window; default: now."
+    )
 
 
 class LabelBatch(BaseModel):

@@ -4,6 +4,11 @@ target's health (up, duration, error) the way Prometheus does.
 Every scrape also stores `up`, `scrape_duration_seconds` and `scrape_samples_scraped` for the
 target's service, so an exporter that stops answering shows up in the data, not only in the
 target list.
+
+Targets are pulled through `failcast.egress`: a target that resolves to a private, loopback
+or link-local address (unless the operator allows its network) is never connected to, so a
+user cannot read an internal endpoint back as metrics. A failed connection is reported as
+such, without the system's reason, so the target list is no port scanner.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.egress import EgressPolicy, OutboundClient, is_refusal
 from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
 from failcast.integrations.mapping import SampleSink, label_name, metric_name
 from failcast.models import ScrapeTarget
 
 ACCEPT = "text/plain;version=0.0.4;q=1.0, */*;q=0.1"
+NOT_ALLOWED = "the target's address may not be reached (see outbound_allowed_networks)"
 # Targets pulled per run of the periodic job; the rest wait for the next tick.
 MAX_TARGETS_PER_RUN = 200
 MAX_PARALLEL_SCRAPES = 8
@@ -119,7 +126,7 @@ async def scrape(
     except (TimeoutError, httpx.TimeoutException):
         error = f"timed out after {target.timeout_seconds:g} s"
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        error = NOT_ALLOWED if is_refusal(exc) else "connection failed"
     except ValueError as exc:
         error = f"not Prometheus text format: {exc}"
     duration = time.perf_counter() - clock
@@ -183,7 +190,8 @@ async def record_result(session: AsyncSession, ingestor: Ingestor, result: Scrap
         )
     )
     samples = result.sink.samples + health_samples(result, result.sink.limits).samples
-    await ingestor.ingest_samples(session, result.target.org_id, samples)
+    # New series beyond the org's limits are left out, as for remote write.
+    await ingestor.ingest_samples(session, result.target.org_id, samples, partial=True)
 
 
 async def scrape_due_targets(
@@ -191,10 +199,11 @@ async def scrape_due_targets(
     ingestor: Ingestor,
     settings: Settings,
     now: datetime | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    egress: EgressPolicy | None = None,
 ) -> list[ScrapeResult]:
     """Pull every due target in parallel and record what came back."""
     now = now or datetime.now(UTC)
+    egress = egress or EgressPolicy.from_settings(settings)
     async with db.session() as session:
         targets = await claim_due_targets(session, now)
     if not targets:
@@ -202,11 +211,12 @@ async def scrape_due_targets(
     limits = IngestLimits.from_settings(settings)
     slots = asyncio.Semaphore(MAX_PARALLEL_SCRAPES)
 
-    async def pull(http: httpx.AsyncClient, target: TargetSpec) -> ScrapeResult:
+    async def pull(http: OutboundClient, target: TargetSpec) -> ScrapeResult:
         async with slots:
             return await scrape(http, target, limits, settings.max_body_bytes)
 
-    async with httpx.AsyncClient(transport=transport, follow_redirects=True) as http:
+    # Redirects are followed: each hop's connection goes through the same check.
+    async with OutboundClient(egress, follow_redirects=True) as http:
         results = await asyncio.gather(*(pull(http, target) for target in targets))
     async with db.session() as session:
         for result in results:

@@ -41,7 +41,7 @@ def install(app: FastAPI) -> None:
     )
 
     async def scrape(**_: Any) -> None:
-        await scrape_due_targets(state.db, state.ingestor, state.settings)
+        await scrape_due_targets(state.db, state.ingestor, state.settings, egress=state.egress)
 
     state.runner.register(SCRAPE_TASK, scrape)
     state.runner.every(SCRAPE_TICK_SECONDS, SCRAPE_TASK)

@@ -14,7 +14,7 @@ from typing import Any
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from failcast.config import Settings
-from failcast.jobs.runner import InProcessRunner, Task, TaskRunner
+from failcast.jobs.runner import InProcessRunner, JobEvents, Task, TaskRunner
 
 # The arq functions that run one scheduled slot of a periodic job, and one org's share of a
 # slot of a periodic `OrgJob` (see jobs/worker.py).
@@ -50,6 +50,7 @@ class ArqRunner:
     queue: str
     tasks: dict[str, Task] = field(default_factory=dict)
     periodic: list[tuple[float, str]] = field(default_factory=list)
+    events: JobEvents | None = None
     _pool: ArqRedis | None = None
 
     def register(self, name: str, task: Task) -> None:

@@ -28,7 +28,7 @@ from failcast.db.base import utcnow
 from failcast.db.engine import Database
 from failcast.jobs.arq_runner import ORG_FUNCTION, PERIODIC_FUNCTION, ArqRunner
 from failcast.jobs.leader import LeaderLease, Scheduler, accept_fence
-from failcast.jobs.runner import OrgJob, Task
+from failcast.jobs.runner import JobRetry, OrgJob, Task, with_retries
 from failcast.models import JobRun
 
 log = logging.getLogger("failcast.jobs.worker")
@@ -56,11 +56,15 @@ def build_app(settings: Settings) -> tuple[FastAPI, ArqRunner]:
     return app, runner
 
 
-def as_job(task: Task) -> ArqCoroutine:
-    """Adapt a task function to arq's calling convention (a context first)."""
+def as_job(name: str, task: Task, runner: ArqRunner) -> ArqCoroutine:
+    """Adapt a task function to arq's calling convention (a context first); transient store
+    errors are retried as in embedded mode."""
 
     async def job(ctx: dict[str, Any], **kwargs: Any) -> None:
-        await task(**kwargs)
+        if isinstance(task, OrgJob):
+            await task(**kwargs)
+            return
+        await with_retries(name, lambda: task(**kwargs), retry=JobRetry(), events=runner.events)
 
     return job
 
@@ -120,7 +124,7 @@ class PeriodicJob:
                     name, org_id, slot_ms, fence, interval_ms=interval_ms
                 )
         else:
-            await task()
+            await with_retries(name, task, retry=JobRetry(), events=self.runner.events)
         await self.record(name, slot_ms, fence, started)
         return "ran"
 
@@ -137,7 +141,7 @@ class PeriodicJob:
         if not isinstance(task, OrgJob):
             raise TypeError(f"task {name!r} is not run org by org")
         started = utcnow()
-        await task.run_org(org_id, slot_ms)
+        await task.run_one(org_id, slot_ms)
         await self.record(key, slot_ms, fence, started)
         return "ran"
 
@@ -151,7 +155,10 @@ def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function
     """Every registered task as an arq function, plus the periodic-slot runner."""
     # arq types its coroutines as a protocol that only plain functions satisfy; these are
     # called exactly like them (context first).
-    functions = [func(cast(Any, as_job(task)), name=name) for name, task in runner.tasks.items()]
+    functions = [
+        func(cast(Any, as_job(name, task, runner)), name=name)
+        for name, task in runner.tasks.items()
+    ]
     periodic = PeriodicJob(runner, app.state.db, app.state.settings.redis_prefix, worker)
     functions.append(func(cast(Any, periodic.run), name=PERIODIC_FUNCTION))
     functions.append(func(cast(Any, periodic.run_org), name=ORG_FUNCTION))

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from failcast.db.base import Base, UTCDateTime, utcnow
+
+
+def new_session_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class AuthSession(Base):
@@ -18,6 +23,9 @@ class AuthSession(Base):
     __tablename__ = "auth_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What access tokens name (`sid`): random, so that a token cannot be made for a session
+    # by counting, even by someone who knows how tokens are signed.
+    key: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_key)
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )

@@ -8,7 +8,11 @@
                            `format: alertmanager` sends Alertmanager's version 4 payload
 
 Every URL and SMTP host is part of the channel's configuration, so a test points a channel
-at a local receiver.
+at a local receiver. Receivers are reached through `failcast.egress` only (internal addresses
+refused unless the operator allows them), and what a failed delivery reports is deliberately
+coarse: "delivery failed", with the receiver's HTTP or SMTP status when it answered one. A
+refused connection and a silent port look the same, so a channel is no port scanner; the
+server's log keeps the details.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from abc import ABC, abstractmethod
 from email.message import EmailMessage
 from typing import Any, ClassVar, Literal
 
 import aiosmtplib
+import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from failcast.egress import EgressPolicy, OutboundClient, connect_socket, is_refusal
 from failcast.errors import ValidationFailed, problems_from_pydantic
 from failcast.notify.payloads import (
     Notification,
@@ -36,6 +43,10 @@ from failcast.notify.payloads import (
 
 SIGNATURE_HEADER = "X-Failcast-Signature"
 REDACTED = "********"
+FAILED = "delivery failed"
+NOT_ALLOWED = "delivery failed: destination not allowed"
+
+log = logging.getLogger("failcast.notify")
 
 
 class DeliveryError(Exception):
@@ -60,6 +71,12 @@ def sign(secret: str, body: bytes) -> str:
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
+    try:
+        host = httpx.URL(value).host
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if not host:
+        raise ValueError("the URL names no host")
     return value
 
 
@@ -68,24 +85,30 @@ class _Config(BaseModel):
 
 
 async def _post_json(
-    http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
+    http: OutboundClient, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> int:
     content = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     sent = {"Content-Type": "application/json", **(headers or {})}
     return await _post_bytes(http, url, content, sent)
 
 
 async def _post_bytes(
-    http: httpx.AsyncClient, url: str, content: bytes, headers: dict[str, str]
-) -> tuple[int, bytes]:
+    http: OutboundClient, url: str, content: bytes, headers: dict[str, str]
+) -> int:
     try:
+        # Redirects are not followed: a receiver could send the request on to an address
+        # the check never saw the URL of (the connection would still be checked).
         response = await http.post(url, content=content, headers=headers)
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        if is_refusal(exc):
+            raise DeliveryError(NOT_ALLOWED) from None
+        log.info("delivery failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+        raise DeliveryError(FAILED) from None
     if response.status_code >= 300:
-        text = response.text[:500]
-        raise DeliveryError(f"HTTP {response.status_code}: {text}", response.status_code)
-    return response.status_code, response.content
+        # The receiver's body is not repeated: it could be anything the URL points at.
+        status = response.status_code
+        raise DeliveryError(f"{FAILED}: HTTP {status}", status)
+    return response.status_code
 
 
 class Channel(ABC):
@@ -102,8 +125,12 @@ class Channel(ABC):
         self.config = config
 
     @abstractmethod
-    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+    async def send(self, notification: Notification, http: OutboundClient) -> int:
         """Deliver once; the status code on success, `DeliveryError` otherwise."""
+
+    def unreachable(self, policy: EgressPolicy) -> list[dict[str, Any]]:
+        """Problems with destinations the policy refuses outright (literals, local names)."""
+        return []
 
     def wants(self, notification: Notification) -> bool:
         return notification.status != "acknowledged" or self.supports_acknowledge
@@ -122,10 +149,12 @@ class SlackChannel(Channel):
     secret_fields = ("url",)
     config: SlackConfig
 
-    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+    async def send(self, notification: Notification, http: OutboundClient) -> int:
         body = slack_payload(notification, self.config.channel)
-        status, _ = await _post_json(http, self.config.url, body)
-        return status
+        return await _post_json(http, self.config.url, body)
+
+    def unreachable(self, policy: EgressPolicy) -> list[dict[str, Any]]:
+        return _url_problems(policy, self.config.url)
 
 
 class PagerDutyConfig(_Config):
@@ -141,10 +170,12 @@ class PagerDutyChannel(Channel):
     secret_fields = ("routing_key",)
     config: PagerDutyConfig
 
-    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+    async def send(self, notification: Notification, http: OutboundClient) -> int:
         body = pagerduty_event(notification, self.config.routing_key)
-        status, _ = await _post_json(http, self.config.url, body)
-        return status
+        return await _post_json(http, self.config.url, body)
+
+    def unreachable(self, policy: EgressPolicy) -> list[dict[str, Any]]:
+        return _url_problems(policy, self.config.url)
 
 
 class EmailConfig(_Config):
@@ -165,7 +196,11 @@ class EmailChannel(Channel):
     secret_fields = ("password",)
     config: EmailConfig
 
-    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+    def unreachable(self, policy: EgressPolicy) -> list[dict[str, Any]]:
+        reason = policy.check_host(self.config.host)
+        return [{"field": "config.host", "msg": reason}] if reason else []
+
+    async def send(self, notification: Notification, http: OutboundClient) -> int:
         subject, text, body = email_bodies(notification)
         message = EmailMessage()
         message["From"] = self.config.sender
@@ -174,21 +209,27 @@ class EmailChannel(Channel):
         message["X-Failcast-Dedup-Key"] = notification.dedup_key
         message.set_content(text)
         message.add_alternative(body, subtype="html")
+        timeout = self.config.timeout_seconds
         try:
+            # Connected here, to an address the policy admits; TLS still checks the host name.
+            sock = await connect_socket(http.egress, self.config.host, self.config.port, timeout)
             await aiosmtplib.send(
                 message,
                 hostname=self.config.host,
-                port=self.config.port,
+                sock=sock,
                 username=self.config.username,
                 password=self.config.password,
                 start_tls=self.config.starttls,
                 use_tls=self.config.use_tls,
-                timeout=self.config.timeout_seconds,
+                timeout=timeout,
             )
         except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"SMTP {exc.code}: {exc.message}", exc.code) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+            raise DeliveryError(f"{FAILED}: SMTP {exc.code}", exc.code) from None
+        except (aiosmtplib.SMTPException, httpcore.ConnectError, OSError) as exc:
+            if is_refusal(exc):
+                raise DeliveryError(NOT_ALLOWED) from None
+            log.info("delivery failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            raise DeliveryError(FAILED) from None
         return 250
 
 
@@ -213,7 +254,10 @@ class WebhookChannel(Channel):
             return False
         return super().wants(notification)
 
-    async def send(self, notification: Notification, http: httpx.AsyncClient) -> int:
+    def unreachable(self, policy: EgressPolicy) -> list[dict[str, Any]]:
+        return _url_problems(policy, self.config.url)
+
+    async def send(self, notification: Notification, http: OutboundClient) -> int:
         if self.config.format == "alertmanager":
             body = alertmanager_payload(notification)
         else:
@@ -224,8 +268,7 @@ class WebhookChannel(Channel):
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(self.config.secret, content),
         }
-        status, _ = await _post_bytes(http, self.config.url, content, headers)
-        return status
+        return await _post_bytes(http, self.config.url, content, headers)
 
 
 CHANNEL_TYPES: dict[str, type[Channel]] = {
@@ -234,17 +277,28 @@ CHANNEL_TYPES: dict[str, type[Channel]] = {
 ChannelKind = Literal["slack", "pagerduty", "email", "webhook"]
 
 
-def validate_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
-    """The channel's settings, validated and normalised, or a 422 naming each bad field."""
+def validate_config(kind: str, config: dict[str, Any], policy: EgressPolicy) -> dict[str, Any]:
+    """The channel's settings, validated and normalised, or a 422 naming each bad field
+    (a destination the policy refuses whatever DNS says included)."""
+    cls = CHANNEL_TYPES[kind]
     try:
-        model = CHANNEL_TYPES[kind].config_model.model_validate(config)
+        model = cls.config_model.model_validate(config)
     except ValidationError as exc:
         problems = problems_from_pydantic(list(exc.errors()))
         for problem in problems:
             problem["field"] = "config" + (f".{problem['field']}" if problem["field"] else "")
         raise ValidationFailed(problems) from None
+    problems = cls("check", model).unreachable(policy)
+    if problems:
+        raise ValidationFailed(problems)
     data: dict[str, Any] = model.model_dump(mode="json")
     return data
+
+
+def _url_problems(policy: EgressPolicy, url: str) -> list[dict[str, Any]]:
+    host = httpx.URL(url).host
+    reason = policy.check_host(host) if host else "the URL names no host"
+    return [{"field": "config.url", "msg": reason}] if reason else []
 
 
 def build(kind: str, name: str, config: dict[str, Any]) -> Channel:

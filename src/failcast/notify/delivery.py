@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.egress import OutboundClient
 from failcast.models import DeliveryAttempt
 from failcast.notify.channels import Channel, DeliveryError
 from failcast.notify.payloads import Notification
@@ -45,7 +45,7 @@ async def deliver(
     channel_id: int,
     channel: Channel,
     notification: Notification,
-    http: httpx.AsyncClient,
+    http: OutboundClient,
     *,
     policy: RetryPolicy,
     sleep: Sleep = asyncio.sleep,

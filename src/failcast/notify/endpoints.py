@@ -12,13 +12,16 @@ from sqlalchemy import select
 from failcast.alerting.bodies import read_text
 from failcast.alerting.repository import get_owned
 from failcast.auth.principal import CanAdmin
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import PathId, SessionDep, SettingsDep
+from failcast.egress import EgressPolicy
 from failcast.errors import Conflict, ValidationFailed, problems_from_pydantic
 from failcast.ingest.endpoints import parse_body
 from failcast.models import DeliveryAttempt, NotificationChannel, NotificationPolicy
 from failcast.notify import channels as channel_types
 from failcast.notify.notifier import Notifier, load_policy
 from failcast.notify.routing import RoutingPolicy
+from failcast.openapi import errors
+from failcast.ops.body_limit import bulk_body
 from failcast.topology.yamlsource import validate_yaml
 
 router = APIRouter(tags=["notifications"])
@@ -70,8 +73,16 @@ class DeliveryOut(BaseModel):
 
 class TestResult(BaseModel):
     delivered: bool
-    status_code: int | None
-    error: str | None
+    result: str = Field(
+        description='"delivered", or "delivery failed" with the receiver\'s status when it '
+        'answered one ("delivery failed: HTTP 503"), or "delivery failed: destination not '
+        'allowed" for an address outbound connections may not reach.'
+    )
+
+
+def _egress(request: Request) -> EgressPolicy:
+    notifier: Notifier = request.app.state.notifier
+    return notifier.egress
 
 
 def _out(row: NotificationChannel) -> ChannelOut:
@@ -111,8 +122,11 @@ async def list_channels(principal: CanAdmin, session: SessionDep) -> list[Channe
     response_model=ChannelOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_channel",
+    responses=errors(409),
 )
-async def create_channel(body: ChannelIn, principal: CanAdmin, session: SessionDep) -> ChannelOut:
+async def create_channel(
+    body: ChannelIn, request: Request, principal: CanAdmin, session: SessionDep
+) -> ChannelOut:
     """Add a Slack, PagerDuty, email or webhook channel; `config` depends on the kind."""
     await _name_taken(session, principal.org_id, body.name, None)
     now = datetime.now(UTC)
@@ -120,7 +134,7 @@ async def create_channel(body: ChannelIn, principal: CanAdmin, session: SessionD
         org_id=principal.org_id,
         name=body.name,
         kind=body.kind,
-        config=channel_types.validate_config(body.kind, body.config),
+        config=channel_types.validate_config(body.kind, body.config, _egress(request)),
         enabled=body.enabled,
         created_at=now,
         updated_at=now,
@@ -131,14 +145,23 @@ async def create_channel(body: ChannelIn, principal: CanAdmin, session: SessionD
 
 
 @router.get("/channels/{channel_id}", response_model=ChannelOut, operation_id="get_channel")
-async def get_channel(channel_id: int, principal: CanAdmin, session: SessionDep) -> ChannelOut:
+async def get_channel(channel_id: PathId, principal: CanAdmin, session: SessionDep) -> ChannelOut:
     row = await get_owned(session, NotificationChannel, principal.org_id, channel_id, "channel")
     return _out(row)
 
 
-@router.patch("/channels/{channel_id}", response_model=ChannelOut, operation_id="update_channel")
+@router.patch(
+    "/channels/{channel_id}",
+    response_model=ChannelOut,
+    operation_id="update_channel",
+    responses=errors(409),
+)
 async def update_channel(
-    channel_id: int, body: ChannelPatch, principal: CanAdmin, session: SessionDep
+    channel_id: PathId,
+    body: ChannelPatch,
+    request: Request,
+    principal: CanAdmin,
+    session: SessionDep,
 ) -> ChannelOut:
     """Rename, reconfigure, enable or disable a channel. Secrets sent back as ******** are
     kept as stored."""
@@ -148,7 +171,7 @@ async def update_channel(
         row.name = body.name
     if body.config is not None:
         merged = channel_types.merge_secrets(row.kind, row.config, body.config)
-        row.config = channel_types.validate_config(row.kind, merged)
+        row.config = channel_types.validate_config(row.kind, merged, _egress(request))
     if body.enabled is not None:
         row.enabled = body.enabled
     row.updated_at = datetime.now(UTC)
@@ -161,7 +184,7 @@ async def update_channel(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="delete_channel",
 )
-async def delete_channel(channel_id: int, principal: CanAdmin, session: SessionDep) -> Response:
+async def delete_channel(channel_id: PathId, principal: CanAdmin, session: SessionDep) -> Response:
     row = await get_owned(session, NotificationChannel, principal.org_id, channel_id, "channel")
     await session.delete(row)
     await session.commit()
@@ -170,15 +193,17 @@ async def delete_channel(channel_id: int, principal: CanAdmin, session: SessionD
 
 @router.post("/channels/{channel_id}/test", response_model=TestResult, operation_id="test_channel")
 async def test_channel(
-    channel_id: int, request: Request, principal: CanAdmin, session: SessionDep
+    channel_id: PathId, request: Request, principal: CanAdmin, session: SessionDep
 ) -> TestResult:
-    """Send a test notification now (one attempt, recorded in the delivery log)."""
+    """Send a test notification now (one attempt, recorded in the delivery log). The answer
+    says whether it was delivered and, if not, only the receiver's status: never why a
+    connection failed."""
     row = await get_owned(session, NotificationChannel, principal.org_id, channel_id, "channel")
     notifier: Notifier = request.app.state.notifier
     outcome = await notifier.test_channel(session, row, datetime.now(UTC))
-    return TestResult(
-        delivered=outcome.delivered, status_code=outcome.status_code, error=outcome.error
-    )
+    if outcome.delivered:
+        return TestResult(delivered=True, result="delivered")
+    return TestResult(delivered=False, result=outcome.error or channel_types.FAILED)
 
 
 @router.get(
@@ -187,7 +212,7 @@ async def test_channel(
     operation_id="list_channel_deliveries",
 )
 async def list_deliveries(
-    channel_id: int,
+    channel_id: PathId,
     principal: CanAdmin,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -230,6 +255,7 @@ async def get_policy(principal: CanAdmin, session: SessionDep) -> RoutingPolicy:
         }
     },
 )
+@bulk_body
 async def put_policy(
     request: Request, principal: CanAdmin, session: SessionDep, settings: SettingsDep
 ) -> RoutingPolicy:

@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.alerting import suppression
 from failcast.alerting.lifecycle import ACTIVE_STATES, record_event
 from failcast.db.engine import Database
+from failcast.egress import EgressPolicy, OutboundClient
 from failcast.models import Alert, NotificationChannel, NotificationGroup, NotificationPolicy
 from failcast.notify import channels as channel_types
 from failcast.notify.delivery import DeliveryOutcome, RetryPolicy, Sleep, deliver
@@ -95,9 +95,12 @@ class Notifier:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout_seconds: float = 10.0,
+        egress: EgressPolicy | None = None,
         topology: suppression.GraphProvider | None = None,
     ) -> None:
         self.database = database
+        # Which addresses channels may reach; none internal unless the operator allows them.
+        self.egress = egress or EgressPolicy()
         self.topology = topology
         self.external_url = external_url.rstrip("/")
         self.retry = retry or RetryPolicy()
@@ -134,7 +137,7 @@ class Notifier:
                 )
         else:
             orgs = [org_id]
-        async with httpx.AsyncClient(timeout=self.timeout_seconds) as http:
+        async with OutboundClient(self.egress, timeout=self.timeout_seconds) as http:
             for org in orgs:
                 async with self.database.session() as session:
                     one = await self.flush_org(session, org, now, http)
@@ -144,7 +147,7 @@ class Notifier:
         return report
 
     async def flush_org(
-        self, session: AsyncSession, org_id: int, now: datetime, http: httpx.AsyncClient
+        self, session: AsyncSession, org_id: int, now: datetime, http: OutboundClient
     ) -> FlushReport:
         report = FlushReport()
         rows = list(
@@ -211,7 +214,7 @@ class Notifier:
         session: AsyncSession,
         org_id: int,
         now: datetime,
-        http: httpx.AsyncClient,
+        http: OutboundClient,
         gid: GroupId,
         channel_row: NotificationChannel,
         row: NotificationGroup | None,
@@ -352,7 +355,7 @@ class Notifier:
             external_url=self.external_url,
             test=True,
         )
-        async with httpx.AsyncClient(timeout=self.timeout_seconds) as http:
+        async with OutboundClient(self.egress, timeout=self.timeout_seconds) as http:
             outcome = await deliver(
                 session,
                 channel_row.id,

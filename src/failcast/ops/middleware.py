@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from failcast.errors import REQUEST_ID_SCOPE_KEY
 from failcast.ops.telemetry import Telemetry
 
 log = logging.getLogger("failcast.http")
@@ -37,6 +39,17 @@ SECURITY_HEADERS = {
 }
 
 
+# A caller's own X-Request-ID is kept when it looks like an id; anything else (long text, line
+# breaks, quotes) would travel into the logs, so it is replaced.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_of(headers: dict[bytes, bytes]) -> str:
+    """The caller's request id when it is a plain token, otherwise a new one."""
+    given = headers.get(b"x-request-id", b"").decode("latin-1")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's path template (`/api/v1/services/{service_id}`), once routed."""
     route = scope.get("route")
@@ -58,7 +71,8 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        request_id = request_id_of(headers)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         started = time.perf_counter()
         status = 500
 

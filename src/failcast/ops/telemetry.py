@@ -27,9 +27,29 @@ class Telemetry:
         self.logs_ingested = Counter(
             "failcast_ingested_logs", "Log lines accepted by ingestion.", registry=self.registry
         )
+        self.job_retries = Counter(
+            "failcast_job_retries",
+            "Background tasks (or one org's share of one) tried again after a transient "
+            "store error, by task.",
+            ["task"],
+            registry=self.registry,
+        )
+        self.job_failures = Counter(
+            "failcast_job_failures",
+            "Background tasks (or one org's share of one) that failed for good, by task.",
+            ["task"],
+            registry=self.registry,
+        )
         self.batches_rejected = Counter(
             "failcast_ingest_rejected_batches",
             "Ingest batches refused whole, by HTTP status.",
             ["status"],
             registry=self.registry,
         )
+
+    # The jobs' JobEvents: retries and final failures of background work.
+    def retried(self, task: str) -> None:
+        self.job_retries.labels(task).inc()
+
+    def failed(self, task: str) -> None:
+        self.job_failures.labels(task).inc()

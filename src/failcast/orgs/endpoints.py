@@ -18,8 +18,9 @@ from failcast.auth.principal import (
 from failcast.auth.schemas import OrgOut, TokenOut
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.service import memberships
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.models import Invitation, Membership, Role, User
+from failcast.openapi import errors
 from failcast.orgs import service
 from failcast.orgs.schemas import (
     AuditEventOut,
@@ -91,7 +92,7 @@ async def update_current_org(body: OrgIn, principal: AsAdmin, session: SessionDe
 
 @router.post("/orgs/{org_id}/switch", response_model=TokenOut, operation_id="switch_org")
 async def switch_org(
-    org_id: int, principal: CurrentUser, session: SessionDep, security: SecurityDep
+    org_id: PathId, principal: CurrentUser, session: SessionDep, security: SecurityDep
 ) -> TokenOut:
     """New tokens acting in another of the user's orgs; the session's old tokens stop working."""
     return token_out(await service.switch(session, security, principal, org_id))
@@ -101,9 +102,10 @@ async def switch_org(
     "/orgs/{org_id}/transfer-ownership",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="transfer_ownership",
+    responses=errors(409),
 )
 async def transfer_ownership(
-    org_id: int, body: TransferIn, principal: AsOwner, session: SessionDep
+    org_id: PathId, body: TransferIn, principal: AsOwner, session: SessionDep
 ) -> Response:
     """Hand the org to another member (owners); the caller stays on as admin."""
     await service.transfer_ownership(session, principal, org_id, body.user_id)
@@ -117,10 +119,13 @@ async def list_members(principal: AsViewer, session: SessionDep) -> list[MemberO
 
 
 @router.patch(
-    "/orgs/current/members/{user_id}", response_model=MemberOut, operation_id="change_member_role"
+    "/orgs/current/members/{user_id}",
+    response_model=MemberOut,
+    operation_id="change_member_role",
+    responses=errors(409),
 )
 async def change_member_role(
-    user_id: int, body: RoleIn, principal: PersonAsAdmin, session: SessionDep
+    user_id: PathId, body: RoleIn, principal: PersonAsAdmin, session: SessionDep
 ) -> MemberOut:
     """Change a member's role (admins; only owners touch the owner role). An org always keeps
     an owner."""
@@ -132,8 +137,9 @@ async def change_member_role(
     "/orgs/current/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="remove_member",
+    responses=errors(409),
 )
-async def remove_member(user_id: int, principal: PersonAsAdmin, session: SessionDep) -> Response:
+async def remove_member(user_id: PathId, principal: PersonAsAdmin, session: SessionDep) -> Response:
     """Remove someone from the org (admins); their tokens for it stop working at once."""
     await service.remove_member(session, principal, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -145,6 +151,7 @@ async def remove_member(user_id: int, principal: PersonAsAdmin, session: Session
     status_code=status.HTTP_201_CREATED,
     operation_id="create_invitation",
     dependencies=[Depends(rate_limited("invite"))],
+    responses=errors(409),
 )
 async def create_invitation(
     body: InvitationIn, principal: PersonAsAdmin, session: SessionDep, security: SecurityDep
@@ -173,9 +180,10 @@ async def list_invitations(
     "/orgs/current/invitations/{invitation_id}",
     response_model=InvitationOut,
     operation_id="revoke_invitation",
+    responses=errors(409),
 )
 async def revoke_invitation(
-    invitation_id: int, principal: PersonAsAdmin, session: SessionDep, security: SecurityDep
+    invitation_id: PathId, principal: PersonAsAdmin, session: SessionDep, security: SecurityDep
 ) -> InvitationOut:
     """Withdraw a pending invitation (admins); its link stops working."""
     now = security.now()
@@ -207,6 +215,7 @@ async def view_invitation(token: str, session: SessionDep, security: SecurityDep
     response_model=OrgOut,
     operation_id="accept_invitation",
     dependencies=[Depends(rate_limited("invitation"))],
+    responses=errors(404),
 )
 async def accept_invitation(
     body: InvitationTokenIn, principal: CurrentUser, session: SessionDep, security: SecurityDep
@@ -222,6 +231,7 @@ async def accept_invitation(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="decline_invitation",
     dependencies=[Depends(rate_limited("invitation"))],
+    responses=errors(404),
 )
 async def decline_invitation(
     body: InvitationTokenIn, session: SessionDep, security: SecurityDep
@@ -237,6 +247,7 @@ async def decline_invitation(
     status_code=status.HTTP_201_CREATED,
     operation_id="register_with_invitation",
     dependencies=[Depends(rate_limited("register"))],
+    responses=errors(404, 409),
 )
 async def register_with_invitation(
     body: InvitationRegisterIn, request: Request, session: SessionDep, security: SecurityDep

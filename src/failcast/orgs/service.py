@@ -16,6 +16,7 @@ from failcast.auth.principal import Principal
 from failcast.auth.security import Security
 from failcast.auth.sessions import Issued
 from failcast.auth.tokens import hash_opaque, new_opaque_token
+from failcast.db.cursors import row_id
 from failcast.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from failcast.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from failcast.orgs import audit
@@ -414,9 +415,7 @@ async def audit_page(
     if until is not None:
         query = query.where(AuditEvent.created_at < until)
     if cursor:
-        if not cursor.isdigit():
-            raise ValidationFailed([{"field": "cursor", "msg": "not a cursor from this API"}])
-        query = query.where(AuditEvent.id < int(cursor))
+        query = query.where(AuditEvent.id < row_id(cursor))
     rows = list(await session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
     page = rows[:limit]
     return page, (str(page[-1].id) if len(rows) > limit else None)

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from failcast.auth.principal import CanAdmin, CanRead
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict
 from failcast.models import ModelVersion, Organization
+from failcast.openapi import errors
 from failcast.predict import repository, service
 from failcast.predict.schemas import (
     FactorOut,
@@ -58,7 +59,9 @@ def _model_out(row: ModelVersion) -> ModelOut:
     )
 
 
-@router.post("/predict", response_model=PredictOut, operation_id="predict")
+@router.post(
+    "/predict", response_model=PredictOut, operation_id="predict", responses=errors(409, 402)
+)
 async def predict(
     body: PredictIn, principal: CanRead, session: SessionDep, request: Request
 ) -> PredictOut:
@@ -158,7 +161,7 @@ async def list_models(principal: CanRead, session: SessionDep) -> ModelList:
 
 
 @router.get("/models/{version}", response_model=ModelDetail, operation_id="get_model")
-async def get_model(version: int, principal: CanRead, session: SessionDep) -> ModelDetail:
+async def get_model(version: PathId, principal: CanRead, session: SessionDep) -> ModelDetail:
     """One version with all its figures and, for a candidate, its shadow comparison."""
     row = await repository.get_version(session, principal.org_id, version)
     return ModelDetail(
@@ -171,15 +174,25 @@ async def get_model(version: int, principal: CanRead, session: SessionDep) -> Mo
     )
 
 
-@router.post("/models/{version}/promote", response_model=ModelOut, operation_id="promote_model")
-async def promote_model(version: int, principal: CanAdmin, session: SessionDep) -> ModelOut:
+@router.post(
+    "/models/{version}/promote",
+    response_model=ModelOut,
+    operation_id="promote_model",
+    responses=errors(409),
+)
+async def promote_model(version: PathId, principal: CanAdmin, session: SessionDep) -> ModelOut:
     """Make this version the active model; the previous one is retired."""
     row = await service.promote(session, principal.org_id, version, datetime.now(UTC))
     return _model_out(row)
 
 
-@router.post("/models/{version}/rollback", response_model=ModelOut, operation_id="rollback_model")
-async def rollback_model(version: int, principal: CanAdmin, session: SessionDep) -> ModelOut:
+@router.post(
+    "/models/{version}/rollback",
+    response_model=ModelOut,
+    operation_id="rollback_model",
+    responses=errors(409),
+)
+async def rollback_model(version: PathId, principal: CanAdmin, session: SessionDep) -> ModelOut:
     """Retire this active version and bring back the one active before it (returned)."""
     row = await service.rollback(session, principal.org_id, version, datetime.now(UTC))
     return _model_out(row)
@@ -190,6 +203,7 @@ async def rollback_model(version: int, principal: CanAdmin, session: SessionDep)
     response_model=TrainAccepted,
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="train_model",
+    responses=errors(409),
 )
 async def train_model(
     body: TrainIn, principal: CanAdmin, session: SessionDep, request: Request

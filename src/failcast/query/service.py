@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.cursors import MAX_BIGINT
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import LogLevel
 from failcast.models import LogEntry, Sample, Series, Service
@@ -72,9 +73,12 @@ def encode_cursor(ts: int, id_: int) -> str:
 def decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         ts, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        return int(ts), int(id_)
+        decoded = int(ts), int(id_)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise problem("cursor", "not a cursor returned by this endpoint") from None
+    if not (abs(decoded[0]) <= MAX_BIGINT and 0 <= decoded[1] <= MAX_BIGINT):
+        raise problem("cursor", "not a cursor returned by this endpoint")
+    return decoded
 
 
 async def search_logs(

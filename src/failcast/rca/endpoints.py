@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.alerting import repository
 from failcast.auth.principal import CanRead
 from failcast.chaos.runtime import Simulator
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.errors import ValidationFailed
 from failcast.models import Alert, Incident, Service
 from failcast.rca import service
@@ -89,7 +89,7 @@ async def analyse_root_cause(
 
 @router.get("/alerts/{alert_id}/rca", response_model=RcaOut, operation_id="analyse_alert")
 async def analyse_alert(
-    alert_id: int, principal: CanRead, session: SessionDep, request: Request
+    alert_id: PathId, principal: CanRead, session: SessionDep, request: Request
 ) -> RcaOut:
     """The root-cause analysis of an alert: its service, from the time it started (the
     alert's `rca` link)."""
@@ -102,7 +102,7 @@ async def analyse_alert(
 
 @router.get("/incidents/{incident_id}/rca", response_model=RcaOut, operation_id="analyse_incident")
 async def analyse_incident(
-    incident_id: int, principal: CanRead, session: SessionDep, request: Request
+    incident_id: PathId, principal: CanRead, session: SessionDep, request: Request
 ) -> RcaOut:
     """The root-cause analysis of an incident: its service, from its start (the incident's
     `rca` link)."""

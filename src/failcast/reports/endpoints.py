@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
-from failcast.deps import SessionDep
+from failcast.deps import PathId, SessionDep
 from failcast.models import ReliabilityReport
+from failcast.openapi import errors
 from failcast.query.service import parse_range
 from failcast.reports import service
 from failcast.reports.schemas import (
@@ -108,6 +109,7 @@ async def list_subscriptions(principal: CanRead, session: SessionDep) -> Subscri
     response_model=SubscriberOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_report_subscription",
+    responses=errors(409),
 )
 async def subscribe(body: SubscriberIn, principal: CanAdmin, session: SessionDep) -> SubscriberOut:
     """Mail the weekly report (PDF attached) to one more address."""
@@ -121,7 +123,9 @@ async def subscribe(body: SubscriberIn, principal: CanAdmin, session: SessionDep
     response_class=Response,
     operation_id="delete_report_subscription",
 )
-async def unsubscribe(subscription_id: int, principal: CanAdmin, session: SessionDep) -> Response:
+async def unsubscribe(
+    subscription_id: PathId, principal: CanAdmin, session: SessionDep
+) -> Response:
     """Stop mailing the weekly report to this address."""
     await service.unsubscribe(session, principal.org_id, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -130,7 +134,7 @@ async def unsubscribe(subscription_id: int, principal: CanAdmin, session: Sessio
 @router.get(
     "/{report_id}.pdf", response_class=Response, responses=PDF, operation_id="get_report_pdf"
 )
-async def report_pdf(report_id: int, principal: CanRead, session: SessionDep) -> Response:
+async def report_pdf(report_id: PathId, principal: CanRead, session: SessionDep) -> Response:
     """A stored report's PDF."""
     row = await service.stored(session, principal.org_id, report_id)
     return _pdf(row.pdf, service.filename(row.org_id, row.period_start, row.period_end))

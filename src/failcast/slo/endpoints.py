@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from failcast.alerting.bodies import read_text
 from failcast.auth.principal import CanRead, CanWrite
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.models import Slo
+from failcast.openapi import errors
+from failcast.ops.body_limit import bulk_body
 from failcast.query.service import parse_time_param
 from failcast.slo import repository, service
 from failcast.slo.importers import import_openslo, import_sloth, load_slo_yaml
@@ -65,7 +67,11 @@ async def list_slos(
 
 
 @router.post(
-    "", response_model=SloOut, status_code=status.HTTP_201_CREATED, operation_id="create_slo"
+    "",
+    response_model=SloOut,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_slo",
+    responses=errors(409),
 )
 async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionDep) -> SloOut:
     """Define an SLO: availability (events or an error rate), latency, or ML quality."""
@@ -84,7 +90,9 @@ async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionD
             "content": {"application/yaml": {"schema": {"type": "string"}}},
         }
     },
+    responses=errors(409),
 )
+@bulk_body
 async def import_slos(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> SloImportResult:
@@ -126,14 +134,14 @@ async def list_status(
 
 
 @router.get("/{slo_id}", response_model=SloOut, operation_id="get_slo")
-async def get_slo(slo_id: int, principal: CanRead, session: SessionDep) -> SloOut:
+async def get_slo(slo_id: PathId, principal: CanRead, session: SessionDep) -> SloOut:
     """One SLO's definition."""
     return _out(await repository.get_slo(session, principal.org_id, slo_id))
 
 
-@router.put("/{slo_id}", response_model=SloOut, operation_id="update_slo")
+@router.put("/{slo_id}", response_model=SloOut, operation_id="update_slo", responses=errors(409))
 async def update_slo(
-    slo_id: int, body: SloDefinition, principal: CanWrite, session: SessionDep
+    slo_id: PathId, body: SloDefinition, principal: CanWrite, session: SessionDep
 ) -> SloOut:
     """Replace an SLO's definition."""
     row = await repository.get_slo(session, principal.org_id, slo_id)
@@ -143,7 +151,7 @@ async def update_slo(
 
 
 @router.delete("/{slo_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_slo")
-async def delete_slo(slo_id: int, principal: CanWrite, session: SessionDep) -> Response:
+async def delete_slo(slo_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
     """Remove an SLO; alert rules naming it stop seeing it."""
     row = await repository.get_slo(session, principal.org_id, slo_id)
     await session.delete(row)
@@ -153,7 +161,7 @@ async def delete_slo(slo_id: int, principal: CanWrite, session: SessionDep) -> R
 
 @router.get("/{slo_id}/status", response_model=SloStatusOut, operation_id="get_slo_status")
 async def get_status(
-    slo_id: int,
+    slo_id: PathId,
     principal: CanRead,
     session: SessionDep,
     at: Annotated[str | None, Query(description=AT_HELP)] = None,

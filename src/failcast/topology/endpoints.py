@@ -14,6 +14,7 @@ from failcast.deps import SessionDep
 from failcast.errors import NotFound, ValidationFailed
 from failcast.health.endpoints import AtParam, WindowParam, instant
 from failcast.health.service import HORIZONS
+from failcast.openapi import errors
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.cascade import propagate
 from failcast.topology.paths import blast_radii, blast_radius, critical_path
@@ -119,7 +120,10 @@ async def get_cascade(
 
 
 @router.get(
-    "/critical-path", response_model=CriticalPathOut, operation_id="get_topology_critical_path"
+    "/critical-path",
+    response_model=CriticalPathOut,
+    operation_id="get_topology_critical_path",
+    responses=errors(404),
 )
 async def get_critical_path(
     request: Request,
@@ -162,7 +166,10 @@ async def get_critical_path(
 
 
 @router.get(
-    "/blast-radius", response_model=BlastRadiusOut, operation_id="get_topology_blast_radius"
+    "/blast-radius",
+    response_model=BlastRadiusOut,
+    operation_id="get_topology_blast_radius",
+    responses=errors(404),
 )
 async def get_blast_radius(
     request: Request,

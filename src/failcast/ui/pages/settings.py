@@ -551,7 +551,7 @@ class SettingsPage:
                 rows=[
                     {"at": logic.when(d["at"]), "event": d["event"], "attempt": d["attempt"],
                      "result": "delivered" if d["success"]
-                     else f"failed {d['status_code'] or ''} {d['error'] or ''}".strip(),
+                     else d["error"] or "delivery failed",
                      "ms": f"{d['duration_ms']:.0f} ms",
                      "alerts": ", ".join(str(a) for a in d["alert_ids"])}
                     for d in rows
@@ -572,7 +572,7 @@ class SettingsPage:
             ui.notify(f"Test delivered to {channel['name']}.", type="positive")
         else:
             self.ctx.report.error(
-                ApiError(502, "NotDelivered", result["error"] or f"HTTP {result['status_code']}"),
+                ApiError(502, "NotDelivered", result["result"]),
                 f"Test to {channel['name']} failed",
             )
 
