@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     demo_training_days: int = Field(default=30, ge=0, le=120)
 
     sqlite_synchronous: str = "FULL"
+    # How long a SQLite write waits for another writer before answering "busy" (503).
+    sqlite_busy_timeout: timedelta = Field(default=timedelta(seconds=5), gt=timedelta(0))
     run_migrations_on_start: bool = True
 
     # scale-out: Redis keys and pub/sub channels carry this prefix (pub/sub ignores the DB

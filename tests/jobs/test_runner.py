@@ -110,3 +110,29 @@ async def test_an_org_job_runs_every_org_at_one_time_and_isolates_failures(
     assert await first == 2
     assert ran == [(1, 5_000), (3, 5_000)]
     assert "org job failed" in caplog.text
+
+
+async def test_stopping_cancels_a_task_that_outlasts_the_grace() -> None:
+    runner = InProcessRunner()
+    finished: list[str] = []
+    cancelled = asyncio.Event()
+    never = asyncio.Event()
+
+    async def quick() -> None:
+        finished.append("quick")
+
+    async def endless() -> None:
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    runner.register("quick", quick)
+    runner.register("endless", endless)
+    await runner.start()
+    await runner.submit("quick")
+    await runner.submit("endless")
+    await runner.stop(grace_seconds=0.05)
+    assert finished == ["quick"]
+    assert cancelled.is_set()

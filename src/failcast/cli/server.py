@@ -44,8 +44,13 @@ def server_options(settings: Settings, host: str) -> dict[str, Any]:
         # Idle keep-alive connections are closed after this; header and body read timeouts
         # belong to the reverse proxy (deploy/nginx.conf).
         "timeout_keep_alive": 5,
+        # After SIGTERM, open requests and dashboard sockets get this long before they are
+        # closed; with the runner's own grace (jobs/runner.py) the process exits within 10 s.
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
     }
 
+
+SHUTDOWN_GRACE_SECONDS = 3
 
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -31,6 +31,10 @@ from failcast.timeutil import now_ms
 log = logging.getLogger("failcast.jobs")
 
 Task = Callable[..., Awaitable[Any]]
+# How long a stopping runner lets running tasks finish before cancelling them: a server must
+# stop within seconds of SIGTERM even while a model trains, and a cancelled task is simply
+# run again at its next slot.
+STOP_GRACE_SECONDS = 3.0
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -250,12 +254,22 @@ class InProcessRunner:
         for seconds, name in self._periodic:
             self._timers.append(asyncio.create_task(self._timer(seconds, name)))
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stop the timers, let running tasks finish for `grace_seconds`, then cancel them."""
         for timer in self._timers:
             timer.cancel()
         await asyncio.gather(*self._timers, return_exceptions=True)
         self._timers.clear()
-        await self.drain()
+        running = list(self._running)
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=grace_seconds)
+        for job in pending:
+            job.cancel()
+        if pending:
+            names = [job.get_name() for job in pending]
+            log.warning("tasks cancelled at shutdown", extra={"tasks": names})
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 def attach_events(runner: TaskRunner, events: JobEvents) -> None:

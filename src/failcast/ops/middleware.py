@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -39,6 +40,10 @@ SECURITY_HEADERS = {
 }
 
 
+# The status recorded for a request whose client went away before it was answered (as nginx
+# logs it): not a server error, so it does not feed Failcast's own 5xx rate.
+CLIENT_CLOSED = 499
+
 # A caller's own X-Request-ID is kept when it looks like an id; anything else (long text, line
 # breaks, quotes) would travel into the logs, so it is replaced.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -75,9 +80,18 @@ class RequestTelemetry:
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         started = time.perf_counter()
         status = 500
+        responded = False
+        gone = False
+
+        async def watch_receive() -> Message:
+            nonlocal gone
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone = True
+            return message
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded, gone
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
@@ -85,12 +99,31 @@ class RequestTelemetry:
                 for header, value in SECURITY_HEADERS.items():
                     if header not in response_headers:
                         response_headers[header] = value
-            await send(message)
+            try:
+                await send(message)
+            except OSError:
+                # The server cannot write to a client that closed its connection.
+                gone = True
+                raise
+            if message["type"] == "http.response.start":
+                responded = True
 
         try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
+            await self.app(scope, watch_receive, send_with_headers)
+        except asyncio.CancelledError:
+            self._record(scope, request_id, CLIENT_CLOSED, time.perf_counter() - started)
+            raise
+        except Exception:
+            if not gone:
+                self._record(scope, request_id, status, time.perf_counter() - started)
+                raise
+            # A client that went away is not a server error: counted as 499, nothing to answer.
+            status = status if responded else CLIENT_CLOSED
             self._record(scope, request_id, status, time.perf_counter() - started)
+            return
+        if gone and not responded:
+            status = CLIENT_CLOSED
+        self._record(scope, request_id, status, time.perf_counter() - started)
 
     @staticmethod
     def _record(scope: Scope, request_id: str, status: int, elapsed: float) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE
+from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE, begin_writing
 from failcast.ops.collector import collector_paused
 from failcast.store import rollups
 
@@ -95,6 +95,7 @@ async def write_sample_columns(
         )
         await driver.execute(_POSTGRES_MOVE)
     else:
+        await begin_writing(connection)
         # The driver's own executemany: SQLAlchemy's parameter handling would double the cost.
         await driver.executemany(_SQLITE_UPSERT, zip(series_ids, ts, values, strict=True))
     await rollups.mark_dirty(driver, connection.dialect.name, ts)
