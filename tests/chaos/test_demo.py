@@ -30,7 +30,16 @@ async def start_demo(settings: Settings, capsys: pytest.CaptureFixture[str]) -> 
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             fleet = (await client.get("/api/v1/chaos/fleet", headers=headers)).json()
             stats = (await client.get("/api/v1/stats", headers=headers)).json()
+            rules = (await client.get("/api/v1/alert-rules", headers=headers)).json()
+            slos = (await client.get("/api/v1/slos", headers=headers)).json()
+            channels = (await client.get("/api/v1/channels", headers=headers)).json()
     assert fleet["enabled"] is True
+    # The demo can raise alerts from its first minute, and shows where they would go.
+    assert {"high error rate", "slow responses", "SLO budget burning fast"} <= {
+        r["name"] for r in rules
+    }
+    assert "api-gateway-latency" in {s["name"] for s in slos}
+    assert [c["name"] for c in channels] == ["owners-email"]
     series = sum(len(s["metrics"]) for s in fleet["services"])
     # 0.05 days at a five-minute step is 14 points per series.
     assert stats["samples"] == series * 14

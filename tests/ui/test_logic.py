@@ -312,3 +312,15 @@ def test_backtest_rows_and_burn_down_times() -> None:
     )  # fmt: skip
     times = burn_down_times(1_000_000.0, points=4)
     assert times == [1_000_000.0 - 7 * 86400 + i * 7 * 86400 / 4 for i in range(4)]
+
+
+def test_a_service_without_any_evidence_is_unknown_not_low_risk() -> None:
+    no_data = {"level": "low", "signals": [{"signal": "health", "level": "low",
+                                             "detail": "no health data"}]}  # fmt: skip
+    measured = {"level": "low", "signals": [{"signal": "health", "level": "low",
+                                             "detail": "health 97/100 (ok)"}]}  # fmt: skip
+    predicted = {"level": "low", "signals": [*no_data["signals"], {"signal": "failure_24h",
+                 "level": "low", "detail": "2% within 24 h"}]}  # fmt: skip
+    assert not logic.has_risk_evidence(no_data)
+    assert logic.has_risk_evidence(measured)
+    assert logic.has_risk_evidence(predicted)

@@ -300,3 +300,29 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
         await session.commit()
     await see(user, "version 1")
     await user.should_not_see("Training on 30 days of simulated history…", retries=RETRIES)
+
+
+async def test_an_org_without_health_data_reads_unknown_not_low_risk(
+    user: User, api: httpx.AsyncClient
+) -> None:
+    account = await register(api, "new@example.com", org_name="Fresh")
+    sample = {"service": "api", "metric": "queue_depth", "value": 3.0, "ts": time.time() - 5}
+    answer = await api.post("/api/v1/metrics", json={"samples": [sample]}, headers=account.headers)
+    assert answer.status_code == 200, answer.text
+    await sign_in(user, "new@example.com")
+    await see(user, marker="risk-unknown")
+    await see(user, "Unknown: no data yet")
+    await user.should_not_see("Every measured service is at low risk")
+
+
+async def test_the_alerts_page_adds_the_recommended_rules_in_one_click(
+    user: User, api: httpx.AsyncClient
+) -> None:
+    account = await register(api, "owner@example.com", org_name="Fresh")
+    await sign_in(user, "owner@example.com")
+    await user.open("/alerts")
+    await see(user, "No alert rule yet: nothing can raise an alert.")
+    user.find(marker="apply-defaults").click()
+    await see(user, "high error rate: avg(error_rate[2m]) > 0.05 on all services")
+    rules = (await api.get("/api/v1/alert-rules", headers=account.headers)).json()
+    assert "SLO budget burning fast" in {r["name"] for r in rules}

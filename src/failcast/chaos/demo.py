@@ -1,6 +1,7 @@
 """The demo organisation `failcast up --demo` (and so `make run`) prepares: an owner account
-with a fresh random password, the simulated fleet switched on, and a few days of history so
-charts and models have something to show from the first minute."""
+with a fresh random password, the simulated fleet switched on, the default alert rules, SLOs
+and notification channel (orgs/defaults.py), and a few days of history so charts and models
+have something to show from the first minute."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.passwords import Passwords
 from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
+from failcast.chaos.fleet import build_fleet
 from failcast.chaos.history import history_matrix
 from failcast.chaos.incidents import store_incidents
 from failcast.chaos.runtime import Simulator
@@ -27,6 +29,7 @@ from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_samples
 from failcast.models import Membership, Organization, Role, Sample, Series, User
+from failcast.orgs.defaults import ERROR_METRIC, LATENCY_METRIC, apply_defaults, slo_services
 
 log = logging.getLogger("failcast.demo")
 
@@ -138,6 +141,12 @@ async def prepare_demo(app: FastAPI) -> DemoAccount:
     async with database.session() as session:
         await simulator.set_enabled(session, account.org_id, True)
         empty = not await has_samples(session, account.org_id)
+        applied = await apply_defaults(
+            session, account.org_id, settings, fleet_slo_services(settings)
+        )
+        await session.commit()
+    if applied.rules or applied.slos or applied.channels:
+        log.info("demo defaults applied", extra=applied.model_dump())
     if settings.demo_history_days > 0 and empty:
         app.state.runner.register("demo.backfill", _backfill_task(app, account.org_id))
         await app.state.runner.submit("demo.backfill")
@@ -148,6 +157,20 @@ async def prepare_demo(app: FastAPI) -> DemoAccount:
     )
     print(banner, file=sys.stderr, flush=True)
     return account
+
+
+def fleet_slo_services(settings: Settings) -> dict[str, set[str]]:
+    """The simulated fleet's services that get the default SLOs, with the metrics they report
+    (known before the fleet has sent anything)."""
+    fleet = build_fleet(settings.simulator_services)
+    topology = fleet.topology
+    measured = {
+        spec.name: set(spec.metrics) & {ERROR_METRIC, LATENCY_METRIC}
+        for spec in fleet
+        if set(spec.metrics) & {ERROR_METRIC, LATENCY_METRIC}
+    }
+    entry_points = [name for name in fleet.names if not topology.dependents(name)]
+    return {name: measured[name] for name in slo_services(measured, entry_points)}
 
 
 def _backfill_task(app: FastAPI, org_id: int) -> Callable[[], Awaitable[None]]:

@@ -76,10 +76,14 @@ def _source(signal: str) -> str:
     return signal.split(":")[0].split("_")[0]
 
 
+# The detail of the health signal of a service that reports none of the health metrics.
+NO_HEALTH_DATA = "no health data"
+
+
 def health_signal(health: ServiceHealth) -> RiskSignal:
     """Risk pointed to by the health score and status."""
     if health.score is None:
-        return RiskSignal(signal="health", level="low", detail="no health data")
+        return RiskSignal(signal="health", level="low", detail=NO_HEALTH_DATA)
     level = _HEALTH_LEVEL[health.status]
     if health.status == "critical" and health.score < CRITICAL_HEALTH:
         level = "critical"

@@ -18,10 +18,10 @@ from failcast.auth.principal import (
 from failcast.auth.schemas import OrgOut, TokenOut
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.service import memberships
-from failcast.deps import PathId, SessionDep
+from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.models import Invitation, Membership, Role, User
 from failcast.openapi import errors
-from failcast.orgs import service
+from failcast.orgs import defaults, service
 from failcast.orgs.schemas import (
     AuditEventOut,
     AuditPage,
@@ -88,6 +88,24 @@ async def update_current_org(body: OrgIn, principal: AsAdmin, session: SessionDe
     """Rename the org (admins)."""
     org = await service.rename_org(session, principal, body.name)
     return org_out(org, principal.role or Role.admin)
+
+
+@router.post(
+    "/orgs/current/defaults",
+    response_model=defaults.DefaultsApplied,
+    operation_id="apply_org_defaults",
+)
+async def apply_org_defaults(
+    request: Request, principal: AsAdmin, session: SessionDep, settings: SettingsDep
+) -> defaults.DefaultsApplied:
+    """Add the default alert rules, SLOs for up to three front-door services and an email
+    channel to the owners. What the org already has (by name) is kept as it is."""
+    graph = await request.app.state.topology(session, principal.org_id)
+    applied = await defaults.apply_org_defaults(
+        session, principal.org_id, settings, graph.entry_points()
+    )
+    await session.commit()
+    return applied
 
 
 @router.post("/orgs/{org_id}/switch", response_model=TokenOut, operation_id="switch_org")

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from failcast.health.risk import NO_HEALTH_DATA
+
 JSON = Any
 
 SEVERITY_RANK: dict[str, int] = {"critical": 0, "page": 0, "high": 1, "warning": 2, "ticket": 2,
@@ -416,3 +418,16 @@ def fmt_num(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if math.isfinite(value) else "—"
     return str(value)
+
+
+# The metrics the health score reads, in the order the first-run hints name them.
+HEALTH_METRIC_HINT = "latency_p99_ms, error_rate, cpu_pct, memory_pct"
+
+
+def has_risk_evidence(service: Mapping[str, Any]) -> bool:
+    """Whether a service's risk (from `GET /api/v1/risk`) rests on any data: a health score,
+    a failure prediction or an SLO. Without any, its "low" means unknown, not safe."""
+    return any(
+        signal["signal"] != "health" or signal["detail"] != NO_HEALTH_DATA
+        for signal in service.get("signals", [])
+    )

@@ -105,6 +105,12 @@ class AlertsPage:
                         self._maintenance_form()
                     self.windows = ui.column().classes("w-full gap-1").mark("maintenance")
             with card("Alert rules", "threshold rules; import YAML for the other kinds"):
+                if self.ctx.can_admin:
+                    ui.button(
+                        "Add the recommended rules, SLOs and channel",
+                        icon="playlist_add_check",
+                        on_click=self.apply_defaults,
+                    ).props("outline").mark("apply-defaults")
                 if self.ctx.can_write:
                     self._rule_form()
                 self.rules = ui.column().classes("w-full gap-1").mark("alert-rules")
@@ -352,6 +358,19 @@ class AlertsPage:
         ui.notify(f"Rule {body['name']} added; it is evaluated every minute.", type="positive")
         await self._side(force=True)
 
+    async def apply_defaults(self) -> None:
+        try:
+            applied = await self.ctx.api.post("/api/v1/orgs/current/defaults")
+        except ApiError as exc:
+            self.ctx.report.error(exc, "Could not add the defaults")
+            return
+        added = (
+            f"Added {len(applied['rules'])} rules, {len(applied['slos'])} SLOs and"
+            f" {len(applied['channels'])} channels."
+        )
+        ui.notify(" ".join([added, *applied["notes"]]), type="positive", multi_line=True)
+        await self._side(force=True)
+
     async def _side(self, force: bool = False) -> None:
         api = self.ctx.api
         silences = await api.get("/api/v1/silences")
@@ -426,7 +445,10 @@ class AlertsPage:
         self.rules.clear()
         with self.rules:
             if not rules:
-                ui.label("No alert rule yet.").classes("fc-muted text-sm")
+                ui.label(
+                    "No alert rule yet: nothing can raise an alert. Add the recommended ones"
+                    " above, or your own."
+                ).classes("fc-muted text-sm")
             for rule in rules:
                 spec = rule["spec"]
                 where = spec.get("service") or "all services"
@@ -434,7 +456,7 @@ class AlertsPage:
                     f"{spec.get('agg', 'avg')}({spec['metric']}[{spec.get('window')}])"
                     f" {spec.get('op')} {spec.get('value')}"
                     if rule["kind"] == "threshold"
-                    else rule["kind"]
+                    else spec.get("description") or rule["kind"].replace("_", " ")
                 )
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.html(

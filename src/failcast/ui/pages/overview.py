@@ -226,20 +226,33 @@ class OverviewPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Risk")
             return
-        ranked = [r for r in risk["services"] if r["level"] != "low"]
-        signature = tuple((r["service"], r["level"], len(r["signals"])) for r in ranked)
+        known = [r for r in risk["services"] if logic.has_risk_evidence(r)]
+        unknown = len(risk["services"]) - len(known)
+        ranked = [r for r in known if r["level"] != "low"]
+        signature = (unknown, *((r["service"], r["level"], len(r["signals"])) for r in ranked))
         if signature == self.risk_signature:
             return
         self.risk_signature = signature
         self.risk_box.clear()
         with self.risk_box:
+            if not known:
+                empty_state(
+                    "help_outline",
+                    "Unknown: no data yet",
+                    f"Risk needs health metrics ({logic.HEALTH_METRIC_HINT}) sent to"
+                    " `POST /api/v1/metrics`, or a trained failure model. Until then no"
+                    " service is known to be safe.",
+                    marker="risk-unknown",
+                )
+                return
             if not ranked:
                 # Not the summary again: the executive summary card already shows it.
+                more = f" {unknown} more have no data yet." if unknown else ""
                 empty_state(
                     "verified",
-                    "Every service is at low risk",
-                    "Health, predicted failure probabilities and SLO burn put no service above"
-                    " low risk.",
+                    "Every measured service is at low risk",
+                    "Health, predicted failure probabilities and SLO burn put no measured"
+                    f" service above low risk.{more}",
                 )
                 return
             for item in ranked[:6]:
