@@ -55,6 +55,7 @@ from failcast.ops.telemetry import Telemetry
 from failcast.orgs.endpoints import router as orgs_router
 from failcast.predict.endpoints import router as predict_router
 from failcast.predict.tasks import install_prediction
+from failcast.predict.training_jobs import router as training_jobs_router
 from failcast.promql.endpoints import router as promql_router
 from failcast.query.endpoints import router as query_router
 from failcast.rca.endpoints import router as rca_router
@@ -81,6 +82,7 @@ ROUTERS = [
     chaos_router,
     live_router,
     predict_router,
+    training_jobs_router,
     rca_router,
     detect_router,
     promql_router,

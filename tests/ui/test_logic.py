@@ -324,3 +324,13 @@ def test_a_service_without_any_evidence_is_unknown_not_low_risk() -> None:
     assert not logic.has_risk_evidence(no_data)
     assert logic.has_risk_evidence(measured)
     assert logic.has_risk_evidence(predicted)
+
+
+def test_a_prediction_shows_its_age_and_is_marked_stale_after_a_missed_slot() -> None:
+    made = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    at = made.timestamp()
+    assert logic.prediction_age(made.isoformat(), at + 30) == ("scored just now", False)
+    assert logic.prediction_age(made.isoformat(), at + 14 * 60) == ("scored 14 min ago", False)
+    text, stale = logic.prediction_age(made.isoformat(), at + 3 * 3600 + 300)
+    assert stale and text.startswith("scored 3 h 5 min ago · stale")
+    assert logic.prediction_age("not a time", at)[1] is True

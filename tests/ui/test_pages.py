@@ -20,7 +20,8 @@ from nicegui import ui
 from nicegui.testing.user import User
 
 from failcast.auth.service import INVALID_LOGIN
-from failcast.predict import service
+from failcast.models import ModelVersion
+from failcast.predict import service, training_jobs
 
 # The API answers in milliseconds, but password hashing and a cold store take longer than the
 # simulated browser's default 0.3 s of patience.
@@ -277,7 +278,7 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
     # Without the simulated fleet there is nothing to choose: stored history it is.
     user.find(marker="train").click()
     await see(user, "Training on the last 60 days of stored metrics and incidents…")
-    assert queued == [{"org_id": account.org_id, "days": 60, "source": "database"}]
+    assert queued == [{"org_id": account.org_id, "days": 60, "source": "database", "job_id": 1}]
     await user.should_not_see(marker="train-source")
 
     started = await api.put(
@@ -290,14 +291,18 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
     assert isinstance(source, ui.select) and source.value == "simulator"
     user.find(marker="train").click()
     await see(user, "Training on 30 days of simulated history…")
-    assert queued[-1] == {"org_id": account.org_id, "days": 30, "source": "simulator"}
+    assert queued[-1] == {"org_id": account.org_id, "days": 30, "source": "simulator", "job_id": 2}
 
-    # The notice stays until the new version is there.
-    async with api_app.state.db.session() as session:
-        await service.register(
-            session, account.org_id, tiny_model(), source="simulator", now=datetime.now(UTC)
-        )
-        await session.commit()
+    # The notice stays until the job has registered its version.
+    async def train() -> ModelVersion:
+        async with api_app.state.db.session() as session:
+            row = await service.register(
+                session, account.org_id, tiny_model(), source="simulator", now=datetime.now(UTC)
+            )
+            await session.commit()
+            return row
+
+    await training_jobs.run_tracked(api_app.state.db, 2, train)
     await see(user, "version 1")
     await user.should_not_see("Training on 30 days of simulated history…", retries=RETRIES)
 
@@ -326,3 +331,25 @@ async def test_the_alerts_page_adds_the_recommended_rules_in_one_click(
     await see(user, "high error rate: avg(error_rate[2m]) > 0.05 on all services")
     rules = (await api.get("/api/v1/alert-rules", headers=account.headers)).json()
     assert "SLO budget burning fast" in {r["name"] for r in rules}
+
+
+async def test_a_failed_training_shows_its_reason_and_what_to_do_in_the_api_and_page(
+    user: User, api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    account = await register(api, "ml@example.com")
+    sample = {"service": "api", "metric": "latency_p99_ms", "value": 80.0, "ts": time.time() - 5}
+    answer = await api.post("/api/v1/metrics", json={"samples": [sample]}, headers=account.headers)
+    assert answer.status_code == 200, answer.text
+    await sign_in(user, "ml@example.com")
+    await user.open("/models")
+    user.find(marker="train").click()
+    await see(user, marker="training-failed")
+    await see(user, "no incidents recorded in the last 60 days")
+    await see(user, "mark resolved alerts as incidents")
+
+    jobs = (await api.get("/api/v1/training-jobs", headers=account.headers)).json()
+    assert [(j["state"], j["model_version"]) for j in jobs] == [("failed", None)]
+    assert "no incidents recorded" in jobs[0]["reason"]
+    assert jobs[0]["advice"] == training_jobs.NO_INCIDENTS_ADVICE
+    one = await api.get(f"/api/v1/training-jobs/{jobs[0]['id']}", headers=account.headers)
+    assert one.json() == jobs[0]

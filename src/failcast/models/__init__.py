@@ -43,6 +43,7 @@ from failcast.models.stripe_event import StripeEvent
 from failcast.models.subscription import Subscription
 from failcast.models.topology_edge import TopologyEdge
 from failcast.models.topology_node import TopologyNode
+from failcast.models.training_job import TrainingJob, TrainingState
 from failcast.models.user import User
 from failcast.models.user_identity import UserIdentity
 
@@ -95,6 +96,8 @@ __all__ = [
     "Subscription",
     "TopologyEdge",
     "TopologyNode",
+    "TrainingJob",
+    "TrainingState",
     "User",
     "UserIdentity",
 ]

@@ -12,7 +12,7 @@ from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict
 from failcast.models import ModelVersion, Organization
 from failcast.openapi import errors
-from failcast.predict import repository, service
+from failcast.predict import repository, service, training_jobs
 from failcast.predict.schemas import (
     FactorOut,
     HorizonOut,
@@ -227,7 +227,9 @@ async def train_model(
     days = body.days or (
         service.SIMULATED_TRAINING_DAYS if source == "simulator" else service.DEFAULT_TRAINING_DAYS
     )
+    job = await training_jobs.queue(session, principal.org_id, source, days)
+    await session.commit()
     await request.app.state.runner.submit(
-        "predict.train", org_id=principal.org_id, days=days, source=source
+        "predict.train", org_id=principal.org_id, days=days, source=source, job_id=job.id
     )
-    return TrainAccepted(status="queued", source=source, days=days)
+    return TrainAccepted(status="queued", source=source, days=days, job_id=job.id)

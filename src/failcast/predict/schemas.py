@@ -157,3 +157,4 @@ class TrainAccepted(BaseModel):
     status: str
     source: str = Field(description="Where the training data comes from: database or simulator.")
     days: int = Field(description="Days of history the new version trains on.")
+    job_id: int = Field(description="Follow it at GET /api/v1/training-jobs/{job_id}.")

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from failcast.alerting.signals import Factor, Signal, SignalRequest
 from failcast.db.engine import Database
 from failcast.jobs.runner import OrgJob
-from failcast.models import ModelStatus
-from failcast.predict import repository, service
+from failcast.models import ModelStatus, ModelVersion
+from failcast.predict import repository, service, training_jobs
 from failcast.timeutil import now_ms
 
 SCORE_TASK = "predict.score"
@@ -56,11 +56,20 @@ class PredictionJobs:
         days: int = service.DEFAULT_TRAINING_DAYS,
         now: int | None = None,
         source: str | None = None,
+        job_id: int | None = None,
     ) -> None:
-        async with self.database.session() as session:
-            await service.train_org(
-                session, org_id, now if now is not None else now_ms(), days=days, source=source
-            )
+        """Train a version; with `job_id`, record the run's state and outcome in that job."""
+
+        async def train() -> ModelVersion:
+            async with self.database.session() as session:
+                return await service.train_org(
+                    session, org_id, now if now is not None else now_ms(), days=days, source=source
+                )
+
+        if job_id is None:
+            await train()
+        else:
+            await training_jobs.run_tracked(self.database, job_id, train)
 
 
 class FailureProbabilitySignals:

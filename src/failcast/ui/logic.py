@@ -12,6 +12,7 @@ import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -301,6 +302,38 @@ def by_priority(alerts: Iterable[AlertRow]) -> list[AlertRow]:
     return sorted(
         ordered, key=lambda a: (STATE_RANK.get(a.state, 1), SEVERITY_RANK.get(a.severity, 5))
     )
+
+
+# The failure model re-scores every service every 15 minutes (predict/tasks.py); a prediction
+# older than this missed its slot and may no longer describe the service.
+STALE_PREDICTION_S = 20 * 60
+
+
+def ago(seconds: float) -> str:
+    """An age as a person says it: `just now`, `4 min ago`, `2 h 5 min ago`."""
+    if seconds < 60:
+        return "just now"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+def prediction_age(stamp: str, now: float) -> tuple[str, bool]:
+    """`scored 4 min ago` for a prediction made at `stamp`, and whether it is stale."""
+    try:
+        made = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return "scored at an unknown time", True
+    if made.tzinfo is None:
+        made = made.replace(tzinfo=UTC)
+    age = max(0.0, now - made.timestamp())
+    stale = age > STALE_PREDICTION_S
+    text = f"scored {ago(age)}"
+    return (f"{text} · stale: scoring runs every 15 min" if stale else text), stale
 
 
 def when(stamp: str | None) -> str:

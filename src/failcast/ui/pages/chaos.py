@@ -291,6 +291,9 @@ class ChaosPage:
                     )
             ordered = sorted(predictions, key=lambda p: p.horizon_hours)
             text = ", ".join(f"{p.horizon_hours} h {p.probability:.0%}" for p in ordered)
+            if ordered:
+                age, _ = logic.prediction_age(max(p.ts for p in ordered), time.time())
+                text += f" ({age})"
             ui.label(f"P(failure): {text or 'no prediction yet'}").classes("text-sm").mark(
                 "reaction-prediction"
             )

@@ -150,10 +150,8 @@ class OverviewPage:
         self.prob.update()
         worst = max(by_service.items(), key=lambda kv: kv[1].get(24, 0.0))
         newest = max(pr.ts for pr in predictions)
-        self.prob_note.text = (
-            f"Riskiest: {worst[0]} ({worst[1].get(24, 0.0):.0%} in 24 h);"
-            f" scored {logic.when(newest)} UTC"
-        )
+        age, _ = logic.prediction_age(newest, time.time())
+        self.prob_note.text = f"Riskiest: {worst[0]} ({worst[1].get(24, 0.0):.0%} in 24 h); {age}"
         with self.timeline_box:
             ui.echart(charts.horizon_chart(by_service, p)).classes("h-64 w-full").mark("timeline")
 

@@ -27,7 +27,6 @@ TRAINING_SOURCES = {
     "simulator": "simulated history",
     "database": "stored metrics and incidents",
 }
-TRAINING_PATIENCE_S = 600.0
 BACKTEST_KEYS = ("precision", "recall", "f1", "auc_pr", "brier", "lead_h_median",
                  "false_alarms_per_day")  # fmt: skip
 
@@ -237,10 +236,7 @@ class ModelPage:
         # Whether the org runs the simulated fleet, whose simulated history can train a model.
         self.simulated = simulated
         self.signature: tuple[Any, ...] | None = None
-        # The newest version when training was queued, and when: the notice stays until a
-        # newer version appears, or for at most TRAINING_PATIENCE_S (a failed run adds none).
-        self.waiting_after: int | None = None
-        self.waiting_since = 0.0
+        self.job_signature: tuple[Any, ...] | None = None
 
     def build(self) -> None:
         with page_body():
@@ -263,13 +259,8 @@ class ModelPage:
 
     async def refresh(self) -> None:
         models = (await self.ctx.api.get("/api/v1/models"))["items"]
-        newest = max((int(m["version"]) for m in models), default=0)
-        if self.waiting_after is not None and (
-            newest > self.waiting_after or time.time() - self.waiting_since > TRAINING_PATIENCE_S
-        ):
-            self.waiting_after = None
-            self.pending.clear()
-            self.pending.set_visibility(False)
+        jobs = await self.ctx.api.get("/api/v1/training-jobs", params={"limit": 1})
+        self._job(jobs[0] if jobs else None)
         signature = tuple((m["version"], m["status"]) for m in models)
         if signature == self.signature:
             return
@@ -369,11 +360,29 @@ class ModelPage:
             " appears here when it is done.",
             type="info",
         )
-        models = (await self.ctx.api.get("/api/v1/models"))["items"]
-        self.waiting_after = max((int(m["version"]) for m in models), default=0)
-        self.waiting_since = time.time()
+        await self.refresh()
+
+    def _job(self, job: Mapping[str, Any] | None) -> None:
+        """The newest training: a spinner while it runs, its reason and advice if it failed."""
+        signature = None if job is None else (job["id"], job["state"])
+        if signature == self.job_signature:
+            return
+        self.job_signature = signature
         self.pending.clear()
+        state = None if job is None else job["state"]
+        self.pending.set_visibility(state in ("queued", "running", "failed"))
+        if job is None or state == "succeeded":
+            return
         with self.pending:
+            if state == "failed":
+                with ui.column().classes("gap-1").mark("training-failed"):
+                    with ui.row().classes("items-center gap-2 no-wrap"):
+                        ui.icon("error", color="negative")
+                        ui.label(
+                            f"Training failed {logic.when(job['finished_at'])} UTC: {job['reason']}"
+                        ).classes("text-sm")
+                    if job.get("advice"):
+                        ui.markdown(job["advice"]).classes("fc-muted text-sm")
+                return
             ui.spinner(size="sm")
-            ui.label(training_notice(answer)).classes("text-sm")
-        self.pending.set_visibility(True)
+            ui.label(f"{training_notice(job)} ({state})").classes("text-sm")

@@ -210,7 +210,13 @@ class ServicePage:
 
     async def _predictions(self, predictions: list[logic.Prediction]) -> None:
         mine = sorted(predictions, key=lambda p: p.horizon_hours)
-        signature = tuple((p.horizon_hours, round(p.probability, 3), p.ts) for p in mine)
+        now = time.time()
+        ages = [logic.prediction_age(p.ts, now) for p in mine]
+        # The age is part of what is shown, so a minute passing redraws it.
+        signature = tuple(
+            (p.horizon_hours, round(p.probability, 3), p.ts, age)
+            for p, age in zip(mine, ages, strict=True)
+        )
         if signature == self.prediction_signature:
             return
         self.prediction_signature = signature
@@ -233,10 +239,13 @@ class ServicePage:
                             f"color: {colour}"
                         ).mark(f"probability-{p.horizon_hours}")
             first = max(mine, key=lambda p: p.probability)
+            age, stale = logic.prediction_age(first.ts, now)
             ui.label(
                 f"Likely failure: {first.failure_type or 'unknown'} · model v{first.model_version}"
-                f" · scored {logic.when(first.ts)} UTC"
-            ).classes("text-sm")
+                f" · {age}"
+            ).classes("text-sm" + (" text-warning" if stale else "")).mark(
+                "prediction-stale" if stale else "prediction-age"
+            )
             if first.root_cause:
                 ui.label("Root cause").classes("fc-label mt-2")
                 ui.label(first.root_cause).classes("text-sm").mark("root-cause")
