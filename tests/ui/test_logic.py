@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from failcast.ui import charts, logic
 from failcast.ui.api import ApiError, ReadCache
 from failcast.ui.pages.admin import prometheus_figures
 from failcast.ui.pages.alerts import split_matchers
-from failcast.ui.pages.chaos import experiment_template, progress
+from failcast.ui.pages.chaos import countdown_text, experiment_template, progress
 from failcast.ui.pages.reliability import backtest_rows, burn_down_times
 from failcast.ui.pages.reports import export_filename, export_params
 from failcast.ui.pages.service import forecast_choices
@@ -334,3 +335,55 @@ def test_a_prediction_shows_its_age_and_is_marked_stale_after_a_missed_slot() ->
     text, stale = logic.prediction_age(made.isoformat(), at + 3 * 3600 + 300)
     assert stale and text.startswith("scored 3 h 5 min ago · stale")
     assert logic.prediction_age("not a time", at)[1] is True
+
+
+@pytest.mark.parametrize(
+    ("factor", "sentence"),
+    [
+        (
+            {"feature": "latency_p99_ms__max_72", "metric": "latency_p99_ms",
+             "value": 66.2825, "contribution": 0.4},
+            "Latency p99 peaking at 66.3 ms: raises the risk.",
+        ),
+        (
+            {"feature": "freshness_lag_min__ratio_base", "metric": "freshness_lag_min",
+             "value": 1.0, "contribution": 0.2},
+            "Freshness lag at 1 times its usual level: raises the risk.",
+        ),
+        (
+            {"feature": "error_rate__mean_12", "metric": "error_rate", "value": 1.1e-07,
+             "contribution": -0.1},
+            "Error rate averaging about 0%: lowers the risk.",
+        ),
+        (
+            {"feature": "memory_pct__slope_72", "metric": "memory_pct", "value": 0.175,
+             "contribution": 0.5},
+            "Memory trending up: raises the risk.",
+        ),
+        (
+            {"feature": "queue_depth__something_new", "metric": "queue_depth", "value": 1234.5,
+             "contribution": 0.5},
+            "Queue depth behaving unusually (1,234): raises the risk.",
+        ),
+        (
+            {"feature": "deps_unhealthy", "metric": None, "value": 2.0, "contribution": 0.3},
+            "Deps unhealthy at 2: raises the risk.",
+        ),
+    ],
+)  # fmt: skip
+def test_model_factors_read_as_sentences_with_units(factor: dict[str, Any], sentence: str) -> None:
+    assert logic.describe_factor(factor) == sentence
+
+
+def test_values_get_their_unit_and_a_readable_precision() -> None:
+    assert logic.fmt_value(0.0723, logic.unit_of("error_rate")) == "7.23%"
+    assert logic.fmt_value(66.2825, logic.unit_of("freshness_lag_minutes")) == "66.3 min"
+    assert logic.fmt_value(87.0, logic.unit_of("cpu_pct")) == "87%"
+    assert logic.fmt_value(0.907, logic.unit_of("cost_usd_per_hour")) == "$0.91/h"
+    assert logic.fmt_value(float("nan")) == "—"
+
+
+def test_a_fault_countdown_reads_minutes_and_seconds() -> None:
+    assert countdown_text(245.9) == "4 min 05 s left"
+    assert countdown_text(42.0) == "42 s left"
+    assert countdown_text(0.4) == "ending"

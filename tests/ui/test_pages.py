@@ -353,3 +353,14 @@ async def test_a_failed_training_shows_its_reason_and_what_to_do_in_the_api_and_
     assert jobs[0]["advice"] == training_jobs.NO_INCIDENTS_ADVICE
     one = await api.get(f"/api/v1/training-jobs/{jobs[0]['id']}", headers=account.headers)
     assert one.json() == jobs[0]
+
+
+async def test_an_unknown_address_shows_a_page_with_the_navigation(
+    user: User, api: httpx.AsyncClient
+) -> None:
+    await register(api, "lost@example.com")
+    await sign_in(user, "lost@example.com")
+    await user.open("/no-such-page")
+    await see(user, marker="not-found")
+    await see(user, "No such page")
+    await see(user, "Overview")

@@ -6,6 +6,7 @@ from failcast.ui.pages.admin import register_admin_page
 from failcast.ui.pages.alerts import register_alerts_page
 from failcast.ui.pages.auth import register_auth_pages
 from failcast.ui.pages.chaos import register_chaos_page
+from failcast.ui.pages.not_found import register_not_found_page
 from failcast.ui.pages.overview import register_overview_page
 from failcast.ui.pages.reliability import register_reliability_pages
 from failcast.ui.pages.reports import register_reports_page
@@ -25,3 +26,4 @@ def register_pages() -> None:
     register_reports_page()
     register_settings_page()
     register_admin_page()
+    register_not_found_page()

@@ -60,6 +60,14 @@ def progress(experiment: dict[str, Any], now: float) -> float:
     return min(1.0, max(0.0, (now - start) / (end - start)))
 
 
+def countdown_text(left_s: float) -> str:
+    """A fault's time left: `4 min 05 s left`, `42 s left`, or `ending`."""
+    if left_s < 1:
+        return "ending"
+    minutes, seconds = divmod(int(left_s), 60)
+    return f"{minutes} min {seconds:02d} s left" if minutes else f"{seconds} s left"
+
+
 def register_chaos_page() -> None:
     @ui.page("/chaos", title="Chaos · Failcast")
     async def chaos(request: Request) -> None:
@@ -79,6 +87,8 @@ class ChaosPage:
         self.history_days = history_days
         self.services = {s["name"]: s for s in fleet.get("services") or []}
         self.faults_signature: tuple[Any, ...] | None = None
+        # The active faults' "time left" labels and when each fault ends (unix seconds).
+        self.countdowns: list[tuple[ui.label, float]] = []
         self.experiments_signature: tuple[Any, ...] | None = None
 
     async def build(self) -> None:
@@ -105,6 +115,7 @@ class ChaosPage:
                     self.faults = ui.column().classes("w-full gap-1").mark("active-faults")
             with ui.element("div").classes("fc-row2"):
                 with card("Watch", "the target's key metric, 15 min"):
+                    self.watch_title = ui.label("").classes("text-sm").mark("watch-metric")
                     self.watch = ui.echart(charts.metric_chart("", [], self.ctx.palette)).classes(
                         "h-56 w-full"
                     )
@@ -114,6 +125,7 @@ class ChaosPage:
                 self._experiment_form()
                 self.experiments = ui.column().classes("w-full gap-2").mark("experiments")
         self.ctx.every(self.refresh)
+        ui.timer(1.0, self.tick)
 
     def _disabled(self) -> None:
         self.reset_button.set_visibility(False)
@@ -224,6 +236,12 @@ class ChaosPage:
             return
         await self.refresh()
 
+    def tick(self) -> None:
+        """Count the active faults' time left down every second, between refreshes."""
+        now = time.time()
+        for label, end in self.countdowns:
+            label.text = countdown_text(max(0.0, end - now))
+
     async def refresh(self) -> None:
         api = self.ctx.api
         faults = await api.get("/api/v1/chaos/faults")
@@ -234,9 +252,20 @@ class ChaosPage:
             metric = WATCH_METRIC.get(kind, "latency_p99_ms")
             answer = await data.metric(api, metric, service=target, window_s=WATCH_WINDOW_S)
             points = logic.series_points(answer, target)
+            unit = logic.unit_of(metric)
+            shown = "%" if unit == "fraction" else unit
+            if unit == "fraction":
+                points = [(t, v * 100.0) for t, v in points]
+            self.watch_title.text = (
+                f"{target}: {logic.metric_label(metric)} ({metric}"
+                + (f", {shown}" if shown else "")
+                + "), last 15 min"
+            )
             self.watch.options.clear()
             self.watch.options.update(
-                charts.metric_chart(f"{target} {metric}", points, self.ctx.palette)
+                charts.metric_chart(
+                    f"{target} {logic.metric_label(metric)}", points, self.ctx.palette, unit=shown
+                )
             )
             self.watch.update()
             await self._reaction(target)
@@ -248,6 +277,7 @@ class ChaosPage:
             return
         self.faults_signature = signature
         self.faults.clear()
+        self.countdowns = []
         with self.faults:
             if not faults:
                 ui.label("No fault is acting. The fleet runs on its own noise.").classes(
@@ -260,9 +290,8 @@ class ChaosPage:
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.icon("bolt", color="negative")
                     ui.label(f"{fault['kind']} → {fault['target']}").classes("grow text-sm")
-                    ui.label(f"{left / 60:.0f} min left" if left else "ending").classes(
-                        "fc-muted text-xs"
-                    )
+                    countdown = ui.label(countdown_text(left)).classes("fc-muted text-xs")
+                    self.countdowns.append((countdown, float(fault["end"])))
                     fault_id = int(fault["id"])
                     ui.button(icon="stop", on_click=lambda f=fault_id: self.stop(f)).props(
                         "flat round dense"

@@ -29,6 +29,8 @@ SCORE_METRIC = "anomaly_score"
 SCORE_METRICS = (SCORE_METRIC, "change_score")
 # Forecasts and drift look hours ahead and back; refitting them every 2 s would only cost.
 SLOW_EVERY_S = 30.0
+# From this probability on a failure is called likely; below it only its kind is named.
+LIKELY = 0.2
 
 
 def forecast_choices(health: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -240,12 +242,12 @@ class ServicePage:
                         ).mark(f"probability-{p.horizon_hours}")
             first = max(mine, key=lambda p: p.probability)
             age, stale = logic.prediction_age(first.ts, now)
-            ui.label(
-                f"Likely failure: {first.failure_type or 'unknown'} · model v{first.model_version}"
-                f" · {age}"
-            ).classes("text-sm" + (" text-warning" if stale else "")).mark(
-                "prediction-stale" if stale else "prediction-age"
-            )
+            kind = (first.failure_type or "unknown").replace("_", " ")
+            # "Likely" only when a failure is: at a few percent it is the kind, if one comes.
+            lead = "Likely failure" if first.probability >= LIKELY else "If it fails, most likely"
+            ui.label(f"{lead}: {kind} · model v{first.model_version} · {age}").classes(
+                "text-sm" + (" text-warning" if stale else "")
+            ).mark("prediction-stale" if stale else "prediction-age")
             if first.root_cause:
                 ui.label("Root cause").classes("fc-label mt-2")
                 ui.label(first.root_cause).classes("text-sm").mark("root-cause")

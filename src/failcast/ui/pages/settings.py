@@ -91,6 +91,16 @@ def health_document(
     return body | {"weights": dict(weights), "thresholds": changed}
 
 
+def threshold_unit(unit: str, upper: float) -> str:
+    """What a health threshold is written in. Rates and shares are fractions (0.05 is 5%);
+    `pct` metrics are already percentages."""
+    if unit == "%" or (not unit and upper == 1):
+        return "fraction, 0.05 = 5%"
+    if unit == "pct":
+        return "%"
+    return unit or "value"
+
+
 def register_settings_page() -> None:
     @ui.page("/settings", title="Settings · Failcast")
     async def settings(request: Request, tab: str = "organisation") -> None:
@@ -670,10 +680,11 @@ class SettingsPage:
                 for name, info in METRICS.items():
                     values = {k: getattr(info.default, k) for k in THRESHOLD_KEYS}
                     values |= {k: v for k, v in (saved.get(name) or {}).items() if v is not None}
-                    with ui.row().classes("w-full items-end gap-2 no-wrap"):
-                        ui.label(f"{info.label} ({info.unit}, worse when {info.worse})").classes(
-                            "text-sm w-64 shrink-0"
-                        )
+                    with ui.row().classes("w-full items-end gap-2"):
+                        ui.label(
+                            f"{info.label} ({threshold_unit(info.unit, info.high)},"
+                            f" worse when {info.worse})"
+                        ).classes("text-sm w-full sm:w-64 shrink-0")
                         threshold_inputs[name] = {
                             k: ui.number(k, value=values[k])
                             .classes("w-24")
