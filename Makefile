@@ -3,16 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The `deep` extra's torch, pinned to the CPU build: an unpinned torch would pull the CUDA stack.
+# The `deep` extra (torch, for the LSTM member of the failure model), from PyTorch's CPU index:
+# PyPI's torch is the CUDA build on Linux, several GB. `make run DEEP=` installs without it.
+DEEP ?= deep
 TORCH := torch==2.13.0
+TORCH_INDEX := https://download.pytorch.org/whl/cpu
+comma := ,
 
 .PHONY: run test check install fmt proto bench screenshots clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet '$(TORCH)'
-	$(BIN)/pip install --quiet -e '.[postgres,dev,deep]' -e ./sdk
+	$(if $(DEEP),$(BIN)/pip install --quiet '$(TORCH)' --index-url $(TORCH_INDEX))
+	$(BIN)/pip install --quiet -e '.[postgres,dev$(if $(DEEP),$(comma)$(DEEP))]' -e ./sdk
 	touch $(STAMP)
 
 install: $(STAMP)

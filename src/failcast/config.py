@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     log_level: str = "INFO"
     log_json: bool = True
+    # One log line per HTTP request; off, requests are still counted in /metrics.
+    access_log: bool = False
 
     access_token_ttl: timedelta = timedelta(minutes=15)
     refresh_token_ttl: timedelta = timedelta(days=30)

@@ -217,3 +217,28 @@ def test_missing_features_are_named_clearly(bare_server: str, config: Path) -> N
 def test_shell_completion_is_offered(config: Path) -> None:
     code, out = run(config, "--help")
     assert code == 0 and "--install-completion" in out
+
+
+def test_a_prediction_prints_as_a_table_with_percentages_and_sentences(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from failcast.cli.api_commands import show_prediction
+
+    factor = {"feature": "latency_p99_ms__max_72", "metric": "latency_p99_ms",
+              "value": 412.34567, "contribution": 0.61, "statement": "raw"}  # fmt: skip
+    body = {
+        "horizons": [
+            {"hours": 1, "probability": 0.0123456789, "threshold": 0.3, "alarm": False,
+             "factors": []},
+            {"hours": 24, "probability": 0.31234567891, "threshold": 0.25, "alarm": True,
+             "factors": [factor]},
+        ],
+        "risk_level": "high", "incident_type": "latency_spike", "confidence": 0.8765,
+        "model_version": 3,
+    }  # fmt: skip
+    show_prediction(body, "checkout")
+    out = capsys.readouterr().out
+    assert "31.2%" in out and "1.23%" in out and "yes" in out
+    assert "0.31234567891" not in out
+    assert "if it fails, most likely latency spike (87.6% sure)" in out
+    assert "Latency p99 peaking at 412 ms: raises the risk." in out

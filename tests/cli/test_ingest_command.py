@@ -82,3 +82,54 @@ def test_ingest_reports_bad_rows_and_missing_keys(live_server: LiveServer, tmp_p
     code, out = run("ingest", str(good), "--service", "x", "--url", live_server.url, env=empty_home)
     assert code == 1
     assert "no API key" in out
+
+
+def _key(base: str) -> str:
+    with httpx.Client(base_url=base) as http:
+        registered = http.post(
+            "/api/v1/register",
+            json={"email": "csv@example.com", "password": "a long passphrase", "org_name": "CSV"},
+        ).json()
+        key: str = http.post(
+            "/api/v1/api-keys",
+            json={"name": "cli", "scopes": ["ingest", "read"]},
+            headers=bearer(registered["access_token"]),
+        ).json()["key"]
+    return key
+
+
+def test_ingest_refuses_extra_cells_and_names_the_csv_line_of_a_refused_sample(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    key = _key(live_server.url)
+    now = datetime.now(UTC).timestamp()
+    extra = tmp_path / "extra.csv"
+    extra.write_text(f"timestamp,cpu_pct\n{now},1\n{now},2,3\n")
+    code, out = run("ingest", str(extra), "-s", "x", "--url", live_server.url, "--api-key", key)
+    assert code == 2
+    assert "line 3: 3 cells, but the file has 2 columns" in out
+    old = tmp_path / "old.csv"
+    old.write_text(f"timestamp,cpu_pct\n{now},1\n{now - 200 * 86400},2\n")
+    code, out = run("ingest", str(old), "-s", "x", "--url", live_server.url, "--api-key", key)
+    assert code == 1
+    assert "line 3: ts:" in out
+
+
+def test_ingest_reads_the_long_format_simulate_writes(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    key = _key(live_server.url)
+    now = int(datetime.now(UTC).timestamp())
+    long = tmp_path / "samples.csv"
+    long.write_text(
+        "ts,service,metric,value\n"
+        f"{now - 120},api,latency_p99_ms,120.5\n"
+        f"{now - 120},db,cpu_pct,40\n"
+        f"{now - 60},api,latency_p99_ms,130\n"
+    )
+    code, out = run("ingest", str(long), "--url", live_server.url, "--api-key", key)
+    assert code == 0, out
+    assert "stored 3 samples for api, db" in out
+    code, out = run("ingest", str(long), "-s", "db", "--url", live_server.url, "--api-key", key)
+    assert code == 0, out
+    assert "stored 1 samples for db" in out

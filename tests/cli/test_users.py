@@ -75,3 +75,14 @@ def test_refusals_are_readable(settings: Settings) -> None:
     assert code == 1
     assert "password is too common" in out
     assert _user(settings, "weak@example.com") is None
+
+
+def test_promote_outside_a_data_directory_says_where_it_looked(tmp_path: Any) -> None:
+    empty = tmp_path / "elsewhere"
+    env = {"FAILCAST_ENV": "test", "FAILCAST_DATA_DIR": str(empty)}
+    result = CliRunner().invoke(app, ["user", "promote", "ada@example.com"], env=env)
+    assert result.exit_code == 2
+    assert f"no Failcast database at {empty.resolve() / 'failcast.db'}" in result.output
+    assert "Traceback" not in result.output
+    # Nothing is created where it looked.
+    assert not empty.exists()

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy import exists, select
@@ -147,16 +148,32 @@ async def prepare_demo(app: FastAPI) -> DemoAccount:
         await session.commit()
     if applied.rules or applied.slos or applied.channels:
         log.info("demo defaults applied", extra=applied.model_dump())
-    if settings.demo_history_days > 0 and empty:
-        app.state.runner.register("demo.backfill", _backfill_task(app, account.org_id))
-        await app.state.runner.submit("demo.backfill")
     banner = (
         f"\n  Failcast demo: open {settings.public_url} and sign in as\n"
         f"    {account.email} / {account.password}\n"
-        "  (a new random password is set at every start with --demo)\n"
+        "  (a new random password is set at every start with --demo; it is also in"
+        f" {sign_in_file(settings)})\n"
     )
+    write_sign_in(settings, banner)
+    if settings.demo_history_days > 0 and empty:
+        app.state.runner.register("demo.backfill", _backfill_task(app, account.org_id, banner))
+        await app.state.runner.submit("demo.backfill")
     print(banner, file=sys.stderr, flush=True)
     return account
+
+
+def sign_in_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-sign-in.txt"
+
+
+def write_sign_in(settings: Settings, banner: str) -> None:
+    """Keep the sign-in beside the database (owner-only), where the console cannot scroll it
+    away."""
+    path = sign_in_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(banner.strip() + "\n")
 
 
 def fleet_slo_services(settings: Settings) -> dict[str, set[str]]:
@@ -173,7 +190,7 @@ def fleet_slo_services(settings: Settings) -> dict[str, set[str]]:
     return {name: measured[name] for name in slo_services(measured, entry_points)}
 
 
-def _backfill_task(app: FastAPI, org_id: int) -> Callable[[], Awaitable[None]]:
+def _backfill_task(app: FastAPI, org_id: int, banner: str) -> Callable[[], Awaitable[None]]:
     async def backfill() -> None:
         settings: Settings = app.state.settings
         stored = await backfill_history(
@@ -187,5 +204,7 @@ def _backfill_task(app: FastAPI, org_id: int) -> Callable[[], Awaitable[None]]:
             await jobs.train(org_id, days=settings.demo_training_days, source="simulator")
             await jobs.score()
             log.info("demo failure model trained")
+        # Again once the demo is complete: the start-up lines have scrolled it away by now.
+        print(banner.replace("Failcast demo:", "Failcast demo ready:"), file=sys.stderr, flush=True)
 
     return backfill

@@ -1,30 +1,63 @@
-"""The `failcast` command. Each module in this package adds its commands to `app`."""
+"""The `failcast` command.
+
+Each command module adds its commands to the Typer app in `_app`. `main` imports only the
+module of the command it runs, so that `failcast version` or `failcast login` start without
+loading the prediction stack; `failcast.cli.app` (and `failcast --help`) loads them all.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from importlib import import_module
+from typing import Any
 
-app = typer.Typer(
-    name="failcast",
-    help="Failcast: predict failures of services, ML models and data pipelines.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+# The module that defines each top-level command or command group; kept sorted by module.
+# tests/cli/test_lazy_cli.py checks that it names every registered command.
+COMMAND_MODULES: dict[str, str] = {
+    "alerts": "api_commands",
+    "apikey": "api_commands",
+    "config": "api_commands",
+    "export": "api_commands",
+    "login": "api_commands",
+    "org": "api_commands",
+    "predict": "api_commands",
+    "query": "api_commands",
+    "services": "api_commands",
+    "ingest": "client_commands",
+    "openapi": "docs",
+    "backtest": "predict_commands",
+    "models": "predict_commands",
+    "train": "predict_commands",
+    "rca": "rca",
+    "api": "scaleout",
+    "scheduler": "scaleout",
+    "worker": "scaleout",
+    "detectors": "score",
+    "score": "score",
+    "db": "server",
+    "up": "server",
+    "version": "server",
+    "simulate": "simulate",
+    "user": "users",
+}
 
-# Command modules register themselves on import; keep this list sorted.
-from failcast.cli import (  # noqa: E402, F401
-    api_commands,
-    client_commands,
-    docs,
-    predict_commands,
-    rca,
-    scaleout,
-    score,
-    server,
-    simulate,
-    users,
-)
+
+def load_commands(command: str | None = None) -> Any:
+    """The Typer app with `command`'s module loaded, or every module when it is unknown."""
+    modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module in dict.fromkeys(modules):
+        import_module(f"failcast.cli.{module}")
+    from failcast.cli._app import app
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    words = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    load_commands(words[0] if words else None)()

@@ -37,16 +37,24 @@ class ApiClient:
     def __exit__(self, *exc: object) -> None:
         self.http.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The server's answer, whatever its status; an exit when the server is unreachable."""
         try:
-            response = self.http.request(method, path, **kwargs)
+            return self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             fail(f"cannot reach {self.url}: {exc}")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.send(method, path, **kwargs)
         if response.status_code >= 400:
-            try:
-                body = response.json()
-                detail = body.get("detail", body)
-            except ValueError:
-                detail = response.text
-            fail(f"{response.status_code} from {path}: {detail}")
+            fail(f"{response.status_code} from {path}: {error_detail(response)}")
         return response.json() if response.content else None
+
+
+def error_detail(response: httpx.Response) -> Any:
+    """The `detail` of a Failcast error body, or the body's text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    return body.get("detail", body) if isinstance(body, dict) else body

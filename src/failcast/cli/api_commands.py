@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import stat
+import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +18,14 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.config import ClientSettings
+from failcast.readable import describe_factor, fmt_value
 from failcast.store.samples import Aggregation
 from failcast.timeutil import ms_to_rfc3339, now_ms, parse_duration_ms, parse_ts
 
@@ -36,6 +39,10 @@ KeyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 CONFIG_KEYS = ("url", "api_key", "token", "refresh_token")
+# Where `failcast up` (and `make run`) serves, so a first `failcast login` needs no URL.
+DEFAULT_URL = ClientSettings.model_fields["url"].get_default()
+# Progress bars and notes go to standard error, so that standard output carries only data.
+STDERR = Console(stderr=True)
 SECRET_KEYS = frozenset({"api_key", "token", "refresh_token"})
 
 org_app = typer.Typer(help="Organisations you belong to.", no_args_is_help=True)
@@ -199,7 +206,9 @@ def show(data: Any, as_json: bool, columns: list[str] | None = None, title: str 
 
 @app.command()
 def login(
-    url: Annotated[str, typer.Option("--url", help="Server URL.", prompt=True)],
+    url: Annotated[
+        str, typer.Option("--url", envvar="FAILCAST_URL", help="Server URL.")
+    ] = DEFAULT_URL,
     api_key: Annotated[
         str | None, typer.Option("--api-key", help="Store an API key for data commands.")
     ] = None,
@@ -353,7 +362,37 @@ def predict(
             json={"service": service},
             missing="failure prediction is not available",
         )
-    show(body, as_json, title=f"prediction for {service}")
+    if as_json:
+        show(body, True)
+        return
+    show_prediction(body, service)
+
+
+def show_prediction(body: dict[str, Any], service: str) -> None:
+    """A prediction as a person reads it: one row per horizon, then why."""
+    console = Console(width=200 if not os.isatty(1) else None)
+    table = Table("horizon", "P(failure)", "alarm at", "alarm", title=f"prediction for {service}")
+    for horizon in body.get("horizons") or []:
+        table.add_row(
+            f"{horizon['hours']} h",
+            fmt_value(float(horizon["probability"]), "fraction"),
+            fmt_value(float(horizon["threshold"]), "fraction"),
+            "yes" if horizon["alarm"] else "no",
+        )
+    console.print(table)
+    kind = str(body.get("incident_type") or "unknown").replace("_", " ")
+    confidence = fmt_value(float(body.get("confidence") or 0.0), "fraction")
+    console.print(
+        f"risk {body.get('risk_level')}; if it fails, most likely {kind} ({confidence} sure);"
+        f" model v{body.get('model_version')}"
+    )
+    horizons = body.get("horizons") or []
+    riskiest: dict[str, Any] = max(horizons, key=lambda h: float(h["probability"]), default={})
+    factors = riskiest.get("factors") or []
+    if factors:
+        console.print("why:")
+        for factor in factors[:5]:
+            console.print(f"  - {escape(describe_factor(factor))}")
 
 
 class ExportFormat(StrEnum):
@@ -388,7 +427,10 @@ def export(
             "server's export), or one metric's name.",
         ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write; default (or -): standard output."),
+    ] = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.csv,
     service: ServiceOption = None,
     label: LabelOption = None,
@@ -423,12 +465,13 @@ def export(
     written = 0
     with (
         api(url, api_key) as client,
-        output.open("w", newline="") as handle,
+        _sink(output, binary=False) as handle,
         Progress(
             TextColumn("[bold]export"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} windows"),
             TimeRemainingColumn(),
+            console=STDERR,
         ) as progress,
     ):
         task = progress.add_task("export", total=len(spans))
@@ -461,11 +504,37 @@ def export(
             progress.advance(task)
         if fmt is ExportFormat.json:
             handle.write("\n]\n")
-    typer.echo(f"wrote {written} points to {output}")
+    typer.echo(f"wrote {written} points to {_where(output)}", err=True)
+
+
+def _to_stdout(output: Path | None) -> bool:
+    return output is None or str(output) == "-"
+
+
+def _where(output: Path | None) -> str:
+    return "standard output" if _to_stdout(output) else str(output)
+
+
+@contextmanager
+def _sink(output: Path | None, *, binary: bool) -> Iterator[Any]:
+    """The file to write, or standard output when none (or `-`) is named."""
+    if not _to_stdout(output):
+        assert output is not None
+        with output.open("wb") if binary else output.open("w", newline="") as handle:
+            yield handle
+        return
+    if binary and sys.stdout.isatty():
+        fail("an Excel file is binary: pass --output FILE.xlsx, or redirect the output", code=2)
+    yield sys.stdout.buffer if binary else sys.stdout
+    sys.stdout.flush()
 
 
 def _download(
-    url: str | None, api_key: str | None, path: str, params: dict[str, str | None], output: Path
+    url: str | None,
+    api_key: str | None,
+    path: str,
+    params: dict[str, str | None],
+    output: Path | None,
 ) -> None:
     """Stream a server export into `output`, showing the bytes received."""
     query = {k: v for k, v in params.items() if v}
@@ -481,9 +550,11 @@ def _download(
                         response.read()
                         fail(f"{response.status_code} from {path}: {_detail(response)}")
                     with (
-                        output.open("wb") as handle,
+                        _sink(output, binary=True) as handle,
                         Progress(
-                            TextColumn("[bold]export"), TextColumn("{task.completed:,} bytes")
+                            TextColumn("[bold]export"),
+                            TextColumn("{task.completed:,} bytes"),
+                            console=STDERR,
                         ) as progress,
                     ):
                         task = progress.add_task("export", total=None)
@@ -494,7 +565,7 @@ def _download(
             except httpx.HTTPError as exc:
                 fail(f"cannot reach {client.url}: {exc}")
             break
-    typer.echo(f"wrote {written} bytes to {output}")
+    typer.echo(f"wrote {written} bytes to {_where(output)}", err=True)
 
 
 # --- organisations and API keys ------------------------------------------------------------

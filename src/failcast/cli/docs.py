@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from failcast.cli import app
+from failcast.cli._app import app
 
 HEADER = """# API reference
 

@@ -17,7 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
 from failcast.db.engine import Database

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli.score import _parse_time
 from failcast.rca import Analysis, AnalysisError, Question, Series, analyse
 from failcast.rca.analysis import (

@@ -9,7 +9,7 @@ import typer
 from fastapi import FastAPI
 
 from failcast import __version__
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings, server_options
 from failcast.config import Settings, check_proxies, split_list
@@ -74,7 +74,7 @@ def api(
     bind_host = host or settings.host
     bind_port = port or settings.port
     options = server_options(settings, bind_host)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.access_log)
     if settings.run_migrations_on_start:
         asyncio.run(_migrate_locked(settings))
     typer.echo(f"Failcast {__version__} API on http://{bind_host}:{bind_port}", err=True)
@@ -98,7 +98,7 @@ def worker(
     if not settings.scale_out:
         typer.echo("failcast worker needs FAILCAST_REDIS_URL", err=True)
         raise typer.Exit(2)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.access_log)
     asyncio.run(run_worker(settings, schedule=schedule, burst=burst))
 
 
@@ -112,5 +112,5 @@ def scheduler() -> None:
     if not settings.scale_out:
         typer.echo("failcast scheduler needs FAILCAST_REDIS_URL", err=True)
         raise typer.Exit(2)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.access_log)
     asyncio.run(run_scheduler(settings))

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.detect.configs import DEFAULT, configuration, listed
 from failcast.detect.scoring import score_table
 from failcast.timeutil import parse_ts

@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from failcast import __version__
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.config import Settings
 
@@ -86,7 +86,7 @@ def up(
     if "public_url" not in settings.model_fields_set:
         overrides["public_url"] = f"http://localhost:{port or settings.port}"
     settings = settings.model_copy(update=overrides)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.access_log)
     options = server_options(settings, settings.host)
     typer.echo(f"Failcast {__version__} on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run(create_app(settings), port=settings.port, **options)

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from failcast.chaos import Fleet, Incident, Sample, SeriesMatrix, history_matrix, long_frame
 from failcast.chaos.naming import NAMING_STYLES, renamed
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli._client import ApiClient, fail
 from failcast.timeutil import parse_duration_ms, parse_ts
 

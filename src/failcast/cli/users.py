@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from failcast.cli import app
+from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
 from failcast.config import Settings
+
+T = TypeVar("T")
 
 user_app = typer.Typer(
     help="Manage user accounts and platform administrators.", no_args_is_help=True
 )
 app.add_typer(user_app, name="user")
+
+
+def store_settings() -> Settings:
+    """Settings of an existing store, or a clear exit saying where none was found."""
+    settings = load_settings()
+    if settings.is_sqlite:
+        path = settings.data_dir / "failcast.db"
+        if not path.is_file():
+            fail(
+                f"no Failcast database at {path.resolve()}: run this in the directory where"
+                " `failcast up` runs (it keeps ./failcast-data), or set FAILCAST_DATA_DIR or"
+                " FAILCAST_DATABASE_URL",
+                code=2,
+            )
+    return settings
+
+
+def run_on_store(call: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(call)`, with a store without Failcast's tables named as such."""
+    try:
+        return asyncio.run(call)
+    except OperationalError as exc:
+        if "no such table" in str(exc.orig) or "does not exist" in str(exc.orig):
+            fail("the database has no Failcast schema yet: run `failcast db upgrade` first")
+        raise
 
 
 async def _create(
@@ -84,9 +113,9 @@ def create(
     """Create a user and their organisation (they own it)."""
     from failcast.errors import Conflict, ValidationFailed
 
-    settings = load_settings()
+    settings = store_settings()
     try:
-        user_id, org_id = asyncio.run(
+        user_id, org_id = run_on_store(
             _create(
                 settings,
                 email,
@@ -107,7 +136,7 @@ def create(
 @user_app.command("promote")
 def promote(email: Annotated[str, typer.Argument(help="Email of an existing user.")]) -> None:
     """Make an existing user a platform administrator."""
-    if not asyncio.run(_set_superuser(load_settings(), email, True)):
+    if not run_on_store(_set_superuser(store_settings(), email, True)):
         fail(f"no user with email {email.lower()}")
     typer.echo(f"{email.lower()} is now a platform administrator")
 
@@ -115,6 +144,6 @@ def promote(email: Annotated[str, typer.Argument(help="Email of an existing user
 @user_app.command("demote")
 def demote(email: Annotated[str, typer.Argument(help="Email of an existing user.")]) -> None:
     """Take platform administration away from a user."""
-    if not asyncio.run(_set_superuser(load_settings(), email, False)):
+    if not run_on_store(_set_superuser(store_settings(), email, False)):
         fail(f"no user with email {email.lower()}")
     typer.echo(f"{email.lower()} is no longer a platform administrator")

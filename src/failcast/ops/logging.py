@@ -25,14 +25,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+class _Quiet(logging.Filter):
+    """Drops routine lines that would bury what a person needs to see: a socket opening or
+    closing, and a dashboard page whose browser left before it answered."""
+
+    ROUTINE = ("connection open", "connection closed", "JavaScript did not respond")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.ROUTINE)
+
+
+def configure_logging(level: str = "INFO", as_json: bool = True, access_log: bool = False) -> None:
+    """One handler on stdout; the per-request access log only when `access_log` is on."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s")
     )
+    handler.addFilter(_Quiet())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Uvicorn's access log would repeat (without structure) what the request middleware logs.
     logging.getLogger("uvicorn.access").handlers[:] = []
     logging.getLogger("uvicorn.access").propagate = False
+    # One line per request (the dashboard's own API calls included) is for operators who ask
+    # for it; errors are logged either way, and /metrics counts every request.
+    logging.getLogger("failcast.http").setLevel(logging.NOTSET if access_log else logging.WARNING)
+    # The dashboard calls the API in-process through httpx, which logs each call at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -135,7 +135,8 @@ class RequestTelemetry:
         if route in ("/api/v1/metrics", "/api/v1/logs") and status in (413, 422):
             telemetry.batches_rejected.labels(str(status)).inc()
         if not route.startswith("/_nicegui"):
-            log.info(
+            log.log(
+                logging.WARNING if status >= 500 else logging.INFO,
                 "request",
                 extra={
                     "request_id": request_id,
