@@ -267,3 +267,10 @@ async def test_retention_deletes_what_the_plan_no_longer_keeps(
     await set_plan(app, account.org_id, "starter")
     billing_clock.advance(days=1)
     assert await app.state.billing.retention() == (0, 0)
+
+
+async def test_billing_with_quotas_on_is_metered(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    billing = (await client.get("/api/v1/billing", headers=account.headers)).json()
+    assert billing["metered"] is True

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from server_process import ServerProcess, start_server
 from test_dashboard import ARGS, CHROMIUM, PAGES
 
@@ -90,3 +90,44 @@ def test_quick_navigation_during_a_fault_keeps_the_server_ready_and_error_free(
     # uvicorn shuts down gracefully, then ends the process by the signal it was sent.
     assert server.terminate(within_s=10) in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in server.output()
+
+
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def overflow(page: Page) -> int:
+    """How many pixels the page is wider than the screen (0: nothing scrolls sideways)."""
+    width: int = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return width
+
+
+@pytest.mark.timeout(120)
+def test_no_page_scrolls_sideways_on_a_phone(server: ServerProcess, browser: Browser) -> None:
+    base = server.url
+    email, password = server.demo_sign_in()
+    page = browser.new_page(viewport=PHONE)
+    page.goto(base + "/app/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Org health")).to_be_visible(timeout=20_000)
+    expect(page.locator(".fc-service").first).to_be_visible(timeout=30_000)
+    page.locator(".fc-service").first.click()
+    expect(page.get_by_text("Failure predictions")).to_be_visible(timeout=15_000)
+    paths = {"service": page.url.removeprefix(base + "/app")}
+    paths |= {name: "/" if name == "overview" else f"/{name}" for name in PAGES}
+    paths["unknown"] = "/no-such-page"
+    wide: dict[str, int] = {}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in paths.items():
+        page.goto(f"{base}/app{path}")
+        expect(page.locator(".q-header")).to_be_visible(timeout=15_000)
+        # Charts and tables fill in after the first answers.
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / f"phone-{name}.png"))
+        if overflow(page) > 0:
+            wide[name] = overflow(page)
+    assert wide == {}

@@ -52,3 +52,11 @@ async def test_applying_again_adds_only_what_is_missing(
     assert len(await _names(client, account, "/api/v1/alert-rules")) == len(first["rules"])
     third = (await client.post("/api/v1/orgs/current/defaults", headers=account.headers)).json()
     assert third["rules"] == third["slos"] == third["channels"] == []
+
+
+async def test_billing_says_when_nothing_is_metered(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    # The default installation enforces no plan: its usage must not read "10 of 5".
+    billing = (await client.get("/api/v1/billing", headers=account.headers)).json()
+    assert billing["metered"] is False

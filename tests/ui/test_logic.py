@@ -387,3 +387,22 @@ def test_a_fault_countdown_reads_minutes_and_seconds() -> None:
     assert countdown_text(245.9) == "4 min 05 s left"
     assert countdown_text(42.0) == "42 s left"
     assert countdown_text(0.4) == "ending"
+
+
+def test_the_health_calculation_reads_as_a_table_with_units() -> None:
+    health = {
+        "components": [
+            {"component": "latency", "share": 0.5, "metrics": [
+                {"metric": "latency_p99_ms", "value": 123.4, "score": 62.98, "status": "warning"}]},
+            {"component": "error_rate", "share": 0.5, "metrics": [
+                {"metric": "error_rate", "value": 0.002, "score": 100.0, "status": "ok"}]},
+        ],
+        "skipped": [{"component": "resource", "weight": 15.0, "reason": "no data"}],
+    }  # fmt: skip
+    assert logic.health_rows(health) == [
+        {"component": "latency", "weight": "50%", "metric": "latency p99", "value": "123 ms",
+         "score": "63", "status": "warning"},
+        {"component": "error rate", "weight": "50%", "metric": "error rate", "value": "0.2%",
+         "score": "100", "status": "ok"},
+    ]  # fmt: skip
+    assert logic.health_left_out(health) == "Left out: resource (no data)"

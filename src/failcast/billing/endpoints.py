@@ -41,7 +41,13 @@ async def list_plans(principal: CanRead, session: SessionDep) -> PlanList:
 @router.get("/billing", response_model=BillingOut, operation_id="get_billing")
 async def get_billing(principal: CanRead, session: SessionDep, billing: BillingDep) -> BillingOut:
     """The org's plan, subscription status, limits and usage this month."""
-    return await service.overview(session, principal.org_id, billing.quotas, billing.now())
+    return await service.overview(
+        session,
+        principal.org_id,
+        billing.quotas,
+        billing.now(),
+        metered=billing.settings.billing_enabled,
+    )
 
 
 @router.post(

@@ -44,6 +44,10 @@ class BillingOut(BaseModel):
     grace_until: datetime | None
     current_period_end: datetime | None
     has_customer: bool
+    metered: bool = Field(
+        description="Whether plan limits apply and usage is counted (FAILCAST_BILLING_ENABLED);"
+        " when false, `usage` holds only the service count and `limits` do not apply."
+    )
 
 
 class CheckoutIn(BaseModel):

@@ -47,7 +47,9 @@ def limits_out(limits: Limits) -> LimitsOut:
     return LimitsOut(**limits.as_dict())
 
 
-async def overview(session: AsyncSession, org_id: int, quotas: Quotas, now: datetime) -> BillingOut:
+async def overview(
+    session: AsyncSession, org_id: int, quotas: Quotas, now: datetime, *, metered: bool = True
+) -> BillingOut:
     """The org's plan, limits and this month's usage (samples include unflushed counts)."""
     limits = await repository.org_limits(session, org_id)
     plan = await repository.plan(session, limits.plan)
@@ -69,6 +71,7 @@ async def overview(session: AsyncSession, org_id: int, quotas: Quotas, now: date
         grace_until=sub.grace_until if sub else None,
         current_period_end=sub.current_period_end if sub else None,
         has_customer=bool(sub and sub.stripe_customer_id),
+        metered=metered,
     )
 
 

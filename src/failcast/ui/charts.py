@@ -274,8 +274,10 @@ def topology_chart(view: TopologyView, palette: Palette) -> Options:
                     "borderColor": ACCENT if name in path_nodes else palette.surface,
                     "borderWidth": 3 if name in path_nodes else 1,
                 },
-                "label": {"show": True, "position": "bottom", "color": palette.text,
-                          "fontSize": 11, "formatter": label},
+                "label": {"show": True, "position": "bottom", "distance": 6,
+                          "color": palette.text, "fontSize": 11, "formatter": label,
+                          "backgroundColor": palette.surface, "padding": [1, 3],
+                          "borderRadius": 3},
                 "status": status,
             }
         )  # fmt: skip
@@ -304,7 +306,10 @@ def topology_chart(view: TopologyView, palette: Palette) -> Options:
                 "layout": "force",
                 "roam": True,
                 "draggable": True,
-                "force": {"repulsion": 700, "edgeLength": [90, 180], "gravity": 0.05},
+                # Labels sit below their node on the card's colour and give way where they
+                # would cover another; gravity keeps a small (phone) canvas holding the graph.
+                "force": {"repulsion": 700, "edgeLength": [90, 180], "gravity": 0.12},
+                "labelLayout": {"hideOverlap": True},
                 "edgeSymbol": ["none", "arrow"],
                 "edgeSymbolSize": 7,
                 "emphasis": {"focus": "adjacency"},

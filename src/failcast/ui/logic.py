@@ -468,3 +468,33 @@ def has_risk_evidence(service: Mapping[str, Any]) -> bool:
         signal["signal"] != "health" or signal["detail"] != NO_HEALTH_DATA
         for signal in service.get("signals", [])
     )
+
+
+def health_rows(health: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A service's health calculation as table rows: one per metric, with its component's
+    share of the score, the value with its unit, the metric's score and status."""
+    rows = []
+    for component in health.get("components") or []:
+        share = fmt_value(float(component.get("share") or 0.0), "fraction")
+        for metric in component.get("metrics") or []:
+            name = str(metric["metric"])
+            rows.append(
+                {
+                    "component": str(component["component"]).replace("_", " "),
+                    "weight": share,
+                    "metric": metric_label(name),
+                    "value": fmt_value(float(metric["value"]), unit_of(name)),
+                    "score": f"{float(metric['score']):.0f}",
+                    "status": str(metric["status"]),
+                }
+            )
+    return rows
+
+
+def health_left_out(health: Mapping[str, Any]) -> str:
+    """The components the score leaves out, and why, in one line (or "")."""
+    parts = [
+        f"{str(s['component']).replace('_', ' ')} ({s['reason']})"
+        for s in health.get("skipped") or []
+    ]
+    return "Left out: " + "; ".join(parts) if parts else ""

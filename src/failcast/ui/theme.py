@@ -87,4 +87,10 @@ body { background: var(--fc-bg); color: var(--fc-text);
 .fc-auth { max-width: 420px; width: 100%; }
 .q-table__container { background: var(--fc-card) !important; border: 1px solid var(--fc-border);
                       box-shadow: none !important; border-radius: 12px; }
+/* On a phone nothing may push the page wider than the screen: grid cells and cards may shrink
+   below their content's width, and a wide table scrolls inside its own box. */
+.fc-grid > *, .fc-row2 > *, .fc-row3 > * { min-width: 0; }
+.fc-card { min-width: 0; max-width: 100%; }
+.q-table__container { max-width: 100%; overflow-x: auto; }
+.fc-card .q-markdown, .fc-card .nicegui-markdown { overflow-wrap: anywhere; }
 """

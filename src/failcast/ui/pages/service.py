@@ -29,6 +29,14 @@ SCORE_METRIC = "anomaly_score"
 SCORE_METRICS = (SCORE_METRIC, "change_score")
 # Forecasts and drift look hours ahead and back; refitting them every 2 s would only cost.
 SLOW_EVERY_S = 30.0
+HEALTH_COLUMNS = (
+    ("component", "Component", "left"),
+    ("weight", "Weight", "right"),
+    ("metric", "Metric", "left"),
+    ("value", "Value", "right"),
+    ("score", "Score", "right"),
+    ("status", "Status", "left"),
+)
 # From this probability on a failure is called likely; below it only its kind is named.
 LIKELY = 0.2
 
@@ -128,7 +136,7 @@ class ServicePage:
             with ui.element("div").classes("fc-row3"):
                 with card("Health", "mean of the last 5 min"):
                     self.score = ui.label("—").classes("fc-kpi").mark("service-score")
-                    self.explain = ui.column().classes("gap-0 text-xs fc-muted")
+                    self.explain = ui.column().classes("w-full gap-1 text-xs fc-muted")
                 with card("Failure predictions", "24 / 48 / 72 h"):
                     self.predictions = ui.column().classes("w-full gap-2").mark("predictions")
                 with card("SLOs", "error budget left"):
@@ -181,8 +189,15 @@ class ServicePage:
             marks = logic.anomalies(points, by_metric.get(metric, []), ANOMALY_THRESHOLD)
             chart = self.charts[metric]
             chart.options.clear()
+            unit = logic.unit_of(metric)
             chart.options.update(
-                charts.metric_chart(metric, points, self.ctx.palette, anomalies=marks)
+                charts.metric_chart(
+                    metric,
+                    points,
+                    self.ctx.palette,
+                    anomalies=marks,
+                    unit="" if unit == "fraction" else unit,
+                )
             )
             chart.update()
         await self._predictions(predictions)
@@ -200,8 +215,18 @@ class ServicePage:
         self.score.style(f"color: {colour}")
         self.explain.clear()
         with self.explain:
-            for line in health.get("explanation") or []:
-                ui.label(line)
+            rows = logic.health_rows(health)
+            if rows:
+                ui.table(
+                    columns=[
+                        {"name": key, "label": label, "field": key, "align": align}
+                        for key, label, align in HEALTH_COLUMNS
+                    ],
+                    rows=rows,
+                ).props("dense flat").classes("w-full").mark("health-table")
+            left_out = logic.health_left_out(health)
+            if left_out:
+                ui.label(left_out)
         choices = forecast_choices(health)
         if set(choices) != set(self.choices):
             self.choices = choices

@@ -210,6 +210,16 @@ class SettingsPage:
                     ui.label(
                         f"Payment failed: paid features stop {logic.when(billing['grace_until'])}"
                     ).classes("text-negative text-sm")
+                if not billing.get("metered", True):
+                    # Nothing is counted against a plan, so "10 of 5" or "0 predictions" would
+                    # be wrong: say so and show only what is known.
+                    with ui.column().classes("gap-1").mark("usage"):
+                        ui.label(f"Services: {usage['services']:,}").classes("font-bold")
+                        ui.label(
+                            "Billing is off on this installation: no plan limit applies and"
+                            " predictions and samples are not metered."
+                        ).classes("fc-muted text-sm")
+                    return
                 with ui.row().classes("w-full gap-8").mark("usage"):
                     for label, used, limit in (
                         ("Services", usage["services"], limits["max_services"]),

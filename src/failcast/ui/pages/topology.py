@@ -152,20 +152,25 @@ class TopologyPage:
             (self.blast or {}).get("services") or [],
             key=lambda b: (-float(b["expected_traffic_loss"]), -int(b["count"])),
         )
+        # Which share of the entry points' traffic can reach a service says nothing with one
+        # entry point (always 100%): then only the traffic expected to be lost is shown.
+        reach = len({round(float(b["traffic_share"]), 3) for b in items}) > 1
+        columns = [
+            {"name": "s", "label": "If this fails", "field": "s", "align": "left"},
+            {"name": "n", "label": "Services hit", "field": "n"},
+            {"name": "l", "label": "User traffic lost", "field": "l"},
+        ]
+        if reach:
+            columns.append({"name": "t", "label": "Traffic that reaches it", "field": "t"})
+        columns.append({"name": "a", "label": "Affected", "field": "a", "align": "left"})
         ui.table(
-            columns=[
-                {"name": "s", "label": "If this fails", "field": "s", "align": "left"},
-                {"name": "n", "label": "Services hit", "field": "n"},
-                {"name": "t", "label": "Traffic share", "field": "t"},
-                {"name": "l", "label": "Expected traffic loss", "field": "l"},
-                {"name": "a", "label": "Affected", "field": "a", "align": "left"},
-            ],
+            columns=columns,
             rows=[
                 {
                     "s": b["service"],
                     "n": b["count"],
-                    "t": f"{b['traffic_share']:.0%}",
-                    "l": f"{b['expected_traffic_loss']:.0%}",
+                    "t": logic.fmt_value(float(b["traffic_share"]), "fraction"),
+                    "l": logic.fmt_value(float(b["expected_traffic_loss"]), "fraction"),
                     "a": ", ".join(b["affected"][:6]) + (" …" if len(b["affected"]) > 6 else ""),
                 }
                 for b in items[:15]
