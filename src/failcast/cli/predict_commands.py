@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -85,6 +86,30 @@ def _db_call(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         fail(str(exc.detail))
 
 
+# How often a followed training job is asked where it stands, in seconds.
+FOLLOW_EVERY_S = 2.0
+
+
+def train_on_server(url: str | None, api_key: str | None, source: str | None, days: int) -> None:
+    """Queue a training through the API and follow its job to the end; exit 1 if it fails."""
+    from failcast.cli.api_commands import api
+
+    body: dict[str, Any] = {"days": days} | ({"source": source} if source else {})
+    with api(url, api_key) as client, _steps("training on the server") as say:
+        accepted = client.call("POST", "/api/v1/models/train", json=body)
+        job_id = accepted["job_id"]
+        say(f"job {job_id}: {accepted['days']} days from {accepted['source']}")
+        while True:
+            job = client.call("GET", f"/api/v1/training-jobs/{job_id}")
+            if job["state"] in ("succeeded", "failed"):
+                break
+            time.sleep(FOLLOW_EVERY_S)
+    if job["state"] == "failed":
+        advice = f"\n{job['advice']}" if job.get("advice") else ""
+        fail(f"training job {job_id} failed: {job['reason']}{advice}")
+    typer.echo(f"training job {job_id} registered version {job['model_version']}")
+
+
 @app.command()
 def train(
     days: Annotated[int, typer.Option(help="Days of history to learn from.")] = 60,
@@ -97,8 +122,29 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Write the simulated model's artifact to this file.")
     ] = None,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Train a new version of your organisation's model on the server you signed in"
+            " to (`failcast login`), and follow the job until it is done.",
+        ),
+    ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(help="With --server: database (stored data) or simulator (its fleet)."),
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="With --server: server URL.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", help="With --server: an API key with read and admin scopes."),
+    ] = None,
 ) -> None:
-    """Train the failure model: on simulated history by default, or on an org's data (--org)."""
+    """Train the failure model: on simulated history by default, on your organisation's data
+    through the server (--server), or on an org's data in the local store (--org)."""
+    if server:
+        train_on_server(url, api_key, source, days)
+        return
     config = TrainConfig(horizons=_horizons(horizons))
     if org is not None:
         with _steps(f"training org {org}"):
