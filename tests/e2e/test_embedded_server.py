@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from server_process import ServerProcess, start_server
 from test_dashboard import ARGS, CHROMIUM, PAGES
 
@@ -104,6 +105,17 @@ def overflow(page: Page) -> int:
     return width
 
 
+def visit(page: Page, url: str) -> None:
+    """Open `url`, again if a navigation the previous page started cut the first try short."""
+    for attempt in range(3):
+        try:
+            page.goto(url)
+            return
+        except PlaywrightError as exc:
+            if "ERR_ABORTED" not in str(exc) or attempt == 2:
+                raise
+
+
 @pytest.mark.timeout(120)
 def test_no_page_scrolls_sideways_on_a_phone(server: ServerProcess, browser: Browser) -> None:
     base = server.url
@@ -123,7 +135,7 @@ def test_no_page_scrolls_sideways_on_a_phone(server: ServerProcess, browser: Bro
     wide: dict[str, int] = {}
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, path in paths.items():
-        page.goto(f"{base}/app{path}")
+        visit(page, f"{base}/app{path}")
         expect(page.locator(".q-header")).to_be_visible(timeout=15_000)
         # Charts and tables fill in after the first answers.
         page.wait_for_timeout(1500)
