@@ -136,6 +136,9 @@ async def test_chaos_page_starts_the_simulated_fleet_with_history(
     stats = (await api.get("/api/v1/stats", headers=account.headers)).json()
     series = sum(len(s["metrics"]) for s in fleet["services"])
     assert stats["samples"] >= series * 288  # a day on the five-minute grid, plus live ticks
+    # A new org has no alert rule: the page says why no fault will raise an alert.
+    await user.open("/chaos")
+    await see(user, marker="no-rules")
 
 
 async def evaluate_alerts(app: FastAPI) -> None:

@@ -87,6 +87,7 @@ class ChaosPage:
         self.history_days = history_days
         self.services = {s["name"]: s for s in fleet.get("services") or []}
         self.faults_signature: tuple[Any, ...] | None = None
+        self.rules_seen = False
         # The active faults' "time left" labels and when each fault ends (unix seconds).
         self.countdowns: list[tuple[ui.label, float]] = []
         self.experiments_signature: tuple[Any, ...] | None = None
@@ -297,6 +298,12 @@ class ChaosPage:
                         "flat round dense"
                     ).tooltip("Stop now")
 
+    async def _has_rules(self) -> bool:
+        """Whether the org has an alert rule; once it has, that is not asked again."""
+        if not self.rules_seen:
+            self.rules_seen = bool(await self.ctx.api.get("/api/v1/alert-rules"))
+        return self.rules_seen
+
     async def _reaction(self, target: str) -> None:
         alerts, predictions = await asyncio.gather(
             data.alerts(self.ctx.api, data.OPEN_STATES, service=target, limit=20),
@@ -305,7 +312,12 @@ class ChaosPage:
         self.reaction.clear()
         with self.reaction:
             mine = logic.by_priority(alerts)
-            if not mine:
+            if not mine and not await self._has_rules():
+                ui.markdown(
+                    "No alert rule exists, so no fault can raise an alert. Add the recommended"
+                    " rules on the [Alerts](alerts) page."
+                ).classes("text-sm").mark("no-rules")
+            elif not mine:
                 ui.label(
                     f"No open alert on {target} yet (rules are evaluated every minute)."
                 ).classes("fc-muted text-sm")
