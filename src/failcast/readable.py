@@ -28,7 +28,11 @@ def unit_of(metric: str) -> str:
 def metric_label(metric: str) -> str:
     """A metric name without the unit its suffix spells: `latency_p99_ms` -> `latency p99`."""
     for suffix, _ in _UNIT_SUFFIXES:
-        if metric.endswith(suffix) and suffix.startswith("_") and suffix not in ("_rate", "_share"):
+        if (
+            metric.endswith(suffix)
+            and suffix.startswith("_")
+            and suffix not in ("_rate", "_share", "_ratio")
+        ):
             metric = metric.removesuffix(suffix)
             break
     return metric.replace("_", " ")
