@@ -30,9 +30,12 @@ class _Quiet(logging.Filter):
     closing, and a dashboard page whose browser left before it answered."""
 
     ROUTINE = ("connection open", "connection closed", "JavaScript did not respond")
+    # uvicorn's line for each accepted socket: `%s - "WebSocket %s" [accepted]`.
+    SOCKET_ACCEPTED = '"WebSocket %s" [accepted]'
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.ROUTINE)
+        text = str(record.msg)
+        return not (text.startswith(self.ROUTINE) or text.endswith(self.SOCKET_ACCEPTED))
 
 
 def configure_logging(level: str = "INFO", as_json: bool = True, access_log: bool = False) -> None:
