@@ -10,6 +10,10 @@ group is looked at when its `next_flush_at` comes:
 - an unchanged group that is still firing is re-sent once `repeat_interval` has passed
   since its last notification. Acknowledged groups are not repeated.
 
+Alertmanager channels differ: Alertmanager forgets an alert nobody repeats, so their groups
+are looked at and re-sent (firing or acknowledged) every `resend_seconds` of the channel,
+and their resolves are always sent.
+
 `flush(now)` takes the time as a parameter, so tests walk through the timers without sleeping.
 """
 
@@ -242,7 +246,10 @@ class Notifier:
             session.add(row)
         if now < row.next_flush_at:
             return
-        row.next_flush_at = now + timedelta(milliseconds=route.group_interval_ms)
+        channel = channel_types.build(channel_row.kind, channel_row.name, channel_row.config)
+        resend = channel.resend_every
+        interval = timedelta(milliseconds=route.group_interval_ms)
+        row.next_flush_at = now + (min(interval, resend) if resend else interval)
         member_ids = {a.id for a in members}
         gone = [int(i) for i in row.last_alerts if int(i) not in member_ids]
         resolved = (
@@ -269,11 +276,12 @@ class Notifier:
         else:
             status = "resolved"
         digest = _digest(status, sorted(member_ids), [a.id for a in resolved])
-        channel = channel_types.build(channel_row.kind, channel_row.name, channel_row.config)
         if row.last_notified_at is None:
             send = status == "firing"
         elif digest != row.last_hash:
-            send = status != "resolved" or route.send_resolved
+            send = status != "resolved" or route.send_resolved or resend is not None
+        elif resend is not None:
+            send = status != "resolved" and now - row.last_notified_at >= resend
         else:
             repeat = timedelta(milliseconds=route.repeat_interval_ms)
             send = status == "firing" and now - row.last_notified_at >= repeat
