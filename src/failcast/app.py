@@ -63,6 +63,7 @@ from failcast.reports.endpoints import router as reports_router
 from failcast.reports.tasks import install_reports
 from failcast.slo.endpoints import router as slo_router
 from failcast.slo.signals import SloBurnSignals
+from failcast.teams.endpoints import router as teams_router
 from failcast.topology.endpoints import router as topology_router
 from failcast.topology.graph import DependencyGraph
 from failcast.topology.service import org_graph
@@ -72,6 +73,7 @@ ROUTERS = [
     ops_router,
     accounts_router,
     orgs_router,
+    teams_router,
     admin_router,
     ingest_router,
     query_router,

@@ -45,7 +45,9 @@ from failcast.notify.routing import (
     default_policy,
     match_routes,
     route_at,
+    team_route,
 )
+from failcast.teams import service as teams
 
 GroupId = tuple[int, str, str]  # (channel id, route path, group key)
 
@@ -162,7 +164,9 @@ class Notifier:
             )
         )
         by_name = {row.name: row for row in rows}
-        policy = await load_policy(session, org_id, list(by_name))
+        owners = await teams.ownership(session, org_id)
+        # Without a policy, every channel that no team claims gets every alert.
+        policy = await load_policy(session, org_id, [n for n in by_name if n not in owners.claimed])
         alerts = list(
             await session.scalars(
                 select(Alert)
@@ -175,14 +179,21 @@ class Notifier:
         for alert in alerts:
             if alert.id in report.suppressed:
                 continue
-            for route in match_routes(policy.route, alert.labels):
-                key = route.group_key(alert.labels)
+            labels = dict(alert.labels)
+            team = owners.team_of.get(alert.service or "")
+            if team is not None:
+                labels.setdefault("team", team)  # so that policies can route on it
+            routes = match_routes(policy.route, labels)
+            if team is not None and owners.channels_of[team]:
+                routes.append(team_route(policy.route, team, owners.channels_of[team]))
+            for route in routes:
+                key = route.group_key(labels)
                 for receiver in route.receivers:
                     row = by_name.get(receiver)
                     if row is None:
                         continue
                     group = current.setdefault(
-                        (row.id, route.path, key), _Group(route, route.group_labels(alert.labels))
+                        (row.id, route.path, key), _Group(route, route.group_labels(labels))
                     )
                     group.alerts.append(alert)
         stored = {

@@ -29,6 +29,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/chaos", "Chaos", "bolt"),
     ("/models", "Models", "model_training"),
     ("/reports", "Reports", "summarize"),
+    ("/teams", "Teams", "groups"),
     ("/settings", "Settings", "settings"),
 ]
 
