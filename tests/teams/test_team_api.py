@@ -178,6 +178,33 @@ async def test_alerts_about_a_teams_services_go_to_its_channels(
         assert len(payments.requests) == 1 and "service=checkout" in payments.bodies()[0]["text"]
         assert len(org_wide.requests) == 2
         assert {("checkout" in b["text"]) for b in org_wide.bodies()} == {True, False}
+
+        # A routing tree can match the owning team; the team's own channel still hears it.
+        policy = {
+            "route": {
+                "receivers": ["org-wide"],
+                "group_by": ["alertname", "service"],
+                "routes": [{"matchers": ['team="payments"'], "receivers": ["pager"]}],
+            }
+        }
+        pager = await HttpReceiver().start()
+        try:
+            response = await client.post(
+                "/api/v1/channels",
+                json={"name": "pager", "kind": "slack", "config": {"url": f"{pager.url}/hook"}},
+                headers=account.headers,
+            )
+            assert response.status_code == 201, response.text
+            response = await client.put(
+                "/api/v1/notification-policy", json=policy, headers=account.headers
+            )
+            assert response.status_code == 200, response.text
+            await app.state.notifier.flush(now + timedelta(minutes=2))
+            [paged] = pager.bodies()
+            assert "service=checkout" in paged["text"]
+            assert len(payments.requests) == 1  # nothing changed for the team's channel
+        finally:
+            await pager.stop()
     finally:
         await org_wide.stop()
         await payments.stop()
