@@ -592,7 +592,7 @@ GROUPS: tuple[Group, ...] = (
                 "create",
                 "POST",
                 f"{V1}/teams",
-                "Create a team (--set name=payments --set services=checkout).",
+                "Create a team (--set name=payments --set 'services=\\[checkout]').",
                 body=True,
             ),
             Op(

@@ -101,7 +101,7 @@ class TeamsPage:
                     "groups",
                     "No teams yet",
                     "A team owns services, has members and receives its services' alerts.",
-                    code="failcast team create --set name=payments --set services=checkout",
+                    code="failcast team create --set name=payments --set 'services=[checkout]'",
                     marker="no-teams",
                 )
             for team in teams:
