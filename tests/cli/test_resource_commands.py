@@ -108,6 +108,17 @@ def test_rules_silences_and_query_options(live_server: LiveServer, admin_key: st
     assert code == 1 and "404" in out
 
 
+def test_reports_download_to_a_file(
+    live_server: LiveServer, admin_key: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.pdf"
+    code, text = run(live_server.url, admin_key, "report", "now", "--out", str(out))
+    assert code == 0, text
+    assert out.read_bytes().startswith(b"%PDF")
+    code, text = run(live_server.url, admin_key, "report", "pdf", "999999", "--out", str(out))
+    assert code == 1 and "404" in text
+
+
 def test_bodies_from_files_and_settings(tmp_path: Path) -> None:
     base = tmp_path / "body.json"
     base.write_text(json.dumps({"name": "x", "config": {"url": "https://a.example"}}))

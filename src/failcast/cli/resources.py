@@ -30,6 +30,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 import yaml
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from failcast.cli._client import fail
 from failcast.cli.api_commands import KeyOption, UrlOption, _detail, api, show
@@ -242,15 +244,27 @@ def command(group: Group, op: Op) -> Callable[..., None]:
 
 
 def _download(client: Any, method: str, path: str, request: dict[str, Any], out: Path) -> None:
+    """Stream a file to `out`, with a progress bar on a terminal (reports take a while)."""
     headers = {"Authorization": f"Bearer {client.credential}"}
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
     try:
-        with client.http.stream(method, path, headers=headers, **request) as response:
+        with progress, client.http.stream(method, path, headers=headers, **request) as response:
             if response.status_code >= 400:
                 response.read()
                 fail(f"{response.status_code} from {path}: {_detail(response)}")
+            size = response.headers.get("Content-Length")
+            task = progress.add_task(out.name, total=int(size) if size else None)
             with out.open("wb") as handle:
                 for chunk in response.iter_bytes():
                     handle.write(chunk)
+                    progress.advance(task, len(chunk))
     except httpx.HTTPError as exc:
         fail(f"cannot reach {client.url}: {exc}")
     typer.echo(f"wrote {out}")
