@@ -165,8 +165,12 @@ class LivePublisher:
         self.database.sessions.configure(info={_PUBLISHER: self})
 
     def schedule(self, messages: Pending) -> None:
-        """Publish in the background (called where a commit finished, inside the loop)."""
-        task = asyncio.get_running_loop().create_task(self._publish(messages))
+        """Publish in the background (called where a commit finished)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a commit outside any event loop has no stream to feed
+            return
+        task = loop.create_task(self._publish(messages))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
