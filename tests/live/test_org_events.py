@@ -7,21 +7,18 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
-from factories import PASSWORD, free_port
+from factories import PASSWORD, serving_in_loop
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from failcast.app import create_app
 from failcast.config import Settings
 from failcast.models import FailurePrediction, ModelVersion, Service
 
@@ -34,26 +31,6 @@ __all__ = ["redis_prefix", "redis_url"]  # fixtures
 Message = dict[str, Any]
 # Only a guard against a hang: every awaited message is expected at once.
 GUARD_S = 30
-
-
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[str, FastAPI]]:
-    """The app under uvicorn in this test's own event loop, so the test can write to its
-    store as its jobs do."""
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        await task
 
 
 def _iso(at: datetime) -> str:
@@ -201,7 +178,7 @@ async def store_predictions(app: FastAPI, org_id: int) -> None:
 
 
 async def test_an_org_hears_its_own_changes_in_one_process(settings: Settings) -> None:
-    async with serving(settings) as server:
+    async with serving_in_loop(settings) as server:
         await follow_an_org(server, server)
 
 
@@ -213,5 +190,5 @@ def redis_settings(settings: Settings, redis_url: str, redis_prefix: str) -> Set
 async def test_changes_on_one_replica_reach_a_stream_on_another(
     redis_settings: Settings,
 ) -> None:
-    async with serving(redis_settings) as one, serving(redis_settings) as two:
+    async with serving_in_loop(redis_settings) as one, serving_in_loop(redis_settings) as two:
         await follow_an_org(one, two)

@@ -4,71 +4,27 @@ Failcast's alerts appear in its API v2, are kept alive while firing and end on r
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import subprocess
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from factories import Account, bearer, free_port
+from factories import Account, bearer
 from fastapi import FastAPI
-from receivers import HttpReceiver, receiver
+from receivers import ALERTMANAGER, HttpReceiver, alertmanager, receiver
 
 from failcast.egress import EgressPolicy, OutboundClient
 from failcast.notify.channels import DeliveryError, build
 from failcast.notify.payloads import AlertItem, Notification
 
-__all__ = ["receiver"]  # fixtures
+__all__ = ["alertmanager", "receiver"]  # fixtures
 
 # The Alertmanager listens on loopback, which an operator allows as a private network.
 LOOPBACK = EgressPolicy((ipaddress.ip_network("127.0.0.0/8"),))
-BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(BINARY is None, reason="needs Debian's prometheus-alertmanager"),
+    pytest.mark.skipif(ALERTMANAGER is None, reason="needs Debian's prometheus-alertmanager"),
 ]
-
-
-@pytest.fixture
-def alertmanager(tmp_path: Path) -> Iterator[str]:
-    """A single Alertmanager on a free loopback port, without clustering; yields its URL."""
-    assert BINARY is not None
-    config = tmp_path / "alertmanager.yml"
-    config.write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
-    url = f"http://127.0.0.1:{free_port()}"
-    log = (tmp_path / "alertmanager.log").open("w")
-    process = subprocess.Popen(
-        [
-            BINARY,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address={url.removeprefix('http://')}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
-            assert time.monotonic() < deadline, "Alertmanager did not become ready"
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-        log.close()
 
 
 async def shown(url: str) -> list[dict[str, Any]]:
