@@ -18,6 +18,7 @@ from failcast.cli import (  # noqa: E402, F401
     docs,
     predict_commands,
     rca,
+    resource_table,
     scaleout,
     score,
     server,
