@@ -4,6 +4,7 @@ FAILCAST_TEST_POSTGRES_URL is set; the app; an HTTP client; and account factorie
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import threading
@@ -31,6 +32,18 @@ from failcast.db.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("FAILCAST_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Server commands run through the CLI runner configure the root logger with the runner's
+    stdout, which closes when the command returns; later log records must not go there."""
+    root = logging.getLogger()
+    access = logging.getLogger("uvicorn.access")
+    saved = (root.handlers[:], root.level, access.handlers[:], access.propagate)
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    access.handlers[:], access.propagate = saved[2], saved[3]
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,3 +259,30 @@ def serving(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@asynccontextmanager
+async def serving_in_loop(settings: Settings) -> AsyncIterator[tuple[str, FastAPI]]:
+    """The app under uvicorn in the running test's own event loop (so the test can also call
+    its jobs and write to its store as they do); yields the URL and the app."""
+    import asyncio
+
+    import uvicorn
+
+    from failcast.app import create_app
+
+    application = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            raise RuntimeError("the test server did not start")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", application
+    finally:
+        server.should_exit = True
+        await task

@@ -44,6 +44,7 @@ from failcast.jobs.arq_runner import runner_for
 from failcast.jobs.maintenance import install_store_jobs
 from failcast.jobs.runner import attach_events
 from failcast.live.endpoints import router as live_router
+from failcast.live.events import LivePublisher
 from failcast.live.redis_hub import hub_for
 from failcast.notify.notifier import Notifier
 from failcast.openapi import install_openapi
@@ -63,6 +64,7 @@ from failcast.reports.endpoints import router as reports_router
 from failcast.reports.tasks import install_reports
 from failcast.slo.endpoints import router as slo_router
 from failcast.slo.signals import SloBurnSignals
+from failcast.teams.endpoints import router as teams_router
 from failcast.topology.endpoints import router as topology_router
 from failcast.topology.graph import DependencyGraph
 from failcast.topology.service import org_graph
@@ -72,6 +74,7 @@ ROUTERS = [
     ops_router,
     accounts_router,
     orgs_router,
+    teams_router,
     admin_router,
     ingest_router,
     query_router,
@@ -117,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.runner.stop()
+            await app.state.live.close()
             await app.state.hub.close()
             await app.state.db.dispose()
 
@@ -134,6 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ingestor = Ingestor(budget=SeriesBudget(SeriesLimits.from_settings(settings)))
     app.state.runner = runner_for(settings)
     app.state.hub = hub_for(settings)
+    # Committed alerts, predictions, ingests and health changes go to the orgs' live streams.
+    app.state.live = LivePublisher(app.state.db, app.state.hub)
+    app.state.live.install()
     app.state.telemetry = Telemetry()
     app.state.alert_signals = SignalRegistry()
     app.state.egress = EgressPolicy.from_settings(settings)

@@ -1,21 +1,32 @@
 """Alerts from Prometheus: Alertmanager's API v2 at /api/v2/alerts, as Prometheus posts to it,
-becomes Failcast alerts that resolve when the sender says so or stops re-sending."""
+becomes Failcast alerts that resolve when the sender says so or stops re-sending; and from
+Prometheus through Failcast on to a real Alertmanager."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from factories import Account, LiveServer, bearer, free_port
+from factories import Account, LiveServer, bearer, free_port, serving_in_loop
 from fastapi import FastAPI
 
 from failcast.alerting.tasks import AlertingJob
+from failcast.config import Settings
+
+# The real Alertmanager lives with the notification tests; appended, so nothing is shadowed.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "notify"))
+from receivers import ALERTMANAGER, alertmanager
+
+__all__ = ["alertmanager"]  # fixtures
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 
@@ -97,20 +108,10 @@ async def test_bad_posts_are_refused(
     assert anonymous.status_code == 401
 
 
-@pytest.fixture
-def prometheus_alerting(tmp_path: Path, live_server: LiveServer) -> Iterator[str]:
+@contextmanager
+def prometheus_alerting_to(tmp_path: Path, failcast_url: str, key: str) -> Iterator[None]:
     """Prometheus evaluating one always-firing rule and sending it to Failcast's /api/v2."""
-    with httpx.Client(base_url=live_server.url) as http:
-        token = http.post(
-            "/api/v1/register",
-            json={"email": "am@example.com", "password": "a long passphrase", "org_name": "AM"},
-        ).json()["access_token"]
-        key = http.post(
-            "/api/v1/api-keys",
-            json={"name": "prometheus", "scopes": ["ingest", "read"]},
-            headers=bearer(token),
-        ).json()["key"]
-    host = live_server.url.removeprefix("http://")
+    host = failcast_url.removeprefix("http://")
     rules = tmp_path / "rules.yml"
     rules.write_text(
         """
@@ -152,11 +153,28 @@ alerting:
         stderr=subprocess.STDOUT,
     )
     try:
-        yield token
+        yield
     finally:
         process.kill()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def prometheus_alerting(tmp_path: Path, live_server: LiveServer) -> Iterator[str]:
+    """Prometheus sending its alerts to the live Failcast; yields the owner's token."""
+    with httpx.Client(base_url=live_server.url) as http:
+        token = http.post(
+            "/api/v1/register",
+            json={"email": "am@example.com", "password": "a long passphrase", "org_name": "AM"},
+        ).json()["access_token"]
+        key = http.post(
+            "/api/v1/api-keys",
+            json={"name": "prometheus", "scopes": ["ingest", "read"]},
+            headers=bearer(token),
+        ).json()["key"]
+    with prometheus_alerting_to(tmp_path, live_server.url, key):
+        yield token
 
 
 @pytest.mark.slow
@@ -178,3 +196,49 @@ def test_prometheus_sends_its_alerts_to_failcast(
         "firing",
         "checkout is always on",
     )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PROMETHEUS.exists(), reason="needs Prometheus at /usr/bin/prometheus")
+@pytest.mark.skipif(ALERTMANAGER is None, reason="needs Debian's prometheus-alertmanager")
+async def test_prometheus_alerts_reach_alertmanager_through_failcast(
+    settings: Settings, tmp_path: Path, alertmanager: str
+) -> None:
+    """Prometheus alerts Failcast, whose alertmanager channel pushes the alert on to a real
+    Alertmanager, where its v2 API shows it."""
+    async with serving_in_loop(settings) as (url, app), httpx.AsyncClient(base_url=url) as http:
+        await app.state.runner.stop()
+        token = (
+            await http.post(
+                "/api/v1/register",
+                json={"email": "rt@example.com", "password": "a long passphrase", "org_name": "RT"},
+            )
+        ).json()["access_token"]
+        owner = bearer(token)
+        key = (
+            await http.post(
+                "/api/v1/api-keys", json={"name": "prometheus", "scopes": ["ingest"]}, headers=owner
+            )
+        ).json()["key"]
+        channel = await http.post(
+            "/api/v1/channels",
+            json={"name": "am", "kind": "alertmanager", "config": {"urls": [alertmanager]}},
+            headers=owner,
+        )
+        assert channel.status_code == 201, channel.text
+        with prometheus_alerting_to(tmp_path, url, key):
+            deadline = time.monotonic() + 60
+            found: list[dict[str, Any]] = []
+            while not found and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                found = (await http.get("/api/v1/alerts", headers=owner)).json()["items"]
+        assert found, "Prometheus sent no alert"
+        # The default route waits 30 s after an alert fires before its first notification.
+        await app.state.notifier.flush(datetime.now(UTC) + timedelta(seconds=31))
+    async with httpx.AsyncClient() as plain:
+        [pushed] = (await plain.get(f"{alertmanager}/api/v2/alerts")).json()
+    assert pushed["labels"]["alertname"] == "AlwaysOn"
+    assert pushed["labels"]["service"] == "checkout"
+    assert pushed["annotations"]["summary"] == "checkout is always on"
+    assert pushed["annotations"]["explanation"].endswith(f"/api/v1/alerts/{found[0]['id']}")
+    assert pushed["status"]["state"] == "active"

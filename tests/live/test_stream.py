@@ -42,7 +42,11 @@ async def receive_ticks(url: str, token: str, count: int) -> list[dict[str, Any]
         hello = json.loads(await socket.recv())
         ticks = []
         while len(ticks) < count:
-            ticks.append(json.loads(await asyncio.wait_for(socket.recv(), timeout=15)))
+            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=15))
+            # The simulator's ingests and health changes come too; every message is the org's.
+            assert message["org_id"] == hello["org_id"]
+            if message["type"] == "tick":
+                ticks.append(message)
     assert hello["type"] == "hello"
     return [hello, *ticks]
 

@@ -1,18 +1,24 @@
 """Real local receivers for notification tests: an HTTP server on a loopback port that
-records every request (and checks webhook signatures), and an SMTP server."""
+records every request (and checks webhook signatures), an SMTP server, and a real
+Alertmanager."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -129,3 +135,44 @@ def smtp() -> Iterator[SmtpReceiver]:
         yield server
     finally:
         server.stop()
+
+
+# Debian's prometheus-alertmanager, for the channel that pushes to it.
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """A single Alertmanager on a free loopback port, without clustering; yields its URL."""
+    assert ALERTMANAGER is not None
+    config = tmp_path / "alertmanager.yml"
+    config.write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+    url = f"http://127.0.0.1:{free_port()}"
+    log = (tmp_path / "alertmanager.log").open("w")
+    process = subprocess.Popen(
+        [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address={url.removeprefix('http://')}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
+            assert time.monotonic() < deadline, "Alertmanager did not become ready"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        log.close()

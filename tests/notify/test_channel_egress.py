@@ -70,10 +70,12 @@ async def test_internal_urls_are_refused_when_a_channel_is_saved(
         ("webhook", {"url": url, "secret": SECRET}),
         ("slack", {"url": url}),
         ("pagerduty", {"routing_key": "K", "url": url}),
+        ("alertmanager", {"urls": ["https://am.example.com", url]}),
     ):
         response = await _create(client, account, kind, config)
         assert response.status_code == 422, (kind, url, response.text)
-        assert response.json()["detail"][0]["field"] == "config.url"
+        field = "config.urls.1" if kind == "alertmanager" else "config.url"
+        assert response.json()["detail"][0]["field"] == field
     assert (await client.get("/api/v1/channels", headers=account.headers)).json() == []
 
 
@@ -114,7 +116,10 @@ async def test_a_name_that_resolves_inside_is_refused_when_delivering(
             "to": ["a@example.com"],
         },
     )
-    for created in (hook, mail):
+    am = await _create(
+        client, account, "alertmanager", {"urls": [f"http://hooks.example.com:{port}"]}
+    )
+    for created in (hook, mail, am):
         assert created.status_code == 201, created.text
         tested = await client.post(
             f"/api/v1/channels/{created.json()['id']}/test", headers=account.headers

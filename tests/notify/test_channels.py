@@ -70,6 +70,7 @@ def configs(http: HttpReceiver, mail: SmtpReceiver) -> dict[str, dict[str, objec
             "to": ["oncall@example.com"],
         },
         "webhook": {"url": f"{http.url}/hook", "secret": SECRET},
+        "alertmanager": {"urls": [http.url]},
     }
 
 
@@ -86,6 +87,8 @@ async def test_every_channel_delivers_and_reports_failures(
         dead = dict(configs(receiver, smtp)[kind])
         if kind == "email":
             dead["port"] = 1
+        elif kind == "alertmanager":
+            dead["urls"] = ["http://127.0.0.1:1"]
         else:
             dead["url"] = "http://127.0.0.1:1/x"
         with pytest.raises(DeliveryError):

@@ -36,7 +36,7 @@ from failcast.alerting.schemas import (
     SilenceIn,
     SilenceOut,
 )
-from failcast.auth.principal import CanRead, CanWrite
+from failcast.auth.principal import CanRead, CanWrite, Principal
 from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.errors import Conflict
 from failcast.models import Alert, AlertRule, MaintenanceWindow, MitigationPlaybook, Silence
@@ -45,6 +45,7 @@ from failcast.notify.endpoints import router as notify_router
 from failcast.openapi import errors
 from failcast.ops.body_limit import bulk_body
 from failcast.query.service import decode_cursor, encode_cursor, parse_time_param
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 
 router = APIRouter(prefix="/api/v1")
@@ -229,12 +230,21 @@ async def list_alerts(
         end=end_at,
         before=before,
         limit=limit,
+        only_services=await teams.visible_services(session, principal),
     )
     next_cursor = None
     if len(items) == limit:
         last = items[-1]
         next_cursor = encode_cursor(_ms(last.started_at), last.id)
     return AlertPage(items=[AlertOut.model_validate(a) for a in items], next_cursor=next_cursor)
+
+
+async def _alert(session: SessionDep, principal: Principal, alert_id: int) -> Alert:
+    """The org's alert, unless it is about a service the caller's teams do not own in an org
+    that restricts members to their teams."""
+    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    await teams.require_visible(session, principal, alert.service, "alert")
+    return alert
 
 
 async def _detail(session: SessionDep, alert: Alert) -> AlertDetail:
@@ -248,7 +258,7 @@ async def _detail(session: SessionDep, alert: Alert) -> AlertDetail:
 @alerts.get("/{alert_id}", response_model=AlertDetail, operation_id="get_alert")
 async def get_alert(alert_id: PathId, principal: CanRead, session: SessionDep) -> AlertDetail:
     """One alert with its context and timeline."""
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await _alert(session, principal, alert_id)
     return await _detail(session, alert)
 
 
@@ -262,7 +272,7 @@ async def acknowledge_alert(
     alert_id: PathId, principal: CanWrite, session: SessionDep
 ) -> AlertDetail:
     """Acknowledge a firing alert: its repeats stop; it still resolves on its own."""
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await _alert(session, principal, alert_id)
     lifecycle.acknowledge(session, alert, lifecycle.actor_of(principal), _now())
     await session.commit()
     return await _detail(session, alert)
@@ -272,7 +282,7 @@ async def acknowledge_alert(
 async def assign_alert(
     alert_id: PathId, body: AssignIn, principal: CanWrite, session: SessionDep
 ) -> AlertDetail:
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await _alert(session, principal, alert_id)
     lifecycle.assign(session, alert, body.assignee, lifecycle.actor_of(principal), _now())
     await session.commit()
     return await _detail(session, alert)
@@ -282,7 +292,7 @@ async def assign_alert(
 async def comment_alert(
     alert_id: PathId, body: CommentIn, principal: CanWrite, session: SessionDep
 ) -> AlertDetail:
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await _alert(session, principal, alert_id)
     lifecycle.comment(session, alert, body.text, lifecycle.actor_of(principal), _now())
     await session.commit()
     return await _detail(session, alert)
@@ -298,7 +308,7 @@ async def resolve_alert(
     alert_id: PathId, principal: CanWrite, session: SessionDep, body: ResolveIn | None = None
 ) -> AlertDetail:
     """Resolve by hand. If the condition still holds, the next evaluation opens a new alert."""
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await _alert(session, principal, alert_id)
     message = body.message if body else ""
     lifecycle.resolve(session, alert, lifecycle.actor_of(principal), _now(), message)
     await session.commit()
@@ -315,7 +325,7 @@ async def record_incident(
     alert_id: PathId, principal: CanWrite, session: SessionDep, body: AlertIncidentIn | None = None
 ) -> AlertDetail:
     """Record a resolved alert as an incident, which trains predictors and informs MTTR."""
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await _alert(session, principal, alert_id)
     body = body or AlertIncidentIn()
     await lifecycle.mark_incident(
         session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import TypeVar
 
@@ -48,8 +49,10 @@ async def list_alerts(
     end: datetime | None,
     before: tuple[datetime, int] | None,
     limit: int,
+    only_services: Collection[str] | None = None,
 ) -> list[Alert]:
-    """Newest first by start time; `before` is the last (started_at, id) of the previous page."""
+    """Newest first by start time; `before` is the last (started_at, id) of the previous page;
+    `only_services`, when given, keeps the alerts of those services."""
     statement = (
         select(Alert)
         .where(Alert.org_id == org_id)
@@ -61,6 +64,8 @@ async def list_alerts(
         statement = statement.where(Alert.severity.in_(severities))
     if service is not None:
         statement = statement.where(Alert.service == service)
+    if only_services is not None:
+        statement = statement.where(Alert.service.in_(sorted(only_services)))
     if text:
         pattern = f"%{text.lower()}%"
         statement = statement.where(or_(Alert.title.ilike(pattern), Alert.service.ilike(pattern)))

@@ -9,6 +9,7 @@ from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict
 from failcast.models import Service
 from failcast.openapi import errors
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/api/v1/services", tags=["services"])
 async def list_services(principal: CanRead, session: SessionDep) -> list[ServiceOut]:
     """Every service, model and pipeline of the org, by name."""
     services = await repository.list_services(session, principal.org_id)
-    return [ServiceOut.model_validate(s) for s in services]
+    visible = await teams.visible_services(session, principal)
+    return [ServiceOut.model_validate(s) for s in services if teams.admits(visible, s.name)]
 
 
 @router.post(
@@ -42,6 +44,7 @@ async def create_service(body: ServiceIn, principal: CanWrite, session: SessionD
 async def get_service(service_id: PathId, principal: CanRead, session: SessionDep) -> ServiceDetail:
     """One service with its metric names and the time of its newest sample."""
     service = await repository.get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, service.name, "service")
     metrics, series_count = await repository.service_metrics(session, service.id)
     last = await repository.last_sample_ms(session, service.id)
     return ServiceDetail(
@@ -58,6 +61,7 @@ async def update_service(
 ) -> ServiceOut:
     """Change a service's kind, team, tier, owner or description."""
     service = await repository.get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, service.name, "service")
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(service, field, value)
     await session.commit()

@@ -11,6 +11,12 @@ import sys
 from importlib import import_module
 from typing import Any
 
+RESOURCE_GROUPS = (
+    "account", "admin", "alert", "billing", "channel", "chaos", "detect", "health", "incident",
+    "log", "maintenance", "model", "org", "playbook", "report", "rule", "scrape", "service",
+    "silence", "slo", "team", "topology",
+)  # fmt: skip
+
 # The module that defines each top-level command or command group; kept sorted by module.
 # tests/cli/test_lazy_cli.py checks that it names every registered command.
 COMMAND_MODULES: dict[str, str] = {
@@ -19,7 +25,6 @@ COMMAND_MODULES: dict[str, str] = {
     "config": "api_commands",
     "export": "api_commands",
     "login": "api_commands",
-    "org": "api_commands",
     "predict": "api_commands",
     "query": "api_commands",
     "services": "api_commands",
@@ -29,6 +34,8 @@ COMMAND_MODULES: dict[str, str] = {
     "models": "predict_commands",
     "train": "predict_commands",
     "rca": "rca",
+    # The resource groups; `org` too, whose commands both it and api_commands add.
+    **dict.fromkeys(RESOURCE_GROUPS, "resource_table"),
     "api": "scaleout",
     "scheduler": "scaleout",
     "worker": "scaleout",

@@ -19,6 +19,7 @@ from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.ingest.limits import SeriesBudget
 from failcast.ingest.schemas import IngestResult, LogIn
 from failcast.ingest.validate import SampleBatch, SeriesKey, ValidSample
+from failcast.live.events import stage
 from failcast.models import LogEntry, Series, Service
 from failcast.store.samples import write_sample_columns
 
@@ -229,6 +230,7 @@ class Ingestor:
                 ts = [ts[i] for i in kept]
                 values = [values[i] for i in kept]
             await write_sample_columns(session, list(map(ids.__getitem__, index)), ts, values)
+            stage(session, org_id, {"type": "ingest", "samples": len(ts)})
             await session.commit()
         except BaseException:
             await session.rollback()
@@ -265,6 +267,7 @@ class Ingestor:
                 rows,
                 ["service_id", "ts", "fingerprint"],
             )
+            stage(session, org_id, {"type": "ingest", "logs": len(logs)})
             await session.commit()
         except BaseException:
             await session.rollback()

@@ -167,6 +167,7 @@ def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function
 
 async def _close(app: FastAPI, runner: ArqRunner) -> None:
     await runner.stop()
+    await app.state.live.close()
     await app.state.hub.close()
     await app.state.db.dispose()
 

@@ -41,6 +41,8 @@ from failcast.models.silence import Silence
 from failcast.models.slo import Slo
 from failcast.models.stripe_event import StripeEvent
 from failcast.models.subscription import Subscription
+from failcast.models.team import Team
+from failcast.models.team_member import TeamMember
 from failcast.models.topology_edge import TopologyEdge
 from failcast.models.topology_node import TopologyNode
 from failcast.models.training_job import TrainingJob, TrainingState
@@ -94,6 +96,8 @@ __all__ = [
     "Slo",
     "StripeEvent",
     "Subscription",
+    "Team",
+    "TeamMember",
     "TopologyEdge",
     "TopologyNode",
     "TrainingJob",

@@ -18,4 +18,6 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     plan: Mapped[str] = mapped_column(String(40), default="free")
     simulator_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Members and viewers see only the services of their teams (teams/service.py).
+    restrict_to_teams: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,8 +4,10 @@
     ├── SlackChannel       incoming webhook, Block Kit message
     ├── PagerDutyChannel   Events API v2: trigger / acknowledge / resolve on one dedup_key
     ├── EmailChannel       SMTP (aiosmtplib), multipart text + HTML
-    └── WebhookChannel     JSON signed with X-Failcast-Signature: sha256=<HMAC-SHA256 hex>;
-                           `format: alertmanager` sends Alertmanager's version 4 payload
+    ├── WebhookChannel     JSON signed with X-Failcast-Signature: sha256=<HMAC-SHA256 hex>;
+    │                      `format: alertmanager` sends Alertmanager's version 4 payload
+    └── AlertmanagerChannel  pushes the alerts to one or more Alertmanagers' POST /api/v2/alerts,
+                           as Prometheus does: re-sent while firing, `endsAt` on resolve
 
 Every URL and SMTP host is part of the channel's configuration, so a test points a channel
 at a local receiver. Receivers are reached through `failcast.egress` only (internal addresses
@@ -22,6 +24,7 @@ import hmac
 import json
 import logging
 from abc import ABC, abstractmethod
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +37,7 @@ from failcast.egress import EgressPolicy, OutboundClient, connect_socket, is_ref
 from failcast.errors import ValidationFailed, problems_from_pydantic
 from failcast.notify.payloads import (
     Notification,
+    alertmanager_alerts,
     alertmanager_payload,
     email_bodies,
     failcast_payload,
@@ -85,7 +89,10 @@ class _Config(BaseModel):
 
 
 async def _post_json(
-    http: OutboundClient, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    http: OutboundClient,
+    url: str,
+    body: dict[str, Any] | list[Any],
+    headers: dict[str, str] | None = None,
 ) -> int:
     content = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     sent = {"Content-Type": "application/json", **(headers or {})}
@@ -134,6 +141,13 @@ class Channel(ABC):
 
     def wants(self, notification: Notification) -> bool:
         return notification.status != "acknowledged" or self.supports_acknowledge
+
+    @property
+    def resend_every(self) -> timedelta | None:
+        """For receivers that forget an alert nobody repeats (Alertmanager): how often a
+        firing or acknowledged group is re-sent, whatever the route's timers say. Such
+        receivers are also always told of a resolve."""
+        return None
 
 
 class SlackConfig(_Config):
@@ -271,10 +285,77 @@ class WebhookChannel(Channel):
         return await _post_bytes(http, self.config.url, content, headers)
 
 
+class AlertmanagerConfig(_Config):
+    urls: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="the Alertmanagers' base URLs, such as http://alertmanager:9093",
+    )
+    bearer_token: str | None = Field(default=None, max_length=2000)
+    resend_seconds: int = Field(
+        default=60,
+        ge=10,
+        le=3600,
+        description="how often firing alerts are re-sent; they expire after four of these",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        return [_http_url(url).rstrip("/") for url in urls]
+
+
+class AlertmanagerChannel(Channel):
+    kind = "alertmanager"
+    config_model = AlertmanagerConfig
+    secret_fields = ("bearer_token",)
+    config: AlertmanagerConfig
+
+    def wants(self, notification: Notification) -> bool:
+        # Acknowledged alerts are still firing as far as Alertmanager knows.
+        return True
+
+    @property
+    def resend_every(self) -> timedelta:
+        return timedelta(seconds=self.config.resend_seconds)
+
+    def unreachable(self, policy: EgressPolicy) -> list[dict[str, Any]]:
+        problems = []
+        for index, url in enumerate(self.config.urls):
+            for problem in _url_problems(policy, url):
+                problems.append(problem | {"field": f"config.urls.{index}"})
+        return problems
+
+    async def send(self, notification: Notification, http: OutboundClient) -> int:
+        """Posts to every Alertmanager. As with Prometheus, one that accepts is enough: the
+        members of a cluster share what they are told."""
+        body = alertmanager_alerts(notification, expires_after=4 * self.resend_every)
+        headers = {}
+        if self.config.bearer_token:
+            headers["Authorization"] = f"Bearer {self.config.bearer_token}"
+        errors: list[DeliveryError] = []
+        status = 0
+        for url in self.config.urls:
+            try:
+                status = await _post_json(http, f"{url}/api/v2/alerts", body, headers)
+            except DeliveryError as exc:
+                errors.append(exc)
+        if len(errors) < len(self.config.urls):
+            return status
+        if len(errors) == 1:
+            raise errors[0]
+        # Retried unless every Alertmanager refused the alerts outright.
+        permanent = all(e.permanent for e in errors)
+        codes = ", ".join(str(e.status_code or "-") for e in errors)
+        code = errors[0].status_code if permanent else None
+        raise DeliveryError(f"{FAILED} on every Alertmanager (HTTP {codes})", code)
+
+
 CHANNEL_TYPES: dict[str, type[Channel]] = {
-    cls.kind: cls for cls in (SlackChannel, PagerDutyChannel, EmailChannel, WebhookChannel)
+    cls.kind: cls
+    for cls in (SlackChannel, PagerDutyChannel, EmailChannel, WebhookChannel, AlertmanagerChannel)
 }
-ChannelKind = Literal["slack", "pagerduty", "email", "webhook"]
+ChannelKind = Literal["slack", "pagerduty", "email", "webhook", "alertmanager"]
 
 
 def validate_config(kind: str, config: dict[str, Any], policy: EgressPolicy) -> dict[str, Any]:

@@ -10,6 +10,10 @@ group is looked at when its `next_flush_at` comes:
 - an unchanged group that is still firing is re-sent once `repeat_interval` has passed
   since its last notification. Acknowledged groups are not repeated.
 
+Alertmanager channels differ: Alertmanager forgets an alert nobody repeats, so their groups
+are looked at and re-sent (firing or acknowledged) every `resend_seconds` of the channel,
+and their resolves are always sent.
+
 `flush(now)` takes the time as a parameter, so tests walk through the timers without sleeping.
 """
 
@@ -41,7 +45,9 @@ from failcast.notify.routing import (
     default_policy,
     match_routes,
     route_at,
+    team_route,
 )
+from failcast.teams import service as teams
 
 GroupId = tuple[int, str, str]  # (channel id, route path, group key)
 
@@ -158,7 +164,9 @@ class Notifier:
             )
         )
         by_name = {row.name: row for row in rows}
-        policy = await load_policy(session, org_id, list(by_name))
+        owners = await teams.ownership(session, org_id)
+        # Without a policy, every channel that no team claims gets every alert.
+        policy = await load_policy(session, org_id, [n for n in by_name if n not in owners.claimed])
         alerts = list(
             await session.scalars(
                 select(Alert)
@@ -171,14 +179,21 @@ class Notifier:
         for alert in alerts:
             if alert.id in report.suppressed:
                 continue
-            for route in match_routes(policy.route, alert.labels):
-                key = route.group_key(alert.labels)
+            labels = dict(alert.labels)
+            team = owners.team_of.get(alert.service or "")
+            if team is not None:
+                labels.setdefault("team", team)  # so that policies can route on it
+            routes = match_routes(policy.route, labels)
+            if team is not None and owners.channels_of[team]:
+                routes.append(team_route(policy.route, team, owners.channels_of[team]))
+            for route in routes:
+                key = route.group_key(labels)
                 for receiver in route.receivers:
                     row = by_name.get(receiver)
                     if row is None:
                         continue
                     group = current.setdefault(
-                        (row.id, route.path, key), _Group(route, route.group_labels(alert.labels))
+                        (row.id, route.path, key), _Group(route, route.group_labels(labels))
                     )
                     group.alerts.append(alert)
         stored = {
@@ -242,7 +257,10 @@ class Notifier:
             session.add(row)
         if now < row.next_flush_at:
             return
-        row.next_flush_at = now + timedelta(milliseconds=route.group_interval_ms)
+        channel = channel_types.build(channel_row.kind, channel_row.name, channel_row.config)
+        resend = channel.resend_every
+        interval = timedelta(milliseconds=route.group_interval_ms)
+        row.next_flush_at = now + (min(interval, resend) if resend else interval)
         member_ids = {a.id for a in members}
         gone = [int(i) for i in row.last_alerts if int(i) not in member_ids]
         resolved = (
@@ -269,11 +287,12 @@ class Notifier:
         else:
             status = "resolved"
         digest = _digest(status, sorted(member_ids), [a.id for a in resolved])
-        channel = channel_types.build(channel_row.kind, channel_row.name, channel_row.config)
         if row.last_notified_at is None:
             send = status == "firing"
         elif digest != row.last_hash:
-            send = status != "resolved" or route.send_resolved
+            send = status != "resolved" or route.send_resolved or resend is not None
+        elif resend is not None:
+            send = status != "resolved" and now - row.last_notified_at >= resend
         else:
             repeat = timedelta(milliseconds=route.repeat_interval_ms)
             send = status == "firing" and now - row.last_notified_at >= repeat

@@ -1,13 +1,13 @@
 """A notification about one aggregation group, and the bodies each receiver expects:
 Slack Block Kit, PagerDuty Events API v2, email (text and HTML), Failcast's own webhook
-JSON and Alertmanager's webhook payload (version 4)."""
+JSON, Alertmanager's webhook payload (version 4) and the alerts Alertmanager's own API takes."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 Status = Literal["firing", "acknowledged", "resolved"]
@@ -172,6 +172,42 @@ def alertmanager_payload(n: Notification) -> dict[str, Any]:
         "externalURL": n.external_url,
         "alerts": alerts,
     }
+
+
+def alertmanager_alerts(n: Notification, *, expires_after: timedelta) -> list[dict[str, Any]]:
+    """The body of Alertmanager's `POST /api/v2/alerts`, as Prometheus sends it: a firing
+    (or acknowledged) alert ends `expires_after` from now unless it is sent again, so an
+    Alertmanager that stops hearing from Failcast resolves it by itself; a resolved alert
+    ends when it resolved."""
+    alerts = []
+    for a in n.alerts:
+        labels = dict(a.labels)
+        labels.setdefault("alertname", a.title)
+        labels["severity"] = a.severity
+        if a.service:
+            labels["service"] = a.service
+        rule = (a.context.get("what") or {}).get("rule")
+        if rule:
+            labels.setdefault("rule", str(rule))
+        notes = a.annotations()
+        if a.url:
+            notes["explanation"] = a.url
+        if a.status == "acknowledged":
+            notes["acknowledged"] = "true"
+        alive = n.sent_at + expires_after
+        ends = (a.resolved_at or n.sent_at) if a.status == "resolved" else alive
+        alerts.append(
+            {
+                "labels": {k: v for k, v in labels.items() if v != ""},
+                "annotations": notes,
+                # Alertmanager refuses an alert that ends before it starts (400), which an
+                # alert resolved by its sender's end time can.
+                "startsAt": rfc3339(min(a.started_at, ends)),
+                "endsAt": rfc3339(ends),
+                "generatorURL": a.url,
+            }
+        )
+    return alerts
 
 
 _EMOJI = {"firing": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:"}

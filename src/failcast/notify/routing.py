@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -166,6 +166,13 @@ def route_at(root: RouteSpec, path: str) -> Route | None:
         node = node.routes[index]
         route = _resolve(node, route, f"{route.path}.{index}")
     return route
+
+
+def team_route(root: RouteSpec, team: str, channels: Sequence[str]) -> Route:
+    """The route of a team's own channels: the root's grouping and timers, the team's
+    receivers. Every alert about a service the team owns takes it, besides the policy's."""
+    base = _resolve(root, DEFAULT_ROUTE, "0")
+    return replace(base, path=f"team.{team}", receivers=tuple(channels))
 
 
 def default_policy(channel_names: list[str]) -> RoutingPolicy:

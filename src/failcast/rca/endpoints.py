@@ -17,6 +17,7 @@ from failcast.models import Alert, Incident, Service
 from failcast.rca import service
 from failcast.rca.analysis import Analysis, Question, candidate_dict
 from failcast.rca.schemas import CandidateOut, MetricReading, RcaIn, RcaOut
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 
 router = APIRouter(prefix="/api/v1", tags=["rca"])
@@ -94,6 +95,7 @@ async def analyse_alert(
     """The root-cause analysis of an alert: its service, from the time it started (the
     alert's `rca` link)."""
     alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    await teams.require_visible(session, principal, alert.service, "alert")
     if not alert.service:
         raise ValidationFailed([{"field": "service", "msg": "the alert names no service"}])
     question = Question(alert.service, _ms(alert.started_at))

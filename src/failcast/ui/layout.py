@@ -14,6 +14,7 @@ from fastapi import Request
 from nicegui import app, ui
 
 from failcast.ui.api import ApiClient, ApiError, app_for_scope, backend_for
+from failcast.ui.live import follow
 from failcast.ui.theme import CSS, Palette, status_colour
 
 log = logging.getLogger("failcast.ui")
@@ -28,6 +29,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/chaos", "Chaos", "bolt"),
     ("/models", "Models", "model_training"),
     ("/reports", "Reports", "summarize"),
+    ("/teams", "Teams", "groups"),
     ("/settings", "Settings", "settings"),
 ]
 
@@ -140,7 +142,8 @@ class PageContext:
         return palette()
 
     def every(self, refresh: Callable[[], Awaitable[None]], seconds: float = REFRESH_S) -> None:
-        """Run `refresh` now and then every `seconds`; failures are reported, never raised."""
+        """Run `refresh` now, every `seconds`, and whenever the org's live stream says
+        something changed; failures are reported, never raised."""
 
         async def tick() -> None:
             try:
@@ -159,6 +162,8 @@ class PageContext:
                 self.report.error(exc)
 
         ui.timer(seconds, tick, immediate=True)
+        if "id" in self.org:
+            follow(self.api, int(self.org["id"]), tick)
 
 
 async def signed_in_page(request: Request, title: str, active: str) -> PageContext | None:

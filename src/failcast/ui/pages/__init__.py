@@ -12,6 +12,7 @@ from failcast.ui.pages.reliability import register_reliability_pages
 from failcast.ui.pages.reports import register_reports_page
 from failcast.ui.pages.service import register_service_page
 from failcast.ui.pages.settings import register_settings_page
+from failcast.ui.pages.teams import register_teams_page
 from failcast.ui.pages.topology import register_topology_page
 
 
@@ -24,6 +25,7 @@ def register_pages() -> None:
     register_alerts_page()
     register_reliability_pages()
     register_reports_page()
+    register_teams_page()
     register_settings_page()
     register_admin_page()
     register_not_found_page()

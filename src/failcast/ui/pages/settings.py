@@ -28,6 +28,8 @@ CHANNEL_FIELDS: dict[str, list[tuple[str, str]]] = {
               ("to", "To (comma separated)"), ("username", "User (optional)"),
               ("password", "Password (optional)")],
     "webhook": [("url", "URL"), ("secret", "Signing secret (16+ characters)")],
+    "alertmanager": [("urls", "Alertmanager URLs (comma separated)"),
+                     ("bearer_token", "Bearer token (optional)")],
 }  # fmt: skip
 TABS = {
     "organisation": ("Organisation", "apartment"),
@@ -65,7 +67,7 @@ def channel_config(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        if key == "to":
+        if key in ("to", "urls"):
             config[key] = [part.strip() for part in str(value).split(",") if part.strip()]
         elif key == "port":
             config[key] = int(value)

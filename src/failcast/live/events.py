@@ -1,0 +1,234 @@
+"""What changes in an org, pushed to its live stream once it is committed.
+
+Messages go to the org's topic of the hub (in-process, or Redis pub/sub so that every API
+replica's WebSockets hear what any process committed):
+
+    {"type": "alert", "event": "new" | "state", "alert": {"id", "state", "previous_state",
+     "severity", "service", "title", "rule_id", "labels"}}
+    {"type": "predictions", "count", "ts", "items": [{"service_id", "horizon_h",
+     "probability", "alarm", "risk_level", "incident_type"}]}
+    {"type": "ingest", "samples", "logs"}
+    {"type": "health", "ts", "services": [{"service", "score", "status"}]}
+
+Alerts and predictions are noticed by the store itself: a listener on every session of the
+app's database records the new and changed rows of each flush, and they are published when
+the transaction commits, so nothing rolled back is announced and no writer has to remember
+to publish. Samples are written in bulk past the ORM, so the ingest path `stage`s its counts.
+Health is computed, not stored: after an org's ingest it is recomputed (at most once per
+`health_seconds`, and once more after the last ingest of a burst) and the services whose
+score or status moved are published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
+
+from failcast.db.engine import Database
+from failcast.live.hub import Hub, org_topic
+from failcast.models import Alert, FailurePrediction
+
+log = logging.getLogger("failcast.live")
+
+_PUBLISHER = "failcast.live.publisher"
+_PENDING = "failcast.live.pending"
+# A commit that writes many predictions announces them all, with the first ones listed.
+MAX_ITEMS = 100
+
+Pending = list[tuple[int, dict[str, Any]]]
+
+
+def stage(session: AsyncSession | Session, org_id: int, message: dict[str, Any]) -> None:
+    """Publish `message` to the org's stream when the session's transaction commits."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if _PUBLISHER in sync.info:
+        sync.info.setdefault(_PENDING, []).append((org_id, message))
+
+
+def _alert(alert: Alert, previous: str | None) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "state": alert.state,
+        "previous_state": previous,
+        "severity": alert.severity,
+        "service": alert.service,
+        "title": alert.title,
+        "rule_id": alert.rule_id,
+        "labels": dict(alert.labels),
+    }
+
+
+def _prediction(row: FailurePrediction) -> dict[str, Any]:
+    return {
+        "service_id": row.service_id,
+        "horizon_h": row.horizon_h,
+        "probability": row.probability,
+        "alarm": row.alarm,
+        "risk_level": row.risk_level,
+        "incident_type": row.incident_type,
+        "ts": row.ts.isoformat(),
+    }
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    if _PUBLISHER not in session.info:
+        return
+    pending: Pending = session.info.setdefault(_PENDING, [])
+    for obj in session.new:
+        if isinstance(obj, Alert):
+            message = {"type": "alert", "event": "new", "alert": _alert(obj, None)}
+            pending.append((obj.org_id, message))
+        elif isinstance(obj, FailurePrediction) and not obj.shadow:
+            pending.append((obj.org_id, {"type": "prediction", "item": _prediction(obj)}))
+    for obj in session.dirty:
+        if not isinstance(obj, Alert):
+            continue
+        history = inspect(obj).attrs.state.history
+        if history.added and history.deleted and history.added[0] != history.deleted[0]:
+            message = {"type": "alert", "event": "state", "alert": _alert(obj, history.deleted[0])}
+            pending.append((obj.org_id, message))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending: Pending | None = session.info.pop(_PENDING, None)
+    publisher = session.info.get(_PUBLISHER)
+    if pending and isinstance(publisher, LivePublisher):
+        publisher.schedule(merge(pending))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def merge(pending: Iterable[tuple[int, dict[str, Any]]]) -> Pending:
+    """One transaction's messages in order, its predictions and ingest counts summed up per
+    org into one message each."""
+    out: Pending = []
+    predictions: dict[int, list[dict[str, Any]]] = {}
+    ingest: dict[int, dict[str, Any]] = {}
+    for org_id, message in pending:
+        if message["type"] == "prediction":
+            predictions.setdefault(org_id, []).append(message["item"])
+        elif message["type"] == "ingest":
+            total = ingest.get(org_id)
+            if total is None:
+                total = ingest[org_id] = {"type": "ingest", "samples": 0, "logs": 0}
+                out.append((org_id, total))
+            total["samples"] += int(message.get("samples", 0))
+            total["logs"] += int(message.get("logs", 0))
+        else:
+            out.append((org_id, message))
+    for org_id, items in predictions.items():
+        latest = max(item["ts"] for item in items)
+        message = {
+            "type": "predictions",
+            "count": len(items),
+            "ts": latest,
+            "items": items[:MAX_ITEMS],
+        }
+        out.append((org_id, message))
+    return out
+
+
+class LivePublisher:
+    """Publishes committed changes of the app's database to the orgs' topics of `hub`."""
+
+    def __init__(
+        self,
+        database: Database,
+        hub: Hub,
+        *,
+        health_seconds: float = 1.0,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.database = database
+        self.hub = hub
+        self.health_seconds = health_seconds
+        self.now_ms = now_ms
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._health: dict[int, dict[str, tuple[float | None, str]]] = {}
+        self._health_due: set[int] = set()
+        self._health_tasks: dict[int, asyncio.Task[None]] = {}
+
+    def install(self) -> None:
+        """Watch every session the database hands out from now on."""
+        self.database.sessions.configure(info={_PUBLISHER: self})
+
+    def schedule(self, messages: Pending) -> None:
+        """Publish in the background (called where a commit finished)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a commit outside any event loop has no stream to feed
+            return
+        task = loop.create_task(self._publish(messages))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def publish(self, org_id: int, message: dict[str, Any]) -> None:
+        try:
+            await self.hub.publish(org_topic(org_id), {**message, "org_id": org_id})
+        except Exception:  # a stream that cannot be fed must not fail what was committed
+            log.warning("live event not published", exc_info=True)
+
+    async def _publish(self, messages: Pending) -> None:
+        for org_id, message in messages:
+            await self.publish(org_id, message)
+            if message["type"] == "ingest" and message["samples"]:
+                self.health_changed(org_id)
+
+    def health_changed(self, org_id: int) -> None:
+        """Recompute the org's health soon; a burst of ingests costs one computation per
+        `health_seconds`, and the last of them is always looked at."""
+        self._health_due.add(org_id)
+        if org_id not in self._health_tasks:
+            task = asyncio.get_running_loop().create_task(self._watch_health(org_id))
+            self._health_tasks[org_id] = task
+
+    async def _watch_health(self, org_id: int) -> None:
+        try:
+            while org_id in self._health_due:
+                self._health_due.discard(org_id)
+                try:
+                    await self._check_health(org_id)
+                except Exception:
+                    log.warning("live health not computed", exc_info=True)
+                await asyncio.sleep(self.health_seconds)
+        finally:
+            del self._health_tasks[org_id]
+
+    async def _check_health(self, org_id: int) -> None:
+        # Imported here: health reads the store, which imports much of the app.
+        from failcast.health.service import fleet_health
+
+        at_ms = self.now_ms()
+        async with self.database.session() as session:
+            fleet = await fleet_health(session, org_id, at_ms)
+        now: dict[str, tuple[float | None, str]] = {
+            s.name: (None if s.health.score is None else round(s.health.score, 1), s.health.status)
+            for s in fleet.services
+        }
+        before = self._health.get(org_id, {})
+        changed = [name for name in sorted(now) if before.get(name) != now[name]]
+        self._health[org_id] = now
+        if not changed:
+            return
+        services = [{"service": n, "score": now[n][0], "status": now[n][1]} for n in changed]
+        await self.publish(org_id, {"type": "health", "ts": at_ms, "services": services})
+
+    async def close(self) -> None:
+        """Let what was committed go out; stop watching health."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        watchers = list(self._health_tasks.values())
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
