@@ -72,3 +72,16 @@ async def test_a_held_write_lock_makes_another_writer_busy_not_wait_forever(
         await other.rollback()
         await holder.commit()
     await database.dispose()
+
+
+async def test_a_session_whose_connection_was_invalidated_closes_cleanly(
+    database: Database,
+) -> None:
+    # What a request cancelled in the middle of a statement leaves behind.
+    async with database.session() as session:
+        await session.execute(text("SELECT v FROM t"))
+        connection = await session.connection()
+        await connection.invalidate()
+    async with database.session() as session:
+        assert (await session.execute(text("SELECT v FROM t"))).scalar_one() == 1
+    await database.dispose()

@@ -112,6 +112,10 @@ async def begin_writing(connection: AsyncConnection) -> None:
 
 
 def _mark_ended(connection: Any) -> None:
+    # An invalidated connection (its request was cancelled mid-statement) has no usable info
+    # until it is rolled back; the next "begin" resets the state anyway.
+    if connection.invalidated or connection.closed:
+        return
     connection.info.pop(_TX_STATE, None)
 
 
