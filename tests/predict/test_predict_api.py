@@ -229,7 +229,7 @@ async def test_training_from_the_database_reads_metrics_and_incidents(
             config=TrainConfig(horizons=(1, 6), val_fraction=0.25, test_fraction=0.25),
         )  # fmt: skip
     assert (row.version, row.status, row.source) == (1, "active", "database")
-    assert "memory_pct__slope_72" in row.features
+    assert "memory__trend" in row.features
     assert row.meta["incident_types"] == ["resource_exhaustion"]
     listed = (await client.get("/api/v1/models", headers=account.headers)).json()["items"]
     assert listed[0]["stage"] == "production" and listed[0]["source"] == "database"

@@ -30,8 +30,10 @@ from failcast.predict.dataset import (
     POINTS_PER_HOUR,
     STEP_MS,
     FleetData,
+    Sources,
     assemble,
     build_dataset,
+    drivers_at,
     fleet_features,
 )
 from failcast.predict.labels import HOUR_MS, FloatArray, IncidentLike
@@ -318,7 +320,8 @@ def score_fleet(
     n = len(fleet.ts_ms)
     if n == 0:
         return [[] for _ in models]
-    _, columns = fleet_features(fleet)
+    sources: Sources = {}
+    _, columns = fleet_features(fleet, sources=sources)
     last = n - 1
     deps = {name: s.dependencies for name, s in fleet.services.items()}
     chosen = [
@@ -349,9 +352,10 @@ def score_fleet(
         scores = []
         for i, (service, answer) in enumerate(zip(chosen, answers, strict=True)):
             factors: dict[int, list[Factor]] = {}
+            drivers = drivers_at(sources[service], last)
             for h, contrib in contributions.items():
                 factors[h] = (
-                    top_factors(model.feature_names, X[i], contrib[i], TOP_FACTORS)
+                    top_factors(model.feature_names, X[i], contrib[i], TOP_FACTORS, drivers)
                     if contrib is not None
                     else []
                 )
