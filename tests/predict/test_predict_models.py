@@ -8,7 +8,7 @@ from failcast.chaos import FaultKind, Incident, IncidentType
 from failcast.predict.calibration import Calibrator, brier, fit_calibrator, reliability
 from failcast.predict.members import lstm_status, torch_module
 from failcast.predict.metrics import choose_threshold, classification, events
-from failcast.predict.model import FailureModel, fit_weights
+from failcast.predict.model import FailureModel, compose, fit_weights
 from failcast.predict.simulated import precursor_ceiling
 from failcast.predict.training import TrainConfig, purged, time_splits, train
 
@@ -117,3 +117,38 @@ def test_precursor_ceiling_counts_only_rows_after_a_precursor_began() -> None:
     assert out["positives"] == 48
     assert out["row_recall"] == pytest.approx(10 / 48)
     assert out["event_recall"] == 0.5 and out["incidents"] == 2 and out["sudden"] == 1
+
+
+def test_probabilities_never_fall_at_longer_horizons() -> None:
+    ds = synthetic_dataset()
+    config = TrainConfig(horizons=(1, 6), tree_params={"n_estimators": 30}, use_lstm=False)
+    model = train(ds, config).model
+    rng = np.random.default_rng(7)
+    X = rng.normal(0.0, 5.0, (2000, 2)) * rng.choice([1.0, 100.0], (2000, 2))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    p = model.predict_proba(X)
+    assert np.all(p[1] <= p[6])
+    assert np.all((p[1] >= 0) & (p[6] <= 1))
+    # The longer horizon adds the hazard of (1 h, 6 h] to the first hour's.
+    h1, h6 = model.horizons[1].predict(X), model.horizons[6].predict(X)
+    np.testing.assert_allclose(p[6], 1 - (1 - h1) * (1 - h6))
+
+
+def test_compose_is_monotone_for_any_hazards() -> None:
+    rng = np.random.default_rng(3)
+    hazards = {h: rng.random(500) for h in (72, 1, 48, 24)}
+    p = compose(hazards)
+    assert list(p) == [1, 24, 48, 72]
+    for short, long in ((1, 24), (24, 48), (48, 72)):
+        assert np.all(p[short] <= p[long])
+
+
+def test_each_horizon_is_calibrated_on_its_validation_rows() -> None:
+    ds = synthetic_dataset(rows_per_service=600)
+    config = TrainConfig(horizons=(1, 6), tree_params={"n_estimators": 30}, use_lstm=False)
+    validation = train(ds, config).model.meta["validation"]
+    for key in ("1h", "6h"):
+        bins = validation[key]["reliability"]
+        predicted = sum(b[0] * b[2] for b in bins) / sum(b[2] for b in bins)
+        observed = sum(b[1] * b[2] for b in bins) / sum(b[2] for b in bins)
+        assert predicted == pytest.approx(observed, abs=0.05), key

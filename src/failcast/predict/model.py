@@ -1,5 +1,13 @@
-"""The trained failure model: per horizon a weighted, calibrated ensemble with its decision
-threshold, an incident-type classifier, and the feature schema they were trained on."""
+"""The trained failure model: a discrete-time hazard over the horizon grid, an incident-type
+classifier, and the feature schema they were trained on.
+
+For horizons H1 < H2 < ... each `HorizonModel` estimates the hazard of its interval: the
+probability that an incident starts in (t + H(k-1), t + Hk] given that none starts before it
+(H0 = 0). The probability of an incident within Hk is then 1 - (1 - h1)(1 - h2)...(1 - hk),
+which can only grow with the horizon: P(1 h) <= P(24 h) <= P(48 h) <= P(72 h) holds by
+construction, not by clipping. Each hazard is a weighted ensemble calibrated on the rows at
+risk of its interval, and each horizon has its own decision threshold on the composed
+probability."""
 
 from __future__ import annotations
 
@@ -17,7 +25,6 @@ import xgboost as xgb
 from failcast.predict.calibration import Calibrator
 from failcast.predict.labels import FloatArray
 from failcast.predict.members import (
-    ConstantMember,
     LstmMember,
     Member,
     SeqArray,
@@ -26,7 +33,13 @@ from failcast.predict.members import (
     member_from_dict,
 )
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # 2: behaviour features and interval hazards
+
+
+class IncompatibleArtifact(ValueError):
+    """A stored model from an earlier artifact format, which this version cannot serve."""
+
+
 SMALL_BATCH = 256
 
 
@@ -43,7 +56,8 @@ def json_safe(value: Any) -> Any:
 
 @dataclass
 class HorizonModel:
-    """Everything that turns a feature row into P(incident starts within the horizon)."""
+    """Everything that turns a feature row into the hazard of the interval ending at
+    `horizon_h`, and the threshold on P(incident within `horizon_h`)."""
 
     horizon_h: int
     members: dict[str, Member]
@@ -78,6 +92,7 @@ class HorizonModel:
         sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> FloatArray:
+        """The calibrated hazard of this horizon's interval."""
         return self.calibrator.apply(self.raw(X, sequences, dmatrix))
 
     @property
@@ -242,7 +257,10 @@ class FailureModel:
         sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> dict[int, FloatArray]:
-        return {h: m.predict(X, sequences, dmatrix) for h, m in self.horizons.items()}
+        """P(an incident starts within h) per horizon h: one minus the chance of surviving
+        every interval up to h."""
+        hazards = {h: m.predict(X, sequences, dmatrix) for h, m in self.horizons.items()}
+        return compose(hazards)
 
     def predict(self, X: FloatArray, sequences: SeqArray | None = None) -> list[Prediction]:
         # For a few rows one shared DMatrix beats a call per booster on a numpy array.
@@ -275,7 +293,10 @@ class FailureModel:
     def from_bytes(cls, blob: bytes) -> FailureModel:
         data = json.loads(gzip.decompress(blob))
         if data.get("format") != ARTIFACT_FORMAT:
-            raise ValueError(f"unsupported model artifact format {data.get('format')!r}")
+            raise IncompatibleArtifact(
+                f"model artifact format {data.get('format')!r}; this version reads"
+                f" format {ARTIFACT_FORMAT} only: train a new model"
+            )
         horizons = [HorizonModel.from_dict(h) for h in data["horizons"]]
         return cls(
             list(data["feature_names"]),
@@ -313,6 +334,12 @@ def fit_weights(
     return {n: round(w, 4) for n, w in zip(names, best[1], strict=True)}
 
 
-def constant_horizon(horizon_h: int, rate: float) -> HorizonModel:
-    member = ConstantMember(rate)
-    return HorizonModel(horizon_h, {member.name: member}, {member.name: 1.0}, Calibrator(), 1.0)
+def compose(hazards: Mapping[int, FloatArray]) -> dict[int, FloatArray]:
+    """Cumulative probabilities from interval hazards, horizons in ascending order."""
+    out: dict[int, FloatArray] = {}
+    survival: FloatArray | None = None
+    for h in sorted(hazards):
+        stay = 1.0 - np.clip(hazards[h], 0.0, 1.0)
+        survival = stay if survival is None else survival * stay
+        out[h] = 1.0 - survival
+    return out

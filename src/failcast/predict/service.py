@@ -38,7 +38,7 @@ from failcast.predict.dataset import (
 )
 from failcast.predict.labels import HOUR_MS, FloatArray, IncidentLike
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember
-from failcast.predict.model import FailureModel, json_safe
+from failcast.predict.model import FailureModel, IncompatibleArtifact, json_safe
 from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, TrainResult, train
 from failcast.timeutil import ms_to_datetime
@@ -61,7 +61,10 @@ class ModelCache:
     def get(self, row: ModelVersion) -> FailureModel:
         model = self._models.get(row.id)
         if model is None:
-            model = FailureModel.from_bytes(row.artifact)
+            try:
+                model = FailureModel.from_bytes(row.artifact)
+            except IncompatibleArtifact as exc:
+                raise Conflict(f"model version {row.version}: {exc}") from None
             self._models[row.id] = model
         return model
 
