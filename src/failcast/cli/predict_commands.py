@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import math
 from collections.abc import Awaitable, Callable, Iterator
@@ -196,11 +197,29 @@ def models_list(org: Annotated[int, typer.Option(help="Organisation id.")]) -> N
 
 @models_app.command("promote")
 def models_promote(
-    version: int, org: Annotated[int, typer.Option(help="Organisation id.")]
+    version: int,
+    org: Annotated[int, typer.Option(help="Organisation id.")],
+    force: Annotated[
+        bool, typer.Option(help="Promote even though VERSION fails the promotion gate.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why the gate is overridden (needed with --force).")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who forces it, as recorded (default: the login name).")
+    ] = None,
 ) -> None:
-    """Make VERSION the active model."""
-    row = _db_call(lambda s: service.promote(s, org, version, datetime.now(UTC)))
-    typer.echo(f"version {row.version} is active")
+    """Make VERSION the active model, if it passes the promotion gate (or with --force)."""
+    if force and not reason:
+        fail("--force needs --reason: the registry records why the gate was overridden", code=2)
+    actor = by or f"cli:{getpass.getuser()}"
+    row = _db_call(
+        lambda s: service.promote(
+            s, org, version, datetime.now(UTC), force=force, reason=reason, actor=actor
+        )
+    )
+    forced = f" (forced by {row.forced_by}: {row.forced_reason})" if row.forced_by else ""
+    typer.echo(f"version {row.version} is active{forced}")
 
 
 @models_app.command("rollback")

@@ -23,6 +23,7 @@ from failcast.predict.schemas import (
     PredictionList,
     PredictionOut,
     PredictOut,
+    PromoteIn,
     TrainAccepted,
     TrainIn,
 )
@@ -56,6 +57,10 @@ def _model_out(row: ModelVersion) -> ModelOut:
         members=list(row.meta.get("members", [])),
         lstm=str(row.meta.get("lstm", "")),
         reliability=[list(b) for b in row.meta.get("reliability", [])],
+        gate=row.meta.get("gate"),
+        forced_by=row.forced_by,
+        forced_reason=row.forced_reason,
+        forced_at=row.forced_at,
     )
 
 
@@ -178,11 +183,22 @@ async def get_model(version: PathId, principal: CanRead, session: SessionDep) ->
     "/models/{version}/promote",
     response_model=ModelOut,
     operation_id="promote_model",
-    responses=errors(409),
+    responses=errors(409, 422),
 )
-async def promote_model(version: PathId, principal: CanAdmin, session: SessionDep) -> ModelOut:
-    """Make this version the active model; the previous one is retired."""
-    row = await service.promote(session, principal.org_id, version, datetime.now(UTC))
+async def promote_model(
+    version: PathId, principal: CanAdmin, session: SessionDep, body: PromoteIn | None = None
+) -> ModelOut:
+    """Make this version the active model; the previous one is retired.
+
+    A version that is worse than the active model or than climatology on its held-out test
+    (AUC-PR, Brier skill), or whose alarms catch nothing, fails the promotion gate: 409, unless
+    `force` is set with a `reason`; the registry then records who forced it and why.
+    """
+    options = body or PromoteIn()
+    row = await service.promote(
+        session, principal.org_id, version, datetime.now(UTC),
+        force=options.force, reason=options.reason, actor=principal.label,
+    )  # fmt: skip
     return _model_out(row)
 
 

@@ -106,6 +106,30 @@ class ModelOut(BaseModel):
     members: list[str]
     lstm: str
     reliability: list[list[float]]
+    gate: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The promotion gate's verdict: passed, the reasons it failed, and the figures it"
+            " judged (AUC-PR and Brier skill at 24 h against climatology and the active model)."
+        ),
+    )
+    forced_by: str | None = Field(
+        default=None, description="Who promoted this version past a failed gate."
+    )
+    forced_reason: str | None = Field(default=None, description="Why it was forced.")
+    forced_at: datetime | None = None
+
+
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(
+        default=False,
+        description="Promote even though the version fails the promotion gate (needs a reason).",
+    )
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="Why the gate is overridden."
+    )
 
 
 class ModelDetail(ModelOut):

@@ -23,12 +23,13 @@ from failcast.errors import Conflict, ValidationFailed
 from failcast.explain import Factor, RootCause, rank_root_causes, service_evidence, top_factors
 from failcast.health import assess_risk
 from failcast.models import FailurePrediction, ModelStatus, ModelVersion
-from failcast.predict import repository
+from failcast.predict import gate, repository
 from failcast.predict.calibration import brier
 from failcast.predict.dataset import (
     HISTORY_POINTS,
     POINTS_PER_HOUR,
     STEP_MS,
+    Dataset,
     FleetData,
     Sources,
     assemble,
@@ -40,7 +41,7 @@ from failcast.predict.labels import HOUR_MS, FloatArray, IncidentLike
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember
 from failcast.predict.model import FailureModel, IncompatibleArtifact, json_safe
 from failcast.predict.simulated import simulated_history
-from failcast.predict.training import TrainConfig, TrainResult, train
+from failcast.predict.training import TrainConfig, TrainResult, evaluate, train
 from failcast.timeutil import ms_to_datetime
 
 DAY_MS = 24 * HOUR_MS
@@ -96,30 +97,35 @@ async def register(
     source: str,
     now: datetime,
 ) -> ModelVersion:
-    """Store a trained model. The org's first model goes live at once (there is nothing to run
-    beside it in shadow); later ones start as candidates."""
+    """Store a trained model. The org's first model goes live at once if it passes the
+    promotion gate (there is nothing to run beside it in shadow); every other one starts as a
+    candidate."""
     model = result.model
     has_active = bool(await repository.with_status(session, org_id, ModelStatus.active))
+    metrics = json_safe(dict(result.metrics))
+    verdict = gate.judge(metrics, metrics.get("active_on_test"))
+    live = not has_active and verdict.passed
     row = ModelVersion(
         org_id=org_id,
         version=await repository.next_version(session, org_id),
-        status=(ModelStatus.candidate if has_active else ModelStatus.active).value,
+        status=(ModelStatus.active if live else ModelStatus.candidate).value,
         source=source,
         features=list(model.feature_names),
         horizons=sorted(model.horizons),
         train_start=ms_to_datetime(result.splits.start),
         train_end=ms_to_datetime(result.splits.end),
-        metrics=json_safe(dict(result.metrics)),
+        metrics=metrics,
         meta=json_safe(
             {
                 **model.describe_members(),
                 "thresholds": {f"{h}h": m.threshold for h, m in model.horizons.items()},
                 "incident_types": model.type_model.classes,
                 "reliability": result.metrics["validation"].get("24h", {}).get("reliability", []),
+                "gate": verdict.to_dict(),
             }
         ),
         artifact=model.to_bytes(),
-        promoted_at=None if has_active else now,
+        promoted_at=now if live else None,
     )
     session.add(row)
     await session.flush()
@@ -153,8 +159,12 @@ async def train_org(
         count = len(await repository.services(session, org_id)) or 12
         history = simulated_history(days, count, seed)
         fleet, labels = history.fleet, history.incidents
+    active = await repository.with_status(session, org_id, ModelStatus.active)
+    current = _loadable(active[0]) if active else None
     await end_reads(session)
-    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig())
+    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig(), current)
+    if "active_on_test" in result.metrics:
+        result.metrics["active_on_test_version"] = active[0].version
     row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
     await session.commit()
     return row
@@ -166,17 +176,86 @@ async def end_reads(session: AsyncSession) -> None:
     await session.commit()
 
 
-def _train(fleet: FleetData, labels: Sequence[IncidentLike], config: TrainConfig) -> TrainResult:
+def _loadable(row: ModelVersion) -> FailureModel | None:
+    try:
+        return FailureModel.from_bytes(row.artifact)
+    except IncompatibleArtifact:
+        return None
+
+
+def _train(
+    fleet: FleetData,
+    labels: Sequence[IncidentLike],
+    config: TrainConfig,
+    active: FailureModel | None = None,
+) -> TrainResult:
     ds = build_dataset(fleet, labels, config.horizons)
-    return train(ds, config)
+    result = train(ds, config)
+    compare_on_test(result, ds, active)
+    return result
 
 
-async def promote(session: AsyncSession, org_id: int, version: int, now: datetime) -> ModelVersion:
+def compare_on_test(result: TrainResult, ds: Dataset, active: FailureModel | None) -> None:
+    """Add the active model's figures on the new model's test rows to its metrics, for the
+    promotion gate (when the active model reads the same features and horizons)."""
+    if active is None or result.splits.test_start > result.splits.end:
+        return
+    if active.feature_names != result.model.feature_names:
+        return
+    horizons = [h for h in result.model.horizons if h in active.horizons]
+    if horizons:
+        result.metrics["active_on_test"] = evaluate(
+            active, ds, result.splits.test_start, result.splits.end, horizons
+        )
+
+
+async def promotion_verdict(session: AsyncSession, org_id: int, row: ModelVersion) -> gate.Verdict:
+    """The promotion gate's verdict on `row` against today's active model: on the same test
+    rows when they were measured at training time, else on the active model's own test."""
+    active = [
+        a
+        for a in await repository.with_status(session, org_id, ModelStatus.active)
+        if a.id != row.id
+    ]
+    theirs = None
+    if active:
+        same_rows = row.metrics.get("active_on_test")
+        trained_beside = row.metrics.get("active_on_test_version")
+        theirs = same_rows if same_rows and trained_beside == active[0].version else None
+        theirs = theirs or active[0].metrics.get("test")
+    return gate.judge(row.metrics, theirs)
+
+
+async def promote(
+    session: AsyncSession,
+    org_id: int,
+    version: int,
+    now: datetime,
+    *,
+    force: bool = False,
+    reason: str | None = None,
+    actor: str = "",
+) -> ModelVersion:
     """Make `version` the active model; the one it replaces is retired and remembered, so a
-    rollback can bring it back."""
+    rollback can bring it back. A version that fails the promotion gate needs `force` and a
+    `reason`, which are recorded with `actor`."""
     row = await repository.get_version(session, org_id, version)
     if row.status == ModelStatus.active.value:
         raise Conflict(f"version {version} is already active")
+    verdict = await promotion_verdict(session, org_id, row)
+    if not verdict.passed:
+        if not force:
+            raise Conflict(
+                f"version {version} fails the promotion gate: {'; '.join(verdict.reasons)}."
+                " Promote it anyway with force and a reason."
+            )
+        if not (reason and reason.strip()):
+            raise ValidationFailed(
+                [{"field": "body.reason", "msg": "forcing a promotion needs a reason"}]
+            )
+        row.forced_by = actor or "unknown"
+        row.forced_reason = reason.strip()
+        row.forced_at = now
     replaced = None
     for current in await repository.with_status(session, org_id, ModelStatus.active):
         current.status = ModelStatus.retired.value
@@ -186,7 +265,7 @@ async def promote(session: AsyncSession, org_id: int, version: int, now: datetim
     row.promoted_at = now
     row.retired_at = None
     # A new dict, so the JSON column sees the change.
-    row.meta = {**row.meta, "replaced_version": replaced}
+    row.meta = {**row.meta, "replaced_version": replaced, "gate": verdict.to_dict()}
     await session.commit()
     return row
 
