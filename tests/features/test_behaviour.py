@@ -7,7 +7,7 @@ import pytest
 
 from failcast.features.behaviour import BEHAVIOUR, behaviour, counter_rate, hours_to
 
-PPH = 12
+PPH = 12  # the default grid: five minutes
 TS = np.arange(10 * 24 * PPH, dtype=np.int64) * 300_000
 
 
@@ -64,6 +64,6 @@ def test_a_counter_becomes_its_rate_and_a_restart_is_flagged() -> None:
     rate, restart = counter_rate(ts, total)
     np.testing.assert_allclose(rate, [np.nan, 5.0, 5.0, np.nan, 1.0, 5.0])
     assert restart.tolist() == [0, 0, 0, 0, 1, 0]
-    cols = behaviour(ts, rate, restarts=restart, points_per_hour=1)
+    cols = behaviour(ts, rate, restarts=restart, step_ms=3_600_000)
     assert cols["restarts"][-1] == 1
     assert cols["missing"][3] == 1.0

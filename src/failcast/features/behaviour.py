@@ -9,6 +9,8 @@ magnitude is used). Each value uses only data up to its own time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
@@ -31,7 +33,30 @@ BEHAVIOUR: tuple[str, ...] = (
     "restarts",
 )
 HEADROOM_CAP_H = 240.0  # hours to a limit beyond this read as "not on course"
+HOUR_MS = 3_600_000
 _TINY = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """Trailing windows in points of a grid: an hour, six hours, a day and a week, each at
+    least a few points on a coarse grid (on a daily grid "an hour" is the last point)."""
+
+    hour: int
+    six: int
+    day: int
+    week: int
+    points_per_hour: float
+
+    @classmethod
+    def for_step(cls, step_ms: int) -> Windows:
+        if step_ms <= 0:
+            raise ValueError(f"the grid step must be positive, got {step_ms} ms")
+
+        def points(hours: float, least: int) -> int:
+            return max(least, round(hours * HOUR_MS / step_ms))
+
+        return cls(points(1, 1), points(6, 2), points(24, 3), points(168, 7), HOUR_MS / step_ms)
 
 
 def _orient(values: FloatArray, direction: int) -> FloatArray:
@@ -112,7 +137,7 @@ def behaviour(
     direction: int = 0,
     limit: float | None = None,
     restarts: npt.ArrayLike | None = None,
-    points_per_hour: int = 12,
+    step_ms: int = 300_000,
 ) -> dict[str, FloatArray]:
     """The `BEHAVIOUR` features of one series (a gauge, or a counter already turned into a rate).
 
@@ -132,8 +157,8 @@ def behaviour(
     """
     ts = np.asarray(timestamps_ms, dtype=np.int64)
     x = as_float(values)
-    hour, six, day = points_per_hour, 6 * points_per_hour, 24 * points_per_hour
-    week = 7 * day
+    w = Windows.for_step(step_ms)
+    hour, six, day, week = w.hour, w.six, w.day, w.week
     mean_hour = rolling_mean(x, hour)
     mean_day = rolling_mean(x, day)
     std_day = rolling_std(x, day)
@@ -144,7 +169,7 @@ def behaviour(
     scale = np.maximum(np.maximum(week_std, 1e-3 * magnitude), _TINY)
     slope_six = rolling_slope(x, six)
     slope_day = rolling_slope(x, day)
-    per_hour = slope_six * points_per_hour
+    per_hour = slope_six * w.points_per_hour
     with np.errstate(invalid="ignore", divide="ignore"):
         level = (mean_hour - week_mean) / scale
         shift = (mean_hour - mean_day) / np.maximum(

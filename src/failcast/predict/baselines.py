@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from failcast.features import rolling_slope
-from failcast.predict.dataset import POINTS_PER_HOUR, Dataset, FleetData, prepared
+from failcast.predict.dataset import Dataset, FleetData, prepared
 from failcast.predict.labels import FloatArray, IntArray, labels_for_rows
 
 QUANTILE = 0.999  # each side's static limit: the 0.1 % and 99.9 % points of the training data
-TREND_POINTS = 6 * POINTS_PER_HOUR  # predict_linear over the last six hours
 
 
 def _history(ds: Dataset) -> tuple[FleetData, IntArray]:
@@ -30,7 +29,7 @@ class StaticLimits:
     """Per (service, metric): the median and the low and high limits seen in training data."""
 
     limits: dict[tuple[str, str], tuple[float, float, float]]
-    series: dict[tuple[str, str], tuple[FloatArray, FloatArray]]  # values and their slope
+    series: dict[tuple[str, str], tuple[FloatArray, FloatArray]]  # values, slope per hour
 
     @classmethod
     def fit(cls, ds: Dataset, rows: np.ndarray) -> StaticLimits:
@@ -43,7 +42,9 @@ class StaticLimits:
         for service, data in sorted(fleet.services.items()):
             for metric, raw in sorted(data.metrics.items()):
                 values, _ = prepared(fleet.ts_ms, raw, data.role(metric))
-                series[(service, metric)] = (values, rolling_slope(values, TREND_POINTS))
+                # predict_linear over the last six hours
+                slope = rolling_slope(values, fleet.windows.six) * fleet.windows.points_per_hour
+                series[(service, metric)] = (values, slope)
                 seen = values[: last + 1]
                 seen = seen[np.isfinite(seen)]
                 if seen.size < 10:
@@ -67,7 +68,7 @@ class StaticLimits:
             at = grid[idx[mine]]
             value = values[at]
             if ahead_h:
-                value = value + np.nan_to_num(slope[at]) * POINTS_PER_HOUR * ahead_h
+                value = value + np.nan_to_num(slope[at]) * ahead_h
             with np.errstate(invalid="ignore", divide="ignore"):
                 up = (value - med) / max(hi - med, 1e-12)
                 down = (med - value) / max(med - lo, 1e-12)

@@ -17,7 +17,7 @@ import numpy as np
 from failcast.detect.anomaly import Surprise
 from failcast.detect.roles import ROLES, MetricRole, metric_role
 from failcast.features import rolling_max, rolling_mean
-from failcast.features.behaviour import BEHAVIOUR, behaviour, counter_rate
+from failcast.features.behaviour import BEHAVIOUR, Windows, behaviour, counter_rate
 from failcast.features.temporal import cyclic, hour_of_day, is_weekend
 from failcast.predict.labels import (
     BoolArray,
@@ -29,7 +29,7 @@ from failcast.predict.labels import (
     starts_by_service,
 )
 
-STEP_MS = 300_000  # the grid: five minutes
+STEP_MS = 300_000  # the grid of stored data: five minutes (imported history may use another)
 POINTS_PER_HOUR = 12
 WEEK = 7 * 24 * POINTS_PER_HOUR
 # Grid points of history a live prediction needs for every window to be filled.
@@ -94,6 +94,15 @@ class FleetData:
     ts_ms: IntArray
     services: dict[str, ServiceData] = field(default_factory=dict)
 
+    @property
+    def step_ms(self) -> int:
+        """The grid step (the five-minute default for fewer than two points)."""
+        return int(self.ts_ms[1] - self.ts_ms[0]) if len(self.ts_ms) >= 2 else STEP_MS
+
+    @property
+    def windows(self) -> Windows:
+        return Windows.for_step(self.step_ms)
+
     def head(self, n: int) -> FleetData:
         """The first `n` grid points of every series."""
         return FleetData(
@@ -132,7 +141,9 @@ def prepared(
     return x, np.zeros(len(x))
 
 
-def metric_columns(ts_ms: IntArray, values: FloatArray, role: MetricRole) -> dict[str, FloatArray]:
+def metric_columns(
+    ts_ms: IntArray, values: FloatArray, role: MetricRole, step_ms: int = STEP_MS
+) -> dict[str, FloatArray]:
     """The `PER_METRIC` features of one metric; each uses only values up to its own row."""
     x, restarts = prepared(ts_ms, values, role)
     limit = role.limit
@@ -140,13 +151,14 @@ def metric_columns(ts_ms: IntArray, values: FloatArray, role: MetricRole) -> dic
         limit = None  # a counter's limit would be on its total, not on its rate
     cols = behaviour(
         ts_ms, x, direction=role.direction, limit=limit, restarts=restarts,
-        points_per_hour=POINTS_PER_HOUR,
+        step_ms=step_ms,
     )  # fmt: skip
     # The default detector: its point (anomaly) and level (change) scores.
     assessed = Surprise().assess_many(x, ts_ms)
-    cols["anomaly"] = rolling_max(assessed.score, POINTS_PER_HOUR, min_periods=1)
+    hour = Windows.for_step(step_ms).hour
+    cols["anomaly"] = rolling_max(assessed.score, hour, min_periods=1)
     change = assessed.change if assessed.change is not None else np.full(len(x), np.nan)
-    cols["change"] = rolling_mean(np.asarray(change, dtype=np.float64), POINTS_PER_HOUR, 1)
+    cols["change"] = rolling_mean(np.asarray(change, dtype=np.float64), hour, 1)
     return cols
 
 
@@ -172,7 +184,10 @@ def _mean(columns: Sequence[FloatArray], n: int) -> FloatArray:
 
 
 def service_columns(
-    ts_ms: IntArray, service: ServiceData, sources: dict[str, list[tuple[str, FloatArray]]] | None
+    ts_ms: IntArray,
+    service: ServiceData,
+    sources: dict[str, list[tuple[str, FloatArray]]] | None,
+    step_ms: int = STEP_MS,
 ) -> dict[str, FloatArray]:
     """A service's role and "any metric" summaries, its kind and its anomaly level."""
     n = len(ts_ms)
@@ -180,7 +195,8 @@ def service_columns(
     everything: dict[str, list[FloatArray]] = {f: [] for f in PER_METRIC}
     for metric in sorted(service.metrics):
         role = service.role(metric)
-        for feature, values in metric_columns(ts_ms, service.metrics[metric], role).items():
+        own = metric_columns(ts_ms, service.metrics[metric], role, step_ms)
+        for feature, values in own.items():
             by_role[role.role].setdefault(feature, []).append((metric, values))
             everything[feature].append(values)
     cols: dict[str, FloatArray] = {}
@@ -201,7 +217,8 @@ def service_columns(
                 pair for group in by_role.values() for pair in group.get(feature, [])
             ]
     anomaly = np.nan_to_num(cols["any__anomaly__worst"])
-    cols["anomaly_max_6h"] = rolling_max(anomaly, 6 * POINTS_PER_HOUR, min_periods=1)
+    six = Windows.for_step(step_ms).six
+    cols["anomaly_max_6h"] = rolling_max(anomaly, six, min_periods=1)
     return cols
 
 
@@ -218,7 +235,7 @@ def fleet_features(
     for name in sorted(fleet.services):
         mine = sources.setdefault(name, {}) if sources is not None else None
         cols = dict(calendar)
-        cols.update(service_columns(ts, fleet.services[name], mine))
+        cols.update(service_columns(ts, fleet.services[name], mine, fleet.step_ms))
         per_service[name] = cols
     anomaly = {name: np.nan_to_num(c["any__anomaly__worst"]) for name, c in per_service.items()}
     failing = {name: _failing(c, n) for name, c in per_service.items()}
@@ -265,7 +282,7 @@ def _topology_columns(
         cols["deps_unhealthy"] = (stack >= UNHEALTHY).sum(axis=0).astype(np.float64)
         cols["deps_anomaly_max"] = stack.max(axis=0)
         cols["deps_anomaly_max_6h"] = rolling_max(
-            cols["deps_anomaly_max"], 6 * POINTS_PER_HOUR, min_periods=1
+            cols["deps_anomaly_max"], fleet.windows.six, min_periods=1
         )
         cols["deps_failing_max"] = _worst([failing[d] for d in direct], "level", n)
     else:
@@ -342,16 +359,19 @@ def build_dataset(
     incidents: Sequence[IncidentLike],
     horizons: Sequence[int],
     *,
-    stride: int = POINTS_PER_HOUR,
-    warmup: int = 288,
+    stride: int | None = None,
+    warmup: int | None = None,
 ) -> Dataset:
-    """Rows every `stride` grid points after `warmup`, for every service, time-ordered.
+    """Rows every `stride` grid points (default: hourly, or every point on a coarser grid)
+    after `warmup` points (default: a day), for every service, time-ordered.
 
     Rows inside an open incident of their service are left out: what comes next is then
     recovery, not a failure to foresee, and the incident is already known.
     """
     names, columns = fleet_features(fleet)
     by_service = starts_by_service(incidents)
+    stride = stride or fleet.windows.hour
+    warmup = fleet.windows.day if warmup is None else warmup
     rows = np.arange(min(warmup, len(fleet.ts_ms)), len(fleet.ts_ms), stride)
     order = sorted(columns)
     X = (

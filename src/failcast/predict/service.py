@@ -170,6 +170,30 @@ async def train_org(
     return row
 
 
+async def train_on_history(
+    session: AsyncSession,
+    org_id: int,
+    fleet: FleetData,
+    labels: Sequence[IncidentLike],
+    now_ms: int,
+    *,
+    config: TrainConfig | None = None,
+    source: str = "imported",
+) -> ModelVersion:
+    """Train on history given in full (imported files) and register the result for the org."""
+    if not labels:
+        raise Conflict("the history holds no incidents: nothing to learn from")
+    active = await repository.with_status(session, org_id, ModelStatus.active)
+    current = _loadable(active[0]) if active else None
+    await end_reads(session)
+    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig(), current)
+    if "active_on_test" in result.metrics:
+        result.metrics["active_on_test_version"] = active[0].version
+    row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
+    await session.commit()
+    return row
+
+
 async def end_reads(session: AsyncSession) -> None:
     """End the read transaction before long CPU work: on SQLite an open transaction holds the
     database's write lock, and training or scoring for seconds would stall every writer."""
