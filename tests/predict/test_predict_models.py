@@ -8,7 +8,13 @@ from failcast.chaos import FaultKind, Incident, IncidentType
 from failcast.predict.calibration import Calibrator, brier, fit_calibrator, reliability
 from failcast.predict.members import lstm_status, torch_module
 from failcast.predict.metrics import choose_threshold, classification, events
-from failcast.predict.model import FailureModel, compose, fit_weights
+from failcast.predict.model import (
+    TYPE_MIN_CONFIDENCE,
+    FailureModel,
+    TypeModel,
+    compose,
+    fit_weights,
+)
 from failcast.predict.simulated import precursor_ceiling
 from failcast.predict.training import TrainConfig, purged, time_splits, train
 
@@ -152,3 +158,28 @@ def test_each_horizon_is_calibrated_on_its_validation_rows() -> None:
         predicted = sum(b[0] * b[2] for b in bins) / sum(b[2] for b in bins)
         observed = sum(b[1] * b[2] for b in bins) / sum(b[2] for b in bins)
         assert predicted == pytest.approx(observed, abs=0.05), key
+
+
+def test_incident_type_beats_the_majority_and_says_unknown_when_unsure() -> None:
+    rng = np.random.default_rng(5)
+    n = 600
+    kinds = rng.choice(
+        ["resource_exhaustion", "latency_spike", "cost_overload"], n, p=[0.5, 0.25, 0.25]
+    )
+    X = rng.normal(0, 1, (n, 3))
+    X[:, 0] += np.where(kinds == "resource_exhaustion", 3.0, 0.0)  # memory filling up
+    # Latency rises before both of the other kinds alike: nothing tells them apart.
+    X[:, 1] += np.where(kinds != "resource_exhaustion", 3.0, 0.0)
+    types: list[str | None] = [str(k) for k in kinds]
+    types[:50] = [None] * 50  # rows with no incident ahead are not type examples
+    model = TypeModel.fit(X[:400], types[:400])
+    assert model.majority == "resource_exhaustion"
+    figures = model.figures(X[400:], [str(k) for k in kinds[400:]])
+    assert figures["accuracy"] > figures["majority_accuracy"] + 0.15
+    assert figures["answered_accuracy"] > figures["accuracy"]
+    # Rising latency could be either of two kinds: no confident answer.
+    answer, confidence = model.predict(np.array([[0.0, 3.0, 0.0], [5.0, 0.0, 0.0]]))
+    assert answer[0] == "unknown" and confidence[0] < TYPE_MIN_CONFIDENCE
+    assert answer[1] == "resource_exhaustion"
+    again = TypeModel.from_dict(model.to_dict())
+    assert again.predict(X[:5])[0] == model.predict(X[:5])[0] and again.majority == model.majority

@@ -184,13 +184,24 @@ def train(
     for column in ("horizon", "precision", "recall", "f1", "auc_pr", "brier", "event recall",
                    "lead h (median)", "false alarms/day"):  # fmt: skip
         table.add_column(column)
-    for key, m in result.metrics.get("test", {}).items():
+    test = result.metrics.get("test", {})
+    for key, m in test.items():
+        if key == "type":
+            continue
         table.add_row(
             key, *(_fmt(m.get(k)) for k in ("precision", "recall", "f1", "auc_pr", "brier")),
             _fmt(m.get("event_recall")), _fmt(m.get("lead_h_median")),
             _fmt(m.get("false_alarms_per_day")),
         )  # fmt: skip
     _out.print(table)
+    kind = test.get("type", {})
+    if kind.get("cases"):
+        _out.print(
+            f"incident type: accuracy {_fmt(kind['accuracy'])} against"
+            f' {_fmt(kind["majority_accuracy"])} for always "{result.model.type_model.majority}"'
+            f" ({kind['cases']:.0f} rows); sure enough to answer on {kind['answered']:.0%},"
+            f" accuracy then {_fmt(kind['answered_accuracy'])}"
+        )
     verdict = judge(result.metrics)
     _out.print(
         "promotion gate: "

@@ -133,12 +133,20 @@ class HorizonModel:
         )
 
 
+UNKNOWN_TYPE = "unknown"
+TYPE_MIN_CONFIDENCE = 0.6  # below this the type classifier's answer is "unknown"
+
+
 @dataclass
 class TypeModel:
-    """Which kind of incident is coming: multi-class xgboost, or the one class seen."""
+    """Which kind of incident is coming: multi-class xgboost over the rows followed by an
+    incident, or the one class seen. `majority` is the commonest type in training, the
+    reference its accuracy is reported against."""
 
     classes: list[str]
     booster: xgb.Booster | None = None
+    majority: str = UNKNOWN_TYPE
+    min_confidence: float = TYPE_MIN_CONFIDENCE
 
     @classmethod
     def fit(
@@ -147,13 +155,18 @@ class TypeModel:
         rows = [i for i, t in enumerate(types) if t is not None]
         labels = [str(types[i]) for i in rows]
         classes = sorted(set(labels))
+        majority = max(classes, key=labels.count) if classes else UNKNOWN_TYPE
         if len(classes) < 2:
-            return cls(classes or ["unknown"])
+            return cls(classes or [UNKNOWN_TYPE], None, majority)
         codes = np.array([classes.index(t) for t in labels])
+        # Shallow, slow and sampled: its probabilities decide when to answer "unknown", so
+        # they must not become confident on noise.
         model = xgb.XGBClassifier(
-            n_estimators=150,
-            learning_rate=0.1,
-            max_depth=4,
+            n_estimators=100,
+            learning_rate=0.05,
+            max_depth=3,
+            min_child_weight=5.0,
+            subsample=0.8,
             max_bin=64,
             tree_method="hist",
             colsample_bytree=0.5,
@@ -161,12 +174,12 @@ class TypeModel:
             n_jobs=n_jobs,
         )
         model.fit(X[rows], codes)
-        return cls(classes, model.get_booster())
+        return cls(classes, model.get_booster(), majority)
 
-    def predict(
+    def ranked(
         self, X: FloatArray, dmatrix: xgb.DMatrix | None = None
     ) -> tuple[list[str], FloatArray]:
-        """Most likely type of each row and its probability."""
+        """Most likely type of each row and its probability, however unsure."""
         if self.booster is None:
             return [self.classes[0]] * len(X), np.ones(len(X))
         raw = (
@@ -180,11 +193,43 @@ class TypeModel:
         best = probs.argmax(axis=1)
         return [self.classes[i] for i in best.tolist()], probs[np.arange(len(X)), best]
 
+    def predict(
+        self, X: FloatArray, dmatrix: xgb.DMatrix | None = None
+    ) -> tuple[list[str], FloatArray]:
+        """Most likely type of each row and its probability; "unknown" below `min_confidence`."""
+        types, confidence = self.ranked(X, dmatrix)
+        answered = [
+            t if c >= self.min_confidence else UNKNOWN_TYPE
+            for t, c in zip(types, confidence.tolist(), strict=True)
+        ]
+        return answered, confidence
+
+    def figures(self, X: FloatArray, truth: Sequence[str]) -> dict[str, float]:
+        """Accuracy on rows whose incident type is known, against always answering the
+        training majority; and how often it answers, and how well, when it is sure enough."""
+        if not truth:
+            return {"cases": 0.0}
+        types, confidence = self.ranked(X)
+        hit = np.array([t == y for t, y in zip(types, truth, strict=True)])
+        sure = confidence >= self.min_confidence
+        return {
+            "cases": float(len(truth)),
+            "accuracy": float(hit.mean()),
+            "majority_accuracy": float(np.mean([y == self.majority for y in truth])),
+            "answered": float(sure.mean()),
+            "answered_accuracy": float(hit[sure].mean()) if sure.any() else math.nan,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         raw = None
         if self.booster is not None:
             raw = bytes(self.booster.save_raw(raw_format="json")).decode()
-        return {"classes": self.classes, "booster": raw}
+        return {
+            "classes": self.classes,
+            "booster": raw,
+            "majority": self.majority,
+            "min_confidence": self.min_confidence,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TypeModel:
@@ -193,7 +238,12 @@ class TypeModel:
             booster = xgb.Booster()
             booster.load_model(bytearray(data["booster"].encode()))
             booster.set_param({"nthread": 1})
-        return cls(list(data["classes"]), booster)
+        return cls(
+            list(data["classes"]),
+            booster,
+            str(data.get("majority", UNKNOWN_TYPE)),
+            float(data.get("min_confidence", TYPE_MIN_CONFIDENCE)),
+        )
 
 
 @dataclass

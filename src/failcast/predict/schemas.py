@@ -58,7 +58,12 @@ class PredictOut(BaseModel):
     horizons: list[HorizonOut]
     probabilities: dict[str, float]
     risk_level: str
-    incident_type: str
+    incident_type: str = Field(
+        description=(
+            "The likeliest type of the coming incident, or `unknown` when the type classifier's"
+            " probability for it is below 0.6."
+        )
+    )
     confidence: float = Field(description="The type classifier's probability for incident_type.")
     root_cause: dict[str, Any] | None
     members: list[str]

@@ -82,7 +82,12 @@ def metrics_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Flat headline figures (24 h on the held-out test split) for lists and dashboards."""
     test = metrics.get("test", {}).get("24h") or metrics.get("validation", {}).get("24h") or {}
     keys = ("precision", "recall", "f1", "auc_pr", "brier", "lead_h_median")
-    return {k: test[k] for k in keys if k in test and _finite(test[k])}
+    out = {k: test[k] for k in keys if k in test and _finite(test[k])}
+    kind = metrics.get("test", {}).get("type") or {}
+    for key in ("accuracy", "majority_accuracy"):
+        if _finite(kind.get(key)):
+            out[f"type_{key}"] = kind[key]
+    return out
 
 
 def _finite(value: Any) -> bool:

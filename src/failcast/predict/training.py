@@ -196,6 +196,8 @@ def fit_model(
         ds.X[tr], [ds.next_type[i] for i in np.flatnonzero(tr).tolist()],
         seed=config.seed, n_jobs=config.n_jobs,
     )  # fmt: skip
+    va = purged(ds, splits.val_start, splits.test_start, longest)
+    validation["type"] = type_figures(model, ds, va)
     model.meta = {
         "lstm": lstm_status() if config.use_lstm else "disabled",
         "validation": validation,
@@ -206,6 +208,14 @@ def fit_model(
         model.meta["lstm_columns"] = [ds.names[j] for j in columns]
         model.meta["lstm_train_s"] = round(lstm_seconds, 2)
     return model
+
+
+def type_figures(model: FailureModel, ds: Dataset, rows: np.ndarray) -> dict[str, float]:
+    """The type classifier's figures on `rows` followed by an incident within the longest
+    horizon."""
+    known = [i for i in np.flatnonzero(rows).tolist() if ds.next_type[i] is not None]
+    truth = [str(ds.next_type[i]) for i in known]
+    return model.type_model.figures(ds.X[known], truth)
 
 
 def lstm_columns(
@@ -241,8 +251,11 @@ def predict_rows(
 def evaluate(
     model: FailureModel, ds: Dataset, lo: int, hi: int, horizons: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Figures per horizon on rows in [lo, hi] whose label window is fully known by `hi`."""
-    out: dict[str, Any] = {}
+    """Figures per horizon on rows in [lo, hi] whose label window is fully known by `hi`, and
+    the incident type classifier's (key "type")."""
+    out: dict[str, Any] = {
+        "type": type_figures(model, ds, purged(ds, lo, hi + 1, max(model.horizons)))
+    }
     for h in horizons or list(model.horizons):
         rows = purged(ds, lo, hi + 1, h)
         p = predict_rows(model, ds, rows, [h])[h]
