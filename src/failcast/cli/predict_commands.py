@@ -18,9 +18,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
+from failcast.chaos.hardness import PLAIN
 from failcast.cli import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
+from failcast.cli.simulate import Difficulty, Rate, hardness_named
 from failcast.db.engine import Database
 from failcast.errors import FailcastError
 from failcast.predict import repository, service
@@ -139,6 +142,8 @@ def train(
     ] = None,
     data: Data = None,
     step: Step = "5m",
+    difficulty: Difficulty = "hard",
+    rate: Rate = ORGANIC_RATE_PER_DAY,
     out: Annotated[
         Path | None, typer.Option(help="Write the trained model's artifact to this file.")
     ] = None,
@@ -175,7 +180,9 @@ def train(
             fleet, labels = imported
         else:
             say(f"simulating {days} days of {services} services")
-            history = simulated_history(days, services, seed)
+            history = simulated_history(
+                days, services, seed, hardness=hardness_named(difficulty), rate_per_day=rate
+            )
             fleet, labels = history.fleet, _records(history.incidents)
         say("features")
         ds = build_dataset(fleet, labels, config.horizons)
@@ -217,6 +224,8 @@ def train(
 def backtest_command(
     data: Data = None,
     step: Step = "5m",
+    difficulty: Difficulty = "hard",
+    rate: Rate = ORGANIC_RATE_PER_DAY,
     days: Annotated[int, typer.Option(help="Days of simulated history.")] = 60,
     services: Annotated[int, typer.Option(help="Simulated fleet size.")] = 12,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
@@ -238,16 +247,20 @@ def backtest_command(
             fleet, labels = _history(data, step)
         else:
             say(f"simulating {days} days of {services} services")
-            history = simulated_history(days, services, seed)
+            history = simulated_history(
+                days, services, seed, hardness=hardness_named(difficulty), rate_per_day=rate
+            )
             fleet, labels = history.fleet, _records(history.incidents)
         say("features")
         ds = build_dataset(fleet, labels, config.horizons)
         result = backtest(ds, config, progress=say)
         if data is None:
             say("root causes")
+            # Root causes are graded on plain history: its incidents are recorded on time.
             rca_history = simulated_history(
-                30, services, seed + 1, faults=cascade_faults(30, services, seed + 1, cascades)
-            )
+                30, services, seed + 1, faults=cascade_faults(30, services, seed + 1, cascades),
+                hardness=PLAIN,
+            )  # fmt: skip
             rca = grade_rca(rca_history.fleet, rca_history.incidents)
     keys = ("precision", "recall", "f1", "auc_pr", "brier", "false_alarms_per_day",
             "event_recall", "lead_h_median")  # fmt: skip
