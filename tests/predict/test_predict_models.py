@@ -6,8 +6,15 @@ from _predict_synthetic import synthetic_dataset
 
 from failcast.chaos import FaultKind, Incident, IncidentType
 from failcast.predict.calibration import Calibrator, brier, fit_calibrator, reliability
+from failcast.predict.labels import labels_for_rows
 from failcast.predict.members import lstm_status, torch_module
-from failcast.predict.metrics import choose_threshold, classification, events
+from failcast.predict.metrics import (
+    bootstrap_intervals,
+    brier_skill,
+    choose_threshold,
+    classification,
+    events,
+)
 from failcast.predict.model import (
     TYPE_MIN_CONFIDENCE,
     FailureModel,
@@ -66,6 +73,30 @@ def test_events_count_warnings_lead_time_and_false_alarms() -> None:
     assert out["event_recall"] == 1.0
     assert out["lead_h_median"] == 10.0
     assert out["false_alarms_per_day"] == pytest.approx(1 / (47 / 24))
+    assert out["event_precision"] == 0.5  # two episodes, one followed by the incident
+
+
+def test_bootstrap_intervals_resample_incidents_and_hold_the_estimate() -> None:
+    rng = np.random.default_rng(2)
+    ts = np.tile(np.arange(0, 400) * HOUR, 3)
+    services = [s for s in ("a", "b", "c") for _ in range(400)]
+    incidents = {s: (np.sort(rng.choice(np.arange(30, 390), 6, replace=False)) * HOUR, ["x"] * 6)
+                 for s in ("a", "b", "c")}  # fmt: skip
+    y = labels_for_rows(ts, services, incidents, 12)
+    p = np.clip(0.6 * y + rng.normal(0.05, 0.15, len(y)), 0, 1)
+    alarm = p > 0.4
+    rate = float(y.mean())
+    ci = bootstrap_intervals(ts, services, p, y, alarm, incidents, 12, rate, replicates=150)
+    whole = classification(p, y, 0.4)
+    figures = events(ts, services, alarm, incidents, 12)
+    for key, value in (("auc_pr", whole["auc_pr"]), ("event_recall", figures["event_recall"]),
+                       ("event_precision", figures["event_precision"]),
+                       ("brier_skill", brier_skill(p, y, rate))):  # fmt: skip
+        lo, hi = ci[key]
+        assert lo <= value <= hi, key
+    assert ci["auc_pr"][1] > ci["auc_pr"][0]  # resampling moves it
+    perfect = bootstrap_intervals(ts, services, y.astype(float), y, y, incidents, 12, rate)
+    assert perfect["auc_pr"] == (1.0, 1.0) and perfect["event_recall"] == (1.0, 1.0)
 
 
 def test_weights_prefer_the_better_member() -> None:

@@ -112,6 +112,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _interval(bounds: Any) -> str:
+    return f" [{_fmt(bounds[0])}, {_fmt(bounds[1])}]" if bounds else ""
+
+
 def _db_call(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         database = Database(load_settings())
@@ -262,16 +266,20 @@ def backtest_command(
                 hardness=PLAIN,
             )  # fmt: skip
             rca = grade_rca(rca_history.fleet, rca_history.incidents)
-    keys = ("precision", "recall", "f1", "auc_pr", "brier", "false_alarms_per_day",
-            "event_recall", "lead_h_median")  # fmt: skip
+    keys = ("auc_pr", "brier_skill", "precision", "recall", "event_precision", "event_recall",
+            "false_alarms_per_day", "lead_h_median")  # fmt: skip
     for horizon, methods in result.metrics.items():
-        table = Table(title=f"{horizon} ahead ({result.folds} folds)")
+        table = Table(
+            title=f"{horizon} ahead ({result.folds} folds; 90 % intervals resample incidents)"
+        )
         table.add_column("method")
         for k in keys:
             table.add_column(k)
         for name in ("model", *BASELINES):
             if name in methods:
-                table.add_row(name, *(_fmt(methods[name].get(k)) for k in keys))
+                figures = methods[name]
+                ci = figures.get("ci", {})
+                table.add_row(name, *(_fmt(figures.get(k)) + _interval(ci.get(k)) for k in keys))
         _out.print(table)
     if rca is not None:
         _out.print(
