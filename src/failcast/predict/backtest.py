@@ -167,8 +167,8 @@ def backtest(
             figures["brier_skill"] = 1.0 - figures["brier"] / float(np.mean((rates - y) ** 2))
             if config.bootstrap:
                 figures["ci"] = bootstrap_intervals(
-                    ts, r.services, score if probabilistic else p, y, fired, ds.incidents, h,
-                    float(rates.mean()), replicates=config.bootstrap, seed=config.seed,
+                    ts, r.services, p, y, fired, ds.incidents, h, float(rates.mean()),
+                    ranking=score, replicates=config.bootstrap, seed=config.seed,
                 )  # fmt: skip
             metrics[key][name] = figures
         calibration[key] = (np.concatenate(r.scores["model"]), y)

@@ -145,12 +145,10 @@ def metric_columns(
     ts_ms: IntArray, values: FloatArray, role: MetricRole, step_ms: int = STEP_MS
 ) -> dict[str, FloatArray]:
     """The `PER_METRIC` features of one metric; each uses only values up to its own row."""
+    # A counter's limit (declared: names give none) is on its rate, e.g. CPU seconds per second.
     x, restarts = prepared(ts_ms, values, role)
-    limit = role.limit
-    if role.counter and limit is not None:
-        limit = None  # a counter's limit would be on its total, not on its rate
     cols = behaviour(
-        ts_ms, x, direction=role.direction, limit=limit, restarts=restarts,
+        ts_ms, x, direction=role.direction, limit=role.limit, restarts=restarts,
         step_ms=step_ms,
     )  # fmt: skip
     # The default detector: its point (anomaly) and level (change) scores.

@@ -170,14 +170,17 @@ def bootstrap_intervals(
     horizon_h: float,
     rate: float,
     *,
+    ranking: npt.ArrayLike | None = None,
     replicates: int = 200,
     level: float = 0.9,
     seed: int = 0,
 ) -> dict[str, tuple[float, float]]:
-    """`level` intervals of AUC-PR, Brier skill (against `rate`), event precision and event
-    recall, resampling incident clusters (`incident_clusters`) with replacement."""
+    """`level` intervals of AUC-PR (of `ranking`, default `p`), Brier skill of `p` (against
+    `rate`), event precision and event recall, resampling incident clusters
+    (`incident_clusters`) with replacement."""
     ts = np.asarray(ts_ms, dtype=np.int64)
     q = np.asarray(p, dtype=np.float64)
+    order = q if ranking is None else np.asarray(ranking, dtype=np.float64)
     t = np.asarray(y, dtype=bool)
     fired = np.asarray(alarm, dtype=bool)
     clusters = incident_clusters(ts, services, incidents)
@@ -204,7 +207,7 @@ def bootstrap_intervals(
         rows = np.concatenate([members[k] for k in pick]) if len(pick) else np.zeros(0, int)
         yt, qt = t[rows], q[rows]
         if yt.any() and not yt.all():
-            draws["auc_pr"].append(float(average_precision_score(yt, qt)))
+            draws["auc_pr"].append(float(average_precision_score(yt, order[rows])))
         draws["brier_skill"].append(brier_skill(qt, yt, rate))
         sums = per[pick].sum(axis=0)
         if sums[2]:
