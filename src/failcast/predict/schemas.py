@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from failcast.ingest.schemas import SERVICE_PATTERN
 
+# The roles of `detect.roles.ROLES` (a test keeps the two equal).
+Role = Literal[
+    "latency", "errors", "availability", "saturation", "cpu", "memory", "disk", "throughput",
+    "cost", "quality", "other",
+]  # fmt: skip
+
 
 class PredictIn(BaseModel):
     """Either a service (scored from its stored metrics) or a hand-made feature row."""
@@ -186,3 +192,49 @@ class TrainAccepted(BaseModel):
     status: str
     source: str = Field(description="Where the training data comes from: database or simulator.")
     days: int = Field(description="Days of history the new version trains on.")
+
+
+class MetricRoleIn(BaseModel):
+    """What a metric is, in place of what its name suggests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str = Field(min_length=1, max_length=200)
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=SERVICE_PATTERN,
+        description="Only this service's metric (default: the metric of every service).",
+    )
+    role: Role | None = Field(default=None, description="What the metric measures.")
+    limit: float | None = Field(
+        default=None,
+        description=(
+            "The value at which the service breaks (for a counter: of its per-second rate),"
+            " e.g. a container's memory limit in bytes."
+        ),
+    )
+
+    @field_validator("limit")
+    @classmethod
+    def _usable(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value == 0):
+            raise ValueError("must be a finite number other than 0")
+        return value
+
+
+class MetricRoleOut(BaseModel):
+    metric: str
+    service: str | None
+    role: str | None
+    limit: float | None
+    read_as: dict[str, Any] = Field(
+        description="How prediction reads the metric with this declaration: role, direction"
+        " (1: rising is bad, -1: falling is bad, 0: either), counter, limit."
+    )
+
+
+class MetricRoleList(BaseModel):
+    items: list[MetricRoleOut]
+    roles: list[str] = Field(description="The roles a metric can have.")

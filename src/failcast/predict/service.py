@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.errors import Conflict, ValidationFailed
+from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.explain import Factor, RootCause, rank_root_causes, service_evidence, top_factors
 from failcast.health import assess_risk
-from failcast.models import FailurePrediction, ModelStatus, ModelVersion
+from failcast.models import FailurePrediction, MetricDeclaration, ModelStatus, ModelVersion
 from failcast.predict import gate, repository
 from failcast.predict.calibration import brier
 from failcast.predict.dataset import (
@@ -341,6 +341,41 @@ async def shadow_comparison(
         out["brier_candidate"] = brier([c.probability for c, _ in resolved], y)
         out["brier_active"] = brier([a.probability for _, a in resolved], y)
     return out
+
+
+# ---------------------------------------------------------------- metric roles
+
+
+async def declare_metric(
+    session: AsyncSession,
+    org_id: int,
+    metric: str,
+    *,
+    service: str = "",
+    role: str | None = None,
+    limit: float | None = None,
+) -> MetricDeclaration:
+    """Set (or replace) the role and limit the org declares for `metric` (of `service`, or of
+    every service with "")."""
+    if role is None and limit is None:
+        raise ValidationFailed(
+            [{"field": "body", "msg": "declare a role, a limit or both; DELETE removes one"}]
+        )
+    row = await repository.declaration(session, org_id, service, metric)
+    if row is None:
+        row = MetricDeclaration(org_id=org_id, service=service, metric=metric)
+        session.add(row)
+    row.role, row.limit_value = role, limit
+    await session.commit()
+    return row
+
+
+async def forget_metric(session: AsyncSession, org_id: int, metric: str, service: str) -> None:
+    row = await repository.declaration(session, org_id, service, metric)
+    if row is None:
+        raise NotFound(f"no declaration for {metric!r}" + (f" of {service}" if service else ""))
+    await session.delete(row)
+    await session.commit()
 
 
 # ---------------------------------------------------------------- scoring
