@@ -14,10 +14,11 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 
+from bench._detection import ASD, ASD_ORIGIN_MS, ASD_STEP_MS, runs
 from bench._prediction import REFERENCES_NOTE, method_rows, methods_table
 from bench._record import record
-from bench.asd import DATA, ORIGIN_MS, STEP_MS, load, segments
 from failcast.predict.backtest import BacktestConfig, backtest
 from failcast.predict.dataset import FleetData, ServiceData, build_dataset
 from failcast.predict.labels import HOUR_MS, IncidentRecord
@@ -27,13 +28,22 @@ TRAIN_SHARE = 0.5  # of the labelled test split, oldest first
 DAY_MS = 24 * HOUR_MS
 
 
+def load(server: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A server's train split, test split and test labels."""
+
+    def read(kind: str) -> np.ndarray:
+        return pd.read_csv(ASD / f"omi-{server}_{kind}.csv.gz", header=None).to_numpy(np.float64)
+
+    return read("train"), read("test"), read("test_label")[:, 0].astype(bool)
+
+
 def fleet() -> tuple[FleetData, list[IncidentRecord], int]:
     """All servers on one grid (shorter train splits padded at the start) and the incidents;
     also the grid index where the test splits begin."""
     loaded = {f"omi-{n}": load(n) for n in range(1, 13)}
     longest = max(len(train) for train, _, _ in loaded.values())
     n = longest + max(len(test) for _, test, _ in loaded.values())
-    ts = ORIGIN_MS + np.arange(n, dtype=np.int64) * STEP_MS
+    ts = ASD_ORIGIN_MS + np.arange(n, dtype=np.int64) * ASD_STEP_MS
     services: dict[str, ServiceData] = {}
     incidents: list[IncidentRecord] = []
     for name, (train, test, labels) in loaded.items():
@@ -43,15 +53,17 @@ def fleet() -> tuple[FleetData, list[IncidentRecord], int]:
         services[name] = ServiceData(
             "microservice", {f"m{j + 1:02d}": data[:, j] for j in range(data.shape[1])}
         )
-        for a, b in segments(labels):
+        for a, b in runs(labels):
             start = (ts[longest + a]) / 1000
-            incidents.append(IncidentRecord(name, "anomaly", start, ts[longest + b] / 1000, name))
+            # `runs` ends are inclusive: the segment lasts until the step after its last point.
+            end = (ts[longest + b] + ASD_STEP_MS) / 1000
+            incidents.append(IncidentRecord(name, "anomaly", start, end, name))
     return FleetData(ts, services), incidents, longest
 
 
 def main() -> None:
-    if not DATA.is_dir():
-        print(f"ASD data not found at {DATA}; nothing to do")
+    if not ASD.is_dir():
+        print(f"ASD data not found at {ASD}; nothing to do")
         sys.exit(0)
     started = time.perf_counter()
     data, incidents, test_index = fleet()
