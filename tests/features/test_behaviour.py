@@ -52,6 +52,8 @@ def test_headroom_counts_hours_to_the_limit_along_the_trend() -> None:
     level = np.array([50.0, 90.0, 100.0, 50.0])
     per_hour = np.array([5.0, 1.0, 1.0, -1.0])
     np.testing.assert_allclose(hours_to(level, per_hour, 100.0, 1), [10.0, 10.0, 0.0, 240.0])
+    # A flat series sitting at its own record is not heading anywhere.
+    assert hours_to(np.array([5.0]), np.array([0.0]), 5.0, 1)[0] == 240.0
     x = series()
     cols = behaviour(TS, x, direction=1, limit=100.0)
     assert cols["headroom_h"][-1] < 24  # the leak reaches 100 within a day

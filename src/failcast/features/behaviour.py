@@ -122,7 +122,8 @@ def hours_to(
     gap = (np.asarray(limit, dtype=np.float64) - level) * direction
     with np.errstate(invalid="ignore", divide="ignore"):
         hours = np.where(toward > 0, gap / toward, HEADROOM_CAP_H)
-    hours = np.where(gap <= 0, 0.0, hours)
+    # Past the limit reads 0; exactly at it (a flat series at its own record) is not on course.
+    hours = np.where(gap < 0, 0.0, hours)
     hours = np.clip(hours, 0.0, HEADROOM_CAP_H)
     out: FloatArray = np.where(
         np.isnan(level) | np.isnan(change_per_hour) | np.isnan(gap), np.nan, hours
