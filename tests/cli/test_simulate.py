@@ -26,7 +26,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_out_writes_samples_incidents_and_topology(tmp_path: Path) -> None:
     code, out = run(
         "simulate", "--days", "2", "--services", "12", "--step", "10m", "--seed", "7",
-        "--start", str(START), "--out", str(tmp_path),
+        "--start", str(START), "--out", str(tmp_path), "--difficulty", "plain",
     )  # fmt: skip
     assert code == 0, out
     samples = pd.read_csv(tmp_path / "samples.csv")
@@ -91,6 +91,7 @@ def test_ingest_batches_samples_and_survives_a_missing_incidents_endpoint(
     code, out = run(
         "simulate", "--days", "3", "--step", "1h", "--seed", "11", "--start", str(START),
         "--ingest", "--url", "http://failcast.test", "--api-key", "fc_test",
+        "--difficulty", "plain",
     )  # fmt: skip
     assert code == 0, out
     sizes = [len(body["samples"]) for body in recorder.metrics]
@@ -120,8 +121,20 @@ def test_ingest_into_a_running_server(live_server: LiveServer) -> None:
         ).json()["key"]
         code, out = run(
             "simulate", "--days", "0.25", "--services", "4", "--step", "5m",
-            "--ingest", "--url", live_server.url, "--api-key", key,
+            "--ingest", "--url", live_server.url, "--api-key", key, "--difficulty", "plain",
         )  # fmt: skip
         assert code == 0, out
         stats = http.get("/api/v1/stats", headers=bearer(key)).json()
         assert stats["samples"] == 72 * 37  # 72 steps of the 37 series of four services
+
+
+def test_hard_history_leaves_missing_samples_out_of_the_files(tmp_path: Path) -> None:
+    code, out = run(
+        "simulate", "--days", "4", "--services", "4", "--step", "5m", "--seed", "3",
+        "--start", str(START), "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, out
+    samples = pd.read_csv(tmp_path / "samples.csv")
+    full = 4 * 288 * 37
+    assert 0.9 * full < len(samples) < full  # some gaps, most samples there
+    assert samples["value"].notna().all()

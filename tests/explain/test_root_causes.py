@@ -69,14 +69,23 @@ def test_metric_evidence_is_high_for_a_jump_and_low_for_noise() -> None:
 
 
 def test_contributions_become_statements() -> None:
-    assert describe_feature("memory_pct__slope_72", 0.175) == "memory_pct rising 2.1/h over 6 h"
+    assert (
+        describe_feature("memory__trend", 2.5, "memory_pct")
+        == "memory_pct worsening by 2.5 sigma over 6 h"
+    )
+    assert (
+        describe_feature("latency__level", 3.0)
+        == "latency metrics 3.0 sigma worse than the weekly norm"
+    )
     factors = top_factors(
-        ["memory_pct__slope_72", "deps_unhealthy", "hour_sin"],
-        [0.175, 1.0, 0.5],
+        ["memory__headroom_h", "deps_unhealthy", "hour_sin"],
+        [12.0, 1.0, 0.5],
         [0.31, -0.05, 0.0, -2.0],
+        drivers={"memory__headroom_h": "process_resident_memory_bytes"},
     )
     assert [f.statement for f in factors] == [
-        "memory_pct rising 2.1/h over 6 h: +0.31",
+        "process_resident_memory_bytes reaches the limit in ~12 h at the current trend: +0.31",
         "1 unhealthy dependencies: -0.05",
     ]
-    assert factors[0].metric == "memory_pct"
+    assert factors[0].metric == "process_resident_memory_bytes"
+    assert factors[1].metric is None

@@ -40,7 +40,10 @@ def test_train_on_simulated_history_reports_test_figures_and_writes_the_artifact
 def test_bad_horizons_exit_with_a_message() -> None:
     result = runner.invoke(app, ["train", "--horizons", "24,soon"])
     assert result.exit_code == 2
-    assert "whole hours" in result.output
+    assert "hours or durations" in result.output
+    result = runner.invoke(app, ["train", "--horizons", "90m"])
+    assert result.exit_code == 2
+    assert "whole number of hours" in result.output
 
 
 def test_models_list_promote_and_rollback_for_an_org(

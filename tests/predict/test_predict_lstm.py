@@ -129,7 +129,7 @@ def test_without_torch_the_trees_answer_alone_and_say_so(monkeypatch: pytest.Mon
 
 def test_live_scoring_cuts_the_same_day_as_training() -> None:
     pytest.importorskip("torch")
-    history = simulated_history(10, 4, seed=3)
+    history = simulated_history(20, 4, seed=3)
     n = len(history.fleet.ts_ms)
     # Hourly rows that end on the last grid point, the one live scoring answers for.
     warmup = 288 + (n - 1 - 288) % POINTS_PER_HOUR

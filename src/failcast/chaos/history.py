@@ -18,6 +18,15 @@ from failcast.chaos.faults import (
     organic_faults,
 )
 from failcast.chaos.fleet import FleetSpec, Topology, build_fleet
+from failcast.chaos.hardness import (
+    PLAIN,
+    Hardness,
+    as_recorded,
+    drop_samples,
+    harmless_ramps,
+    maintenance_resets,
+    precursors,
+)
 from failcast.chaos.signals import DAY_S, SeriesMatrix, simulate
 
 # 2024-01-01T00:00:00Z: a fixed default keeps a seed's history identical from run to run.
@@ -54,8 +63,10 @@ def history_matrix(
     start: int | None = None,
     faults: Sequence[Fault] = (),
     organic_rate_per_day: float = ORGANIC_RATE_PER_DAY,
+    hardness: Hardness = PLAIN,
 ) -> HistoryMatrix:
-    """Metric matrix of `days` of history every `step_s` seconds, from `start` (Unix seconds)."""
+    """Metric matrix of `days` of history every `step_s` seconds, from `start` (Unix seconds),
+    made as much harder than plain as `hardness` says (`chaos.hardness`)."""
     if days <= 0:
         raise ValueError("days must be positive")
     if step_s < 1 or int(step_s) != step_s:
@@ -72,14 +83,22 @@ def history_matrix(
         check_fault(fault, fleet)
         chosen.append(fault if fault.id else replace(fault, id=f"fault-{number}"))
     chosen += organic_faults(fleet, float(first), end, seed, organic_rate_per_day)
-    matrix = simulate(fleet, ts.astype(np.float64), chosen, seed)
+    shapes = precursors(chosen, hardness, seed)
+    shapes |= maintenance_resets(chosen, hardness, seed, shapes)
+    harmless, harmless_shapes = harmless_ramps(fleet, float(first), end, seed, hardness)
+    shapes |= harmless_shapes
+    matrix = simulate(fleet, ts.astype(np.float64), [*chosen, *harmless], seed, shapes)
+    matrix = drop_samples(matrix, hardness, seed)
+    averted = {fid for fid, shape in shapes.items() if shape.benign}
     incidents = [
         incident
         for fault in chosen
+        if fault.id not in averted
         for incident in incidents_for(fault, fleet)
         if incident.start < end and incident.end > first
     ]
     incidents.sort(key=lambda i: (i.start, i.service))
+    incidents = as_recorded(incidents, hardness, seed)
     return HistoryMatrix(matrix, incidents, fleet.topology, chosen)
 
 
@@ -109,6 +128,7 @@ def generate_history(
     start: int | None = None,
     faults: Sequence[Fault] = (),
     organic_rate_per_day: float = ORGANIC_RATE_PER_DAY,
+    hardness: Hardness = PLAIN,
 ) -> History:
     """`days` of samples for a fleet of `services`, with organic failures drawn from `seed`."""
     result = history_matrix(
@@ -119,5 +139,6 @@ def generate_history(
         start=start,
         faults=faults,
         organic_rate_per_day=organic_rate_per_day,
+        hardness=hardness,
     )
     return History(long_frame(result.matrix), result.incidents, result.topology)

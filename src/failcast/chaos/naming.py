@@ -36,7 +36,8 @@ def _counter(per_second: float = 1.0) -> Callable[[FloatArray, FloatArray], Floa
         dt = np.diff(ts, prepend=ts[0] - (ts[1] - ts[0] if ts.size > 1 else 60.0))
         increments = np.nan_to_num(values * per_second) * dt
         total: FloatArray = np.cumsum(np.maximum(increments, 0.0))
-        return total
+        # A missed scrape has no sample; the counter itself kept counting.
+        return np.where(np.isnan(values), np.nan, total)
 
     return convert
 
@@ -44,7 +45,7 @@ def _counter(per_second: float = 1.0) -> Callable[[FloatArray, FloatArray], Floa
 def _count_events(values: FloatArray, ts: FloatArray) -> FloatArray:
     """Events counted per sample (a gauge of the last interval) accumulated into a counter."""
     total: FloatArray = np.cumsum(np.maximum(np.nan_to_num(values), 0.0))
-    return total
+    return np.where(np.isnan(values), np.nan, total)
 
 
 # built-in name -> (Prometheus-style name, conversion of the values)

@@ -14,7 +14,9 @@ unhealthy dependency hurts exactly the services that depend on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -98,14 +100,34 @@ def _span(ts: FloatArray, start: float, end: float) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def _apply(fault: Fault, fleet: FleetSpec, ts: FloatArray, effects: dict[str, _Effects]) -> None:
-    """Add one fault's effects: precursor curve over [start, hit), failure over [hit, end)."""
+class PrecursorShape(Protocol):
+    """How a precursor unfolds over its lead (`chaos.hardness.Precursor`)."""
+
+    @property
+    def benign(self) -> bool: ...
+
+    def progress(self, fraction: FloatArray) -> FloatArray: ...
+
+
+def _apply(
+    fault: Fault,
+    fleet: FleetSpec,
+    ts: FloatArray,
+    effects: dict[str, _Effects],
+    shape: PrecursorShape | None = None,
+) -> None:
+    """Add one fault's effects: precursor curve over [start, hit), failure over [hit, end).
+    With a `shape` the precursor follows it; a benign one never reaches the failure."""
     spec = fleet[fault.target]
     fx = effects[fault.target]
     k, x = fault.kind, fault.intensity
     p_lo, p_hi = _span(ts, fault.start, fault.hit)
     f_lo, f_hi = _span(ts, fault.hit, fault.end)
     progress = (ts[p_lo:p_hi] - fault.start) / fault.lead_s if fault.lead_s > 0 else ts[:0]
+    if shape is not None:
+        progress = shape.progress(progress)
+        if shape.benign:
+            f_hi = f_lo
 
     if k is FaultKind.cpu_spike:
         fx.add("cpu", f_lo, f_hi, 30.0 * x)
@@ -193,9 +215,14 @@ class _State:
 
 
 def simulate(
-    fleet: FleetSpec, ts: FloatArray, faults: list[Fault] | tuple[Fault, ...], seed: int
+    fleet: FleetSpec,
+    ts: FloatArray,
+    faults: list[Fault] | tuple[Fault, ...],
+    seed: int,
+    shapes: Mapping[str, PrecursorShape] | None = None,
 ) -> SeriesMatrix:
-    """Every metric of every service at the times `ts` (ascending seconds)."""
+    """Every metric of every service at the times `ts` (ascending seconds); `shapes` gives
+    some faults (by id) a precursor of their own shape."""
     t = np.ascontiguousarray(ts, dtype=np.float64)
     if t.ndim != 1 or (t.size > 1 and np.any(np.diff(t) < 0)):
         raise ValueError("ts must be a one-dimensional ascending array")
@@ -206,7 +233,7 @@ def simulate(
     if n:
         for fault in faults:
             if fault.end > t[0] and fault.start <= t[-1]:
-                _apply(fault, fleet, t, effects)
+                _apply(fault, fleet, t, effects, (shapes or {}).get(fault.id))
 
     nominal = nominal_latency(fleet)
     states: dict[str, _State] = {}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,19 +19,24 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
+from failcast.chaos.hardness import PLAIN
 from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
+from failcast.cli.simulate import Difficulty, Rate, hardness_named
 from failcast.db.engine import Database
 from failcast.errors import FailcastError
 from failcast.predict import repository, service
 from failcast.predict.backtest import BASELINES, BacktestConfig, backtest, grade_rca
 from failcast.predict.dataset import build_dataset
-from failcast.predict.labels import DEFAULT_HORIZONS
+from failcast.predict.gate import judge
+from failcast.predict.imported import ImportedHistory, load_history
+from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, IncidentLike, IncidentRecord
 from failcast.predict.simulated import cascade_faults, simulated_history
 from failcast.predict.training import TrainConfig
 from failcast.predict.training import train as train_model
-from failcast.timeutil import now_ms
+from failcast.timeutil import now_ms, parse_duration_ms
 
 _err = Console(stderr=True, soft_wrap=True)
 _out = Console(soft_wrap=True)
@@ -41,17 +47,53 @@ models_app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 
-Horizons = Annotated[str, typer.Option(help="Horizons in hours, comma-separated.")]
+Horizons = Annotated[
+    str,
+    typer.Option(help="Horizons, comma-separated: hours (1,24) or durations (6h,1d,7d)."),
+]
+Data = Annotated[
+    Path | None,
+    typer.Option(
+        help="Learn from history in DIR (samples.csv, incidents.csv, topology.json, as"
+        " `failcast simulate --out` writes) instead of simulating it.",
+        exists=True,
+        file_okay=False,
+    ),
+]
+Step = Annotated[
+    str, typer.Option(help="Grid step imported history is averaged onto: 5m, 1h, 1d, ...")
+]
 
 
 def _horizons(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        fail(f"horizons must be whole hours separated by commas, got {text!r}", code=2)
+    values = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            hours = int(part) if part.isdigit() else parse_duration_ms(part) / HOUR_MS
+        except ValueError:
+            fail(f"horizons must be hours or durations separated by commas, got {text!r}", code=2)
+        if hours != int(hours):
+            fail(f"a horizon must be a whole number of hours, got {part!r}", code=2)
+        values.add(int(hours))
     if not values or min(values) < 1:
         fail("give at least one horizon of 1 hour or more", code=2)
-    return values
+    return tuple(sorted(values))
+
+
+def _records(incidents: Sequence[IncidentLike]) -> list[IncidentRecord]:
+    return [
+        IncidentRecord(i.service, str(i.type), i.start, i.end, i.root_cause_service)
+        for i in incidents
+    ]
+
+
+def _history(data: Path, step: str) -> ImportedHistory:
+    try:
+        return load_history(data, parse_duration_ms(step))
+    except ValueError as exc:
+        fail(f"cannot read the history in {data}: {exc}", code=2)
 
 
 @contextmanager
@@ -69,6 +111,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "-" if not math.isfinite(value) else f"{value:.3f}"
     return str(value)
+
+
+def _interval(bounds: Any) -> str:
+    return f" [{_fmt(bounds[0])}, {_fmt(bounds[1])}]" if bounds else ""
 
 
 def _db_call(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -117,10 +163,18 @@ def train(
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
     horizons: Horizons = ",".join(str(h) for h in DEFAULT_HORIZONS),
     org: Annotated[
-        int | None, typer.Option(help="Train on this organisation's stored data and register it.")
+        int | None,
+        typer.Option(
+            help="Register the model for this organisation (trained on its stored data"
+            " unless --data is given)."
+        ),
     ] = None,
+    data: Data = None,
+    step: Step = "5m",
+    difficulty: Difficulty = "hard",
+    rate: Rate = ORGANIC_RATE_PER_DAY,
     out: Annotated[
-        Path | None, typer.Option(help="Write the simulated model's artifact to this file.")
+        Path | None, typer.Option(help="Write the trained model's artifact to this file.")
     ] = None,
     server: Annotated[
         bool,
@@ -140,39 +194,76 @@ def train(
         typer.Option("--api-key", help="With --server: an API key with read and admin scopes."),
     ] = None,
 ) -> None:
-    """Train the failure model: on simulated history by default, on your organisation's data
-    through the server (--server), or on an org's data in the local store (--org)."""
+    """Train the failure model: on simulated history by default, on imported history (--data),
+    on your organisation's data through the server (--server), or on an organisation's
+    stored data in the local store (--org)."""
     if server:
         train_on_server(url, api_key, source, days)
         return
     config = TrainConfig(horizons=_horizons(horizons))
+    imported = _history(data, step) if data is not None else None
     if org is not None:
         with _steps(f"training org {org}"):
-            row = _db_call(
-                lambda session: service.train_org(session, org, now_ms(), days=days, config=config)
-            )
+            if imported is not None:
+                fleet, labels = imported
+                row = _db_call(
+                    lambda session: service.train_on_history(
+                        session, org, fleet, labels, now_ms(), config=config
+                    )
+                )
+            else:
+                row = _db_call(
+                    lambda session: service.train_org(
+                        session, org, now_ms(), days=days, config=config
+                    )
+                )
         typer.echo(
             f"version {row.version} ({row.status}, labels from {row.source}): "
             f"{json.dumps(service.metrics_summary(row.metrics))}"
         )
+        gate = row.meta.get("gate", {})
+        if not gate.get("passed", True):
+            typer.echo(f"not promoted: {'; '.join(gate.get('reasons', []))}")
         return
-    with _steps("training on simulated history") as say:
-        say(f"simulating {days} days of {services} services")
-        history = simulated_history(days, services, seed)
+    with _steps("training") as say:
+        if imported is not None:
+            fleet, labels = imported
+        else:
+            say(f"simulating {days} days of {services} services")
+            history = simulated_history(
+                days, services, seed, hardness=hardness_named(difficulty), rate_per_day=rate
+            )
+            fleet, labels = history.fleet, _records(history.incidents)
         say("features")
-        ds = build_dataset(history.fleet, history.incidents, config.horizons)
+        ds = build_dataset(fleet, labels, config.horizons)
         result = train_model(ds, config, progress=say)
-    table = Table(title=f"held-out test split ({len(history.incidents)} incidents in all)")
+    table = Table(title=f"held-out test split ({len(labels)} incidents in all)")
     for column in ("horizon", "precision", "recall", "f1", "auc_pr", "brier", "event recall",
                    "lead h (median)", "false alarms/day"):  # fmt: skip
         table.add_column(column)
-    for key, m in result.metrics.get("test", {}).items():
+    test = result.metrics.get("test", {})
+    for key, m in test.items():
+        if key == "type":
+            continue
         table.add_row(
             key, *(_fmt(m.get(k)) for k in ("precision", "recall", "f1", "auc_pr", "brier")),
             _fmt(m.get("event_recall")), _fmt(m.get("lead_h_median")),
             _fmt(m.get("false_alarms_per_day")),
         )  # fmt: skip
     _out.print(table)
+    kind = test.get("type", {})
+    if kind.get("cases"):
+        _out.print(
+            f"incident type: accuracy {_fmt(kind['accuracy'])} against"
+            f' {_fmt(kind["majority_accuracy"])} for always "{result.model.type_model.majority}"'
+            f" ({kind['cases']:.0f} rows); sure enough to answer on {kind['answered']:.0%},"
+            f" accuracy then {_fmt(kind['answered_accuracy'])}"
+        )
+    verdict = judge(result.metrics)
+    _out.print(
+        "promotion gate: "
+        + ("passed" if verdict.passed else "failed: " + "; ".join(verdict.reasons))
+    )
     _out.print(f"ensemble: {json.dumps(result.model.describe_members())}")
     if out is not None:
         out.write_bytes(result.model.to_bytes())
@@ -181,6 +272,10 @@ def train(
 
 @app.command("backtest")
 def backtest_command(
+    data: Data = None,
+    step: Step = "5m",
+    difficulty: Difficulty = "hard",
+    rate: Rate = ORGANIC_RATE_PER_DAY,
     days: Annotated[int, typer.Option(help="Days of simulated history.")] = 60,
     services: Annotated[int, typer.Option(help="Simulated fleet size.")] = 12,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
@@ -191,36 +286,53 @@ def backtest_command(
         int, typer.Option(help="Chaos cascades in a separate 30-day history for grading RCA.")
     ] = 14,
 ) -> None:
-    """Replay simulated history walk-forward with periodic retraining, against baselines."""
+    """Replay history walk-forward with periodic retraining, against baselines: simulated
+    history by default, or imported history (--data)."""
     config = BacktestConfig(
         horizons=_horizons(horizons), initial_days=initial_days, retrain_days=retrain_days
     )
+    rca = None
     with _steps("backtest") as say:
-        say(f"simulating {days} days of {services} services")
-        history = simulated_history(days, services, seed)
+        if data is not None:
+            fleet, labels = _history(data, step)
+        else:
+            say(f"simulating {days} days of {services} services")
+            history = simulated_history(
+                days, services, seed, hardness=hardness_named(difficulty), rate_per_day=rate
+            )
+            fleet, labels = history.fleet, _records(history.incidents)
         say("features")
-        ds = build_dataset(history.fleet, history.incidents, config.horizons)
+        ds = build_dataset(fleet, labels, config.horizons)
         result = backtest(ds, config, progress=say)
-        say("root causes")
-        rca_history = simulated_history(
-            30, services, seed + 1, faults=cascade_faults(30, services, seed + 1, cascades)
-        )
-        rca = grade_rca(rca_history.fleet, rca_history.incidents)
-    keys = ("precision", "recall", "f1", "auc_pr", "brier", "false_alarms_per_day",
-            "event_recall", "lead_h_median")  # fmt: skip
+        if data is None:
+            say("root causes")
+            # Root causes are graded on plain history: its incidents are recorded on time.
+            rca_history = simulated_history(
+                30, services, seed + 1, faults=cascade_faults(30, services, seed + 1, cascades),
+                hardness=PLAIN,
+            )  # fmt: skip
+            rca = grade_rca(rca_history.fleet, rca_history.incidents)
+    keys = ("auc_pr", "brier_skill", "precision", "recall", "event_precision", "event_recall",
+            "false_alarms_per_day", "lead_h_median")  # fmt: skip
     for horizon, methods in result.metrics.items():
-        table = Table(title=f"{horizon} ahead ({result.folds} folds)")
+        table = Table(
+            title=f"{horizon} ahead ({result.folds} folds; 90 % intervals resample incidents)"
+        )
         table.add_column("method")
         for k in keys:
             table.add_column(k)
         for name in ("model", *BASELINES):
             if name in methods:
-                table.add_row(name, *(_fmt(methods[name].get(k)) for k in keys))
+                figures = methods[name]
+                ci = figures.get("ci", {})
+                table.add_row(name, *(_fmt(figures.get(k)) + _interval(ci.get(k)) for k in keys))
         _out.print(table)
-    _out.print(
-        f"root cause ({cascades} cascades among 30 days of organic failures): top-1 "
-        f"{rca.accuracy:.1%} of {rca.total} incidents, inconclusive {rca.inconclusive_share:.1%}"
-    )
+    if rca is not None:
+        _out.print(
+            f"root cause ({cascades} cascades among 30 days of organic failures): top-1 "
+            f"{rca.accuracy:.1%} of {rca.total} incidents, inconclusive "
+            f"{rca.inconclusive_share:.1%}"
+        )
 
 
 @models_app.command("list")
@@ -242,11 +354,29 @@ def models_list(org: Annotated[int, typer.Option(help="Organisation id.")]) -> N
 
 @models_app.command("promote")
 def models_promote(
-    version: int, org: Annotated[int, typer.Option(help="Organisation id.")]
+    version: int,
+    org: Annotated[int, typer.Option(help="Organisation id.")],
+    force: Annotated[
+        bool, typer.Option(help="Promote even though VERSION fails the promotion gate.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why the gate is overridden (needed with --force).")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who forces it, as recorded (default: the login name).")
+    ] = None,
 ) -> None:
-    """Make VERSION the active model."""
-    row = _db_call(lambda s: service.promote(s, org, version, datetime.now(UTC)))
-    typer.echo(f"version {row.version} is active")
+    """Make VERSION the active model, if it passes the promotion gate (or with --force)."""
+    if force and not reason:
+        fail("--force needs --reason: the registry records why the gate was overridden", code=2)
+    actor = by or f"cli:{getpass.getuser()}"
+    row = _db_call(
+        lambda s: service.promote(
+            s, org, version, datetime.now(UTC), force=force, reason=reason, actor=actor
+        )
+    )
+    forced = f" (forced by {row.forced_by}: {row.forced_reason})" if row.forced_by else ""
+    typer.echo(f"version {row.version} is active{forced}")
 
 
 @models_app.command("rollback")

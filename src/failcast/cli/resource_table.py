@@ -482,7 +482,13 @@ GROUPS: tuple[Group, ...] = (
                 columns=("version", "status", "source", "created_at"),
             ),
             Op("show", "GET", f"{V1}/models/{{version}}", "One model version with its figures."),
-            Op("promote", "POST", f"{V1}/models/{{version}}/promote", "Make a version active."),
+            Op(
+                "promote",
+                "POST",
+                f"{V1}/models/{{version}}/promote",
+                "Make a version active; past the gate only with --set force=true --set reason=...",
+                body=True,
+            ),
             Op(
                 "rollback",
                 "POST",
@@ -551,6 +557,28 @@ GROUPS: tuple[Group, ...] = (
                 query=("service", "metric", "horizon"),
             ),
             Op("rca", "POST", f"{V1}/rca", "Rank root causes of a symptom.", body=True),
+            Op(
+                "roles",
+                "GET",
+                f"{V1}/metric-roles",
+                "The roles and limits declared for metrics.",
+                columns=("metric", "service", "role", "limit"),
+            ),
+            Op(
+                "declare-role",
+                "PUT",
+                f"{V1}/metric-roles",
+                "Declare a metric's role and limit (--set metric=queue_depth --set role=saturation"
+                " --set limit=500).",
+                body=True,
+            ),
+            Op(
+                "forget-role",
+                "DELETE",
+                f"{V1}/metric-roles",
+                "Read a metric's role from its name again.",
+                query=("metric", "service"),
+            ),
         ),
     ),
     Group(

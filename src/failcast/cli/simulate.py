@@ -17,12 +17,31 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from failcast.chaos import Fleet, Incident, Sample, SeriesMatrix, history_matrix, long_frame
+from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
+from failcast.chaos.hardness import DIFFICULTIES, Hardness
 from failcast.chaos.naming import NAMING_STYLES, renamed
 from failcast.cli._app import app
 from failcast.cli._client import ApiClient, fail
 from failcast.timeutil import parse_duration_ms, parse_ts
 
 BATCH = 5000
+Difficulty = Annotated[
+    str,
+    typer.Option(
+        help="plain (clean ramps that always fail, nothing missing) or hard (harmless ramps,"
+        " resets by maintenance, varied precursors, missing data, incidents recorded late or"
+        " never)."
+    ),
+]
+Rate = Annotated[float, typer.Option(help="Organic failures per service per day.")]
+
+
+def hardness_named(name: str) -> Hardness:
+    if name not in DIFFICULTIES:
+        raise typer.BadParameter(f"--difficulty must be one of {', '.join(DIFFICULTIES)}")
+    return DIFFICULTIES[name]
+
+
 LIVE_TICK_S = 2.0
 _console = Console(stderr=True, soft_wrap=True)
 
@@ -58,6 +77,7 @@ def sample_batches(matrix: SeriesMatrix, size: int = BATCH) -> Iterator[list[dic
                 "value": value,
             }
             for i, value in zip(range(lo, hi), values, strict=True)
+            if value == value  # a missing sample (NaN) is not sent
         ]
 
 
@@ -87,7 +107,8 @@ def post_history(api: ApiClient, matrix: SeriesMatrix, incidents: list[Incident]
     with _progress() as progress:
         task = progress.add_task("sending samples", total=total)
         for batch in sample_batches(matrix):
-            api.request("POST", "/api/v1/metrics", json={"samples": batch})
+            if batch:
+                api.request("POST", "/api/v1/metrics", json={"samples": batch})
             sent += len(batch)
             progress.update(task, advance=len(batch))
     post_incidents(api, incidents)
@@ -104,6 +125,7 @@ def write_history(
     """Write samples (long format), incidents.csv and topology.json into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     frame = long_frame(matrix)
+    frame = frame[frame["value"].notna()]  # a missing sample is left out
     if file_format == "parquet":
         target = out / "samples.parquet"
         with _console.status("writing samples.parquet"):
@@ -195,10 +217,15 @@ def simulate(
         str,
         typer.Option(help="Metric names: builtin, or prometheus (its names, units, counters)."),
     ] = "builtin",
+    difficulty: Difficulty = "hard",
+    rate: Rate = ORGANIC_RATE_PER_DAY,
 ) -> None:
     """Generate a simulated fleet's history with organic failures and ground-truth incidents."""
     if names not in NAMING_STYLES:
         raise typer.BadParameter(f"--names must be one of {', '.join(NAMING_STYLES)}")
+    hardness = hardness_named(difficulty)
+    if rate < 0:
+        raise typer.BadParameter("--rate must not be negative")
     if (out is None) == (not ingest):
         raise typer.BadParameter("choose exactly one of --out DIR or --ingest")
     if file_format not in ("csv", "parquet"):
@@ -221,7 +248,10 @@ def simulate(
         first = first_ms // 1000
 
     with _console.status(f"simulating {days:g} days of {services} services"):
-        result = history_matrix(days, services, step_s, seed, start=first)
+        result = history_matrix(
+            days, services, step_s, seed, start=first, organic_rate_per_day=rate,
+            hardness=hardness,
+        )  # fmt: skip
     matrix = renamed(result.matrix, names)
     _console.print(
         f"{matrix.values.size:,} samples, {len(matrix.series)} series, "

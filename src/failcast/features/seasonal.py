@@ -26,6 +26,16 @@ def season_index(timestamps_ms: npt.ArrayLike, season: Season) -> IntArray:
     raise ValueError(f"unknown season {season!r}; use 'hour_of_day' or 'hour_of_week'")
 
 
+def _row_nanmedian(rows: FloatArray) -> FloatArray:
+    """`np.nanmedian(rows, axis=1)` for rows holding at least one valid value, without its
+    overhead on many short rows (NaN sorts last, so a row's k valid values come first)."""
+    ordered = np.sort(rows, axis=1)
+    k = (~np.isnan(ordered)).sum(axis=1)
+    idx = np.arange(len(ordered))
+    out: FloatArray = (ordered[idx, (k - 1) // 2] + ordered[idx, k // 2]) / 2.0
+    return out
+
+
 def seasonal_zscore(
     timestamps_ms: npt.ArrayLike,
     values: npt.ArrayLike,
@@ -62,8 +72,8 @@ def seasonal_zscore(
         usable = count >= min_history
         if not usable.any():
             continue
-        med = np.nanmedian(view[usable], axis=1)
-        mad = np.nanmedian(np.abs(view[usable] - med[:, None]), axis=1) * MAD_TO_SIGMA
+        med = _row_nanmedian(view[usable])
+        mad = _row_nanmedian(np.abs(view[usable] - med[:, None])) * MAD_TO_SIGMA
         scale = np.maximum(np.maximum(mad, 0.01 * np.abs(med)), min_scale)
         out[rows[usable]] = (vals[usable] - med) / scale
     return out

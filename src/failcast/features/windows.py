@@ -39,8 +39,10 @@ def rolling_std(values: npt.ArrayLike, window: int, min_periods: int | None = No
     x = as_float(values)
     check_window(window)
     count = _valid_count(x, window)
-    # Centre on a global mean first so the sum of squares does not cancel catastrophically.
-    centre = float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
+    # Centre on the first valid value so the sum of squares does not cancel catastrophically
+    # on a large offset; a later value (a global mean) would let the future move the last bits.
+    finite = np.flatnonzero(np.isfinite(x))
+    centre = float(x[finite[0]]) if finite.size else 0.0
     shifted = np.where(np.isnan(x), 0.0, x - centre)
     s1 = trailing_sum(shifted, window)
     s2 = trailing_sum(shifted * shifted, window)

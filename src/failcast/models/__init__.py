@@ -18,6 +18,7 @@ from failcast.models.job_run import JobRun
 from failcast.models.log_entry import LogEntry
 from failcast.models.maintenance_window import MaintenanceWindow
 from failcast.models.membership import Membership, Role
+from failcast.models.metric_declaration import MetricDeclaration
 from failcast.models.mitigation_playbook import MitigationPlaybook
 from failcast.models.model_version import ModelStatus, ModelVersion
 from failcast.models.notification_channel import NotificationChannel
@@ -71,6 +72,7 @@ __all__ = [
     "LogEntry",
     "MaintenanceWindow",
     "Membership",
+    "MetricDeclaration",
     "MitigationPlaybook",
     "ModelStatus",
     "ModelVersion",

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from failcast.db.base import Base, UTCDateTime, utcnow
@@ -44,3 +44,7 @@ class ModelVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the version was promoted past a failed promotion gate: by whom, why and when.
+    forced_by: Mapped[str | None] = mapped_column(String(200))
+    forced_reason: Mapped[str | None] = mapped_column(Text)
+    forced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,29 +1,27 @@
 """Simple forecasts every model is compared with: a static threshold rule, a linear
-extrapolation to that threshold (Prometheus' predict_linear), and persistence."""
+extrapolation to that threshold (Prometheus' predict_linear), and persistence.
+
+The rules read the same series the model does (a counter as its rate), from the history the
+dataset's rows were cut from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from failcast.predict.dataset import (
-    CALENDAR_COLUMNS,
-    POINTS_PER_HOUR,
-    SERVICE_COLUMNS,
-    TOPOLOGY_COLUMNS,
-    Dataset,
-)
-from failcast.predict.labels import FloatArray, labels_for_rows
+from failcast.features import rolling_slope
+from failcast.predict.dataset import Dataset, FleetData, prepared
+from failcast.predict.labels import FloatArray, IntArray, labels_for_rows
 
 QUANTILE = 0.999  # each side's static limit: the 0.1 % and 99.9 % points of the training data
-TREND_COLUMN = "slope_72"  # predict_linear over the last six hours
 
 
-def metric_names(names: Sequence[str]) -> list[str]:
-    fixed = {*CALENDAR_COLUMNS, *SERVICE_COLUMNS, *TOPOLOGY_COLUMNS}
-    return [n for n in names if "__" not in n and n not in fixed]
+def _history(ds: Dataset) -> tuple[FleetData, IntArray]:
+    if ds.fleet is None or ds.grid is None:
+        raise ValueError("the rule baselines need the history the dataset was built from")
+    return ds.fleet, ds.grid
 
 
 @dataclass
@@ -31,26 +29,34 @@ class StaticLimits:
     """Per (service, metric): the median and the low and high limits seen in training data."""
 
     limits: dict[tuple[str, str], tuple[float, float, float]]
+    series: dict[tuple[str, str], tuple[FloatArray, FloatArray]]  # values, slope per hour
 
     @classmethod
     def fit(cls, ds: Dataset, rows: np.ndarray) -> StaticLimits:
-        """Limits from the values of `rows` (labels are not used)."""
+        """Limits from the values of every grid point up to the last of `rows` (labels are
+        not used)."""
+        fleet, grid = _history(ds)
+        last = int(grid[rows].max()) if np.any(rows) else -1
         limits: dict[tuple[str, str], tuple[float, float, float]] = {}
-        services = np.asarray(ds.services)
-        for metric in metric_names(ds.names):
-            j = ds.names.index(metric)
-            for service in sorted(set(ds.services)):
-                values = ds.X[rows & (services == service), j]
-                values = values[np.isfinite(values)]
-                if values.size < 10:
+        series: dict[tuple[str, str], tuple[FloatArray, FloatArray]] = {}
+        for service, data in sorted(fleet.services.items()):
+            for metric, raw in sorted(data.metrics.items()):
+                values, _ = prepared(fleet.ts_ms, raw, data.role(metric))
+                # predict_linear over the last six hours
+                slope = rolling_slope(values, fleet.windows.six) * fleet.windows.points_per_hour
+                series[(service, metric)] = (values, slope)
+                seen = values[: last + 1]
+                seen = seen[np.isfinite(seen)]
+                if seen.size < 10:
                     continue
-                lo, med, hi = np.quantile(values, [1 - QUANTILE, 0.5, QUANTILE])
+                lo, med, hi = np.quantile(seen, [1 - QUANTILE, 0.5, QUANTILE])
                 limits[(service, metric)] = (float(lo), float(med), float(hi))
-        return cls(limits)
+        return cls(limits, series)
 
     def score(self, ds: Dataset, rows: np.ndarray, ahead_h: float = 0.0) -> FloatArray:
         """Worst exceedance over metrics (>= 1 means past a limit) of each row, optionally of
         the value extrapolated `ahead_h` hours along its six-hour trend."""
+        _, grid = _history(ds)
         idx = np.flatnonzero(rows)
         out = np.zeros(len(idx))
         services = np.asarray(ds.services)[idx]
@@ -58,10 +64,11 @@ class StaticLimits:
             mine = services == service
             if not mine.any():
                 continue
-            value = ds.X[idx[mine], ds.names.index(metric)]
+            values, slope = self.series[(service, metric)]
+            at = grid[idx[mine]]
+            value = values[at]
             if ahead_h:
-                slope = ds.X[idx[mine], ds.names.index(f"{metric}__{TREND_COLUMN}")]
-                value = value + np.nan_to_num(slope) * POINTS_PER_HOUR * ahead_h
+                value = value + np.nan_to_num(slope[at]) * ahead_h
             with np.errstate(invalid="ignore", divide="ignore"):
                 up = (value - med) / max(hi - med, 1e-12)
                 down = (med - value) / max(med - lo, 1e-12)

@@ -1,24 +1,23 @@
-"""Causal feature rows for failure prediction: per-metric windows and trends, detector scores and
-the health of each service's dependencies, aligned on one time grid for a whole fleet."""
+"""Causal feature rows for failure prediction, aligned on one time grid for a whole fleet.
+
+Each metric is read by what it does (level, trend, volatility and seasonality against its own
+history, headroom to a limit, missing data, restarts, the detector's scores), grouped by the role
+its name and unit suggest, and summarised per role and over all of a service's metrics; with
+the health of the service's dependencies this gives rows of one fixed width whatever the
+metrics are called."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
 
-from failcast.detect import create
-from failcast.features import (
-    ewma,
-    rolling_max,
-    rolling_mean,
-    rolling_min,
-    rolling_slope,
-    rolling_std,
-    seasonal_zscore,
-)
+from failcast.detect.anomaly import Surprise
+from failcast.detect.roles import ROLES, MetricRole, metric_role
+from failcast.features import rolling_max, rolling_mean
+from failcast.features.behaviour import BEHAVIOUR, Windows, behaviour, counter_rate
 from failcast.features.temporal import cyclic, hour_of_day, is_weekend
 from failcast.predict.labels import (
     BoolArray,
@@ -30,59 +29,62 @@ from failcast.predict.labels import (
     starts_by_service,
 )
 
-STEP_MS = 300_000  # the grid: five minutes
+STEP_MS = 300_000  # the grid of stored data: five minutes (imported history may use another)
 POINTS_PER_HOUR = 12
-# Trailing windows in grid points: one hour, six hours, a day; three days and a week for trends.
-WINDOWS: tuple[int, ...] = (12, 72, 288)
-TREND_WINDOW = 864
-WEEK = 2016
-BASELINE_WINDOW = 2 * WEEK  # the quietest day of the last two weeks is a metric's baseline
+WEEK = 7 * 24 * POINTS_PER_HOUR
 # Grid points of history a live prediction needs for every window to be filled.
 HISTORY_POINTS = WEEK
-UNHEALTHY = 0.5  # detector score (|z| about 4.4) from which a dependency counts as unhealthy
+UNHEALTHY = 0.5  # detector score at the alarm level: a dependency counts as unhealthy
 KINDS: tuple[str, ...] = ("microservice", "ml_model", "data_pipeline")
 
-# Metrics whose rise means a dependency is failing its callers (share of failed calls or runs).
-FAILING_METRICS: dict[str, tuple[str, float]] = {
-    "error_rate": ("error_rate", 1.0),
-    "run_success_rate": ("run_success_rate", -1.0),
-}
-
 CALENDAR_COLUMNS: tuple[str, ...] = ("hour_sin", "hour_cos", "weekend")
-SERVICE_COLUMNS: tuple[str, ...] = (
-    *(f"kind_{k}" for k in KINDS),
-    "detector_max",
-    "detector_max_72",
-    "drift_max",
-    "trend_max",
-    "seasonal_max",
-    "limit_hours_min",
+KIND_COLUMNS: tuple[str, ...] = tuple(f"kind_{k}" for k in KINDS)
+# What each metric contributes: its behaviour and the detector's two scores.
+PER_METRIC: tuple[str, ...] = (*BEHAVIOUR, "anomaly", "change")
+# Per role, the worst value among the service's metrics of that role; over all metrics,
+# the worst and the mean. The width is fixed whatever the metrics are called.
+ROLE_COLUMNS: tuple[str, ...] = tuple(f"{r}__{f}" for r in ROLES for f in PER_METRIC)
+ANY_COLUMNS: tuple[str, ...] = tuple(
+    f"any__{f}__{agg}" for f in PER_METRIC for agg in ("worst", "mean")
 )
-# Metrics with a hard ceiling: a service fails when one reaches it.
-LIMITS: dict[str, float] = {
-    "cpu_pct": 100.0,
-    "memory_pct": 100.0,
-    "disk_pct": 100.0,
-    "saturation": 1.0,
-}
-LIMIT_HORIZON_H = 240.0  # hours to a limit beyond this read as "not on course"
+SERVICE_COLUMNS: tuple[str, ...] = (*KIND_COLUMNS, "metrics", "anomaly_max_6h")
 TOPOLOGY_COLUMNS: tuple[str, ...] = (
     "deps_count",
     "deps_unhealthy",
     "deps_anomaly_max",
-    "deps_anomaly_max_72",
+    "deps_anomaly_max_6h",
     "deps_failing_max",
     "deps_all_anomaly_max",
 )
+FEATURE_NAMES: tuple[str, ...] = (
+    *CALENDAR_COLUMNS,
+    *SERVICE_COLUMNS,
+    *TOPOLOGY_COLUMNS,
+    *ANY_COLUMNS,
+    *ROLE_COLUMNS,
+)
+# Features where less is worse (hours left); the others are oriented so that more is worse.
+LOWER_IS_WORSE = frozenset({"headroom_h"})
+# Roles whose rise (oriented) means a dependency is failing its callers.
+FAILING_ROLES: tuple[str, ...] = ("errors", "availability")
+
+# service -> feature column -> the metrics behind it, each with its own values of that feature
+Sources = dict[str, dict[str, list[tuple[str, FloatArray]]]]
 
 
 @dataclass
 class ServiceData:
-    """One service's metrics on the fleet grid (NaN where a sample is missing)."""
+    """One service's metrics on the fleet grid (NaN where a sample is missing), with the roles
+    (and limits) its owner declared for some of them."""
 
     kind: str
     metrics: dict[str, FloatArray]
     dependencies: tuple[str, ...] = ()
+    declared: dict[str, tuple[str | None, float | None]] = field(default_factory=dict)
+
+    def role(self, metric: str) -> MetricRole:
+        role, limit = self.declared.get(metric, (None, None))
+        return metric_role(metric, role=role, limit=limit)
 
 
 @dataclass
@@ -92,13 +94,25 @@ class FleetData:
     ts_ms: IntArray
     services: dict[str, ServiceData] = field(default_factory=dict)
 
+    @property
+    def step_ms(self) -> int:
+        """The grid step (the five-minute default for fewer than two points)."""
+        return int(self.ts_ms[1] - self.ts_ms[0]) if len(self.ts_ms) >= 2 else STEP_MS
+
+    @property
+    def windows(self) -> Windows:
+        return Windows.for_step(self.step_ms)
+
     def head(self, n: int) -> FleetData:
         """The first `n` grid points of every series."""
         return FleetData(
             self.ts_ms[:n].copy(),
             {
                 name: ServiceData(
-                    s.kind, {m: v[:n].copy() for m, v in s.metrics.items()}, s.dependencies
+                    s.kind,
+                    {m: v[:n].copy() for m, v in s.metrics.items()},
+                    s.dependencies,
+                    dict(s.declared),
                 )
                 for name, s in self.services.items()
             },
@@ -117,135 +131,145 @@ class FleetData:
         return seen
 
 
-def metric_columns(ts_ms: IntArray, name: str, values: FloatArray) -> dict[str, FloatArray]:
-    """Per-metric features; each uses only values up to its own row."""
+def prepared(
+    ts_ms: IntArray, values: FloatArray, role: MetricRole
+) -> tuple[FloatArray, FloatArray]:
+    """The series a model reads (a counter becomes its per-second rate) and its restarts."""
     x = np.asarray(values, dtype=np.float64)
-    cols: dict[str, FloatArray] = {
-        name: x,
-        f"{name}__ewma": ewma(x, 0.1),
-        f"{name}__seasonal_z": seasonal_zscore(ts_ms, x, season="hour_of_day"),
-    }
-    for w in WINDOWS:
-        cols[f"{name}__mean_{w}"] = rolling_mean(x, w)
-        cols[f"{name}__std_{w}"] = rolling_std(x, w)
-        cols[f"{name}__slope_{w}"] = rolling_slope(x, w)
-    cols[f"{name}__max_72"] = rolling_max(x, 72)
-    cols[f"{name}__max_288"] = rolling_max(x, 288)
-    cols[f"{name}__min_288"] = rolling_min(x, 288)
-    cols[f"{name}__slope_{TREND_WINDOW}"] = rolling_slope(x, TREND_WINDOW)
-    week_mean = rolling_mean(x, WEEK, min_periods=POINTS_PER_HOUR * 24)
-    week_std = rolling_std(x, WEEK, min_periods=POINTS_PER_HOUR * 24)
-    scale = np.maximum(week_std, 1e-6 + 0.001 * np.abs(week_mean))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # How far the last hour sits from the week's normal, in the week's own spread.
-        cols[f"{name}__dev_week"] = (cols[f"{name}__mean_12"] - week_mean) / scale
-        # A day's trend as a share of the weekly level: scale-free across services.
-        cols[f"{name}__trend_day"] = cols[f"{name}__slope_288"] * 288 / (np.abs(week_mean) + 1e-6)
-    # Slow failures (cost creep, model drift) move a metric away from its quiet level for days;
-    # a week's mean follows them, the quietest day of two weeks does not.
-    base = trailing_min(cols[f"{name}__mean_288"], BASELINE_WINDOW)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cols[f"{name}__over_base"] = cols[f"{name}__mean_12"] - base
-        cols[f"{name}__ratio_base"] = np.where(
-            base > 0, cols[f"{name}__mean_288"] / np.where(base > 0, base, 1.0), np.nan
-        )
-    if name in LIMITS:
-        cols[f"{name}__limit_hours"] = hours_to_limit(
-            cols[f"{name}__mean_12"], cols[f"{name}__slope_72"], LIMITS[name]
-        )
+    if role.counter:
+        return counter_rate(ts_ms, x)
+    return x, np.zeros(len(x))
+
+
+def metric_columns(
+    ts_ms: IntArray, values: FloatArray, role: MetricRole, step_ms: int = STEP_MS
+) -> dict[str, FloatArray]:
+    """The `PER_METRIC` features of one metric; each uses only values up to its own row."""
+    # A counter's limit (declared: names give none) is on its rate, e.g. CPU seconds per second.
+    x, restarts = prepared(ts_ms, values, role)
+    cols = behaviour(
+        ts_ms, x, direction=role.direction, limit=role.limit, restarts=restarts,
+        step_ms=step_ms,
+    )  # fmt: skip
+    # The default detector: its point (anomaly) and level (change) scores.
+    assessed = Surprise().assess_many(x, ts_ms)
+    hour = Windows.for_step(step_ms).hour
+    cols["anomaly"] = rolling_max(assessed.score, hour, min_periods=1)
+    change = assessed.change if assessed.change is not None else np.full(len(x), np.nan)
+    cols["change"] = rolling_mean(np.asarray(change, dtype=np.float64), hour, 1)
     return cols
 
 
-def trailing_min(values: FloatArray, window: int) -> FloatArray:
-    """Minimum of the last `window` values (fewer at the start); NaN where none was valid."""
-    x = np.where(np.isnan(values), np.inf, values)
-    if len(x) == 0:
-        return np.asarray(values, dtype=np.float64)
-    # A right-shifted origin turns the centred filter into a trailing one.
-    out = minimum_filter1d(x, size=window, mode="nearest", origin=(window - 1) // 2)
-    return np.where(np.isinf(out), np.nan, out)
-
-
-def hours_to_limit(level: FloatArray, slope_per_point: FloatArray, limit: float) -> FloatArray:
-    """Hours until a linear trend reaches `limit`, capped at `LIMIT_HORIZON_H`."""
-    per_hour = slope_per_point * POINTS_PER_HOUR
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hours = np.where(per_hour > 0, (limit - level) / per_hour, LIMIT_HORIZON_H)
-    hours = np.clip(hours, 0.0, LIMIT_HORIZON_H)
-    out: FloatArray = np.where(np.isnan(level) | np.isnan(slope_per_point), np.nan, hours)
+def _worst(columns: Sequence[FloatArray], feature: str, n: int) -> FloatArray:
+    if not columns:
+        return np.full(n, np.nan)
+    stack = np.vstack(columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+        out: FloatArray = (
+            np.nanmin(stack, axis=0) if feature in LOWER_IS_WORSE else np.nanmax(stack, axis=0)
+        )
     return out
 
 
-def _column_max(columns: list[FloatArray], n: int, fill: float = 0.0) -> FloatArray:
+def _mean(columns: Sequence[FloatArray], n: int) -> FloatArray:
     if not columns:
-        return np.full(n, fill)
-    stack = np.vstack(columns)
-    out: FloatArray = np.where(np.isnan(stack), -np.inf, stack).max(axis=0)
-    return np.where(np.isinf(out), fill, out)
+        return np.full(n, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out: FloatArray = np.nanmean(np.vstack(columns), axis=0)
+    return out
 
 
-def detector_scores(ts_ms: IntArray, values: FloatArray) -> FloatArray:
-    """Streaming anomaly scores of the default detector ensemble (seasonal, Holt-Winters, CUSUM)."""
-    return create("ensemble").score(values, ts_ms)
-
-
-def _failing_share(service: ServiceData) -> FloatArray | None:
-    for metric, (_, sign) in FAILING_METRICS.items():
-        if metric in service.metrics:
-            x = service.metrics[metric]
-            return x if sign > 0 else 1.0 - x
-    return None
+def service_columns(
+    ts_ms: IntArray,
+    service: ServiceData,
+    sources: dict[str, list[tuple[str, FloatArray]]] | None,
+    step_ms: int = STEP_MS,
+) -> dict[str, FloatArray]:
+    """A service's role and "any metric" summaries, its kind and its anomaly level."""
+    n = len(ts_ms)
+    by_role: dict[str, dict[str, list[tuple[str, FloatArray]]]] = {r: {} for r in ROLES}
+    everything: dict[str, list[FloatArray]] = {f: [] for f in PER_METRIC}
+    for metric in sorted(service.metrics):
+        role = service.role(metric)
+        own = metric_columns(ts_ms, service.metrics[metric], role, step_ms)
+        for feature, values in own.items():
+            by_role[role.role].setdefault(feature, []).append((metric, values))
+            everything[feature].append(values)
+    cols: dict[str, FloatArray] = {}
+    for kind in KINDS:
+        cols[f"kind_{kind}"] = np.full(n, 1.0 if service.kind == kind else 0.0)
+    cols["metrics"] = np.full(n, float(len(service.metrics)))
+    for group, features in by_role.items():
+        for feature in PER_METRIC:
+            found = features.get(feature, [])
+            cols[f"{group}__{feature}"] = _worst([v for _, v in found], feature, n)
+            if sources is not None and found:
+                sources[f"{group}__{feature}"] = found
+    for feature, columns in everything.items():
+        cols[f"any__{feature}__worst"] = _worst(columns, feature, n)
+        cols[f"any__{feature}__mean"] = _mean(columns, n)
+        if sources is not None and columns:
+            sources[f"any__{feature}__worst"] = [
+                pair for group in by_role.values() for pair in group.get(feature, [])
+            ]
+    anomaly = np.nan_to_num(cols["any__anomaly__worst"])
+    six = Windows.for_step(step_ms).six
+    cols["anomaly_max_6h"] = rolling_max(anomaly, six, min_periods=1)
+    return cols
 
 
 def fleet_features(
-    fleet: FleetData, *, detectors: bool = True
+    fleet: FleetData, *, sources: Sources | None = None
 ) -> tuple[list[str], dict[str, dict[str, FloatArray]]]:
-    """Feature columns of every service: (column names in a stable order, service -> columns)."""
+    """Feature columns of every service: (`FEATURE_NAMES`, service -> columns). With `sources`,
+    which metrics each role and "any" column summarises is recorded there per service."""
     ts = fleet.ts_ms
     n = len(ts)
     hour_sin, hour_cos = cyclic(hour_of_day(ts), 24)
     calendar = {"hour_sin": hour_sin, "hour_cos": hour_cos, "weekend": is_weekend(ts)}
     per_service: dict[str, dict[str, FloatArray]] = {}
-    anomaly: dict[str, FloatArray] = {}
     for name in sorted(fleet.services):
-        service = fleet.services[name]
-        cols: dict[str, FloatArray] = dict(calendar)
-        for kind in KINDS:
-            cols[f"kind_{kind}"] = np.full(n, 1.0 if service.kind == kind else 0.0)
-        scores = []
-        for metric in sorted(service.metrics):
-            values = np.asarray(service.metrics[metric], dtype=np.float64)
-            cols.update(metric_columns(ts, metric, values))
-            if detectors:
-                score = detector_scores(ts, values)
-                cols[f"{metric}__detector"] = rolling_mean(score, POINTS_PER_HOUR, min_periods=1)
-                scores.append(rolling_max(score, POINTS_PER_HOUR, min_periods=1))
-        level = np.max(np.vstack(scores), axis=0) if scores else np.zeros(n)
-        anomaly[name] = level
-        cols["detector_max"] = level
-        cols["detector_max_72"] = rolling_max(level, 72, min_periods=1)
-        # Metric-agnostic summaries, so what one failure kind teaches carries over to others.
-        metrics = sorted(service.metrics)
-        cols["drift_max"] = _column_max([np.abs(cols[f"{m}__dev_week"]) for m in metrics], n)
-        cols["trend_max"] = _column_max([np.abs(cols[f"{m}__trend_day"]) for m in metrics], n)
-        cols["seasonal_max"] = _column_max([np.abs(cols[f"{m}__seasonal_z"]) for m in metrics], n)
-        limits = [-cols[f"{m}__limit_hours"] for m in metrics if m in LIMITS]
-        cols["limit_hours_min"] = -_column_max(limits, n, fill=-LIMIT_HORIZON_H)
+        mine = sources.setdefault(name, {}) if sources is not None else None
+        cols = dict(calendar)
+        cols.update(service_columns(ts, fleet.services[name], mine, fleet.step_ms))
         per_service[name] = cols
+    anomaly = {name: np.nan_to_num(c["any__anomaly__worst"]) for name, c in per_service.items()}
+    failing = {name: _failing(c, n) for name, c in per_service.items()}
     for name, cols in per_service.items():
-        cols.update(_topology_columns(fleet, name, anomaly, n))
-    metric_names = sorted(
-        {c for cols in per_service.values() for c in cols}
-        - set(CALENDAR_COLUMNS)
-        - set(SERVICE_COLUMNS)
-        - set(TOPOLOGY_COLUMNS)
-    )
-    names = [*CALENDAR_COLUMNS, *SERVICE_COLUMNS, *TOPOLOGY_COLUMNS, *metric_names]
-    return names, per_service
+        cols.update(_topology_columns(fleet, name, anomaly, failing, n))
+    return list(FEATURE_NAMES), per_service
+
+
+def drivers_at(sources: Mapping[str, list[tuple[str, FloatArray]]], row: int) -> dict[str, str]:
+    """For each summary column, the metric whose value is the worst at `row` (the one the
+    column shows)."""
+    out: dict[str, str] = {}
+    for column, found in sources.items():
+        feature = column.split("__")[1]
+        sign = -1.0 if feature in LOWER_IS_WORSE else 1.0
+        best, name = -np.inf, None
+        for metric, values in found:
+            value = sign * values[row]
+            if np.isfinite(value) and value > best:
+                best, name = value, metric
+        if name is not None:
+            out[column] = name
+    return out
+
+
+def _failing(cols: Mapping[str, FloatArray], n: int) -> FloatArray:
+    """How far a service's errors (or lack of availability) are above their weekly norm."""
+    return _worst([cols[f"{role}__level"] for role in FAILING_ROLES], "level", n)
 
 
 def _topology_columns(
-    fleet: FleetData, name: str, anomaly: Mapping[str, FloatArray], n: int
+    fleet: FleetData,
+    name: str,
+    anomaly: Mapping[str, FloatArray],
+    failing: Mapping[str, FloatArray],
+    n: int,
 ) -> dict[str, FloatArray]:
     direct = [d for d in fleet.services[name].dependencies if d in fleet.services]
     every = fleet.transitive_dependencies(name)
@@ -255,16 +279,15 @@ def _topology_columns(
         stack = np.vstack([anomaly[d] for d in direct])
         cols["deps_unhealthy"] = (stack >= UNHEALTHY).sum(axis=0).astype(np.float64)
         cols["deps_anomaly_max"] = stack.max(axis=0)
-        cols["deps_anomaly_max_72"] = rolling_max(cols["deps_anomaly_max"], 72, min_periods=1)
-        failing = [f for d in direct if (f := _failing_share(fleet.services[d])) is not None]
-        cols["deps_failing_max"] = (
-            np.nanmax(np.vstack(failing), axis=0) if failing else np.full(n, np.nan)
+        cols["deps_anomaly_max_6h"] = rolling_max(
+            cols["deps_anomaly_max"], fleet.windows.six, min_periods=1
         )
+        cols["deps_failing_max"] = _worst([failing[d] for d in direct], "level", n)
     else:
         cols |= {
             "deps_unhealthy": zeros,
             "deps_anomaly_max": zeros,
-            "deps_anomaly_max_72": zeros,
+            "deps_anomaly_max_6h": zeros,
             "deps_failing_max": np.full(n, np.nan),
         }
     cols["deps_all_anomaly_max"] = (
@@ -285,7 +308,8 @@ def assemble(names: Sequence[str], cols: Mapping[str, FloatArray], rows: IntArra
 
 @dataclass
 class Dataset:
-    """Feature rows of many services, with their targets per horizon (hours)."""
+    """Feature rows of many services, with their targets per horizon (hours). `grid` is each
+    row's index on the grid of `fleet`, the history the rows were cut from, when known."""
 
     names: list[str]
     X: FloatArray
@@ -294,6 +318,8 @@ class Dataset:
     labels: dict[int, BoolArray]
     next_type: list[str | None]
     incidents: dict[str, tuple[IntArray, list[str]]]
+    grid: IntArray | None = None
+    fleet: FleetData | None = None
 
     def __len__(self) -> int:
         return len(self.ts_ms)
@@ -308,7 +334,22 @@ class Dataset:
             {h: y[idx] for h, y in self.labels.items()},
             [self.next_type[i] for i in idx.tolist()],
             self.incidents,
+            None if self.grid is None else self.grid[idx],
+            self.fleet,
         )
+
+
+def inside_incident(
+    ts_ms: IntArray, services: Sequence[str], incidents: Sequence[IncidentLike]
+) -> BoolArray:
+    """True for rows whose service has an incident open at their time (start <= t < end)."""
+    out = np.zeros(len(ts_ms), dtype=bool)
+    names = np.asarray(services)
+    for incident in incidents:
+        start, end = round(incident.start * 1000), round(incident.end * 1000)
+        if end > start:
+            out |= (names == incident.service) & (ts_ms >= start) & (ts_ms < end)
+    return out
 
 
 def build_dataset(
@@ -316,13 +357,19 @@ def build_dataset(
     incidents: Sequence[IncidentLike],
     horizons: Sequence[int],
     *,
-    stride: int = POINTS_PER_HOUR,
-    warmup: int = 288,
-    detectors: bool = True,
+    stride: int | None = None,
+    warmup: int | None = None,
 ) -> Dataset:
-    """Rows every `stride` grid points after `warmup`, for every service, time-ordered."""
-    names, columns = fleet_features(fleet, detectors=detectors)
+    """Rows every `stride` grid points (default: hourly, or every point on a coarser grid)
+    after `warmup` points (default: a day), for every service, time-ordered.
+
+    Rows inside an open incident of their service are left out: what comes next is then
+    recovery, not a failure to foresee, and the incident is already known.
+    """
+    names, columns = fleet_features(fleet)
     by_service = starts_by_service(incidents)
+    stride = stride or fleet.windows.hour
+    warmup = fleet.windows.day if warmup is None else warmup
     rows = np.arange(min(warmup, len(fleet.ts_ms)), len(fleet.ts_ms), stride)
     order = sorted(columns)
     X = (
@@ -330,12 +377,14 @@ def build_dataset(
         if order
         else np.empty((0, len(names)))
     )
-    ts = np.tile(fleet.ts_ms[rows], len(order))
+    grid = np.tile(rows, len(order)).astype(np.int64)
+    ts = fleet.ts_ms[grid]
     services = [s for s in order for _ in range(len(rows))]
     # Sort by time (services in a fixed order within a time): splits then cut whole instants.
     perm = np.lexsort((np.repeat(np.arange(len(order)), len(rows)), ts))
-    X, ts = X[perm], ts[perm]
-    services = [services[i] for i in perm.tolist()]
+    keep = perm[~inside_incident(ts[perm], [services[i] for i in perm.tolist()], incidents)]
+    X, ts, grid = X[keep], ts[keep], grid[keep]
+    services = [services[i] for i in keep.tolist()]
     labels = {h: labels_for_rows(ts, services, by_service, h) for h in horizons}
     longest = max(horizons) if horizons else 0
     next_type: list[str | None] = [None] * len(ts)
@@ -346,4 +395,4 @@ def build_dataset(
             idx.tolist(), next_incident_type(ts[idx], starts, types, longest), strict=True
         ):
             next_type[i] = kind
-    return Dataset(names, X, ts, services, labels, next_type, by_service)
+    return Dataset(names, X, ts, services, labels, next_type, by_service, grid, fleet)

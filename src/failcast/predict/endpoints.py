@@ -9,13 +9,17 @@ from fastapi import APIRouter, Query, Request, status
 
 from failcast.auth.principal import CanAdmin, CanRead
 from failcast.deps import PathId, SessionDep
+from failcast.detect.roles import ROLES, metric_role
 from failcast.errors import Conflict
-from failcast.models import ModelVersion, Organization
+from failcast.models import MetricDeclaration, ModelVersion, Organization
 from failcast.openapi import errors
 from failcast.predict import repository, service, training_jobs
 from failcast.predict.schemas import (
     FactorOut,
     HorizonOut,
+    MetricRoleIn,
+    MetricRoleList,
+    MetricRoleOut,
     ModelDetail,
     ModelList,
     ModelOut,
@@ -23,6 +27,7 @@ from failcast.predict.schemas import (
     PredictionList,
     PredictionOut,
     PredictOut,
+    PromoteIn,
     TrainAccepted,
     TrainIn,
 )
@@ -56,6 +61,10 @@ def _model_out(row: ModelVersion) -> ModelOut:
         members=list(row.meta.get("members", [])),
         lstm=str(row.meta.get("lstm", "")),
         reliability=[list(b) for b in row.meta.get("reliability", [])],
+        gate=row.meta.get("gate"),
+        forced_by=row.forced_by,
+        forced_reason=row.forced_reason,
+        forced_at=row.forced_at,
     )
 
 
@@ -178,11 +187,22 @@ async def get_model(version: PathId, principal: CanRead, session: SessionDep) ->
     "/models/{version}/promote",
     response_model=ModelOut,
     operation_id="promote_model",
-    responses=errors(409),
+    responses=errors(409, 422),
 )
-async def promote_model(version: PathId, principal: CanAdmin, session: SessionDep) -> ModelOut:
-    """Make this version the active model; the previous one is retired."""
-    row = await service.promote(session, principal.org_id, version, datetime.now(UTC))
+async def promote_model(
+    version: PathId, principal: CanAdmin, session: SessionDep, body: PromoteIn | None = None
+) -> ModelOut:
+    """Make this version the active model; the previous one is retired.
+
+    A version that is worse than the active model or than climatology on its held-out test
+    (AUC-PR, Brier skill), or whose alarms catch nothing, fails the promotion gate: 409, unless
+    `force` is set with a `reason`; the registry then records who forced it and why.
+    """
+    options = body or PromoteIn()
+    row = await service.promote(
+        session, principal.org_id, version, datetime.now(UTC),
+        force=options.force, reason=options.reason, actor=principal.label,
+    )  # fmt: skip
     return _model_out(row)
 
 
@@ -233,3 +253,55 @@ async def train_model(
         "predict.train", org_id=principal.org_id, days=days, source=source, job_id=job.id
     )
     return TrainAccepted(status="queued", source=source, days=days, job_id=job.id)
+
+
+def _declaration_out(row: MetricDeclaration) -> MetricRoleOut:
+    read = metric_role(row.metric, role=row.role, limit=row.limit_value)
+    return MetricRoleOut(
+        metric=row.metric,
+        service=row.service or None,
+        role=row.role,
+        limit=row.limit_value,
+        read_as={
+            "role": read.role,
+            "direction": read.direction,
+            "counter": read.counter,
+            "limit": read.limit,
+        },
+    )
+
+
+@router.get("/metric-roles", response_model=MetricRoleList, operation_id="list_metric_roles")
+async def list_metric_roles(principal: CanRead, session: SessionDep) -> MetricRoleList:
+    """The roles and limits the organisation declared for its metrics."""
+    rows = await repository.declaration_rows(session, principal.org_id)
+    return MetricRoleList(items=[_declaration_out(r) for r in rows], roles=list(ROLES))
+
+
+@router.put("/metric-roles", response_model=MetricRoleOut, operation_id="declare_metric_role")
+async def declare_metric_role(
+    body: MetricRoleIn, principal: CanAdmin, session: SessionDep
+) -> MetricRoleOut:
+    """Declare what a metric is (its role) and where the service breaks (its limit), in place
+    of what its name suggests; prediction reads it so from the next scoring round and training."""
+    row = await service.declare_metric(
+        session, principal.org_id, body.metric, service=body.service or "", role=body.role,
+        limit=body.limit,
+    )  # fmt: skip
+    return _declaration_out(row)
+
+
+@router.delete(
+    "/metric-roles",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="forget_metric_role",
+    responses=errors(404),
+)
+async def forget_metric_role(
+    principal: CanAdmin,
+    session: SessionDep,
+    metric: Annotated[str, Query(min_length=1, max_length=200)],
+    service_name: Annotated[str | None, Query(alias="service", max_length=128)] = None,
+) -> None:
+    """Remove a declaration: the metric is read from its name again."""
+    await service.forget_metric(session, principal.org_id, metric, service_name or "")

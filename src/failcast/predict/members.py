@@ -25,6 +25,7 @@ TREE_PARAMS: dict[str, Any] = {
     "tree_method": "hist",
     "early_stopping_rounds": 30,
 }
+MIN_STOP_CASES = 20  # positive and negative rows the early-stopping split needs to be used
 # A row's last day: (rows, SEQUENCE_LENGTH, columns), float32 or float64.
 SeqArray = npt.NDArray[np.floating[Any]]
 SEQUENCE_LENGTH = 24  # rows of the hourly feature grid an LSTM sees: the last day
@@ -90,11 +91,13 @@ class TreeMember:
         n_jobs: int = 1,
         params: dict[str, Any] | None = None,
     ) -> TreeMember | ConstantMember:
-        """Fit on the training split, stopping early on the validation split's log loss."""
+        """Fit on the training split, stopping early on the log loss of `X_val`, a split of its
+        own (not the one that calibrates)."""
         if y.all() or not y.any():
             return ConstantMember(float(y.mean()) if len(y) else 0.0)
         options = {**TREE_PARAMS, **(params or {})}
-        use_val = len(y_val) > 0 and y_val.any() and not y_val.all()
+        # A handful of cases would stop the trees at random: then they run every round.
+        use_val = min(int(y_val.sum()), int((~y_val).sum())) >= MIN_STOP_CASES
         if not use_val:
             options.pop("early_stopping_rounds", None)
         model = xgb.XGBClassifier(

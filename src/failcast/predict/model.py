@@ -1,5 +1,13 @@
-"""The trained failure model: per horizon a weighted, calibrated ensemble with its decision
-threshold, an incident-type classifier, and the feature schema they were trained on."""
+"""The trained failure model: a discrete-time hazard over the horizon grid, an incident-type
+classifier, and the feature schema they were trained on.
+
+For horizons H1 < H2 < ... each `HorizonModel` estimates the hazard of its interval: the
+probability that an incident starts in (t + H(k-1), t + Hk] given that none starts before it
+(H0 = 0). The probability of an incident within Hk is then 1 - (1 - h1)(1 - h2)...(1 - hk),
+which can only grow with the horizon: P(1 h) <= P(24 h) <= P(48 h) <= P(72 h) holds by
+construction, not by clipping. Each hazard is a weighted ensemble calibrated on the rows at
+risk of its interval, and each horizon has its own decision threshold on the composed
+probability."""
 
 from __future__ import annotations
 
@@ -17,7 +25,6 @@ import xgboost as xgb
 from failcast.predict.calibration import Calibrator
 from failcast.predict.labels import FloatArray
 from failcast.predict.members import (
-    ConstantMember,
     LstmMember,
     Member,
     SeqArray,
@@ -26,7 +33,13 @@ from failcast.predict.members import (
     member_from_dict,
 )
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # 2: behaviour features and interval hazards
+
+
+class IncompatibleArtifact(ValueError):
+    """A stored model from an earlier artifact format, which this version cannot serve."""
+
+
 SMALL_BATCH = 256
 
 
@@ -43,7 +56,8 @@ def json_safe(value: Any) -> Any:
 
 @dataclass
 class HorizonModel:
-    """Everything that turns a feature row into P(incident starts within the horizon)."""
+    """Everything that turns a feature row into the hazard of the interval ending at
+    `horizon_h`, and the threshold on P(incident within `horizon_h`)."""
 
     horizon_h: int
     members: dict[str, Member]
@@ -78,6 +92,7 @@ class HorizonModel:
         sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> FloatArray:
+        """The calibrated hazard of this horizon's interval."""
         return self.calibrator.apply(self.raw(X, sequences, dmatrix))
 
     @property
@@ -118,12 +133,20 @@ class HorizonModel:
         )
 
 
+UNKNOWN_TYPE = "unknown"
+TYPE_MIN_CONFIDENCE = 0.6  # below this the type classifier's answer is "unknown"
+
+
 @dataclass
 class TypeModel:
-    """Which kind of incident is coming: multi-class xgboost, or the one class seen."""
+    """Which kind of incident is coming: multi-class xgboost over the rows followed by an
+    incident, or the one class seen. `majority` is the commonest type in training, the
+    reference its accuracy is reported against."""
 
     classes: list[str]
     booster: xgb.Booster | None = None
+    majority: str = UNKNOWN_TYPE
+    min_confidence: float = TYPE_MIN_CONFIDENCE
 
     @classmethod
     def fit(
@@ -132,13 +155,18 @@ class TypeModel:
         rows = [i for i, t in enumerate(types) if t is not None]
         labels = [str(types[i]) for i in rows]
         classes = sorted(set(labels))
+        majority = max(classes, key=labels.count) if classes else UNKNOWN_TYPE
         if len(classes) < 2:
-            return cls(classes or ["unknown"])
+            return cls(classes or [UNKNOWN_TYPE], None, majority)
         codes = np.array([classes.index(t) for t in labels])
+        # Shallow, slow and sampled: its probabilities decide when to answer "unknown", so
+        # they must not become confident on noise.
         model = xgb.XGBClassifier(
-            n_estimators=150,
-            learning_rate=0.1,
-            max_depth=4,
+            n_estimators=100,
+            learning_rate=0.05,
+            max_depth=3,
+            min_child_weight=5.0,
+            subsample=0.8,
             max_bin=64,
             tree_method="hist",
             colsample_bytree=0.5,
@@ -146,12 +174,12 @@ class TypeModel:
             n_jobs=n_jobs,
         )
         model.fit(X[rows], codes)
-        return cls(classes, model.get_booster())
+        return cls(classes, model.get_booster(), majority)
 
-    def predict(
+    def ranked(
         self, X: FloatArray, dmatrix: xgb.DMatrix | None = None
     ) -> tuple[list[str], FloatArray]:
-        """Most likely type of each row and its probability."""
+        """Most likely type of each row and its probability, however unsure."""
         if self.booster is None:
             return [self.classes[0]] * len(X), np.ones(len(X))
         raw = (
@@ -165,11 +193,43 @@ class TypeModel:
         best = probs.argmax(axis=1)
         return [self.classes[i] for i in best.tolist()], probs[np.arange(len(X)), best]
 
+    def predict(
+        self, X: FloatArray, dmatrix: xgb.DMatrix | None = None
+    ) -> tuple[list[str], FloatArray]:
+        """Most likely type of each row and its probability; "unknown" below `min_confidence`."""
+        types, confidence = self.ranked(X, dmatrix)
+        answered = [
+            t if c >= self.min_confidence else UNKNOWN_TYPE
+            for t, c in zip(types, confidence.tolist(), strict=True)
+        ]
+        return answered, confidence
+
+    def figures(self, X: FloatArray, truth: Sequence[str]) -> dict[str, float]:
+        """Accuracy on rows whose incident type is known, against always answering the
+        training majority; and how often it answers, and how well, when it is sure enough."""
+        if not truth:
+            return {"cases": 0.0}
+        types, confidence = self.ranked(X)
+        hit = np.array([t == y for t, y in zip(types, truth, strict=True)])
+        sure = confidence >= self.min_confidence
+        return {
+            "cases": float(len(truth)),
+            "accuracy": float(hit.mean()),
+            "majority_accuracy": float(np.mean([y == self.majority for y in truth])),
+            "answered": float(sure.mean()),
+            "answered_accuracy": float(hit[sure].mean()) if sure.any() else math.nan,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         raw = None
         if self.booster is not None:
             raw = bytes(self.booster.save_raw(raw_format="json")).decode()
-        return {"classes": self.classes, "booster": raw}
+        return {
+            "classes": self.classes,
+            "booster": raw,
+            "majority": self.majority,
+            "min_confidence": self.min_confidence,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TypeModel:
@@ -178,7 +238,12 @@ class TypeModel:
             booster = xgb.Booster()
             booster.load_model(bytearray(data["booster"].encode()))
             booster.set_param({"nthread": 1})
-        return cls(list(data["classes"]), booster)
+        return cls(
+            list(data["classes"]),
+            booster,
+            str(data.get("majority", UNKNOWN_TYPE)),
+            float(data.get("min_confidence", TYPE_MIN_CONFIDENCE)),
+        )
 
 
 @dataclass
@@ -242,7 +307,10 @@ class FailureModel:
         sequences: SeqArray | None = None,
         dmatrix: xgb.DMatrix | None = None,
     ) -> dict[int, FloatArray]:
-        return {h: m.predict(X, sequences, dmatrix) for h, m in self.horizons.items()}
+        """P(an incident starts within h) per horizon h: one minus the chance of surviving
+        every interval up to h."""
+        hazards = {h: m.predict(X, sequences, dmatrix) for h, m in self.horizons.items()}
+        return compose(hazards)
 
     def predict(self, X: FloatArray, sequences: SeqArray | None = None) -> list[Prediction]:
         # For a few rows one shared DMatrix beats a call per booster on a numpy array.
@@ -275,7 +343,10 @@ class FailureModel:
     def from_bytes(cls, blob: bytes) -> FailureModel:
         data = json.loads(gzip.decompress(blob))
         if data.get("format") != ARTIFACT_FORMAT:
-            raise ValueError(f"unsupported model artifact format {data.get('format')!r}")
+            raise IncompatibleArtifact(
+                f"model artifact format {data.get('format')!r}; this version reads"
+                f" format {ARTIFACT_FORMAT} only: train a new model"
+            )
         horizons = [HorizonModel.from_dict(h) for h in data["horizons"]]
         return cls(
             list(data["feature_names"]),
@@ -313,6 +384,12 @@ def fit_weights(
     return {n: round(w, 4) for n, w in zip(names, best[1], strict=True)}
 
 
-def constant_horizon(horizon_h: int, rate: float) -> HorizonModel:
-    member = ConstantMember(rate)
-    return HorizonModel(horizon_h, {member.name: member}, {member.name: 1.0}, Calibrator(), 1.0)
+def compose(hazards: Mapping[int, FloatArray]) -> dict[int, FloatArray]:
+    """Cumulative probabilities from interval hazards, horizons in ascending order."""
+    out: dict[int, FloatArray] = {}
+    survival: FloatArray | None = None
+    for h in sorted(hazards):
+        stay = 1.0 - np.clip(hazards[h], 0.0, 1.0)
+        survival = stay if survival is None else survival * stay
+        out[h] = 1.0 - survival
+    return out

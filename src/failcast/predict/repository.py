@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import failcast.models
 from failcast.errors import NotFound
-from failcast.models import FailurePrediction, ModelStatus, ModelVersion, Series, Service
+from failcast.models import (
+    FailurePrediction,
+    MetricDeclaration,
+    ModelStatus,
+    ModelVersion,
+    Series,
+    Service,
+)
 from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
 from failcast.predict.labels import IncidentRecord
 from failcast.store.samples import Aggregation, read_range
@@ -89,7 +96,45 @@ async def load_fleet(session: AsyncSession, org_id: int, start_ms: int, end_ms: 
                 counts[(service_id, metric)] > 0, total / counts[(service_id, metric)], np.nan
             )
         fleet.services[names[service_id]].metrics[metric] = values
+    declared = await declarations(session, org_id)
+    for name, data in fleet.services.items():
+        for metric in data.metrics:
+            mine = declared.get((name, metric)) or declared.get(("", metric))
+            if mine is not None:
+                data.declared[metric] = mine
     return fleet
+
+
+async def declarations(
+    session: AsyncSession, org_id: int
+) -> dict[tuple[str, str], tuple[str | None, float | None]]:
+    """(service, metric) -> (role, limit) the org declared; service "" means every service."""
+    rows = await session.scalars(
+        select(MetricDeclaration).where(MetricDeclaration.org_id == org_id)
+    )
+    return {(r.service, r.metric): (r.role, r.limit_value) for r in rows}
+
+
+async def declaration_rows(session: AsyncSession, org_id: int) -> list[MetricDeclaration]:
+    rows = await session.scalars(
+        select(MetricDeclaration)
+        .where(MetricDeclaration.org_id == org_id)
+        .order_by(MetricDeclaration.metric, MetricDeclaration.service)
+    )
+    return list(rows)
+
+
+async def declaration(
+    session: AsyncSession, org_id: int, service: str, metric: str
+) -> MetricDeclaration | None:
+    row: MetricDeclaration | None = await session.scalar(
+        select(MetricDeclaration).where(
+            MetricDeclaration.org_id == org_id,
+            MetricDeclaration.service == service,
+            MetricDeclaration.metric == metric,
+        )
+    )
+    return row
 
 
 async def incidents(

@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from failcast.ingest.schemas import SERVICE_PATTERN
 
+# The roles of `detect.roles.ROLES` (a test keeps the two equal).
+Role = Literal[
+    "latency", "errors", "availability", "saturation", "cpu", "memory", "disk", "throughput",
+    "cost", "quality", "other",
+]  # fmt: skip
+
 
 class PredictIn(BaseModel):
     """Either a service (scored from its stored metrics) or a hand-made feature row."""
@@ -58,7 +64,12 @@ class PredictOut(BaseModel):
     horizons: list[HorizonOut]
     probabilities: dict[str, float]
     risk_level: str
-    incident_type: str
+    incident_type: str = Field(
+        description=(
+            "The likeliest type of the coming incident, or `unknown` when the type classifier's"
+            " probability for it is below 0.6."
+        )
+    )
     confidence: float = Field(description="The type classifier's probability for incident_type.")
     root_cause: dict[str, Any] | None
     members: list[str]
@@ -106,6 +117,30 @@ class ModelOut(BaseModel):
     members: list[str]
     lstm: str
     reliability: list[list[float]]
+    gate: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The promotion gate's verdict: passed, the reasons it failed, and the figures it"
+            " judged (AUC-PR and Brier skill at 24 h against climatology and the active model)."
+        ),
+    )
+    forced_by: str | None = Field(
+        default=None, description="Who promoted this version past a failed gate."
+    )
+    forced_reason: str | None = Field(default=None, description="Why it was forced.")
+    forced_at: datetime | None = None
+
+
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(
+        default=False,
+        description="Promote even though the version fails the promotion gate (needs a reason).",
+    )
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="Why the gate is overridden."
+    )
 
 
 class ModelDetail(ModelOut):
@@ -158,3 +193,49 @@ class TrainAccepted(BaseModel):
     source: str = Field(description="Where the training data comes from: database or simulator.")
     days: int = Field(description="Days of history the new version trains on.")
     job_id: int = Field(description="Follow it at GET /api/v1/training-jobs/{job_id}.")
+
+
+class MetricRoleIn(BaseModel):
+    """What a metric is, in place of what its name suggests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str = Field(min_length=1, max_length=200)
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=SERVICE_PATTERN,
+        description="Only this service's metric (default: the metric of every service).",
+    )
+    role: Role | None = Field(default=None, description="What the metric measures.")
+    limit: float | None = Field(
+        default=None,
+        description=(
+            "The value at which the service breaks (for a counter: of its per-second rate),"
+            " e.g. a container's memory limit in bytes."
+        ),
+    )
+
+    @field_validator("limit")
+    @classmethod
+    def _usable(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value == 0):
+            raise ValueError("must be a finite number other than 0")
+        return value
+
+
+class MetricRoleOut(BaseModel):
+    metric: str
+    service: str | None
+    role: str | None
+    limit: float | None
+    read_as: dict[str, Any] = Field(
+        description="How prediction reads the metric with this declaration: role, direction"
+        " (1: rising is bad, -1: falling is bad, 0: either), counter, limit."
+    )
+
+
+class MetricRoleList(BaseModel):
+    items: list[MetricRoleOut]
+    roles: list[str] = Field(description="The roles a metric can have.")

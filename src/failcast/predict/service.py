@@ -19,26 +19,29 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.errors import Conflict, ValidationFailed
+from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.explain import Factor, RootCause, rank_root_causes, service_evidence, top_factors
 from failcast.health import assess_risk
-from failcast.models import FailurePrediction, ModelStatus, ModelVersion
-from failcast.predict import repository
+from failcast.models import FailurePrediction, MetricDeclaration, ModelStatus, ModelVersion
+from failcast.predict import gate, repository
 from failcast.predict.calibration import brier
 from failcast.predict.dataset import (
     HISTORY_POINTS,
     POINTS_PER_HOUR,
     STEP_MS,
+    Dataset,
     FleetData,
+    Sources,
     assemble,
     build_dataset,
+    drivers_at,
     fleet_features,
 )
 from failcast.predict.labels import HOUR_MS, FloatArray, IncidentLike
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember
-from failcast.predict.model import FailureModel, json_safe
+from failcast.predict.model import FailureModel, IncompatibleArtifact, json_safe
 from failcast.predict.simulated import simulated_history
-from failcast.predict.training import TrainConfig, TrainResult, train
+from failcast.predict.training import TrainConfig, TrainResult, evaluate, train
 from failcast.timeutil import ms_to_datetime
 
 DAY_MS = 24 * HOUR_MS
@@ -59,7 +62,10 @@ class ModelCache:
     def get(self, row: ModelVersion) -> FailureModel:
         model = self._models.get(row.id)
         if model is None:
-            model = FailureModel.from_bytes(row.artifact)
+            try:
+                model = FailureModel.from_bytes(row.artifact)
+            except IncompatibleArtifact as exc:
+                raise Conflict(f"model version {row.version}: {exc}") from None
             self._models[row.id] = model
         return model
 
@@ -76,7 +82,12 @@ def metrics_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Flat headline figures (24 h on the held-out test split) for lists and dashboards."""
     test = metrics.get("test", {}).get("24h") or metrics.get("validation", {}).get("24h") or {}
     keys = ("precision", "recall", "f1", "auc_pr", "brier", "lead_h_median")
-    return {k: test[k] for k in keys if k in test and _finite(test[k])}
+    out = {k: test[k] for k in keys if k in test and _finite(test[k])}
+    kind = metrics.get("test", {}).get("type") or {}
+    for key in ("accuracy", "majority_accuracy"):
+        if _finite(kind.get(key)):
+            out[f"type_{key}"] = kind[key]
+    return out
 
 
 def _finite(value: Any) -> bool:
@@ -91,30 +102,35 @@ async def register(
     source: str,
     now: datetime,
 ) -> ModelVersion:
-    """Store a trained model. The org's first model goes live at once (there is nothing to run
-    beside it in shadow); later ones start as candidates."""
+    """Store a trained model. The org's first model goes live at once if it passes the
+    promotion gate (there is nothing to run beside it in shadow); every other one starts as a
+    candidate."""
     model = result.model
     has_active = bool(await repository.with_status(session, org_id, ModelStatus.active))
+    metrics = json_safe(dict(result.metrics))
+    verdict = gate.judge(metrics, metrics.get("active_on_test"))
+    live = not has_active and verdict.passed
     row = ModelVersion(
         org_id=org_id,
         version=await repository.next_version(session, org_id),
-        status=(ModelStatus.candidate if has_active else ModelStatus.active).value,
+        status=(ModelStatus.active if live else ModelStatus.candidate).value,
         source=source,
         features=list(model.feature_names),
         horizons=sorted(model.horizons),
         train_start=ms_to_datetime(result.splits.start),
         train_end=ms_to_datetime(result.splits.end),
-        metrics=json_safe(dict(result.metrics)),
+        metrics=metrics,
         meta=json_safe(
             {
                 **model.describe_members(),
                 "thresholds": {f"{h}h": m.threshold for h, m in model.horizons.items()},
                 "incident_types": model.type_model.classes,
                 "reliability": result.metrics["validation"].get("24h", {}).get("reliability", []),
+                "gate": verdict.to_dict(),
             }
         ),
         artifact=model.to_bytes(),
-        promoted_at=None if has_active else now,
+        promoted_at=now if live else None,
     )
     session.add(row)
     await session.flush()
@@ -148,8 +164,36 @@ async def train_org(
         count = len(await repository.services(session, org_id)) or 12
         history = simulated_history(days, count, seed)
         fleet, labels = history.fleet, history.incidents
+    active = await repository.with_status(session, org_id, ModelStatus.active)
+    current = _loadable(active[0]) if active else None
     await end_reads(session)
-    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig())
+    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig(), current)
+    if "active_on_test" in result.metrics:
+        result.metrics["active_on_test_version"] = active[0].version
+    row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
+    await session.commit()
+    return row
+
+
+async def train_on_history(
+    session: AsyncSession,
+    org_id: int,
+    fleet: FleetData,
+    labels: Sequence[IncidentLike],
+    now_ms: int,
+    *,
+    config: TrainConfig | None = None,
+    source: str = "imported",
+) -> ModelVersion:
+    """Train on history given in full (imported files) and register the result for the org."""
+    if not labels:
+        raise Conflict("the history holds no incidents: nothing to learn from")
+    active = await repository.with_status(session, org_id, ModelStatus.active)
+    current = _loadable(active[0]) if active else None
+    await end_reads(session)
+    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig(), current)
+    if "active_on_test" in result.metrics:
+        result.metrics["active_on_test_version"] = active[0].version
     row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
     await session.commit()
     return row
@@ -161,17 +205,86 @@ async def end_reads(session: AsyncSession) -> None:
     await session.commit()
 
 
-def _train(fleet: FleetData, labels: Sequence[IncidentLike], config: TrainConfig) -> TrainResult:
+def _loadable(row: ModelVersion) -> FailureModel | None:
+    try:
+        return FailureModel.from_bytes(row.artifact)
+    except IncompatibleArtifact:
+        return None
+
+
+def _train(
+    fleet: FleetData,
+    labels: Sequence[IncidentLike],
+    config: TrainConfig,
+    active: FailureModel | None = None,
+) -> TrainResult:
     ds = build_dataset(fleet, labels, config.horizons)
-    return train(ds, config)
+    result = train(ds, config)
+    compare_on_test(result, ds, active)
+    return result
 
 
-async def promote(session: AsyncSession, org_id: int, version: int, now: datetime) -> ModelVersion:
+def compare_on_test(result: TrainResult, ds: Dataset, active: FailureModel | None) -> None:
+    """Add the active model's figures on the new model's test rows to its metrics, for the
+    promotion gate (when the active model reads the same features and horizons)."""
+    if active is None or result.splits.test_start > result.splits.end:
+        return
+    if active.feature_names != result.model.feature_names:
+        return
+    horizons = [h for h in result.model.horizons if h in active.horizons]
+    if horizons:
+        result.metrics["active_on_test"] = evaluate(
+            active, ds, result.splits.test_start, result.splits.end, horizons
+        )
+
+
+async def promotion_verdict(session: AsyncSession, org_id: int, row: ModelVersion) -> gate.Verdict:
+    """The promotion gate's verdict on `row` against today's active model: on the same test
+    rows when they were measured at training time, else on the active model's own test."""
+    active = [
+        a
+        for a in await repository.with_status(session, org_id, ModelStatus.active)
+        if a.id != row.id
+    ]
+    theirs = None
+    if active:
+        same_rows = row.metrics.get("active_on_test")
+        trained_beside = row.metrics.get("active_on_test_version")
+        theirs = same_rows if same_rows and trained_beside == active[0].version else None
+        theirs = theirs or active[0].metrics.get("test")
+    return gate.judge(row.metrics, theirs)
+
+
+async def promote(
+    session: AsyncSession,
+    org_id: int,
+    version: int,
+    now: datetime,
+    *,
+    force: bool = False,
+    reason: str | None = None,
+    actor: str = "",
+) -> ModelVersion:
     """Make `version` the active model; the one it replaces is retired and remembered, so a
-    rollback can bring it back."""
+    rollback can bring it back. A version that fails the promotion gate needs `force` and a
+    `reason`, which are recorded with `actor`."""
     row = await repository.get_version(session, org_id, version)
     if row.status == ModelStatus.active.value:
         raise Conflict(f"version {version} is already active")
+    verdict = await promotion_verdict(session, org_id, row)
+    if not verdict.passed:
+        if not force:
+            raise Conflict(
+                f"version {version} fails the promotion gate: {'; '.join(verdict.reasons)}."
+                " Promote it anyway with force and a reason."
+            )
+        if not (reason and reason.strip()):
+            raise ValidationFailed(
+                [{"field": "body.reason", "msg": "forcing a promotion needs a reason"}]
+            )
+        row.forced_by = actor or "unknown"
+        row.forced_reason = reason.strip()
+        row.forced_at = now
     replaced = None
     for current in await repository.with_status(session, org_id, ModelStatus.active):
         current.status = ModelStatus.retired.value
@@ -181,7 +294,7 @@ async def promote(session: AsyncSession, org_id: int, version: int, now: datetim
     row.promoted_at = now
     row.retired_at = None
     # A new dict, so the JSON column sees the change.
-    row.meta = {**row.meta, "replaced_version": replaced}
+    row.meta = {**row.meta, "replaced_version": replaced, "gate": verdict.to_dict()}
     await session.commit()
     return row
 
@@ -228,6 +341,41 @@ async def shadow_comparison(
         out["brier_candidate"] = brier([c.probability for c, _ in resolved], y)
         out["brier_active"] = brier([a.probability for _, a in resolved], y)
     return out
+
+
+# ---------------------------------------------------------------- metric roles
+
+
+async def declare_metric(
+    session: AsyncSession,
+    org_id: int,
+    metric: str,
+    *,
+    service: str = "",
+    role: str | None = None,
+    limit: float | None = None,
+) -> MetricDeclaration:
+    """Set (or replace) the role and limit the org declares for `metric` (of `service`, or of
+    every service with "")."""
+    if role is None and limit is None:
+        raise ValidationFailed(
+            [{"field": "body", "msg": "declare a role, a limit or both; DELETE removes one"}]
+        )
+    row = await repository.declaration(session, org_id, service, metric)
+    if row is None:
+        row = MetricDeclaration(org_id=org_id, service=service, metric=metric)
+        session.add(row)
+    row.role, row.limit_value = role, limit
+    await session.commit()
+    return row
+
+
+async def forget_metric(session: AsyncSession, org_id: int, metric: str, service: str) -> None:
+    row = await repository.declaration(session, org_id, service, metric)
+    if row is None:
+        raise NotFound(f"no declaration for {metric!r}" + (f" of {service}" if service else ""))
+    await session.delete(row)
+    await session.commit()
 
 
 # ---------------------------------------------------------------- scoring
@@ -318,7 +466,8 @@ def score_fleet(
     n = len(fleet.ts_ms)
     if n == 0:
         return [[] for _ in models]
-    _, columns = fleet_features(fleet)
+    sources: Sources = {}
+    _, columns = fleet_features(fleet, sources=sources)
     last = n - 1
     deps = {name: s.dependencies for name, s in fleet.services.items()}
     chosen = [
@@ -349,9 +498,10 @@ def score_fleet(
         scores = []
         for i, (service, answer) in enumerate(zip(chosen, answers, strict=True)):
             factors: dict[int, list[Factor]] = {}
+            drivers = drivers_at(sources[service], last)
             for h, contrib in contributions.items():
                 factors[h] = (
-                    top_factors(model.feature_names, X[i], contrib[i], TOP_FACTORS)
+                    top_factors(model.feature_names, X[i], contrib[i], TOP_FACTORS, drivers)
                     if contrib is not None
                     else []
                 )

@@ -10,6 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from failcast.chaos import Fault, FaultKind, Incident, build_fleet, history_matrix
+from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
+from failcast.chaos.hardness import HARD, Hardness
 from failcast.chaos.history import DEFAULT_START
 from failcast.chaos.signals import SeriesMatrix
 from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
@@ -37,10 +39,20 @@ def fleet_from_matrix(
 
 
 def simulated_history(
-    days: float, services: int, seed: int, *, faults: Sequence[Fault] = ()
+    days: float,
+    services: int,
+    seed: int,
+    *,
+    faults: Sequence[Fault] = (),
+    hardness: Hardness = HARD,
+    rate_per_day: float = ORGANIC_RATE_PER_DAY,
 ) -> SimulatedHistory:
-    """`days` of simulated history for `services` services on the prediction grid."""
-    result = history_matrix(days, services, step_s=STEP_MS // 1000, seed=seed, faults=faults)
+    """`days` of simulated history for `services` services on the prediction grid; hard by
+    default (harmless ramps, resets, varied precursors, missing data, late or lost records)."""
+    result = history_matrix(
+        days, services, step_s=STEP_MS // 1000, seed=seed, faults=faults,
+        organic_rate_per_day=rate_per_day, hardness=hardness,
+    )  # fmt: skip
     topology = result.topology
     kinds = {name: str(kind) for name, kind in topology.kinds.items()}
     deps = {name: tuple(d) for name, d in topology.dependencies.items()}

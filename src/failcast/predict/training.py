@@ -27,6 +27,9 @@ from failcast.predict.metrics import DEFAULT_MIN_PRECISION, choose_threshold, cl
 from failcast.predict.model import FailureModel, HorizonModel, TypeModel, fit_weights
 
 LSTM_FEATURES = 24  # the LSTM sees the trees' most important columns, to stay small
+# The newest share of the training span on which trees stop early, apart from the validation
+# split that calibrates them and chooses thresholds.
+STOP_SHARE = 0.2
 
 
 @dataclass
@@ -54,13 +57,18 @@ class TrainConfig:
 
 @dataclass
 class Splits:
-    """Boundaries (epoch ms): train [start, val_start), validation [val_start, test_start),
-    test [test_start, end]."""
+    """Boundaries (epoch ms): train [start, stop_start), early stopping [stop_start, val_start),
+    validation (calibration and thresholds) [val_start, test_start), test [test_start, end]."""
 
     start: int
     val_start: int
     test_start: int
     end: int
+    stop_start: int = -1
+
+    def __post_init__(self) -> None:
+        if self.stop_start < 0:
+            self.stop_start = self.start + round((self.val_start - self.start) * (1 - STOP_SHARE))
 
 
 @dataclass
@@ -93,42 +101,59 @@ def purged(ds: Dataset, lo: int, hi: int, horizon_h: float) -> np.ndarray:
     return mask
 
 
+def at_risk(ds: Dataset, horizons: Sequence[int], h: int) -> np.ndarray:
+    """Rows at risk in the interval ending at horizon `h`: no incident starts before its
+    beginning (the previous horizon), so the interval's hazard is what is left to learn."""
+    earlier = [g for g in horizons if g < h]
+    if not earlier:
+        return np.ones(len(ds), dtype=bool)
+    risk: np.ndarray = ~ds.labels[max(earlier)]
+    return risk
+
+
 def fit_model(
     ds: Dataset,
     splits: Splits,
     config: TrainConfig,
     progress: Progress | None = None,
 ) -> FailureModel:
-    """Fit every horizon on [start, val_start) and tune it on [val_start, test_start)."""
+    """Fit the hazard of every horizon's interval on [start, stop_start), stop its trees early on
+    [stop_start, val_start), then weigh the members, calibrate the hazard and choose each
+    horizon's threshold on [val_start, test_start). Every split's rows are purged: their label
+    windows end before the next split begins, a gap of at least the horizon."""
     say = progress or (lambda _: None)
     use_lstm = config.use_lstm and lstm_status() == "available"
-    validation: dict[str, Any] = {}
-    masks = {
-        h: (
-            purged(ds, splits.start, splits.val_start, h),
-            purged(ds, splits.val_start, splits.test_start, h),
+    grid = sorted(config.horizons)
+    masks = {}
+    for h in grid:
+        risk = at_risk(ds, grid, h)
+        masks[h] = (
+            purged(ds, splits.start, splits.stop_start, h) & risk,
+            purged(ds, splits.stop_start, splits.val_start, h) & risk,
+            purged(ds, splits.val_start, splits.test_start, h) & risk,
         )
-        for h in config.horizons
-    }
     trees: dict[int, TreeMember | ConstantMember] = {}
-    for h in config.horizons:
+    for h in grid:
         say(f"{h} h horizon: trees")
-        tr, va = masks[h]
+        tr, stop, _ = masks[h]
         y = ds.labels[h]
         trees[h] = TreeMember.fit(
-            ds.X[tr], y[tr], ds.X[va], y[va], seed=config.seed, n_jobs=config.n_jobs,
+            ds.X[tr], y[tr], ds.X[stop], y[stop], seed=config.seed, n_jobs=config.n_jobs,
             params=config.tree_params,
         )  # fmt: skip
     columns = lstm_columns(trees, len(ds.names)) if use_lstm else []
+    validating = {h: purged(ds, splits.val_start, splits.test_start, h) for h in grid}
     seq_all = None
     if columns:
-        used = np.any([tr | va for tr, va in masks.values()], axis=0)
+        used = np.any([m for parts in masks.values() for m in parts], axis=0)
+        used |= np.any(list(validating.values()), axis=0)
         seq_all = np.zeros((len(ds), SEQUENCE_LENGTH, len(columns)), dtype=np.float32)
         seq_all[used] = sequences(ds.X, ds.ts_ms, ds.services, columns, rows=used)
     horizons: dict[int, HorizonModel] = {}
+    hazard_figures: dict[str, Any] = {}
     lstm_seconds = 0.0
-    for h in config.horizons:
-        tr, va = masks[h]
+    for h in grid:
+        tr, _, va = masks[h]
         y = ds.labels[h]
         tree = trees[h]
         members: dict[str, Member] = {tree.name: tree}
@@ -141,37 +166,56 @@ def fit_model(
             members[lstm.name] = lstm
             val_preds[lstm.name] = lstm.predict(ds.X[va], seq_all[va])
         weights = fit_weights(val_preds, y[va])
-        raw = sum(weights[n] * val_preds[n] for n in val_preds)
-        raw = np.asarray(raw, dtype=np.float64)
+        raw = np.asarray(sum(weights[n] * val_preds[n] for n in val_preds), dtype=np.float64)
         calibrator = fit_calibrator(raw, y[va])
-        calibrated = calibrator.apply(raw)
-        threshold = choose_threshold(calibrated, y[va], config.min_precision)
-        horizons[h] = HorizonModel(h, members, weights, calibrator, threshold)
-        validation[f"{h}h"] = {
-            **classification(calibrated, y[va], threshold),
-            "threshold": threshold,
+        horizons[h] = HorizonModel(h, members, weights, calibrator, 1.0)
+        hazard_figures[f"{h}h"] = {
             "weights": weights,
             "calibration": calibrator.method,
             "raw_brier": float(np.mean((raw - y[va]) ** 2)) if va.any() else math.nan,
-            "reliability": [list(b) for b in reliability(calibrated, y[va])],
+            "at_risk_rows": int(va.sum()),
+        }
+    model = FailureModel(list(ds.names), horizons, TypeModel(["unknown"]))
+    validation: dict[str, Any] = {}
+    for h in grid:
+        va = validating[h]
+        y = ds.labels[h][va]
+        p = model.predict_proba(ds.X[va], seq_all[va] if seq_all is not None else None)[h]
+        threshold = choose_threshold(p, y, config.min_precision)
+        horizons[h].threshold = threshold
+        validation[f"{h}h"] = {
+            **classification(p, y, threshold),
+            **hazard_figures[f"{h}h"],
+            "threshold": threshold,
+            "reliability": [list(b) for b in reliability(p, y)],
         }
     say("incident type")
-    longest = max(config.horizons)
+    longest = max(grid)
     tr = purged(ds, splits.start, splits.val_start, longest)
-    type_model = TypeModel.fit(
+    model.type_model = TypeModel.fit(
         ds.X[tr], [ds.next_type[i] for i in np.flatnonzero(tr).tolist()],
         seed=config.seed, n_jobs=config.n_jobs,
     )  # fmt: skip
-    meta: dict[str, Any] = {
+    va = purged(ds, splits.val_start, splits.test_start, longest)
+    validation["type"] = type_figures(model, ds, va)
+    model.meta = {
         "lstm": lstm_status() if config.use_lstm else "disabled",
         "validation": validation,
         "config": config.to_dict(),
         "rows": {"train": int(tr.sum()), "total": len(ds)},
     }
     if columns:
-        meta["lstm_columns"] = [ds.names[j] for j in columns]
-        meta["lstm_train_s"] = round(lstm_seconds, 2)
-    return FailureModel(list(ds.names), horizons, type_model, meta)
+        model.meta["lstm_columns"] = [ds.names[j] for j in columns]
+        model.meta["lstm_train_s"] = round(lstm_seconds, 2)
+    return model
+
+
+def type_figures(model: FailureModel, ds: Dataset, rows: np.ndarray) -> dict[str, float]:
+    """The type classifier's figures on `rows` followed by an incident within the longest
+    horizon."""
+    known = [i for i in np.flatnonzero(rows).tolist() if ds.next_type[i] is not None]
+    truth = [str(ds.next_type[i]) for i in known]
+    return model.type_model.figures(ds.X[known], truth)
 
 
 def lstm_columns(
@@ -200,15 +244,18 @@ def predict_rows(
     seq = (
         sequences(ds.X, ds.ts_ms, ds.services, columns, rows=rows) if columns is not None else None
     )
-    X = ds.X[rows]
-    return {h: model.horizons[h].predict(X, seq) for h in horizons or list(model.horizons)}
+    probs = model.predict_proba(ds.X[rows], seq)
+    return {h: probs[h] for h in horizons or list(model.horizons)}
 
 
 def evaluate(
     model: FailureModel, ds: Dataset, lo: int, hi: int, horizons: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Figures per horizon on rows in [lo, hi] whose label window is fully known by `hi`."""
-    out: dict[str, Any] = {}
+    """Figures per horizon on rows in [lo, hi] whose label window is fully known by `hi`, and
+    the incident type classifier's (key "type")."""
+    out: dict[str, Any] = {
+        "type": type_figures(model, ds, purged(ds, lo, hi + 1, max(model.horizons)))
+    }
     for h in horizons or list(model.horizons):
         rows = purged(ds, lo, hi + 1, h)
         p = predict_rows(model, ds, rows, [h])[h]

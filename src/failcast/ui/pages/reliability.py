@@ -52,7 +52,8 @@ def backtest_rows(figures: Mapping[str, Any]) -> list[dict[str, str]]:
     rows = []
     for split in ("test", "validation"):
         for horizon, values in sorted((figures.get(split) or {}).items()):
-            if isinstance(values, Mapping):
+            # Horizons only: the incident type classifier's figures ("type") are not a horizon.
+            if isinstance(values, Mapping) and str(horizon)[:-1].isdigit():
                 row = {"split": split, "horizon": str(horizon)}
                 row |= {k: logic.fmt_num(values.get(k)) for k in BACKTEST_KEYS}
                 rows.append(row)
