@@ -62,20 +62,29 @@ def fmt_value(value: float, unit: str = "") -> str:
     return f"{text} {unit}" if unit else text
 
 
-# The kind of behaviour a feature measures, recognised from words in its name. The feature set
-# changes as the model does; anything unrecognised still reads as "behaving unusually".
-_BEHAVIOURS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
-    (("slope", "trend", "rising", "growth"), "trending {direction}", False),
-    (("ratio", "relative"), "at {v} times its usual level", False),
-    (("dev", "sigma", "z", "zscore", "seasonal"), "{v} standard deviations from its usual level",
-     False),
-    (("detector", "anomaly"), "behaving unusually (anomaly score {v})", False),
-    (("limit",), "reaching its limit in {v} h at the current trend", False),
-    (("max", "peak"), "peaking at {v}", True),
-    (("min", "low"), "dropping to {v}", True),
-    (("std", "var", "volatility"), "varying by {v}", True),
-    (("mean", "avg", "ewma", "level", "last"), "averaging {v}", True),
-    (("missing", "gap", "stale"), "missing data ({v})", False),
+# The kind of behaviour a feature measures, recognised from words in its name, with how its
+# value reads: in the metric's own unit, as a share, in standard deviations, hours, a count or
+# a score. Features change as the model does; anything unrecognised still reads as a sentence.
+_BEHAVIOURS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("headroom",), "reaching its limit in {v} at the current trend", "hours"),
+    (("limit",), "reaching its limit in {v} at the current trend", "hours"),
+    (("used",), "at {v} of its limit", "share"),
+    (("missing", "gap", "stale"), "missing {v} of its recent data", "share"),
+    (("restarts",), "restarting {v} times", "count"),
+    (("creep",), "{v} above its quietest day of the week", "share"),
+    (("level",), "{v} standard deviations worse than its weekly norm", "sigma"),
+    (("shift",), "{v} standard deviations worse than over the last day", "sigma"),
+    (("seasonal",), "{v} standard deviations off its usual level for the hour", "sigma"),
+    (("volatility",), "varying more than usual ({v})", "score"),
+    (("anomaly", "detector"), "behaving unusually (anomaly score {v})", "score"),
+    (("change",), "shifting level (change score {v})", "score"),
+    (("slope", "trend", "growth"), "trending {direction}", "none"),
+    (("ratio", "relative"), "at {v} times its usual level", "score"),
+    (("dev", "sigma", "z", "zscore"), "{v} standard deviations from its usual level", "sigma"),
+    (("max", "peak"), "peaking at {v}", "metric"),
+    (("min", "low"), "dropping to {v}", "metric"),
+    (("std", "var"), "varying by {v}", "metric"),
+    (("mean", "avg", "ewma", "last"), "averaging {v}", "metric"),
 )  # fmt: skip
 
 
@@ -83,32 +92,58 @@ def _words(text: str) -> set[str]:
     return {w for w in text.replace("-", "_").split("_") if w and not w.isdigit()}
 
 
+def _reading(value: float, kind: str, unit: str) -> str:
+    if kind == "metric":
+        return fmt_value(value, unit)
+    if kind == "share":
+        return fmt_value(value, "fraction")
+    if kind == "hours":
+        return f"~{value:.0f} h"
+    if kind == "count":
+        return f"{value:.0f}"
+    if kind == "sigma":
+        return f"{value:.1f}"
+    return fmt_value(value)
+
+
 def describe_factor(factor: Mapping[str, Any]) -> str:
-    """A failure-model factor (`feature`, `metric`, `value`, `contribution`) as a sentence:
-    the metric, the kind of behaviour, the value with its unit, and which way it pushes."""
+    """A failure-model factor (`feature`, `metric`, `value`, `contribution`) as a sentence: what
+    it is about, the kind of behaviour, the value in its unit, and which way it pushes.
+
+    A feature is named `subject__behaviour[__aggregate]`; the subject is a metric, a group of
+    metrics (`latency`) or `any`, and `metric` names the series behind it when known.
+    """
     feature = str(factor.get("feature") or "")
     if not feature:
         return str(factor.get("statement") or "")
-    metric = factor.get("metric") or (feature.partition("__")[0] if "__" in feature else None)
     raw = factor.get("value")
     value = float(raw) if isinstance(raw, int | float) else math.nan
     contribution = float(factor.get("contribution") or 0.0)
     push = "raises the risk" if contribution > 0 else "lowers the risk"
-    if metric:
-        words = _words(feature.partition("__")[2])
-        unit = unit_of(str(metric))
-        behaviour = "behaving unusually ({v})"
-        for marks, phrase, in_unit in _BEHAVIOURS:
-            if words & set(marks):
-                behaviour = phrase.replace("{v}", fmt_value(value, unit if in_unit else ""))
-                behaviour = behaviour.replace("{direction}", "up" if value >= 0 else "down")
-                break
-        else:
-            behaviour = behaviour.replace("{v}", fmt_value(value, unit))
-        if not math.isfinite(value):
-            behaviour = "not reporting"
-        name = metric_label(str(metric))
-    else:
+    subject, _, behaviour_name = feature.partition("__")
+    metric = factor.get("metric")
+    if not behaviour_name:
         name = feature.replace("_", " ")
         behaviour = f"at {fmt_value(value)}" if math.isfinite(value) else "missing"
+        return f"{name[:1].upper()}{name[1:]} {behaviour}: {push}."
+    if metric:
+        name = metric_label(str(metric))
+    elif subject == "any":
+        name = "a metric"
+    elif unit_of(subject):
+        name = metric_label(subject)
+    else:
+        name = f"the {subject.replace('_', ' ')} metrics"
+    unit = unit_of(str(metric or subject))
+    words = _words(behaviour_name)
+    behaviour = f"behaving unusually ({fmt_value(value, unit)})"
+    for marks, phrase, kind in _BEHAVIOURS:
+        if words & set(marks):
+            behaviour = phrase.replace("{v}", _reading(value, kind, unit))
+            behaviour = behaviour.replace("{direction}", "up" if value >= 0 else "down")
+            break
+    if not math.isfinite(value):
+        behaviour = "not reporting"
+    if name.endswith(" metrics"):
+        behaviour = behaviour.replace("its ", "their ")
     return f"{name[:1].upper()}{name[1:]} {behaviour}: {push}."

@@ -369,6 +369,27 @@ def test_a_prediction_shows_its_age_and_is_marked_stale_after_a_missed_slot() ->
             {"feature": "deps_unhealthy", "metric": None, "value": 2.0, "contribution": 0.3},
             "Deps unhealthy at 2: raises the risk.",
         ),
+        (
+            {"feature": "latency__level__max", "metric": None, "value": 2.34,
+             "contribution": 0.3},
+            "The latency metrics 2.3 standard deviations worse than their weekly norm:"
+            " raises the risk.",
+        ),
+        (
+            {"feature": "memory__used__max", "metric": "memory_pct", "value": 0.87,
+             "contribution": 0.3},
+            "Memory at 87% of its limit: raises the risk.",
+        ),
+        (
+            {"feature": "disk__headroom_h__min", "metric": "disk_pct", "value": 12.4,
+             "contribution": 0.3},
+            "Disk reaching its limit in ~12 h at the current trend: raises the risk.",
+        ),
+        (
+            {"feature": "any__trend__mean", "metric": None, "value": -1.5,
+             "contribution": -0.2},
+            "A metric trending down: lowers the risk.",
+        ),
     ],
 )  # fmt: skip
 def test_model_factors_read_as_sentences_with_units(factor: dict[str, Any], sentence: str) -> None:
