@@ -1,7 +1,7 @@
 """who forced a model version past the promotion gate, and why
 
-Revision ID: 0013_model_promotion_gate
-Revises: 0012_session_keys (needs 0005_predict)
+Revision ID: 0014_model_promotion_gate
+Revises: 0013_teams
 Create Date: 2026-12-15
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_model_promotion_gate"
-down_revision: str | None = "0012_session_keys"
+revision: str = "0014_model_promotion_gate"
+down_revision: str | None = "0013_teams"
 branch_labels: str | Sequence[str] | None = None
 # The model_version table comes from the prediction branch.
 depends_on: str | Sequence[str] | None = "0005_predict"

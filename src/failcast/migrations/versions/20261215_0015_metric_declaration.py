@@ -1,7 +1,7 @@
 """metric roles and limits an org declares for failure prediction
 
-Revision ID: 0014_metric_declaration
-Revises: 0013_model_promotion_gate
+Revision ID: 0015_metric_declaration
+Revises: 0014_model_promotion_gate
 Create Date: 2026-12-15
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_metric_declaration"
-down_revision: str | None = "0013_model_promotion_gate"
+revision: str = "0015_metric_declaration"
+down_revision: str | None = "0014_model_promotion_gate"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

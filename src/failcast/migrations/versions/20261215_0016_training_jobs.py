@@ -1,7 +1,7 @@
 """training jobs: the state of each requested training, and why one failed
 
-Revision ID: 0013_firsthour_training_jobs
-Revises: 0012_session_keys
+Revision ID: 0016_training_jobs
+Revises: 0015_metric_declaration
 Create Date: 2026-12-15
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_firsthour_training_jobs"
-down_revision: str | None = "0012_session_keys"
+revision: str = "0016_training_jobs"
+down_revision: str | None = "0015_metric_declaration"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
