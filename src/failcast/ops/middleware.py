@@ -17,13 +17,14 @@ from failcast.ops.telemetry import Telemetry
 log = logging.getLogger("failcast.http")
 
 # The dashboard (NiceGUI under /app) needs inline and evaluated script and style and its
-# websocket; the API docs load Swagger UI from jsDelivr. Everything else is same-origin only.
+# websocket; the API docs are served from the installed package. Everything else is
+# same-origin only.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "img-src 'self' data: blob: https://fastapi.tiangolo.com",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
         "font-src 'self' data:",
         "connect-src 'self' ws: wss:",
         "object-src 'none'",
