@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -587,9 +587,15 @@ def _rows(
     return rows
 
 
-async def score_org(session: AsyncSession, org_id: int, now_ms: int, cache: ModelCache) -> int:
-    """Score every service with the active model, and each candidate in shadow; returns the
-    number of predictions stored."""
+async def score_org(
+    session: AsyncSession,
+    org_id: int,
+    now_ms: int,
+    cache: ModelCache,
+    only: Collection[int] | None = None,
+) -> int:
+    """Score every service (or the services whose ids are in `only`) with the active model, and
+    each candidate in shadow; returns the number of predictions stored."""
     active = await repository.with_status(session, org_id, ModelStatus.active)
     if not active:
         return 0
@@ -597,11 +603,16 @@ async def score_org(session: AsyncSession, org_id: int, now_ms: int, cache: Mode
     versions = [active[0], *candidates]
     models = [cache.get(v) for v in versions]
     fleet = await load_live(session, org_id, now_ms)
+    service_ids = {s.name: s.id for s in await repository.services(session, org_id)}
+    names = None
+    if only is not None:
+        names = [n for n, i in sorted(service_ids.items()) if i in only and n in fleet.services]
+        if not names:
+            return 0
     if not fleet.services:
         return 0
     await end_reads(session)
-    results = await asyncio.to_thread(score_fleet, fleet, models, at_ms=now_ms)
-    service_ids = {s.name: s.id for s in await repository.services(session, org_id)}
+    results = await asyncio.to_thread(score_fleet, fleet, models, names, at_ms=now_ms)
     stored = 0
     for i, (version, scores) in enumerate(zip(versions, results, strict=True)):
         rows = _rows(org_id, service_ids, version, scores, shadow=i > 0)

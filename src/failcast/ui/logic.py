@@ -308,8 +308,9 @@ def by_priority(alerts: Iterable[AlertRow]) -> list[AlertRow]:
     )
 
 
-# The failure model re-scores every service every 15 minutes (predict/tasks.py); a prediction
-# older than this missed its slot and may no longer describe the service.
+# The failure model re-scores every service every 15 minutes, and a service that changed
+# sharply at once (predict/tasks.py); a prediction older than this missed its slot and may no
+# longer describe the service.
 STALE_PREDICTION_S = 20 * 60
 
 
