@@ -38,9 +38,17 @@ RETRAIN_SECONDS = 7 * 24 * 3600.0
 class PredictionJobs:
     """The task functions the runner calls; each opens its own sessions."""
 
-    def __init__(self, database: Database, cache: service.ModelCache) -> None:
+    def __init__(
+        self,
+        database: Database,
+        cache: service.ModelCache,
+        topology: repository.TopologyProvider | None = None,
+    ) -> None:
         self.database = database
         self.cache = cache
+        # The org's merged dependency graph, so the dependency features count the edges the
+        # topology page shows.
+        self.topology = topology
 
     async def orgs(self) -> list[int]:
         """Orgs with a live model: the ones scored and retrained."""
@@ -50,7 +58,9 @@ class PredictionJobs:
     async def score_org(self, org_id: int, now: int) -> int:
         """Score the org's services at `now`, then match its due predictions; rows stored."""
         async with self.database.session() as session:
-            stored = await service.score_org(session, org_id, now, self.cache)
+            stored = await service.score_org(
+                session, org_id, now, self.cache, topology=self.topology
+            )
             await service.resolve_org(session, org_id, datetime.fromtimestamp(now / 1000, UTC))
         return stored
 
@@ -62,7 +72,9 @@ class PredictionJobs:
     async def rescore(self, org_id: int, service_ids: list[int], now: int) -> int:
         """Score some of an org's services at `now`, outside the schedule; rows stored."""
         async with self.database.session() as session:
-            return await service.score_org(session, org_id, now, self.cache, only=service_ids)
+            return await service.score_org(
+                session, org_id, now, self.cache, only=service_ids, topology=self.topology
+            )
 
     async def retrain_org(self, org_id: int, now: int) -> None:
         await self.train(org_id=org_id, now=now)
@@ -80,7 +92,12 @@ class PredictionJobs:
         async def train() -> ModelVersion:
             async with self.database.session() as session:
                 return await service.train_org(
-                    session, org_id, now if now is not None else now_ms(), days=days, source=source
+                    session,
+                    org_id,
+                    now if now is not None else now_ms(),
+                    days=days,
+                    source=source,
+                    topology=self.topology,
                 )
 
         if job_id is None:
@@ -188,7 +205,7 @@ def install_prediction(app: FastAPI) -> None:
     """Model cache, runner jobs, early re-scoring on health changes and the alert signal of the
     prediction domain."""
     app.state.model_cache = service.ModelCache()
-    jobs = PredictionJobs(app.state.db, app.state.model_cache)
+    jobs = PredictionJobs(app.state.db, app.state.model_cache, app.state.topology)
     app.state.prediction_jobs = jobs
     runner = app.state.runner
     runner.register(SCORE_TASK, OrgJob(SCORE_TASK, jobs.orgs, jobs.score_org))
