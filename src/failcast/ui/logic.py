@@ -492,6 +492,25 @@ def health_rows(health: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def health_cap(health: Mapping[str, Any]) -> str:
+    """Why a service's score sits below its components' weighted mean (its status caps it at
+    79 for warning, 59 for critical), in one line, or "" when it does not."""
+    score, mean = health.get("score"), health.get("weighted_mean")
+    if score is None or mean is None or float(score) >= float(mean):
+        return ""
+    status = str(health["status"])
+    names = [
+        str(c["component"]).replace("_", " ")
+        for c in health.get("components") or []
+        if c.get("status") == status
+    ]
+    if names:
+        why = f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} {status}"
+    else:
+        why = f"the score is in the {status} band"
+    return f"Weighted mean {float(mean):.0f}, capped at {float(score):.0f} because {why}."
+
+
 def health_left_out(health: Mapping[str, Any]) -> str:
     """The components the score leaves out, and why, in one line (or "")."""
     parts = [
