@@ -6,6 +6,8 @@ Every service is scored every `SCORE_SECONDS`. A service whose health status cha
 of whose live anomaly scores rises past the alarm threshold, is re-scored at once
 (`Rescorer`), at most once per `RESCORE_MIN_SECONDS`: its prediction must not read calm for up
 to a quarter of an hour after it broke, and a flapping service must not keep the scorer busy.
+The throttle lives in each process: in scale-out mode an API replica and a worker may each
+re-score a service once in the same minute.
 """
 
 from __future__ import annotations
