@@ -9,6 +9,9 @@ DEEP ?= deep
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 comma := ,
+# Checks (and as root installs) the Debian packages the tests drive; `make test SYSTEM_DEPS=`
+# skips the check, and the tests that need a missing package are skipped.
+SYSTEM_DEPS ?= scripts/system-deps.sh
 
 .PHONY: run test check install fmt proto bench screenshots clean
 
@@ -25,6 +28,7 @@ run: $(STAMP)
 	$(BIN)/failcast up --host 0.0.0.0 --port 8000 --demo
 
 test: $(STAMP)
+	$(if $(SYSTEM_DEPS),$(SYSTEM_DEPS))
 	$(BIN)/pytest
 
 # Refresh the README's screenshots of every page (dark, light, phone) from the dashboard test.

@@ -23,14 +23,16 @@ from failcast.alerting import evaluate_org
 from failcast.app import create_app
 from failcast.cli import app as cli
 from failcast.config import Settings
-from failcast.detect.live import DEFAULT_DETECTOR, spec_version
+from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
 from failcast.detect.service import LiveConfig, LiveScoring
-from failcast.models import Alert, DetectorState, Sample, Series
+from failcast.models import Alert, DetectorState, Sample, Series, Service
 
 MINUTE_MS = 60_000
 N = 400
 WARMUP = int(DEFAULT_DETECTOR["params"].get("warmup", 150))  # points without a score
-START_MS = (int(time.time()) // 60) * 60_000 - N * MINUTE_MS
+# Yesterday's midnight: the detectors read the time of day, so a start that moved with the
+# clock made the scores before the jump vary from run to run.
+START_MS = (int(time.time()) // 86_400 - 1) * 86_400_000
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +147,43 @@ async def test_one_run_equals_two_runs_with_a_restart_between(
     assert 330 <= loudest < 345
     assert by_point[loudest] > 0.5
     assert max(v for i, v in by_point.items() if i < 330) < 0.4
+
+
+def test_a_score_rises_past_the_threshold_only_from_below() -> None:
+    assert rises_past(None, [0.1, 0.6], 0.5)
+    assert rises_past(None, [0.7], 0.5)  # nothing known before: an alarm under way counts
+    assert rises_past(0.2, [0.5], 0.5)
+    assert not rises_past(0.6, [0.7, 0.9], 0.5)  # already past it
+    assert not rises_past(0.2, [0.3, 0.49], 0.5)
+    assert rises_past(0.6, [0.4, 0.55], 0.5)  # fell back, then rose again
+
+
+class RecordingRescorer:
+    def __init__(self) -> None:
+        self.alarmed: list[tuple[int, set[int]]] = []
+
+    async def anomaly_alarmed(self, org_id: int, service_ids: set[int]) -> None:
+        self.alarmed.append((org_id, set(service_ids)))
+
+
+async def test_a_service_whose_anomaly_score_rises_past_the_alarm_is_rescored(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    await ingest(client, api_key, cpu_values())
+    async with app.state.db.session() as session:
+        api = await session.scalar(select(Service.id).where(Service.name == "api"))
+    rescorer = RecordingRescorer()
+    app.state.rescorer = rescorer
+    job = app.state.runner.tasks["detect.score"]
+    # Up to point 300 the scores stay below the alarm threshold: nothing to re-score.
+    await job(now=START_MS + 300 * MINUTE_MS)
+    assert rescorer.alarmed == []
+    # The jump at point 330 rises past it: the service is handed over once.
+    await job(now=START_MS + 340 * MINUTE_MS)
+    assert rescorer.alarmed == [(account.org_id, {api})]
+    # Still past it, or falling back: no new rise.
+    await job(now=START_MS + N * MINUTE_MS)
+    assert rescorer.alarmed == [(account.org_id, {api})]
 
 
 async def test_running_again_without_new_data_scores_nothing(

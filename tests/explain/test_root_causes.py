@@ -85,7 +85,7 @@ def test_contributions_become_statements() -> None:
     )
     assert [f.statement for f in factors] == [
         "process_resident_memory_bytes reaches the limit in ~12 h at the current trend: +0.31",
-        "1 unhealthy dependencies: -0.05",
+        "1 unhealthy dependency: -0.05",
     ]
     assert factors[0].metric == "process_resident_memory_bytes"
     assert factors[1].metric is None

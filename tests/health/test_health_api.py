@@ -96,6 +96,7 @@ async def test_scores_equal_the_hand_calculation(
     # docs/concepts.md: accuracy 0.87 -> 52, p99 150 ms -> 55, error 1 % -> 90, weights 25/20/20.
     ranker = by_name["ranker"]
     assert ranker["score"] == pytest.approx(4200 / 65)
+    assert ranker["weighted_mean"] == ranker["score"]  # 64.6 is in the warning band already
     assert ranker["status"] == "warning"
     assert ranker["explanation"][0] == (
         "accuracy: accuracy 0.87 -> 52.0; score 52.0 (warning), weight 25 -> 38.5%,"
@@ -106,8 +107,13 @@ async def test_scores_equal_the_hand_calculation(
     # p99 40 ms -> 100; error 7 % -> 40 - 40 * 2/15; resource min(cpu 85 -> 55, memory 100).
     api = by_name["api"]
     expected = (20 * 100 + 20 * (40 - 40 * 2 / 15) + 15 * 55) / 55
-    assert api["score"] == pytest.approx(expected)
+    assert api["weighted_mean"] == pytest.approx(expected)  # 64.0
     assert api["status"] == "critical"  # the error rate is past 5 %
+    assert api["score"] == 59.0  # so the score stays below the critical cut of 60
+    assert api["explanation"][-1] == (
+        "api: health 59.0 (critical); weighted mean 64.0, capped at 59 because error_rate is"
+        " critical"
+    )
 
     # freshness 90 min -> 55, run success 0.97 -> 85, schema errors 2/1000 rows -> 94.
     etl = by_name["etl"]
@@ -126,6 +132,10 @@ async def test_detail_lays_out_the_calculation_and_is_tenant_scoped(
     ids = await fleet(client, account, api_key)
     detail = await get(client, account, f"/api/v1/health/services/{ids['ranker']}")
     assert detail["formula"] == "0.385 x 52.0 + 0.308 x 55.0 + 0.308 x 90.0 = 64.6"
+    api = await get(client, account, f"/api/v1/health/services/{ids['api']}")
+    assert api["formula"] == (
+        "0.364 x 100.0 + 0.364 x 34.7 + 0.273 x 55.0 = 64.0, capped at 59 (critical)"
+    )
     assert detail["weights"]["accuracy"] == 25
     assert detail["thresholds"]["latency_p99_ms"] == {
         "healthy": 50.0,
@@ -153,14 +163,14 @@ async def test_org_health_summary_and_risk(
 ) -> None:
     await fleet(client, account, api_key)
     body = await get(client, account, "/api/v1/health")
-    scores = [4200 / 65, (20 * 100 + 20 * (40 - 40 * 2 / 15) + 15 * 55) / 55, 74.5]
+    scores = [4200 / 65, 59.0, 74.5]  # api's 64.0 is capped at 59 while it is critical
     mean = sum(scores) / 3  # every service is tier 2
     # api is critical (15), ranker and etl are warnings (5 each); all weigh the same.
     assert body["mean"] == pytest.approx(mean)
     assert body["penalty"] == pytest.approx(25.0)
     assert body["score"] == pytest.approx(mean - 25.0)
     assert body["counts"] == {"ok": 0, "warning": 2, "critical": 1, "unknown": 0}
-    assert body["summary"].startswith("Acme health is 43/100 (critical) across 3 services")
+    assert body["summary"].startswith("Acme health is 41/100 (critical) across 3 services")
     assert {r["service"]: r["level"] for r in body["risks"]} == {
         "api": "high",
         "etl": "medium",
@@ -205,7 +215,7 @@ async def test_risk_reads_the_newest_predictions(
     api = risk["services"][0]
     assert api["service"] == "api"
     assert api["failure_probability"] == {"24": 0.30, "48": 0.40, "72": 0.55}
-    # Health (critical, 64) is high, P(24 h) 0.30 is high: two sources agree -> critical.
+    # Health (critical, 59) is high, P(24 h) 0.30 is high: two sources agree -> critical.
     assert api["level"] == "critical"
     assert api["corroborated"] is True
     # Evaluated before the prediction was made, it is not used.
@@ -243,7 +253,9 @@ async def test_config_round_trip_json_and_yaml(
     overrides = response.json()["services"]
     assert overrides == {"ranker": {"weights": {"accuracy": 0.0}, "thresholds": {}}}
     ranker = await get(client, account, f"/api/v1/health/services/{ids['ranker']}")
-    assert ranker["score"] == pytest.approx((70 + 90) / 2)
+    # (70 + 90) / 2 = 80 would read ok, but latency sits on its warning anchor: capped at 79.
+    assert ranker["weighted_mean"] == pytest.approx((70 + 90) / 2)
+    assert (ranker["score"], ranker["status"]) == (79.0, "warning")
     api = await get(client, account, f"/api/v1/health/services/{ids['api']}")
     assert api["weights"]["accuracy"] == 25  # the override is the ranker's alone
 

@@ -100,18 +100,44 @@ def test_microservice_ignores_accuracy_and_takes_the_scarcest_resource() -> None
     resource = next(c for c in health.components if c.component == "resource")
     assert resource.score == pytest.approx(55.0)  # cpu 85: halfway from 70 to 40
     # latency 100 and error rate 100 weigh 20 each, resource 55 weighs 15: 5825 / 55
-    assert health.score == pytest.approx((20 * 100 + 20 * 100 + 15 * 55) / 55)
-    assert health.status == "warning"  # score 87.7 is ok, but cpu 85 is past its warning
+    assert health.weighted_mean == pytest.approx((20 * 100 + 20 * 100 + 15 * 55) / 55)
+    assert health.status == "warning"  # 87.7 is in the ok band, but cpu 85 is past its warning
+    assert health.score == 79.0  # so the score is capped below the ok cut of 80
 
 
 def test_one_critical_component_makes_the_service_critical() -> None:
     health = score_service("api", "microservice", {"latency_p99_ms": 40, "error_rate": 0.07})
     # error rate 0.07: 40 - 40 * (0.02 / 0.15) = 34.67; (100 + 34.67) / 2
-    assert health.score == pytest.approx((100 + 40 - 40 * 0.02 / 0.15) / 2)
+    assert health.weighted_mean == pytest.approx((100 + 40 - 40 * 0.02 / 0.15) / 2)
     assert health.status == "critical"
+    assert health.score == 59.0  # 67.3 would read as a warning score
     explained = health.explain()
     assert explained[1].startswith("error_rate: error rate 7.0% -> 34.7; score 34.7 (critical)")
-    assert explained[-1] == "api: health 67.3 (critical)"
+    assert explained[-1] == (
+        "api: health 59.0 (critical); weighted mean 67.3, capped at 59 because error_rate is"
+        " critical"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "mean", "status", "score"),
+    [
+        # latency 79.5 ms: 100 - 30 * 29.5/50 = 82.3, ok
+        ({"latency_p99_ms": 79.5}, 82.3, "ok", 82.3),
+        # latency 100 ms sits on warning: 70, already in the warning band
+        ({"latency_p99_ms": 100}, 70.0, "warning", 70.0),
+        # a score of 79.6 is in the warning band, but would read "80": held at 79
+        ({"latency_p99_ms": 84.0}, 79.6, "warning", 79.0),
+        # latency 140 ms: 58, critical by its band although latency is only past warning
+        ({"latency_p99_ms": 140}, 58.0, "critical", 58.0),
+    ],
+)
+def test_score_stays_in_the_band_of_its_status(
+    values: dict[str, float], mean: float, status: str, score: float
+) -> None:
+    health = score_service("api", "microservice", values)
+    assert health.weighted_mean == pytest.approx(mean)
+    assert (health.status, health.score) == (status, pytest.approx(score))
 
 
 def test_pipeline_uses_run_success_and_freshness() -> None:
@@ -262,6 +288,16 @@ def test_health_stays_within_0_and_100(kind: str, values: dict[str, float]) -> N
     if health.score is not None:
         assert 0.0 <= health.score <= 100.0
         assert all(0.0 <= c.score <= 100.0 for c in health.components)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=KIND, values=METRIC_VALUES)
+def test_status_and_score_agree(kind: str, values: dict[str, float]) -> None:
+    health = score_service("s", kind, values)  # type: ignore[arg-type]
+    if health.score is not None:
+        # Read as a whole number, the score lies in the band of the status shown beside it.
+        bands = {"ok": range(80, 101), "warning": range(60, 80), "critical": range(60)}
+        assert round(health.score) in bands[health.status]
 
 
 @settings(max_examples=300, deadline=None)

@@ -53,8 +53,17 @@ def test_one_critical_service_shows_in_a_large_healthy_fleet() -> None:
     fleet = [fixed(f"s{i}", 100, "ok", 2) for i in range(20)] + [fixed("bad", 30, "critical", 2)]
     org = score_org(fleet)
     assert org.mean == pytest.approx(2030 / 21)
-    assert org.score == pytest.approx(2030 / 21 - 15)
-    assert org.status == "warning"  # 81.7 alone would read ok
+    assert org.status == "warning"  # 2030 / 21 - 15 = 81.7 alone would read ok
+    assert org.score == 79.0  # so the score is capped below the ok cut
+    assert org.explain() == "tier-weighted mean 96.7 - penalty 15.0 = 81.7, capped at 79 (warning)"
+
+
+def test_services_capped_at_one_score_keep_the_order_of_their_weighted_means() -> None:
+    # Both are critical and capped at 59; b's weighted mean (67.3) is below a's (68.7).
+    a = score_service("a", "microservice", {"latency_p99_ms": 40, "error_rate": 0.06})
+    b = score_service("b", "microservice", {"latency_p99_ms": 40, "error_rate": 0.07})
+    assert (a.score, b.score) == (59.0, 59.0)
+    assert [h.service for h in score_org([a, b]).services] == ["b", "a"]
 
 
 def test_penalty_is_capped() -> None:
@@ -158,7 +167,7 @@ def test_executive_summary_reads_from_the_data() -> None:
         " 1 healthy, 1 warning, 1 critical."
         f" Weakest: api ({api.score:.0f}, error rate 7.0%); ranker ({ranker.score:.0f},"
         " accuracy 0.87)."
-        " Main risks: api is critical (health 67/100 (critical: error rate 7.0%);"
+        " Main risks: api is critical (health 59/100 (critical: error rate 7.0%);"
         " 24 h failure probability 30%)."
         " Error budgets: 1 of 2 exhausted (checkout-availability)."
         " Burning fast enough to page: checkout-availability."

@@ -427,3 +427,21 @@ def test_the_health_calculation_reads_as_a_table_with_units() -> None:
          "score": "100", "status": "ok"},
     ]  # fmt: skip
     assert logic.health_left_out(health) == "Left out: resource (no data)"
+    assert logic.health_cap(health) == ""
+
+
+def test_a_capped_health_score_says_why() -> None:
+    health = {
+        "score": 59.0,
+        "weighted_mean": 67.33,
+        "status": "critical",
+        "components": [
+            {"component": "latency", "status": "ok"},
+            {"component": "error_rate", "status": "critical"},
+        ],
+    }
+    assert logic.health_cap(health) == (
+        "Weighted mean 67, capped at 59 because error rate is critical."
+    )
+    assert logic.health_cap({**health, "score": 67.33}) == ""
+    assert logic.health_cap({"score": None, "weighted_mean": None, "status": "unknown"}) == ""

@@ -91,15 +91,15 @@ async def test_overview_scores_services_from_their_latest_metrics(
     assert answer.status_code == 200, answer.text
     await sign_in(user, "sre@example.com")
     # db: latency 200 ms scores 40 (critical); errors and CPU score 100; weights 20/20/15:
-    # (20*40 + 20*100 + 15*100) / 55 = 78.2. api scores 100. Org: mean 89.1, one critical
-    # service of equal tier costs 15 points: 74.1, warning.
-    await see(user, "tier-weighted mean 89.1 - penalty 15.0 = 74.1 (warning)")
+    # (20*40 + 20*100 + 15*100) / 55 = 78.2, capped at 59 because it is critical. api scores
+    # 100. Org: mean 79.5, one critical service of equal tier costs 15 points: 64.5, warning.
+    await see(user, "tier-weighted mean 79.5 - penalty 15.0 = 64.5 (warning)")
     await see(user, marker="service-db")
     card = user.find(marker="service-db").elements.pop()
     texts = [e.text for e in card.descendants() if isinstance(e, ui.label)]
-    assert "78" in texts
+    assert "59" in texts
     assert "latency_p99_ms 200 (critical)" in texts
-    await see(user, "Acme health is 74/100 (warning) across 2 services")
+    await see(user, "Acme health is 64/100 (warning) across 2 services")
 
 
 async def test_api_key_is_created_shown_once_and_listed(user: User, api: httpx.AsyncClient) -> None:

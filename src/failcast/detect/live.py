@@ -106,6 +106,17 @@ def score_stream(detector: BaseDetector, ts: Sequence[int], values: Any) -> Stre
     )
 
 
+def rises_past(before: float | None, scores: Sequence[float], threshold: float) -> bool:
+    """Whether `scores`, following the score `before` them (None: none known), reach
+    `threshold` from below."""
+    previous = before
+    for score in scores:
+        if score >= threshold and (previous is None or previous < threshold):
+            return True
+        previous = score
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Aligned:
     """Rows of a metric vector: one per timestamp, NaN where a metric has no value."""

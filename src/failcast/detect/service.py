@@ -38,10 +38,12 @@ from failcast.detect.live import (
     Spec,
     align,
     resume,
+    rises_past,
     score_labels,
     score_stream,
     spec_version,
 )
+from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series, Service
 from failcast.store.samples import Aggregation, SampleRow, read_range, write_samples
@@ -70,14 +72,16 @@ class LiveConfig:
 
 @dataclass
 class RunReport:
-    """What one run did: detectors advanced, points scored, states reset, and whether
-    unscored samples are left for the next run."""
+    """What one run did: detectors advanced, points scored, states reset, whether unscored
+    samples are left for the next run, and the services whose anomaly score rose past the
+    alarm threshold."""
 
     detectors: int = 0
     points: int = 0
     resets: int = 0
     backlog: bool = False
     conflicts: int = 0
+    alarmed: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,10 @@ class LiveScoring:
     def __init__(self, database: Database, config: LiveConfig | None = None) -> None:
         self.database = database
         self.config = config or LiveConfig()
+        # The newest anomaly score of each detector this process stored, to tell a score that
+        # rises past the alarm threshold from one that stays past it. After a restart an
+        # anomaly still under way counts as rising once.
+        self._newest: dict[str, float] = {}
 
     async def org_ids(self) -> list[int]:
         """Orgs with series to score."""
@@ -173,6 +181,12 @@ class LiveScoring:
                 log.warning("live scoring skipped: another worker moved a cursor first")
                 return report
             await session.commit()
+        for item in work:
+            if item.scores:
+                values = [score for _, score in item.scores]
+                if rises_past(self._newest.get(item.key), values, ALARM_THRESHOLD):
+                    report.alarmed.add(item.service_id)
+                self._newest[item.key] = values[-1]
         report.detectors = len(work)
         report.points = sum(w.scored for w in work)
         report.resets = sum(1 for w in work if w.reset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from failcast.detect.service import LiveScoring
+from failcast.detect.service import LiveScoring, RunReport
 from failcast.detect.signals import DriftSignals, ForecastBreachSignals
 from failcast.jobs.runner import OrgJob
 
@@ -17,7 +17,16 @@ def install_detection(app: FastAPI) -> None:
     """Live scoring on the runner, and the drift and forecast_breach alert signals."""
     app.state.live_scoring = LiveScoring(app.state.db)
     live: LiveScoring = app.state.live_scoring
-    app.state.runner.register(SCORE_TASK, OrgJob(SCORE_TASK, live.org_ids, live.run_org))
+
+    async def run_org(org_id: int, now: int) -> RunReport:
+        report = await live.run_org(org_id, now)
+        # A service whose anomaly score rose past the alarm threshold is re-scored at once.
+        rescorer = getattr(app.state, "rescorer", None)
+        if report.alarmed and rescorer is not None:
+            await rescorer.anomaly_alarmed(org_id, report.alarmed)
+        return report
+
+    app.state.runner.register(SCORE_TASK, OrgJob(SCORE_TASK, live.org_ids, run_org))
     app.state.runner.every(SCORE_SECONDS, SCORE_TASK)
     signals = getattr(app.state, "alert_signals", None)
     if signals is not None:

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# Counts, as (one, many): "1 dependency", "2 dependencies", "no dependencies".
+_COUNTS = {
+    "deps_count": ("dependency", "dependencies"),
+    "deps_unhealthy": ("unhealthy dependency", "unhealthy dependencies"),
+}
 _SERVICE = {
-    "deps_count": "{v:.0f} dependencies",
-    "deps_unhealthy": "{v:.0f} unhealthy dependencies",
     "deps_anomaly_max": "worst dependency anomaly {v:.2f}",
     "deps_anomaly_max_6h": "worst dependency anomaly over 6 h {v:.2f}",
     "deps_failing_max": "a dependency's errors {v:.1f} sigma above their weekly norm",
@@ -55,6 +58,10 @@ def describe_feature(name: str, value: float, metric: str | None = None) -> str:
     """
     if not np.isfinite(value):
         return f"{metric or name} missing"
+    if name in _COUNTS:
+        one, many = _COUNTS[name]
+        count = round(value)
+        return f"{count} {one}" if count == 1 else f"{count or 'no'} {many}"
     if name in _SERVICE:
         return _SERVICE[name].format(v=value)
     if name.startswith("kind_"):

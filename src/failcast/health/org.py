@@ -3,8 +3,9 @@
     mean     = sum(t_i * s_i) / sum(t_i)     t_i: weight of service i's tier (1: 3, 2: 2, 3: 1)
     penalty  = min(max_penalty, sum over critical services of critical_penalty * t_i / t_max
                                + sum over warning services of warning_penalty * t_i / t_max)
-    score    = max(0, mean - penalty)
-    status   = band(score), raised to at least `warning` while any service is critical
+    status   = band(max(0, mean - penalty)), raised to at least `warning` while any service
+               is critical
+    score    = max(0, mean - penalty), capped at the top of the status's band (79 for warning)
 
 The penalty keeps one critical service visible in a large, otherwise healthy fleet, where the
 mean alone would hide it.
@@ -18,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from failcast.health.config import HealthConfig, OrgAggregation, Status
-from failcast.health.score import ServiceHealth, band, worst
+from failcast.health.score import ServiceHealth, band, within_band, worst
 
 
 class OrgHealth(BaseModel):
@@ -37,9 +38,11 @@ class OrgHealth(BaseModel):
         """One line: mean, penalty and result."""
         if self.score is None or self.mean is None:
             return "no service has health data"
+        raw = max(0.0, self.mean - self.penalty)
+        capped = f", capped at {self.score:g}" if self.score < raw else ""
         return (
             f"tier-weighted mean {self.mean:.1f} - penalty {self.penalty:.1f}"
-            f" = {self.score:.1f} ({self.status})"
+            f" = {raw:.1f}{capped} ({self.status})"
         )
 
 
@@ -54,7 +57,7 @@ def score_org(
         counts[health.status] += 1
     scored = [h for h in services if h.score is not None]
     unknown = sorted((h for h in services if h.score is None), key=lambda h: h.service)
-    ordered = sorted(scored, key=lambda h: (h.score, h.service)) + unknown
+    ordered = sorted(scored, key=ServiceHealth.order) + unknown
     if not scored:
         return OrgHealth(
             score=None, status="unknown", mean=None, penalty=0.0, counts=counts, services=ordered
@@ -69,10 +72,11 @@ def score_org(
         per_service = {"critical": rules.critical_penalty, "warning": rules.warning_penalty}
         penalty += per_service.get(health.status, 0.0) * weight / heaviest
     penalty = min(rules.max_penalty, penalty)
-    score = max(0.0, mean - penalty)
-    status = band(score)
+    raw = max(0.0, mean - penalty)
+    status = band(raw)
     if counts["critical"]:
         status = worst([status, "warning"])
+    score = within_band(raw, status)
     return OrgHealth(
         score=score, status=status, mean=mean, penalty=penalty, counts=counts, services=ordered
     )

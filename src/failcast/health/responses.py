@@ -33,6 +33,9 @@ class ServiceHealthOut(BaseModel):
     tier: int
     score: float | None
     status: Status
+    # The components' weighted mean; above `score` when the status caps it (a warning service
+    # scores at most 79, a critical one at most 59).
+    weighted_mean: float | None
     components: list[ComponentScore]
     skipped: list[SkippedComponent]
     explanation: list[str]
@@ -48,6 +51,7 @@ class ServiceHealthOut(BaseModel):
             tier=snapshot.tier,
             score=health.score,
             status=health.status,
+            weighted_mean=health.weighted_mean,
             components=health.components,
             skipped=health.skipped,
             explanation=health.explain(),

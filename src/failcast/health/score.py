@@ -6,6 +6,8 @@ component score  the lowest score among its metrics (the scarcest resource decid
 service score    sum(w_c * s_c) / sum(w_c) over the components that apply to the service's
                  kind and have data; the others' weight is shared out (renormalisation)
 service status   the worse of the score band (ok >= 80, warning >= 60) and the worst component
+score ceiling    a warning service scores at most 79, a critical one at most 59, so that the
+                 score always sits in the band of the status shown beside it
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from failcast.topology.schemas import ServiceKind
 
 OK_BAND = 80.0
 WARNING_BAND = 60.0
+# The highest score each status may show: one below the cut of the better band, because scores
+# are read as whole numbers and 79.6 would read "80", an ok score, beside "warning".
+CEILINGS: dict[Status, float] = {"ok": 100.0, "warning": OK_BAND - 1, "critical": WARNING_BAND - 1}
 _SEVERITY: dict[Status, int] = {"ok": 0, "warning": 1, "critical": 2}
 
 
@@ -106,6 +111,31 @@ class ServiceHealth(BaseModel):
     status: Status | Literal["unknown"]
     components: list[ComponentScore]
     skipped: list[SkippedComponent]
+    # The components' weighted mean before the ceiling of the status; the contributions add
+    # up to it. Equal to `score` unless a worse status capped the score.
+    weighted_mean: float | None = None
+
+    def capped(self) -> bool:
+        """Whether the status held the score below the weighted mean."""
+        return (
+            self.score is not None
+            and self.weighted_mean is not None
+            and self.score < self.weighted_mean
+        )
+
+    def order(self) -> tuple[float, float, str]:
+        """Sort key, weakest first (no score before any): the score, then the weighted mean
+        (services capped at the same score keep their order), then the name."""
+        score = -1.0 if self.score is None else self.score
+        mean = score if self.weighted_mean is None else self.weighted_mean
+        return (score, mean, self.service)
+
+    def cap_reason(self) -> str:
+        """Why the score sits below the weighted mean: `error_rate is critical`."""
+        names = [c.component for c in self.components if c.status == self.status]
+        if not names:
+            return f"the score is in the {self.status} band"
+        return f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} {self.status}"
 
     def worst_component(self) -> ComponentScore | None:
         """The component with the lowest score (ties: the heavier one)."""
@@ -127,7 +157,13 @@ class ServiceHealth(BaseModel):
         for s in self.skipped:
             lines.append(f"{s.component}: left out ({s.reason}), weight {s.weight:g} shared out")
         total = "no data" if self.score is None else f"{self.score:.1f}"
-        lines.append(f"{self.service}: health {total} ({self.status})")
+        line = f"{self.service}: health {total} ({self.status})"
+        if self.capped():
+            line += (
+                f"; weighted mean {self.weighted_mean:.1f},"
+                f" capped at {self.score:g} because {self.cap_reason()}"
+            )
+        lines.append(line)
         return lines
 
 
@@ -175,6 +211,11 @@ def band(score: float) -> Status:
 
 def worst(statuses: list[Status]) -> Status:
     return max(statuses, key=_SEVERITY.__getitem__, default="ok")
+
+
+def within_band(score: float, status: Status) -> float:
+    """The score, lowered where needed to the highest score `status` may show (`CEILINGS`)."""
+    return min(score, CEILINGS[status])
 
 
 def score_service(
@@ -240,9 +281,9 @@ def score_service(
             service=service, kind=kind, tier=tier, score=None, status="unknown",
             components=[], skipped=skipped,
         )  # fmt: skip
-    total = min(100.0, max(0.0, sum(c.contribution for c in components)))
-    status = worst([band(total), *(c.status for c in components)])
+    mean = min(100.0, max(0.0, sum(c.contribution for c in components)))
+    status = worst([band(mean), *(c.status for c in components)])
     return ServiceHealth(
-        service=service, kind=kind, tier=tier, score=total, status=status,
-        components=components, skipped=skipped,
+        service=service, kind=kind, tier=tier, score=within_band(mean, status), status=status,
+        components=components, skipped=skipped, weighted_mean=mean,
     )  # fmt: skip

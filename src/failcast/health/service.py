@@ -167,11 +167,16 @@ async def fleet_health(
 
 
 def formula(health: ServiceHealth) -> str:
-    """The weighted mean written out: `0.385 x 52.0 + 0.308 x 55.0 = 36.9`."""
+    """The weighted mean written out, `0.385 x 52.0 + 0.308 x 55.0 = 36.9`, and the ceiling of
+    the status when it applies: `0.500 x 100.0 + 0.500 x 34.7 = 67.3, capped at 59 (critical)`."""
     if health.score is None:
         return "no component has data"
     terms = " + ".join(f"{c.share:.3f} x {c.score:.1f}" for c in health.components)
-    return f"{terms} = {health.score:.1f}"
+    mean = health.score if health.weighted_mean is None else health.weighted_mean
+    written = f"{terms} = {mean:.1f}"
+    if health.capped():
+        written += f", capped at {health.score:g} ({health.status})"
+    return written
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def _health_sentence(org_name: str, org: OrgHealth) -> str:
 def _weakest_sentence(org: OrgHealth, limit: int) -> str | None:
     troubled = sorted(
         (h for h in org.services if h.status in ("warning", "critical")),
-        key=lambda h: (h.status != "critical", h.score, h.service),
+        key=lambda h: (h.status != "critical", h.order()),
     )[:limit]
     if not troubled:
         return None

@@ -16,7 +16,8 @@ the transaction commits, so nothing rolled back is announced and no writer has t
 to publish. Samples are written in bulk past the ORM, so the ingest path `stage`s its counts.
 Health is computed, not stored: after an org's ingest it is recomputed (at most once per
 `health_seconds`, and once more after the last ingest of a burst) and the services whose
-score or status moved are published.
+score or status moved are published. The services whose status moved from a known one are
+also handed to the `status_listeners` (early re-scoring of predictions listens).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -43,6 +44,8 @@ _PENDING = "failcast.live.pending"
 MAX_ITEMS = 100
 
 Pending = list[tuple[int, dict[str, Any]]]
+# Called with an org id and the ids of its services whose health status changed.
+StatusListener = Callable[[int, list[int]], Awaitable[None]]
 
 
 def stage(session: AsyncSession | Session, org_id: int, message: dict[str, Any]) -> None:
@@ -159,6 +162,7 @@ class LivePublisher:
         self._health: dict[int, dict[str, tuple[float | None, str]]] = {}
         self._health_due: set[int] = set()
         self._health_tasks: dict[int, asyncio.Task[None]] = {}
+        self.status_listeners: list[StatusListener] = []
 
     def install(self) -> None:
         """Watch every session the database hands out from now on."""
@@ -199,14 +203,15 @@ class LivePublisher:
             while org_id in self._health_due:
                 self._health_due.discard(org_id)
                 try:
-                    await self._check_health(org_id)
+                    await self.check_health(org_id)
                 except Exception:
                     log.warning("live health not computed", exc_info=True)
                 await asyncio.sleep(self.health_seconds)
         finally:
             del self._health_tasks[org_id]
 
-    async def _check_health(self, org_id: int) -> None:
+    async def check_health(self, org_id: int) -> None:
+        """Recompute the org's health now; publish what moved and tell the status listeners."""
         # Imported here: health reads the store, which imports much of the app.
         from failcast.health.service import fleet_health
 
@@ -224,6 +229,18 @@ class LivePublisher:
             return
         services = [{"service": n, "score": now[n][0], "status": now[n][1]} for n in changed]
         await self.publish(org_id, {"type": "health", "ts": at_ms, "services": services})
+        # A status seen for the first time (after a restart, or a new service) is no change.
+        ids = {s.name: s.id for s in fleet.services}
+        moved = [
+            ids[n]
+            for n in changed
+            if n in before and before[n][1] != now[n][1] and now[n][1] != "unknown"
+        ]
+        for listener in self.status_listeners if moved else ():
+            try:
+                await listener(org_id, moved)
+            except Exception:  # a listener's failure must not stop the health stream
+                log.warning("health status listener failed", exc_info=True)
 
     async def close(self) -> None:
         """Let what was committed go out; stop watching health."""

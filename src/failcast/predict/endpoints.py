@@ -81,7 +81,7 @@ async def predict(
     else:
         assert body.service is not None
         score = await service.score_service(
-            session, principal.org_id, body.service, now_ms(), model
+            session, principal.org_id, body.service, now_ms(), model, request.app.state.topology
         )
     return PredictOut(
         service=score.service or None,

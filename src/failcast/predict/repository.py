@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,25 +25,32 @@ from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
 from failcast.predict.labels import IncidentRecord
 from failcast.store.samples import Aggregation, read_range
 from failcast.timeutil import ms_to_datetime
+from failcast.topology.graph import DependencyGraph
 
 # The incident table belongs to another domain; training reads it when the schema has it.
 INCIDENT_MODEL: Any = getattr(failcast.models, "Incident", None)
-# Declared dependencies (service -> depends_on), when the topology store is present.
-TOPOLOGY_EDGE: Any = getattr(failcast.models, "TopologyEdge", None)
+# The org's one dependency graph (`app.state.topology`): declared, simulated and
+# label-discovered edges merged, as the topology page, cascade risk and inhibition read it.
+TopologyProvider = Callable[[AsyncSession, int], Awaitable[DependencyGraph]]
 
 
-async def dependencies(session: AsyncSession, org_id: int) -> dict[str, tuple[str, ...]]:
-    if TOPOLOGY_EDGE is None:
-        return {}
-    rows = await session.execute(
-        select(TOPOLOGY_EDGE.service, TOPOLOGY_EDGE.depends_on)
-        .where(TOPOLOGY_EDGE.org_id == org_id)
-        .order_by(TOPOLOGY_EDGE.service, TOPOLOGY_EDGE.position)
-    )
-    out: dict[str, list[str]] = defaultdict(list)
-    for service, depends_on in rows:
-        out[str(service)].append(str(depends_on))
-    return {k: tuple(v) for k, v in out.items()}
+async def dependencies(
+    session: AsyncSession, org_id: int, topology: TopologyProvider | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Each service's direct dependencies in the org's merged graph. Without a provider the
+    graph is merged without the simulator's edges (declared and label-discovered only)."""
+    if topology is None:
+        # Imported here: the topology service reads health, which reads predictions.
+        from failcast.topology.service import org_graph
+
+        graph = await org_graph(session, org_id, None)
+    else:
+        graph = await topology(session, org_id)
+    return {
+        name: tuple(d.target for d in graph.dependencies(name))
+        for name in graph.services
+        if graph.dependencies(name)
+    }
 
 
 async def services(session: AsyncSession, org_id: int) -> list[Service]:
@@ -53,15 +60,22 @@ async def services(session: AsyncSession, org_id: int) -> list[Service]:
     return list(rows)
 
 
-async def load_fleet(session: AsyncSession, org_id: int, start_ms: int, end_ms: int) -> FleetData:
-    """Every service's metrics averaged onto the five-minute grid [start, end) (NaN when empty).
+async def load_fleet(
+    session: AsyncSession,
+    org_id: int,
+    start_ms: int,
+    end_ms: int,
+    topology: TopologyProvider | None = None,
+) -> FleetData:
+    """Every service's metrics averaged onto the five-minute grid [start, end) (NaN when empty),
+    with its dependencies from the org's merged graph (`dependencies`).
 
     A metric with several label sets is averaged over them.
     """
     start_ms -= start_ms % STEP_MS
     ts = np.arange(start_ms, end_ms, STEP_MS, dtype=np.int64)
     found = await services(session, org_id)
-    deps = await dependencies(session, org_id)
+    deps = await dependencies(session, org_id, topology)
     fleet = FleetData(ts, {})
     if not found or ts.size == 0:
         return fleet

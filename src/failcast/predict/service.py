@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -146,14 +146,16 @@ async def train_org(
     config: TrainConfig | None = None,
     seed: int = 7,
     source: str | None = None,
+    topology: repository.TopologyProvider | None = None,
 ) -> ModelVersion:
     """Train on the org's last `days` of data and incidents (or, with source "simulator", on
-    simulated history of a fleet of the org's size) and register the result."""
+    simulated history of a fleet of the org's size) and register the result. `topology` gives
+    the org's merged dependency graph (see `repository.dependencies`)."""
     end = now_ms - now_ms % STEP_MS
     start = end - days * DAY_MS
     source = source or training_source()
     if source == "database":
-        fleet = await repository.load_fleet(session, org_id, start, end)
+        fleet = await repository.load_fleet(session, org_id, start, end, topology)
         lo, hi = repository.window(start, end)
         labels: Sequence[IncidentLike] = await repository.incidents(session, org_id, lo, hi)
         if not fleet.services:
@@ -534,13 +536,18 @@ def live_window(now_ms: int) -> tuple[int, int]:
     return end - HISTORY_POINTS * STEP_MS, end
 
 
-async def load_live(session: AsyncSession, org_id: int, now_ms: int) -> FleetData:
+async def load_live(
+    session: AsyncSession,
+    org_id: int,
+    now_ms: int,
+    topology: repository.TopologyProvider | None = None,
+) -> FleetData:
     """The org's fleet on the live window. The current bucket fills as samples arrive: a
     metric that has not reported in it yet keeps its value of the bucket before, rather than
     reading as missing (a client reporting every minute is silent for the first minute of
     every bucket)."""
     start, end = live_window(now_ms)
-    fleet = await repository.load_fleet(session, org_id, start, end)
+    fleet = await repository.load_fleet(session, org_id, start, end, topology)
     for data in fleet.services.values():
         for values in data.metrics.values():
             if len(values) >= 2 and np.isnan(values[-1]):
@@ -587,21 +594,33 @@ def _rows(
     return rows
 
 
-async def score_org(session: AsyncSession, org_id: int, now_ms: int, cache: ModelCache) -> int:
-    """Score every service with the active model, and each candidate in shadow; returns the
-    number of predictions stored."""
+async def score_org(
+    session: AsyncSession,
+    org_id: int,
+    now_ms: int,
+    cache: ModelCache,
+    only: Collection[int] | None = None,
+    topology: repository.TopologyProvider | None = None,
+) -> int:
+    """Score every service (or the services whose ids are in `only`) with the active model, and
+    each candidate in shadow; returns the number of predictions stored."""
     active = await repository.with_status(session, org_id, ModelStatus.active)
     if not active:
         return 0
     candidates = await repository.with_status(session, org_id, ModelStatus.candidate)
     versions = [active[0], *candidates]
     models = [cache.get(v) for v in versions]
-    fleet = await load_live(session, org_id, now_ms)
+    fleet = await load_live(session, org_id, now_ms, topology)
+    service_ids = {s.name: s.id for s in await repository.services(session, org_id)}
+    names = None
+    if only is not None:
+        names = [n for n, i in sorted(service_ids.items()) if i in only and n in fleet.services]
+        if not names:
+            return 0
     if not fleet.services:
         return 0
     await end_reads(session)
-    results = await asyncio.to_thread(score_fleet, fleet, models, at_ms=now_ms)
-    service_ids = {s.name: s.id for s in await repository.services(session, org_id)}
+    results = await asyncio.to_thread(score_fleet, fleet, models, names, at_ms=now_ms)
     stored = 0
     for i, (version, scores) in enumerate(zip(versions, results, strict=True)):
         rows = _rows(org_id, service_ids, version, scores, shadow=i > 0)
@@ -693,10 +712,15 @@ def score_features(model: FailureModel, features: Mapping[str, float]) -> Servic
 
 
 async def score_service(
-    session: AsyncSession, org_id: int, service: str, now_ms: int, model: FailureModel
+    session: AsyncSession,
+    org_id: int,
+    service: str,
+    now_ms: int,
+    model: FailureModel,
+    topology: repository.TopologyProvider | None = None,
 ) -> ServiceScore:
     """The model's answer for one service from its (and its dependencies') last week of data."""
-    fleet = await load_live(session, org_id, now_ms)
+    fleet = await load_live(session, org_id, now_ms, topology)
     if service not in fleet.services:
         raise ValidationFailed([{"field": "body.service", "msg": f"unknown service {service!r}"}])
     keep = {service, *fleet.transitive_dependencies(service)}

@@ -308,8 +308,9 @@ def by_priority(alerts: Iterable[AlertRow]) -> list[AlertRow]:
     )
 
 
-# The failure model re-scores every service every 15 minutes (predict/tasks.py); a prediction
-# older than this missed its slot and may no longer describe the service.
+# The failure model re-scores every service every 15 minutes, and a service that changed
+# sharply at once (predict/tasks.py); a prediction older than this missed its slot and may no
+# longer describe the service.
 STALE_PREDICTION_S = 20 * 60
 
 
@@ -489,6 +490,25 @@ def health_rows(health: Mapping[str, Any]) -> list[dict[str, str]]:
                 }
             )
     return rows
+
+
+def health_cap(health: Mapping[str, Any]) -> str:
+    """Why a service's score sits below its components' weighted mean (its status caps it at
+    79 for warning, 59 for critical), in one line, or "" when it does not."""
+    score, mean = health.get("score"), health.get("weighted_mean")
+    if score is None or mean is None or float(score) >= float(mean):
+        return ""
+    status = str(health["status"])
+    names = [
+        str(c["component"]).replace("_", " ")
+        for c in health.get("components") or []
+        if c.get("status") == status
+    ]
+    if names:
+        why = f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} {status}"
+    else:
+        why = f"the score is in the {status} band"
+    return f"Weighted mean {float(mean):.0f}, capped at {float(score):.0f} because {why}."
 
 
 def health_left_out(health: Mapping[str, Any]) -> str:

@@ -224,9 +224,9 @@ class ServicePage:
                     ],
                     rows=rows,
                 ).props("dense flat").classes("w-full").mark("health-table")
-            left_out = logic.health_left_out(health)
-            if left_out:
-                ui.label(left_out)
+            for note in (logic.health_cap(health), logic.health_left_out(health)):
+                if note:
+                    ui.label(note)
         choices = forecast_choices(health)
         if set(choices) != set(self.choices):
             self.choices = choices
