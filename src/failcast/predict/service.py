@@ -10,6 +10,7 @@ it the database path trains on the built-in simulator's history instead and reco
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ from failcast.predict.model import FailureModel, IncompatibleArtifact, json_safe
 from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, TrainResult, evaluate, train
 from failcast.timeutil import ms_to_datetime
+
+log = logging.getLogger("failcast.predict")
 
 DAY_MS = 24 * HOUR_MS
 DEFAULT_TRAINING_DAYS = 60
@@ -587,13 +590,50 @@ def _rows(
     return rows
 
 
+def grid_step_ms(model: FailureModel) -> int:
+    """The grid step the model was trained on (models that predate the record: five minutes)."""
+    return int(model.meta.get("step_ms", STEP_MS))
+
+
+def live_grid_problem(model: FailureModel) -> str | None:
+    """Why the model cannot score stored metrics live, or None when it can."""
+    step = grid_step_ms(model)
+    if step == STEP_MS:
+        return None
+    return (
+        f"the model was trained on a grid of {format_step(step)}, and live prediction reads"
+        f" stored metrics on a grid of {format_step(STEP_MS)}, where its windows would mean"
+        " other spans of time. Train on the five-minute grid (`--step 5m`, or on the org's"
+        " stored metrics) to predict live; the model still scores files of its own grid"
+        " (`failcast backtest --data DIR --step ...`)."
+    )
+
+
+def format_step(step_ms: int) -> str:
+    for unit, ms in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
+        if step_ms % ms == 0:
+            n = step_ms // ms
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{step_ms} ms"
+
+
 async def score_org(session: AsyncSession, org_id: int, now_ms: int, cache: ModelCache) -> int:
     """Score every service with the active model, and each candidate in shadow; returns the
-    number of predictions stored."""
+    number of predictions stored. Versions trained on another grid than the live one are
+    left out (the active one with a warning: the org then gets no new predictions)."""
     active = await repository.with_status(session, org_id, ModelStatus.active)
     if not active:
         return 0
-    candidates = await repository.with_status(session, org_id, ModelStatus.candidate)
+    problem = live_grid_problem(cache.get(active[0]))
+    if problem is not None:
+        log.warning("org %s: active model version %s not scored: %s", org_id,
+                    active[0].version, problem)  # fmt: skip
+        return 0
+    candidates = [
+        c
+        for c in await repository.with_status(session, org_id, ModelStatus.candidate)
+        if live_grid_problem(cache.get(c)) is None
+    ]
     versions = [active[0], *candidates]
     models = [cache.get(v) for v in versions]
     fleet = await load_live(session, org_id, now_ms)
@@ -695,7 +735,11 @@ def score_features(model: FailureModel, features: Mapping[str, float]) -> Servic
 async def score_service(
     session: AsyncSession, org_id: int, service: str, now_ms: int, model: FailureModel
 ) -> ServiceScore:
-    """The model's answer for one service from its (and its dependencies') last week of data."""
+    """The model's answer for one service from its (and its dependencies') last week of data;
+    409 when the model was trained on another grid than the live one."""
+    problem = live_grid_problem(model)
+    if problem is not None:
+        raise Conflict(f"cannot predict {service!r} live: {problem}")
     fleet = await load_live(session, org_id, now_ms)
     if service not in fleet.services:
         raise ValidationFailed([{"field": "body.service", "msg": f"unknown service {service!r}"}])
