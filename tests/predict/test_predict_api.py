@@ -13,7 +13,7 @@ from factories import Account, bearer, register
 from fastapi import FastAPI
 
 from failcast.alerting.signals import SignalRequest
-from failcast.predict import service
+from failcast.predict import repository, service
 from failcast.predict.training import TrainConfig, TrainResult
 from failcast.timeutil import ms_to_datetime
 
@@ -218,8 +218,16 @@ async def test_a_model_of_another_grid_is_not_scored_live(
         "/api/v1/metrics", json={"samples": samples}, headers=bearer(api_key)
     )
     assert ingest.status_code == 200, ingest.text
+    # Though it passes the gate, it does not go live on its own, nor can it be promoted.
     hourly = await add_version(app, account, on_grid(tiny_result, 3_600_000))
-    assert (await statuses(client, account))[hourly] == "active"
+    assert (await statuses(client, account))[hourly] == "candidate"
+    refused = await client.post(f"/api/v1/models/{hourly}/promote", headers=h)
+    assert refused.status_code == 409 and "grid of 1 hour" in refused.json()["detail"]
+    # One made active before the step was checked is not scored live either.
+    async with app.state.db.session() as session:
+        row = await repository.get_version(session, account.org_id, hourly)
+        row.status = "active"
+        await session.commit()
 
     refused = await client.post("/api/v1/predict", json={"service": "api"}, headers=h)
     assert refused.status_code == 409

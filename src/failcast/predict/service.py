@@ -106,13 +106,13 @@ async def register(
     now: datetime,
 ) -> ModelVersion:
     """Store a trained model. The org's first model goes live at once if it passes the
-    promotion gate (there is nothing to run beside it in shadow); every other one starts as a
-    candidate."""
+    promotion gate (there is nothing to run beside it in shadow) and was trained on the live
+    grid; every other one starts as a candidate."""
     model = result.model
     has_active = bool(await repository.with_status(session, org_id, ModelStatus.active))
     metrics = json_safe(dict(result.metrics))
     verdict = gate.judge(metrics, metrics.get("active_on_test"))
-    live = not has_active and verdict.passed
+    live = not has_active and verdict.passed and live_grid_problem(model) is None
     row = ModelVersion(
         org_id=org_id,
         version=await repository.next_version(session, org_id),
@@ -274,6 +274,9 @@ async def promote(
     row = await repository.get_version(session, org_id, version)
     if row.status == ModelStatus.active.value:
         raise Conflict(f"version {version} is already active")
+    problem = live_grid_problem(ModelCache().get(row))
+    if problem is not None:
+        raise Conflict(f"version {version} cannot be the active model: {problem}")
     verdict = await promotion_verdict(session, org_id, row)
     if not verdict.passed:
         if not force:
