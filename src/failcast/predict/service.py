@@ -73,6 +73,34 @@ class ModelCache:
         return model
 
 
+def grid_step_ms(model: FailureModel) -> int:
+    """The grid step the model was trained on (models that predate the record: five minutes)."""
+    return int(model.meta.get("step_ms", STEP_MS))
+
+
+def live_grid_problem(model: FailureModel) -> str | None:
+    """Why the model cannot score stored metrics live, or None when it can."""
+    step = grid_step_ms(model)
+    if step == STEP_MS:
+        return None
+    return (
+        f"the model was trained on a grid of {format_step(step)}, and live prediction reads"
+        f" stored metrics on a grid of {format_step(STEP_MS)}, where its windows would mean"
+        " other spans of time. Train on the five-minute grid (`--step 5m`, or on the org's"
+        " stored metrics) to predict live; the model still scores files of its own grid"
+        " (`failcast backtest --data DIR --step ...`)."
+    )
+
+
+def format_step(step_ms: int) -> str:
+    """A grid step in words: "5 minutes", "1 hour", "1 day"."""
+    for unit, ms in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
+        if step_ms % ms == 0:
+            n = step_ms // ms
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{step_ms} ms"
+
+
 # ---------------------------------------------------------------- training and the registry
 
 
@@ -593,40 +621,14 @@ def _rows(
     return rows
 
 
-def grid_step_ms(model: FailureModel) -> int:
-    """The grid step the model was trained on (models that predate the record: five minutes)."""
-    return int(model.meta.get("step_ms", STEP_MS))
-
-
-def live_grid_problem(model: FailureModel) -> str | None:
-    """Why the model cannot score stored metrics live, or None when it can."""
-    step = grid_step_ms(model)
-    if step == STEP_MS:
-        return None
-    return (
-        f"the model was trained on a grid of {format_step(step)}, and live prediction reads"
-        f" stored metrics on a grid of {format_step(STEP_MS)}, where its windows would mean"
-        " other spans of time. Train on the five-minute grid (`--step 5m`, or on the org's"
-        " stored metrics) to predict live; the model still scores files of its own grid"
-        " (`failcast backtest --data DIR --step ...`)."
-    )
-
-
-def format_step(step_ms: int) -> str:
-    for unit, ms in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
-        if step_ms % ms == 0:
-            n = step_ms // ms
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{step_ms} ms"
-
-
 async def score_org(session: AsyncSession, org_id: int, now_ms: int, cache: ModelCache) -> int:
     """Score every service with the active model, and each candidate in shadow; returns the
-    number of predictions stored. Versions trained on another grid than the live one are
-    left out (the active one with a warning: the org then gets no new predictions)."""
+    number of predictions stored."""
     active = await repository.with_status(session, org_id, ModelStatus.active)
     if not active:
         return 0
+    # A version of another grid than the live one is left out; an active one with a warning,
+    # as the org then gets no new predictions.
     problem = live_grid_problem(cache.get(active[0]))
     if problem is not None:
         log.warning("org %s: active model version %s not scored: %s", org_id,
@@ -738,14 +740,13 @@ def score_features(model: FailureModel, features: Mapping[str, float]) -> Servic
 async def score_service(
     session: AsyncSession, org_id: int, service: str, now_ms: int, model: FailureModel
 ) -> ServiceScore:
-    """The model's answer for one service from its (and its dependencies') last week of data;
-    409 when the model was trained on another grid than the live one."""
-    problem = live_grid_problem(model)
-    if problem is not None:
-        raise Conflict(f"cannot predict {service!r} live: {problem}")
+    """The model's answer for one service from its (and its dependencies') last week of data."""
     fleet = await load_live(session, org_id, now_ms)
     if service not in fleet.services:
         raise ValidationFailed([{"field": "body.service", "msg": f"unknown service {service!r}"}])
+    problem = live_grid_problem(model)
+    if problem is not None:  # 409: a model of another grid would read the wrong spans
+        raise Conflict(f"cannot predict {service!r} live: {problem}")
     keep = {service, *fleet.transitive_dependencies(service)}
     fleet.services = {k: v for k, v in fleet.services.items() if k in keep}
     await end_reads(session)
