@@ -10,15 +10,18 @@ servers' metrics are unnamed (`m01` ... `m19`), so they are read by behaviour al
 
 from __future__ import annotations
 
+import math
 import sys
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench._detection import ASD, ASD_ORIGIN_MS, ASD_STEP_MS, runs
-from bench._prediction import REFERENCES_NOTE, method_rows, methods_table
-from bench._record import record
+from bench._prediction import REFERENCES_NOTE, fmt, method_rows, methods_table, with_ci
+from bench._record import record, table
 from failcast.predict.backtest import BacktestConfig, backtest
 from failcast.predict.dataset import FleetData, ServiceData, build_dataset
 from failcast.predict.labels import HOUR_MS, IncidentRecord
@@ -61,6 +64,24 @@ def fleet() -> tuple[FleetData, list[IncidentRecord], int]:
     return FleetData(ts, services), incidents, longest
 
 
+def goals_table(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    """The goal on ASD: a Brier skill, and an AUC-PR lift over climatology, whose 90 %
+    intervals exclude zero."""
+    rows: list[list[object]] = []
+    for key, methods in metrics.items():
+        model, base = methods["model"], methods["climatology"]
+        skill_low = (model.get("ci", {}).get("brier_skill") or [math.nan])[0]
+        auc_low = (model.get("ci", {}).get("auc_pr") or [math.nan])[0]
+        rows.append([key, "Brier skill > 0", with_ci(model, "brier_skill"),
+                     "yes" if skill_low > 0 else "no"])  # fmt: skip
+        rows.append([key, f"AUC-PR > climatology ({fmt(base.get('auc_pr'))})",
+                     with_ci(model, "auc_pr"),
+                     "yes" if auc_low > float(base.get("auc_pr", math.nan)) else "no"])  # fmt: skip
+    return "Goals (met when the whole 90 % interval clears the mark):\n\n" + table(
+        ["horizon", "goal", "model [90 % CI]", "met"], rows
+    )
+
+
 def main() -> None:
     if not ASD.is_dir():
         print(f"ASD data not found at {ASD}; nothing to do")
@@ -91,6 +112,7 @@ def main() -> None:
             + methods_table(methods)
         )
         print(key, method_rows(methods)[0], flush=True)
+    sections.append(goals_table(result.metrics))
     body = (
         f"{__doc__}\nFive-minute rows; a row is positive when a labelled segment of its server "
         f"starts within the horizon. {len(incidents)} incidents in the whole test split. "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from failcast.predict.dataset import Dataset
@@ -38,3 +40,12 @@ def tiny_model() -> TrainResult:
     """A small model on `synthetic_dataset` for the 1 h and 6 h horizons."""
     config = TrainConfig(horizons=(1, 6), tree_params={"n_estimators": 30})
     return train(synthetic_dataset(), config)
+
+
+def without_skill(result: TrainResult) -> TrainResult:
+    """`result` with alarms that catch nothing (F1 = 0), which fails the promotion gate."""
+    broken = copy.copy(result)
+    broken.metrics = copy.deepcopy(result.metrics)
+    for key in broken.metrics["test"]:
+        broken.metrics["test"][key]["f1"] = 0.0
+    return broken

@@ -3,6 +3,7 @@ shadow candidates, matching against incidents, and tenant isolation."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,7 +13,7 @@ from factories import Account, bearer, register
 from fastapi import FastAPI
 
 from failcast.alerting.signals import SignalRequest
-from failcast.predict import service
+from failcast.predict import repository, service
 from failcast.predict.training import TrainConfig, TrainResult
 from failcast.timeutil import ms_to_datetime
 
@@ -190,6 +191,62 @@ async def test_scoring_stores_shadow_predictions_and_matches_them_to_incidents(
     latest = await service_latest(app, account)
     assert {item["service"] for item in latest} == {"api", "db"}
     assert ms_to_datetime(now_ms) >= ts
+
+
+def on_grid(result: TrainResult, step_ms: int) -> TrainResult:
+    """`result` as if trained on history averaged onto a grid of `step_ms`."""
+    other = copy.copy(result)
+    other.model = copy.copy(result.model)
+    other.model.meta = {**result.model.meta, "step_ms": step_ms}
+    return other
+
+
+async def test_a_model_of_another_grid_is_not_scored_live(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    account: Account,
+    api_key: str,
+    tiny_result: TrainResult,
+) -> None:
+    h = account.headers
+    samples = [
+        {"service": "api", "metric": "cpu_pct",
+         "ts": (NOW - timedelta(minutes=m)).isoformat(), "value": 40.0 + (m % 7)}
+        for m in range(5, 180, 5)
+    ]  # fmt: skip
+    ingest = await client.post(
+        "/api/v1/metrics", json={"samples": samples}, headers=bearer(api_key)
+    )
+    assert ingest.status_code == 200, ingest.text
+    # Though it passes the gate, it does not go live on its own, nor can it be promoted.
+    hourly = await add_version(app, account, on_grid(tiny_result, 3_600_000))
+    assert (await statuses(client, account))[hourly] == "candidate"
+    refused = await client.post(f"/api/v1/models/{hourly}/promote", headers=h)
+    assert refused.status_code == 409 and "grid of 1 hour" in refused.json()["detail"]
+    # One made active before the step was checked is not scored live either.
+    async with app.state.db.session() as session:
+        row = await repository.get_version(session, account.org_id, hourly)
+        row.status = "active"
+        await session.commit()
+
+    refused = await client.post("/api/v1/predict", json={"service": "api"}, headers=h)
+    assert refused.status_code == 409
+    message = refused.json()["detail"]
+    assert "grid of 1 hour" in message and "grid of 5 minutes" in message and "--step 5m" in message
+    # A hand-given feature row has no grid: it is still answered.
+    row = await client.post("/api/v1/predict", json={"features": {"signal": 1.0}}, headers=h)
+    assert row.status_code == 200, row.text
+    now_ms = int(NOW.timestamp() * 1000)
+    assert await app.state.prediction_jobs.score(now=now_ms) == 0
+
+    # A five-minute version scores; a candidate of another grid is left out of the shadow.
+    live = await add_version(app, account, tiny_result)
+    promoted = await client.post(f"/api/v1/models/{live}/promote", headers=h)
+    assert promoted.status_code == 200, promoted.text
+    await add_version(app, account, on_grid(tiny_result, 86_400_000))
+    assert await app.state.prediction_jobs.score(now=now_ms) == 2  # api x (1 h, 6 h)
+    answer = await client.post("/api/v1/predict", json={"service": "api"}, headers=h)
+    assert answer.status_code == 200, answer.text
 
 
 async def service_latest(app: FastAPI, account: Account) -> list[dict[str, object]]:

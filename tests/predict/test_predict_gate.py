@@ -3,12 +3,11 @@ unless someone forces it and says why."""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from _predict_synthetic import tiny_model
+from _predict_synthetic import tiny_model, without_skill
 from factories import Account
 from fastapi import FastAPI
 
@@ -48,14 +47,6 @@ def test_a_candidate_worse_than_the_active_model_fails() -> None:
 @pytest.fixture(scope="module")
 def tiny_result() -> TrainResult:
     return tiny_model()
-
-
-def without_skill(result: TrainResult) -> TrainResult:
-    broken = copy.copy(result)
-    broken.metrics = copy.deepcopy(result.metrics)
-    for key in broken.metrics["test"]:
-        broken.metrics["test"][key]["f1"] = 0.0
-    return broken
 
 
 async def test_no_skill_is_never_promoted_without_force_and_a_reason(

@@ -14,7 +14,8 @@ from failcast.cli.simulate import write_history
 from failcast.predict.dataset import STEP_MS, FleetData, ServiceData, build_dataset
 from failcast.predict.imported import load_history
 from failcast.predict.labels import IncidentRecord
-from failcast.predict.training import TrainConfig, fit_model, purged, time_splits
+from failcast.predict.model import FailureModel
+from failcast.predict.training import TrainConfig, fit_model, purged, time_splits, train
 
 runner = CliRunner()
 HOUR = 3_600_000
@@ -92,3 +93,13 @@ def test_train_and_backtest_accept_a_history_directory(tmp_path: Path) -> None:
     assert "24h ahead" in replay.output and "root cause" not in replay.output
     missing = runner.invoke(app, ["train", "--data", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
+
+
+def test_a_model_remembers_the_grid_it_was_trained_on(tmp_path: Path) -> None:
+    simulated_files(tmp_path, days=12)
+    fleet, incidents = load_history(tmp_path, HOUR)
+    result = train(
+        build_dataset(fleet, incidents, (6,)), TrainConfig(horizons=(6,), use_lstm=False)
+    )
+    assert result.model.meta["step_ms"] == HOUR
+    assert FailureModel.from_bytes(result.model.to_bytes()).meta["step_ms"] == HOUR

@@ -4,51 +4,25 @@ predictions from behaviour, and a leak heading for its declared limit raises its
 from __future__ import annotations
 
 import time
-from functools import cache
 
 import httpx
+from _predict_fleet import fleet_history, install_model
 from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 
-from failcast.chaos import Fault, FaultKind, history_matrix
-from failcast.chaos.hardness import PLAIN
-from failcast.chaos.naming import MEMORY_BYTES, renamed
+from failcast.chaos.naming import MEMORY_BYTES
 from failcast.cli.simulate import sample_batches
-from failcast.predict import service
-from failcast.predict.dataset import build_dataset
-from failcast.predict.simulated import simulated_history
-from failcast.predict.training import TrainConfig, TrainResult, train
 from failcast.timeutil import ms_to_datetime
-
-DAYS = 7.5
-
-
-@cache
-def trained() -> TrainResult:
-    """A model of the simulator's own names, 24 h ahead."""
-    history = simulated_history(21, 4, seed=3)
-    config = TrainConfig(horizons=(24,), use_lstm=False)
-    return train(build_dataset(history.fleet, history.incidents, (24,)), config)
 
 
 async def send_history(
     app: FastAPI, client: httpx.AsyncClient, account: Account, *, leak: bool
 ) -> None:
-    """A week of three services under Prometheus names, ending now, with a memory leak in
-    the cache that will exhaust it in about five hours, and the model."""
+    """A week of three services under Prometheus names, ending now (with a memory leak in
+    the cache that will exhaust it in about five hours), the memory limit, and the model."""
     end = int(time.time()) // 300 * 300
-    start = end - int(DAYS * 86400)
-    faults = (
-        [Fault(FaultKind.memory_leak_oom, "cache", end - 30 * 3600, 3600, lead_s=35 * 3600)]
-        if leak
-        else []
-    )
-    history = history_matrix(
-        DAYS, 3, 300, seed=21, start=start, faults=faults, organic_rate_per_day=0,
-        hardness=PLAIN,
-    )  # fmt: skip
     key = await create_api_key(client, account)
-    for batch in sample_batches(renamed(history.matrix, "prometheus")):
+    for batch in sample_batches(fleet_history(end, leak=leak)):
         sent = await client.post("/api/v1/metrics", json={"samples": batch}, headers=bearer(key))
         assert sent.status_code == 200, sent.text
     declared = await client.put(
@@ -57,17 +31,7 @@ async def send_history(
         headers=account.headers,
     )
     assert declared.status_code == 200, declared.text
-    async with app.state.db.session() as session:
-        row = await service.register(
-            session, account.org_id, trained(), source="test",
-            now=ms_to_datetime(end * 1000),
-        )  # fmt: skip
-        if row.status != "active":
-            await service.promote(
-                session, account.org_id, row.version, ms_to_datetime(end * 1000),
-                force=True, reason="test", actor="test",
-            )  # fmt: skip
-        await session.commit()
+    await install_model(app.state.db, account.org_id, ms_to_datetime(end * 1000))
 
 
 async def predicted(client: httpx.AsyncClient, account: Account) -> dict[str, float]:

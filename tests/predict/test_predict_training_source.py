@@ -47,13 +47,16 @@ async def test_training_on_simulated_history_needs_the_simulated_fleet(
         "status": "queued",
         "source": "simulator",
         "days": service.SIMULATED_TRAINING_DAYS,
+        "job_id": 1,
     }
     stored = await client.post("/api/v1/models/train", json={"days": 90}, headers=h)
-    assert stored.json() == {"status": "queued", "source": "database", "days": 90}
+    assert stored.json() == {"status": "queued", "source": "database", "days": 90, "job_id": 2}
     assert submitted == [
-        ("predict.train", {"org_id": account.org_id, "days": 30, "source": "simulator"}),
-        ("predict.train", {"org_id": account.org_id, "days": 90, "source": "database"}),
-    ]
+        ("predict.train",
+         {"org_id": account.org_id, "days": 30, "source": "simulator", "job_id": 1}),
+        ("predict.train",
+         {"org_id": account.org_id, "days": 90, "source": "database", "job_id": 2}),
+    ]  # fmt: skip
 
     for body in ({"source": "simulator", "days": 121}, {"source": "elsewhere"}, {"days": 2}):
         bad = await client.post("/api/v1/models/train", json=body, headers=h)

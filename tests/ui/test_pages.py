@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from _predict_synthetic import tiny_model
+from _predict_synthetic import tiny_model, without_skill
 from factories import PASSWORD, mail_to, register, running_mailbox
 from fastapi import FastAPI
 from nicegui import ui
@@ -308,6 +308,39 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
     await training_jobs.run_tracked(api_app.state.db, 2, train)
     await see(user, "version 1")
     await user.should_not_see("Training on 30 days of simulated history…", retries=RETRIES)
+
+
+async def test_models_page_shows_the_gate_and_forces_a_promotion_with_a_reason(
+    user: User, api: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    account = await register(api, "gate@example.com")
+    async with api_app.state.db.session() as session:
+        row = await service.register(
+            session, account.org_id, without_skill(tiny_model()), source="test",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+        await session.commit()
+    await sign_in(user, "gate@example.com")
+    await user.open("/models")
+    await see(user, "Fails the promotion gate:")
+    await see(user, "• its alarms at 6h catch no incident (F1 = 0)")
+    offered = {b.text for b in user.find(ui.button).elements if isinstance(b, ui.button)}
+    assert "Promote anyway…" in offered and "Promote" not in offered
+
+    user.find(marker=f"force-{row.version}").click()
+    user.find(marker="force-promote").click()  # no reason given
+    await see(user, "Say why the gate is overridden.")
+    listed = (await api.get("/api/v1/models", headers=account.headers)).json()["items"]
+    assert listed[0]["status"] == "candidate"
+
+    user.find(marker="force-reason").type("the only model we have; watching it")
+    user.find(marker="force-promote").click()
+    await see(user, "Promoted anyway by gate@example.com")
+    await see(user, ": the only model we have; watching it")
+    listed = (await api.get("/api/v1/models", headers=account.headers)).json()["items"]
+    assert listed[0]["status"] == "active"
+    assert listed[0]["forced_by"] == "gate@example.com"
+    assert listed[0]["forced_reason"] == "the only model we have; watching it"
 
 
 async def test_an_org_without_health_data_reads_unknown_not_low_risk(

@@ -196,7 +196,9 @@ async def promote_model(
 
     A version that is worse than the active model or than climatology on its held-out test
     (AUC-PR, Brier skill), or whose alarms catch nothing, fails the promotion gate: 409, unless
-    `force` is set with a `reason`; the registry then records who forced it and why.
+    `force` is set with a `reason`; the registry then records who forced it and why. A version
+    trained on another grid than the five-minute one of stored metrics cannot serve live
+    predictions and is refused with 409 whatever `force` says.
     """
     options = body or PromoteIn()
     row = await service.promote(

@@ -10,6 +10,7 @@ it the database path trains on the built-in simulator's history instead and reco
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, TrainResult, evaluate, train
 from failcast.timeutil import ms_to_datetime
 
+log = logging.getLogger("failcast.predict")
+
 DAY_MS = 24 * HOUR_MS
 DEFAULT_TRAINING_DAYS = 60
 # Simulated history to train on when none is asked for: about 15 s of training on two cores,
@@ -68,6 +71,34 @@ class ModelCache:
                 raise Conflict(f"model version {row.version}: {exc}") from None
             self._models[row.id] = model
         return model
+
+
+def grid_step_ms(model: FailureModel) -> int:
+    """The grid step the model was trained on (models that predate the record: five minutes)."""
+    return int(model.meta.get("step_ms", STEP_MS))
+
+
+def live_grid_problem(model: FailureModel) -> str | None:
+    """Why the model cannot score stored metrics live, or None when it can."""
+    step = grid_step_ms(model)
+    if step == STEP_MS:
+        return None
+    return (
+        f"the model was trained on a grid of {format_step(step)}, and live prediction reads"
+        f" stored metrics on a grid of {format_step(STEP_MS)}, where its windows would mean"
+        " other spans of time. Train on the five-minute grid (`--step 5m`, or on the org's"
+        " stored metrics) to predict live; the model still scores files of its own grid"
+        " (`failcast backtest --data DIR --step ...`)."
+    )
+
+
+def format_step(step_ms: int) -> str:
+    """A grid step in words: "5 minutes", "1 hour", "1 day"."""
+    for unit, ms in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
+        if step_ms % ms == 0:
+            n = step_ms // ms
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{step_ms} ms"
 
 
 # ---------------------------------------------------------------- training and the registry
@@ -103,13 +134,13 @@ async def register(
     now: datetime,
 ) -> ModelVersion:
     """Store a trained model. The org's first model goes live at once if it passes the
-    promotion gate (there is nothing to run beside it in shadow); every other one starts as a
-    candidate."""
+    promotion gate (there is nothing to run beside it in shadow) and was trained on the live
+    grid; every other one starts as a candidate."""
     model = result.model
     has_active = bool(await repository.with_status(session, org_id, ModelStatus.active))
     metrics = json_safe(dict(result.metrics))
     verdict = gate.judge(metrics, metrics.get("active_on_test"))
-    live = not has_active and verdict.passed
+    live = not has_active and verdict.passed and live_grid_problem(model) is None
     row = ModelVersion(
         org_id=org_id,
         version=await repository.next_version(session, org_id),
@@ -273,6 +304,9 @@ async def promote(
     row = await repository.get_version(session, org_id, version)
     if row.status == ModelStatus.active.value:
         raise Conflict(f"version {version} is already active")
+    problem = live_grid_problem(ModelCache().get(row))
+    if problem is not None:
+        raise Conflict(f"version {version} cannot be the active model: {problem}")
     verdict = await promotion_verdict(session, org_id, row)
     if not verdict.passed:
         if not force:
@@ -607,7 +641,18 @@ async def score_org(
     active = await repository.with_status(session, org_id, ModelStatus.active)
     if not active:
         return 0
-    candidates = await repository.with_status(session, org_id, ModelStatus.candidate)
+    # A version of another grid than the live one is left out; an active one with a warning,
+    # as the org then gets no new predictions.
+    problem = live_grid_problem(cache.get(active[0]))
+    if problem is not None:
+        log.warning("org %s: active model version %s not scored: %s", org_id,
+                    active[0].version, problem)  # fmt: skip
+        return 0
+    candidates = [
+        c
+        for c in await repository.with_status(session, org_id, ModelStatus.candidate)
+        if live_grid_problem(cache.get(c)) is None
+    ]
     versions = [active[0], *candidates]
     models = [cache.get(v) for v in versions]
     fleet = await load_live(session, org_id, now_ms, topology)
@@ -723,6 +768,9 @@ async def score_service(
     fleet = await load_live(session, org_id, now_ms, topology)
     if service not in fleet.services:
         raise ValidationFailed([{"field": "body.service", "msg": f"unknown service {service!r}"}])
+    problem = live_grid_problem(model)
+    if problem is not None:  # 409: a model of another grid would read the wrong spans
+        raise Conflict(f"cannot predict {service!r} live: {problem}")
     keep = {service, *fleet.transitive_dependencies(service)}
     fleet.services = {k: v for k, v in fleet.services.items() if k in keep}
     await end_reads(session)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from failcast.predict.calibration import fit_calibrator, reliability
-from failcast.predict.dataset import Dataset
+from failcast.predict.dataset import STEP_MS, Dataset
 from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, FloatArray
 from failcast.predict.members import (
     SEQUENCE_LENGTH,
@@ -283,4 +283,7 @@ def train(
     if config.test_fraction > 0:
         metrics["test"] = evaluate(model, ds, splits.test_start, splits.end)
     model.meta["test"] = metrics.get("test", {})
+    # Features count windows in grid points, so the model is only valid on the grid it learnt
+    # from; rows without their history are taken to be on the stored five-minute grid.
+    model.meta["step_ms"] = ds.fleet.step_ms if ds.fleet is not None else STEP_MS
     return TrainResult(model, splits, metrics)

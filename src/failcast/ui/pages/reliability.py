@@ -325,29 +325,82 @@ class ModelPage:
                         ui.label("Too few test predictions for a diagram.").classes(
                             "fc-muted text-sm"
                         )
+            self._gate(model)
             if self.ctx.can_admin:
                 version = int(model["version"])
+                passed = (model.get("gate") or {}).get("passed", True)
                 with ui.row().classes("gap-2"):
-                    if model["status"] == "candidate":
+                    if model["status"] == "candidate" and passed:
                         ui.button(
                             "Promote",
                             icon="upgrade",
                             on_click=lambda: self.post(version, "promote", "Promoted"),
                         )
+                    if model["status"] == "candidate" and not passed:
+                        ui.button(
+                            "Promote anyway…", icon="upgrade", on_click=lambda: self.force(version)
+                        ).props("outline color=warning").mark(f"force-{version}")
                     if model["status"] == "active":
                         ui.button("Roll back", icon="undo",
                                   on_click=lambda: self.post(version, "rollback", "Rolled back")
                                   ).props("outline")  # fmt: skip
 
-    async def post(self, version: int, action: str, done: str) -> None:
+    def _gate(self, model: Mapping[str, Any]) -> None:
+        """The promotion gate's verdict, its reasons, and who overrode it."""
+        verdict = model.get("gate")
+        if verdict is None:
+            return
+        with ui.column().classes("gap-0").mark(f"gate-{model['version']}"):
+            with ui.row().classes("items-center gap-2 no-wrap"):
+                if verdict.get("passed"):
+                    ui.icon("verified", color="positive")
+                    ui.label("Passes the promotion gate").classes("text-sm")
+                else:
+                    ui.icon("gpp_bad", color="warning")
+                    ui.label("Fails the promotion gate:").classes("text-sm")
+            for reason in verdict.get("reasons") or []:
+                ui.label(f"• {reason}").classes("text-sm")
+            if model.get("forced_by"):
+                ui.label(
+                    f"Promoted anyway by {model['forced_by']}"
+                    f" {logic.when(model['forced_at'])} UTC: {model['forced_reason']}"
+                ).classes("fc-muted text-sm")
+
+    def force(self, version: int) -> None:
+        """Ask why, then promote a version past its failed gate; the reason is recorded."""
+        with ui.dialog() as dialog, ui.card().classes("fc-card p-4 gap-3 w-full max-w-md"):
+            ui.label(f"Promote version {version} past the gate").classes("font-semibold")
+            ui.label(
+                "It failed the promotion gate. The registry records who promoted it and why."
+            ).classes("fc-muted text-sm")
+            reason = ui.textarea("Reason (required)").classes("w-full").mark("force-reason")
+
+            async def send() -> None:
+                text = (reason.value or "").strip()
+                if not text:
+                    ui.notify("Say why the gate is overridden.", type="warning")
+                    return
+                body = {"force": True, "reason": text}
+                if await self.post(version, "promote", "Promoted", body):
+                    dialog.close()
+
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Promote anyway", on_click=send).mark("force-promote")
+        dialog.open()
+
+    async def post(
+        self, version: int, action: str, done: str, body: dict[str, Any] | None = None
+    ) -> bool:
         try:
-            answer = await self.ctx.api.post(f"/api/v1/models/{version}/{action}")
+            answer = await self.ctx.api.post(f"/api/v1/models/{version}/{action}", body)
         except ApiError as exc:
             self.ctx.report.error(exc, "Model registry")
-            return
+            return False
         ui.notify(f"{done}: version {answer['version']} is {answer['stage']}.", type="positive")
         self.signature = None
         await self.refresh()
+        return True
 
     async def train(self) -> None:
         body = {"source": self.source.value} if self.simulated else {}
