@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The `deep` extra (torch, for the LSTM member of the failure model), from PyTorch's CPU index:
-# PyPI's torch is the CUDA build on Linux, several GB. `make run DEEP=` installs without it.
+# The `deep` extra (torch, for the LSTM member of the failure model), with PyTorch's CPU index
+# beside the usual ones: PyPI's torch is the CUDA build on Linux, several GB, and the CPU build's
+# `+cpu` version ranks first. Its dependencies still come from the usual indexes, and an
+# unreachable CPU index is tried once. `make run DEEP=` installs without torch.
 DEEP ?= deep
 TORCH := torch==2.13.0
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
@@ -18,7 +20,7 @@ SYSTEM_DEPS ?= scripts/system-deps.sh
 $(STAMP): pyproject.toml sdk/pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(if $(DEEP),$(BIN)/pip install --quiet '$(TORCH)' --index-url $(TORCH_INDEX))
+	$(if $(DEEP),$(BIN)/pip install --quiet '$(TORCH)' --extra-index-url $(TORCH_INDEX) --retries 1)
 	$(BIN)/pip install --quiet -e '.[postgres,dev$(if $(DEEP),$(comma)$(DEEP))]' -e ./sdk
 	touch $(STAMP)
 
