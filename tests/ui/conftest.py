@@ -3,6 +3,7 @@ Failcast application with its own store."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -45,6 +46,9 @@ async def user(api_app: FastAPI) -> AsyncIterator[User]:
     # Resetting NiceGUI's globals drops the modules that define pages; keep ours as they are so
     # the rest of the run sees the same classes.
     saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "failcast"}
+    # NiceGUI's reset runs full garbage collections; after the rest of the suite the heap is
+    # large enough that each took seconds. Objects alive now are left out of them.
+    gc.freeze()
     try:
         with nicegui_reset_globals():
             os.environ["NICEGUI_USER_SIMULATION"] = "true"
