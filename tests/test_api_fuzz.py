@@ -35,6 +35,9 @@ from failcast.db.migrate import upgrade
 
 # Requests per operation and credential; FAILCAST_FUZZ_EXAMPLES raises it for a deeper run.
 EXAMPLES = int(os.environ.get("FAILCAST_FUZZ_EXAMPLES", "10"))
+# The checks are about answers, not speed: on a loaded machine a first call (imports, a cold
+# cache, a background job sharing the event loop) may take longer than schemathesis's 10 s.
+RESPONSE_TIMEOUT_S = 90
 
 
 def no_internal_error(ctx: Any, response: Any, case: Any) -> None:
@@ -129,6 +132,6 @@ def test_every_answer_is_documented_and_none_is_a_server_error(
         suppress_health_check=list(HealthCheck),
     )
     def fuzz(case: Any) -> None:
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        case.call_and_validate(headers=headers, checks=CHECKS, timeout=RESPONSE_TIMEOUT_S)
 
     fuzz()

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from failcast.chaos.experiments import Experiment
 from failcast.ui import charts, logic
-from failcast.ui.api import ApiError, ReadCache
+from failcast.ui.api import ApiClient, ApiError, Backend, ReadCache
 from failcast.ui.pages.admin import prometheus_figures
 from failcast.ui.pages.alerts import split_matchers
 from failcast.ui.pages.chaos import countdown_text, experiment_template, progress
@@ -222,6 +223,31 @@ async def test_identical_reads_share_one_request_until_they_expire() -> None:
     assert await cache.get(("other", "/api/v1/health", ()), fetch) == [3]
     cache.forget("token")
     assert await cache.get(key, fetch) == [4]
+
+
+async def test_a_read_made_while_a_change_is_in_flight_is_not_served_after_it() -> None:
+    """The page that adds a channel draws the list again at once: it must see the channel,
+    even when another panel read the list while the change was on its way."""
+    app = FastAPI()
+    channels: list[str] = []
+    release = asyncio.Event()
+
+    @app.get("/channels")
+    async def listed() -> list[str]:
+        return list(channels)
+
+    @app.post("/channels")
+    async def added() -> None:
+        await release.wait()
+        channels.append("ops-hook")
+
+    client = ApiClient(Backend(app), "token")
+    change = asyncio.create_task(client.post("/channels"))
+    await asyncio.sleep(0.01)
+    assert await client.get("/channels") == []  # read while the change is in flight
+    release.set()
+    await change
+    assert await client.get("/channels") == ["ops-hook"]
 
 
 async def test_a_failed_read_is_not_remembered() -> None:

@@ -215,7 +215,6 @@ async def test_a_webhook_channel_is_added_and_a_signed_test_arrives(
         user.find(marker="channel-secret").type(secret)
         user.find(marker="add-channel").click()
         await see(user, "Channel ops-hook added. Send a test to check it.")
-        # The notice comes before the channel list is fetched again and redrawn.
         await see(user, marker="test-ops-hook")
         user.find(marker="test-ops-hook").click()
         await see(user, "Test delivered to ops-hook.")

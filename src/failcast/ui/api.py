@@ -98,15 +98,20 @@ class ApiClient:
 
         A signed-in caller's GETs within CACHE_S of an identical one share its answer
         (several panels and open tabs ask for the same lists); anything else they send forgets
-        their cached answers, so a page sees its own change at once. Anonymous calls (the
-        sign-in, verification and invitation pages) are never shared.
+        their cached answers, before and after the change, so a page sees its own change at
+        once. Anonymous calls (the sign-in, verification and invitation pages) are never shared.
         """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         if method == "GET" and json is None and self.token:
             key = (self.token, path, _frozen(clean))
             return await self.backend.cache.get(key, lambda: self._send(method, path, clean, None))
         self.backend.cache.forget(self.token)
-        return await self._send(method, path, clean, json)
+        try:
+            return await self._send(method, path, clean, json)
+        finally:
+            # A GET that began while the change was in flight may have read the state before
+            # it, and cached that answer: forget it again once the change is done.
+            self.backend.cache.forget(self.token)
 
     async def _send(self, method: str, path: str, clean: dict[str, Any], json: JSON) -> JSON:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
