@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.runner.stop()
             await app.state.live.close()
             await app.state.hub.close()
+            await app.state.security.close()
             await app.state.db.dispose()
 
     app = FastAPI(

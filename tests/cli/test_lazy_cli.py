@@ -14,7 +14,7 @@ import pytest
 from failcast.cli import COMMAND_MODULES, app
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-MODEL_STACK = ("xgboost", "sklearn", "torch", "pandas", "scipy", "statsmodels", "nicegui")
+MODEL_STACK = ("xgboost", "sklearn", "torch", "pandas", "scipy", "nicegui")
 
 _PROBE = """
 import json, sys

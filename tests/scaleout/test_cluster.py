@@ -247,13 +247,16 @@ async def test_a_cluster_loses_nothing_and_runs_each_slot_once(
                     assert response.json()["accepted"] == BATCH
                     acknowledged.append(api * BATCHES_PER_API + batch)
 
-            async def kill_worker_midway() -> float:
+            async def kill_worker_midway() -> tuple[float, int]:
                 await until(lambda: _true(len(acknowledged) >= total // 3), "ingest", 60, cluster)
-                assert int(await redis.get(f"{redis_prefix}scheduler:epoch")) == 1
+                # Usually 1; a worker starved of CPU for a whole lease may already have lost it.
+                epoch = int(await redis.get(f"{redis_prefix}scheduler:epoch"))
                 cluster.kill(await _leader(cluster, redis, redis_prefix))
-                return time.time()
+                return time.time(), epoch
 
-            _, _, killed_at = await asyncio.gather(ingest(0), ingest(1), kill_worker_midway())
+            _, _, (killed_at, epoch_at_kill) = await asyncio.gather(
+                ingest(0), ingest(1), kill_worker_midway()
+            )
             assert sorted(acknowledged) == list(range(total))
 
             stored = await pg.fetch(
@@ -286,7 +289,7 @@ async def test_a_cluster_loses_nothing_and_runs_each_slot_once(
                 30,
                 cluster,
             )
-            assert int(await redis.get(f"{redis_prefix}scheduler:epoch")) == 2
+            assert int(await redis.get(f"{redis_prefix}scheduler:epoch")) == epoch_at_kill + 1
             await until(
                 lambda: all_heard(failover_ms / 1000),
                 "ticks on both WebSockets after the kill",

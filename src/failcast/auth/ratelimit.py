@@ -1,17 +1,19 @@
 """Rate limits and sign-in lockouts behind a small interface, with an injectable clock.
 
-`InProcessLimiter` keeps its counters in this process; a Redis-backed limiter with the same
-three methods serves scale-out mode, where counters must be shared by every replica.
+`InProcessLimiter` keeps its counters in this process; `RedisLimiter`, with the same three
+methods and the same sliding window, serves scale-out mode, where every API replica must count
+against one limit (with N replicas and counters of their own, a client would get N times it).
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 # Re-exported: the sign-in endpoints raise it from here.
 from failcast.errors import TooManyRequests as TooManyRequests
@@ -88,6 +90,70 @@ class InProcessLimiter:
 
     async def reset(self, key: str) -> None:
         self._events.pop(key, None)
+
+
+# One key's sliding window as a sorted set of event times (microseconds), trimmed and counted
+# and added to in one atomic step, so concurrent replicas never both take the last slot.
+# Returns {1} when the event is allowed (and counted if ARGV[4] is "1"), else {0, the time of
+# the event whose expiry frees a slot}.
+_WINDOW_SCRIPT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  if ARGV[4] == '1' then
+    redis.call('ZADD', KEYS[1], now, ARGV[5])
+    redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+  end
+  return {1}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return {0, oldest[2]}
+"""
+
+
+class RedisLimiter:
+    """The sliding-window log of `InProcessLimiter`, kept in Redis and shared by every replica.
+
+    Times come from the injected clock, so a limit behaves the same in both kinds; keys expire
+    in Redis one window after their last event."""
+
+    def __init__(self, redis: Any, prefix: str, clock: Clock = system_clock) -> None:
+        self.redis = redis
+        self.prefix = f"{prefix}ratelimit:"
+        self.clock = clock
+        self._script = redis.register_script(_WINDOW_SCRIPT)
+
+    async def _run(self, key: str, limit: int, window: timedelta, count: bool) -> Decision:
+        now = _microseconds(self.clock())
+        span = _microseconds_of(window)
+        member = f"{now}:{secrets.token_hex(4)}"
+        answer = await self._script(
+            keys=[self.prefix + key], args=[now, span, limit, "1" if count else "0", member]
+        )
+        if int(answer[0]) == 1:
+            return Decision(True)
+        oldest = int(float(answer[1]))
+        return Decision(False, math.ceil((oldest + span - now) / 1_000_000))
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> Decision:
+        return await self._run(key, limit, window, count=True)
+
+    async def peek(self, key: str, limit: int, window: timedelta) -> Decision:
+        return await self._run(key, limit, window, count=False)
+
+    async def reset(self, key: str) -> None:
+        await self.redis.delete(self.prefix + key)
+
+
+def _microseconds(moment: datetime) -> int:
+    return _microseconds_of(moment - datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def _microseconds_of(span: timedelta) -> int:
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
 
 
 @dataclass(frozen=True, slots=True)

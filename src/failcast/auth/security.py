@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from redis.asyncio import Redis
 
 from failcast.auth.mailer import SEND_EMAIL_TASK, Email, Mailer
 from failcast.auth.oidc import OidcVerifier
@@ -19,6 +20,7 @@ from failcast.auth.ratelimit import (
     InProcessLimiter,
     PhantomLocks,
     RateLimiter,
+    RedisLimiter,
     TooManyRequests,
     system_clock,
 )
@@ -40,6 +42,11 @@ class Security:
         self.settings = settings
         self.runner = runner
         self.clock = clock
+        self._redis: Redis | None = None
+        if limiter is None and settings.scale_out:
+            # Every replica counts against the same limits.
+            self._redis = Redis.from_url(settings.redis_url)
+            limiter = RedisLimiter(self._redis, settings.redis_prefix, lambda: self.clock())
         self.limiter: RateLimiter = limiter or InProcessLimiter(lambda: self.clock())
         self.phantom_locks = PhantomLocks()
         self.mailer = Mailer(settings)
@@ -47,6 +54,10 @@ class Security:
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
 
     async def deliver(self, *, to: str, subject: str, text: str, html: str) -> None:
         """The runner task behind SEND_EMAIL_TASK; uses whichever mailer is current."""
