@@ -41,6 +41,8 @@ check: $(STAMP)
 	$(BIN)/ruff check src tests bench sdk
 	$(BIN)/ruff format --check src tests bench sdk
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+	$(BIN)/pytest
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench sdk
