@@ -18,7 +18,9 @@ from failcast.ui.pages.chaos import countdown_text, experiment_template, progres
 from failcast.ui.pages.reliability import backtest_rows, burn_down_times
 from failcast.ui.pages.reports import export_filename, export_params
 from failcast.ui.pages.service import forecast_choices
-from failcast.ui.pages.settings import channel_config, health_document, key_rows
+from failcast.ui.pages.settings.channels import channel_config
+from failcast.ui.pages.settings.health import health_document
+from failcast.ui.pages.settings.keys import key_rows
 from failcast.ui.theme import ACCENT, Palette
 
 
