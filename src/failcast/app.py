@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast import __version__
 from failcast.admin.endpoints import router as admin_router
 from failcast.alerting.endpoints import router as alerting_router
-from failcast.alerting.signals import SignalRegistry
+from failcast.alerting.lifecycle import record_event
 from failcast.alerting.tasks import register as register_alerting
 from failcast.auth.endpoints import router as accounts_router
 from failcast.auth.passwords import Passwords
@@ -34,6 +34,7 @@ from failcast.egress import EgressPolicy
 from failcast.errors import install_error_handlers
 from failcast.exports.endpoints import router as exports_router
 from failcast.health.endpoints import router as health_router
+from failcast.health.live import service_statuses
 from failcast.ingest.endpoints import router as ingest_router
 from failcast.ingest.limits import SeriesBudget, SeriesLimits
 from failcast.ingest.service import Ingestor
@@ -46,6 +47,7 @@ from failcast.jobs.runner import attach_events
 from failcast.live.endpoints import router as live_router
 from failcast.live.events import LivePublisher
 from failcast.live.redis_hub import hub_for
+from failcast.notify.endpoints import router as notify_router
 from failcast.notify.notifier import Notifier
 from failcast.openapi import install_openapi
 from failcast.ops.body_limit import BodyLimit
@@ -62,6 +64,7 @@ from failcast.query.endpoints import router as query_router
 from failcast.rca.endpoints import router as rca_router
 from failcast.reports.endpoints import router as reports_router
 from failcast.reports.tasks import install_reports
+from failcast.signals import SignalRegistry
 from failcast.slo.endpoints import router as slo_router
 from failcast.slo.signals import SloBurnSignals
 from failcast.teams.endpoints import router as teams_router
@@ -80,6 +83,7 @@ ROUTERS = [
     query_router,
     services_router,
     alerting_router,
+    notify_router,
     integrations_router,
     alertmanager_router,
     chaos_router,
@@ -140,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runner = runner_for(settings)
     app.state.hub = hub_for(settings)
     # Committed alerts, predictions, ingests and health changes go to the orgs' live streams.
-    app.state.live = LivePublisher(app.state.db, app.state.hub)
+    app.state.live = LivePublisher(app.state.db, app.state.hub, read_health=service_statuses)
     app.state.live.install()
     app.state.telemetry = Telemetry()
     app.state.alert_signals = SignalRegistry()
@@ -156,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db,
         external_url=settings.public_url,
         egress=app.state.egress,
-        topology=org_topology,
+        timeline=record_event,
     )
     app.state.alert_signals.register("slo_burn", SloBurnSignals())
     register_alerting(

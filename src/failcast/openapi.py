@@ -28,44 +28,14 @@ from fastapi.routing import iter_route_contexts
 from failcast.auth.principal import current_principal
 from failcast.deps import get_session
 from failcast.errors import ErrorBody
+from failcast.kit.responses import error_response
 from failcast.ops.body_limit import BULK_MARK
 
-ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
-DESCRIPTIONS = {
-    400: "Bad request",
-    401: "Not authenticated: no, an invalid or an expired credential",
-    402: "A plan limit is reached",
-    403: "Not allowed for this caller (role, API key scope, or a limit of the org)",
-    404: "Not found (or another organisation's)",
-    409: "Conflicts with the current state",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Invalid request; the detail lists every problem",
-    429: "Too many requests; see Retry-After",
-    502: "An upstream service failed",
-    503: "Temporarily unavailable (the store is busy); see Retry-After",
-}
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
 _BODY_METHODS = {"post", "put", "patch"}
 # Dependencies that authenticate by themselves instead of through current_principal.
 _AUTHENTICATORS = {"failcast.integrations.auth.ingest_principal"}
 _RATE_LIMITED = "rate_limited.<locals>.dependency"
 _INGEST = {("post", "/api/v1/metrics"), ("post", "/api/v1/logs")}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for error answers an operation declares itself."""
-    return {code: error_response(code) for code in codes}
-
-
-def error_response(code: int) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": DESCRIPTIONS.get(code, "Error"),
-        "content": {"application/json": {"schema": ERROR_REF}},
-    }
-    if code in (429, 503):
-        response["headers"] = RETRY_AFTER
-    return response
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:

@@ -121,7 +121,9 @@ class Stack:
     async def tick(self, minute: float) -> None:
         """Evaluate the rules and flush notifications at fleet minute `minute`."""
         async with self.app.state.db.session() as session:
-            await evaluate_org(session, self.account.org_id, at(minute))
+            await evaluate_org(
+                session, self.account.org_id, at(minute), topology=self.app.state.topology
+            )
         await self.notifier.flush(at(minute))
 
     async def alert(self, name: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ import httpx
 from factories import Account, bearer
 from fastapi import FastAPI
 
-from failcast.alerting import Factor, Signal, SignalRegistry, StaticSignals, evaluate_org
+from failcast.alerting import evaluate_org
+from failcast.signals import Factor, Signal, SignalRegistry, StaticSignals
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
 

@@ -4,7 +4,6 @@ import pytest
 
 from failcast.alerting.conditions import aggregate, baseline, effect_size, fingerprint
 from failcast.alerting.context import estimate_mttr
-from failcast.alerting.matchers import MatchOp, matches_all, parse_matcher, parse_matchers
 from failcast.alerting.rules import (
     SloBurnRule,
     ThresholdRule,
@@ -12,8 +11,9 @@ from failcast.alerting.rules import (
     load_rules_yaml,
 )
 from failcast.alerting.suppression import ActiveSilence, ActiveWindow, AlertFacts, decide
+from failcast.kit.matchers import MatchOp, matches_all, parse_matcher, parse_matchers
+from failcast.kit.yamlsource import YamlConfigError
 from failcast.models.incident import IncidentType
-from failcast.topology.yamlsource import YamlConfigError
 
 LABELS = {"service": "checkout", "severity": "critical", "region": "eu-west"}
 

@@ -12,9 +12,9 @@ from _predict_synthetic import tiny_model
 from factories import Account, bearer, register
 from fastapi import FastAPI
 
-from failcast.alerting.signals import SignalRequest
 from failcast.predict import repository, service
 from failcast.predict.training import TrainConfig, TrainResult
+from failcast.signals import SignalRequest
 from failcast.timeutil import ms_to_datetime
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)

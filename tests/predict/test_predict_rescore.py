@@ -13,6 +13,7 @@ from factories import Account, bearer
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from failcast.health.live import service_statuses
 from failcast.live.events import LivePublisher
 from failcast.live.hub import InProcessHub
 from failcast.models import FailurePrediction, Service
@@ -120,7 +121,9 @@ async def test_a_health_status_change_rescores_that_service_at_once(
     assert app.state.live.status_listeners == [app.state.rescorer.health_changed]
     app.state.live.status_listeners.clear()
     clock = [NOW_MS - 2 * MINUTE_MS]
-    publisher = LivePublisher(app.state.db, InProcessHub(), now_ms=lambda: clock[0])
+    publisher = LivePublisher(
+        app.state.db, InProcessHub(), read_health=service_statuses, now_ms=lambda: clock[0]
+    )
     rescorer = Rescorer(app.state.runner, now_ms=lambda: clock[0])
     publisher.status_listeners.append(rescorer.health_changed)
 

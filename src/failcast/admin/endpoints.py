@@ -16,8 +16,8 @@ from failcast.admin.schemas import (
 from failcast.auth.principal import PlatformAdmin
 from failcast.auth.security import SecurityDep
 from failcast.deps import PathId, SessionDep
+from failcast.kit.responses import errors
 from failcast.models import Organization, User
-from failcast.openapi import errors
 
 router = APIRouter(prefix="/api/v1/admin", tags=["platform administration"])
 

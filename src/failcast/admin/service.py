@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.auth import sessions
+from failcast.auth import audit, sessions
+from failcast.auth.audit import Action
 from failcast.auth.principal import Principal
 from failcast.db.cursors import row_id
 from failcast.errors import Conflict, NotFound
@@ -22,8 +23,6 @@ from failcast.models import (
     Service,
     User,
 )
-from failcast.orgs import audit
-from failcast.orgs.audit import Action
 
 
 def _cursor(cursor: str | None) -> int | None:

@@ -1,29 +1,8 @@
 """Alerting: rules, evaluation, lifecycle, silences, maintenance, inhibition, incidents.
 
 Other domains feed the rule kinds they own through `SignalRegistry.register(kind, provider)`
-(see `failcast.alerting.signals`)."""
+(see `failcast.signals`), without importing alerting."""
 
 from failcast.alerting.evaluate import EvaluationReport, evaluate_org
-from failcast.alerting.signals import (
-    SIGNAL_KINDS,
-    Factor,
-    Signal,
-    SignalKind,
-    SignalProvider,
-    SignalRegistry,
-    SignalRequest,
-    StaticSignals,
-)
 
-__all__ = [
-    "SIGNAL_KINDS",
-    "EvaluationReport",
-    "Factor",
-    "Signal",
-    "SignalKind",
-    "SignalProvider",
-    "SignalRegistry",
-    "SignalRequest",
-    "StaticSignals",
-    "evaluate_org",
-]
+__all__ = ["EvaluationReport", "evaluate_org"]

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from failcast.alerting.signals import Factor
+from failcast.signals import Factor
 
 
 def aggregate(values: Sequence[float], agg: str) -> float:

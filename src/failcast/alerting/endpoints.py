@@ -13,10 +13,8 @@ from sqlalchemy import delete, select
 
 from failcast.alerting import context as alert_context
 from failcast.alerting import lifecycle, repository
-from failcast.alerting.bodies import read_text
 from failcast.alerting.incident_endpoints import router as incidents_router
-from failcast.alerting.matchers import parse_matcher
-from failcast.alerting.rules import RuleSpec, dump_rule, duration_ms, load_rules_yaml
+from failcast.alerting.rules import RuleSpec, dump_rule, load_rules_yaml
 from failcast.alerting.schemas import (
     AlertDetail,
     AlertIncidentIn,
@@ -37,14 +35,18 @@ from failcast.alerting.schemas import (
     SilenceOut,
 )
 from failcast.auth.principal import CanRead, CanWrite, Principal
+from failcast.db.owned import get_owned
 from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.errors import Conflict
+from failcast.kit.bodies import read_text
+from failcast.kit.durations import duration_ms
+from failcast.kit.matchers import parse_matcher
+from failcast.kit.params import decode_cursor, encode_cursor, parse_time_param
+from failcast.kit.responses import errors
 from failcast.models import Alert, AlertRule, MaintenanceWindow, MitigationPlaybook, Silence
+from failcast.models.alert import ACTIVE_STATES
 from failcast.models.incident import IncidentType
-from failcast.notify.endpoints import router as notify_router
-from failcast.openapi import errors
 from failcast.ops.body_limit import bulk_body
-from failcast.query.service import decode_cursor, encode_cursor, parse_time_param
 from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 
@@ -78,9 +80,7 @@ _YAML_BODY = {
 async def _resolve_open_alerts(session: SessionDep, rule: AlertRule, why: str) -> None:
     now = _now()
     for alert in await session.scalars(
-        select(Alert).where(
-            Alert.rule_id == rule.id, Alert.state.in_(("pending", *lifecycle.ACTIVE_STATES))
-        )
+        select(Alert).where(Alert.rule_id == rule.id, Alert.state.in_(("pending", *ACTIVE_STATES)))
     ):
         if alert.state == "pending":
             await session.delete(alert)
@@ -161,7 +161,7 @@ async def import_rules(
 
 @rules.get("/{rule_id}", response_model=RuleOut, operation_id="get_alert_rule")
 async def get_rule(rule_id: PathId, principal: CanRead, session: SessionDep) -> RuleOut:
-    rule = await repository.get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
+    rule = await get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
     return RuleOut.model_validate(rule)
 
 
@@ -172,7 +172,7 @@ async def replace_rule(
     rule_id: PathId, body: RuleSpec, principal: CanWrite, session: SessionDep
 ) -> RuleOut:
     """Replace a rule's definition. Disabling it resolves its open alerts."""
-    rule = await repository.get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
+    rule = await get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
     other = await repository.find_rule(session, principal.org_id, body.name)
     if other is not None and other.id != rule.id:
         raise Conflict(f"a rule named {body.name!r} already exists")
@@ -188,7 +188,7 @@ async def replace_rule(
 )
 async def delete_rule(rule_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
     """Delete a rule; its open alerts are resolved and its history is kept."""
-    rule = await repository.get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
+    rule = await get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
     await _resolve_open_alerts(session, rule, "rule deleted")
     await session.delete(rule)
     await session.commit()
@@ -242,7 +242,7 @@ async def list_alerts(
 async def _alert(session: SessionDep, principal: Principal, alert_id: int) -> Alert:
     """The org's alert, unless it is about a service the caller's teams do not own in an org
     that restricts members to their teams."""
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await get_owned(session, Alert, principal.org_id, alert_id, "alert")
     await teams.require_visible(session, principal, alert.service, "alert")
     return alert
 
@@ -400,7 +400,7 @@ async def create_silence(body: SilenceIn, principal: CanWrite, session: SessionD
 
 @silences.get("/{silence_id}", response_model=SilenceOut, operation_id="get_silence")
 async def get_silence(silence_id: PathId, principal: CanRead, session: SessionDep) -> SilenceOut:
-    silence = await repository.get_owned(session, Silence, principal.org_id, silence_id, "silence")
+    silence = await get_owned(session, Silence, principal.org_id, silence_id, "silence")
     return _silence_out(silence, _now())
 
 
@@ -410,7 +410,7 @@ async def get_silence(silence_id: PathId, principal: CanRead, session: SessionDe
 async def update_silence(
     silence_id: PathId, body: SilenceIn, principal: CanWrite, session: SessionDep
 ) -> SilenceOut:
-    silence = await repository.get_owned(session, Silence, principal.org_id, silence_id, "silence")
+    silence = await get_owned(session, Silence, principal.org_id, silence_id, "silence")
     starts = body.starts_at or silence.starts_at
     silence.matchers = [parse_matcher(m).as_dict() for m in body.matchers]
     silence.starts_at = starts
@@ -427,7 +427,7 @@ async def expire_silence(
     silence_id: PathId, principal: CanWrite, session: SessionDep
 ) -> SilenceOut:
     """Expire a silence now; it stays in the list of expired silences."""
-    silence = await repository.get_owned(session, Silence, principal.org_id, silence_id, "silence")
+    silence = await get_owned(session, Silence, principal.org_id, silence_id, "silence")
     now = _now()
     if silence.ends_at > now:
         silence.ends_at = max(now, silence.starts_at)
@@ -470,7 +470,7 @@ async def create_window(
     operation_id="delete_maintenance_window",
 )
 async def delete_window(window_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
-    window = await repository.get_owned(
+    window = await get_owned(
         session, MaintenanceWindow, principal.org_id, window_id, "maintenance window"
     )
     await session.delete(window)
@@ -527,5 +527,5 @@ async def reset_playbook(
     return PlaybookOut(incident_type=incident_type, steps=steps, customised=False)
 
 
-for _sub in (rules, alerts, silences, maintenance, playbooks, incidents_router, notify_router):
+for _sub in (rules, alerts, silences, maintenance, playbooks, incidents_router):
     router.include_router(_sub)

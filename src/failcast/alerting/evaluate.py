@@ -28,17 +28,18 @@ from failcast.alerting.conditions import (
     effect_size,
     fingerprint,
 )
-from failcast.alerting.lifecycle import ACTIVE_STATES, record_event
+from failcast.alerting.lifecycle import record_event
 from failcast.alerting.rules import (
     ANOMALY_METRIC,
     AnomalyScoreRule,
     RuleSpec,
     ThresholdRule,
-    duration_ms,
     rule_spec,
 )
-from failcast.alerting.signals import SignalRegistry, SignalRequest
+from failcast.kit.durations import duration_ms
 from failcast.models import Alert, AlertEvent, AlertRule
+from failcast.models.alert import ACTIVE_STATES
+from failcast.signals import SignalRegistry, SignalRequest
 from failcast.store.samples import Aggregation, read_range
 from failcast.store.series import select_series
 

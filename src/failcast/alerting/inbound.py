@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting.lifecycle import ACTIVE_STATES, record_event
+from failcast.alerting.lifecycle import record_event
 from failcast.alerting.rules import SEVERITIES
 from failcast.models import Alert
+from failcast.models.alert import ACTIVE_STATES
 
 SOURCE = "alertmanager-api"
 # Alertmanager's default `resolve_timeout`: how long an alert posted without `endsAt` lasts.

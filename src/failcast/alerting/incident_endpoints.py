@@ -8,16 +8,15 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
 from failcast.alerting import incidents
-from failcast.alerting.bodies import read_text
 from failcast.alerting.schemas import IncidentBatchResult, IncidentOut, IncidentPage
 from failcast.auth.principal import CanIngest, CanRead, CanWrite
 from failcast.deps import SessionDep, SettingsDep
 from failcast.errors import ValidationFailed, problems_from_pydantic
-from failcast.ingest.endpoints import parse_body
+from failcast.kit.bodies import parse_body, read_text
+from failcast.kit.params import decode_cursor, encode_cursor, parse_time_param
 from failcast.models import Incident
 from failcast.models.incident import IncidentSource, IncidentType
 from failcast.ops.body_limit import bulk_body
-from failcast.query.service import decode_cursor, encode_cursor, parse_time_param
 from failcast.timeutil import ms_to_datetime
 from failcast.topology import TopologySpec, load_topology_yaml
 from failcast.topology import store as topology_store

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.alerting.rules import incident_type_for_metric
 from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.errors import ValidationFailed, problems_from_pydantic
-from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.kit.names import SERVICE_PATTERN
 from failcast.models import Incident, Service
 from failcast.models.incident import IncidentSource, IncidentType
 from failcast.timeutil import ms_to_datetime, parse_ts

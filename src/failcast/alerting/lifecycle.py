@@ -12,9 +12,9 @@ from failcast.alerting import incidents
 from failcast.auth.principal import Principal
 from failcast.errors import Conflict
 from failcast.models import Alert, AlertEvent
+from failcast.models.alert import ACTIVE_STATES
 from failcast.models.incident import IncidentSource, IncidentType
 
-ACTIVE_STATES = ("firing", "acknowledged")
 SYSTEM = "system"
 
 

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.db.base import Base
-from failcast.errors import NotFound
 from failcast.models import Alert, AlertEvent, AlertRule
-
-T = TypeVar("T", bound=Base)
-
-
-async def get_owned(session: AsyncSession, model: type[T], org_id: int, id_: int, what: str) -> T:
-    """The org's row of `model`, or NotFound: another org's id looks exactly like a missing one."""
-    row = await session.get(model, id_)
-    if row is None or getattr(row, "org_id", None) != org_id:
-        raise NotFound(f"{what} not found")
-    return row
 
 
 async def find_rule(session: AsyncSession, org_id: int, name: str) -> AlertRule | None:

@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN
+from failcast.kit.durations import Duration, duration_ms
+from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
+from failcast.kit.yamlsource import validate_yaml
 from failcast.models.incident import IncidentType
-from failcast.timeutil import parse_duration_ms
-from failcast.topology.yamlsource import validate_yaml
 
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
@@ -29,30 +29,6 @@ RuleKind = Literal[
 ]
 SAMPLE_KINDS: frozenset[str] = frozenset({"threshold", "anomaly_score"})
 ANOMALY_METRIC = "anomaly_score"
-
-
-def _duration(value: Any) -> str:
-    if isinstance(value, bool):
-        raise ValueError("a duration is text such as 30s, 5m or 1h")
-    if isinstance(value, int | float):
-        if value == 0:
-            return "0s"
-        value = f"{value}s"
-    if not isinstance(value, str):
-        raise ValueError("a duration is text such as 30s, 5m or 1h")
-    text = value.strip()
-    if text in ("0", "0s", "0m", "0h"):
-        return "0s"
-    parse_duration_ms(text)
-    return text
-
-
-Duration = Annotated[str, BeforeValidator(_duration)]
-
-
-def duration_ms(value: str) -> int:
-    """Milliseconds of a validated duration; `0s` is zero."""
-    return 0 if value == "0s" else parse_duration_ms(value)
 
 
 def _finite(value: Any) -> Any:

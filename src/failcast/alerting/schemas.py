@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-from failcast.alerting.matchers import parse_matcher
-from failcast.alerting.rules import Duration
-from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.kit.durations import Duration
+from failcast.kit.matchers import parse_matcher
+from failcast.kit.names import SERVICE_PATTERN
 from failcast.models.incident import IncidentType
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]

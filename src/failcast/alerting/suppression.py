@@ -17,9 +17,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting.lifecycle import ACTIVE_STATES, record_event
-from failcast.alerting.matchers import Matcher, matches_all, parse_matchers
+from failcast.alerting.lifecycle import record_event
+from failcast.kit.matchers import Matcher, matches_all, parse_matchers
 from failcast.models import Alert, MaintenanceWindow, Silence
+from failcast.models.alert import ACTIVE_STATES
 from failcast.models.incident import IncidentType
 from failcast.topology import store as topology_store
 from failcast.topology.graph import DependencyGraph

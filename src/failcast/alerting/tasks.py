@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from failcast.alerting.evaluate import evaluate_org, org_ids_with_rules
 from failcast.alerting.inbound import expire, org_ids_with_inbound
-from failcast.alerting.signals import SignalRegistry
 from failcast.alerting.suppression import GraphProvider
 from failcast.db.engine import Database
 from failcast.jobs.runner import OrgJob, TaskRunner
 from failcast.models import NotificationChannel
 from failcast.notify.notifier import Notifier
+from failcast.signals import SignalRegistry
 
 TASK = "alerting.evaluate"
 INTERVAL_SECONDS = 60.0

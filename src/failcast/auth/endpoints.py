@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from failcast.auth import service, sessions
+from failcast.auth import audit, service, sessions
+from failcast.auth.audit import Action
 from failcast.auth.passwords import Passwords
 from failcast.auth.principal import CanAdmin, CurrentUser, client_ip
 from failcast.auth.schemas import (
@@ -31,10 +32,8 @@ from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.sessions import Issued
 from failcast.deps import PathId, SessionDep
 from failcast.errors import Forbidden
+from failcast.kit.responses import errors
 from failcast.models import ApiKey, AuthSession, Organization, Role, User
-from failcast.openapi import errors
-from failcast.orgs import audit
-from failcast.orgs.audit import Action
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

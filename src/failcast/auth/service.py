@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.auth import api_keys, sessions
+from failcast.auth import api_keys, audit, sessions
 from failcast.auth.api_keys import Scope
+from failcast.auth.audit import Action
 from failcast.auth.mailer import render
 from failcast.auth.oidc import Identity
 from failcast.auth.password_policy import problems
@@ -24,8 +25,6 @@ from failcast.auth.tokens import Purpose, decode_action_token, issue_action_toke
 from failcast.config import Settings
 from failcast.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from failcast.models import ApiKey, Membership, Organization, Role, User, UserIdentity
-from failcast.orgs import audit
-from failcast.orgs.audit import Action
 
 # At most this many reset emails per address per hour, so the form cannot flood a mailbox.
 _RESET_MAILS_PER_HOUR = 3

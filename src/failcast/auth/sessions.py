@@ -13,13 +13,13 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.auth import audit
+from failcast.auth.audit import Action
 from failcast.auth.tokens import hash_opaque, issue_access_token, new_opaque_token
 from failcast.config import Settings
 from failcast.errors import NotFound, Unauthorized
 from failcast.models import AuthSession, Membership, RefreshToken, User
 from failcast.models.auth_session import new_session_key
-from failcast.orgs import audit
-from failcast.orgs.audit import Action
 
 # Rotated tokens are kept while their session lives (to spot reuse), and this long after.
 _KEEP_AFTER_END = timedelta(days=7)

@@ -27,7 +27,7 @@ from failcast.billing.tasks import BillingDep
 from failcast.billing.webhooks import parse_event
 from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.errors import ValidationFailed
-from failcast.openapi import errors
+from failcast.kit.responses import errors
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.auth import audit
 from failcast.auth.principal import Principal
 from failcast.billing import repository
 from failcast.billing.gateway import StripeGateway
@@ -27,7 +28,6 @@ from failcast.db.cursors import row_id
 from failcast.db.engine import Database
 from failcast.errors import Conflict, NotFound
 from failcast.models import Organization, OrgUsage, Plan, Service, Subscription, User
-from failcast.orgs import audit
 
 
 def plan_out(plan: Plan) -> PlanOut:

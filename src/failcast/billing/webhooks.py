@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.auth import audit
 from failcast.billing import repository
 from failcast.billing.gateway import StripeGateway
 from failcast.billing.plans import FREE
 from failcast.errors import ValidationFailed
 from failcast.models import Organization, StripeEvent, Subscription
-from failcast.orgs import audit
 from failcast.timeutil import ms_to_datetime
 
 HANDLED = {

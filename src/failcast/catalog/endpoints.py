@@ -7,8 +7,8 @@ from failcast.catalog import repository
 from failcast.catalog.schemas import ServiceDetail, ServiceIn, ServiceOut, ServicePatch
 from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict
+from failcast.kit.responses import errors
 from failcast.models import Service
-from failcast.openapi import errors
 from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 

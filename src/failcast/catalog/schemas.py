@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.kit.names import SERVICE_PATTERN
 from failcast.models.service import ServiceKind
 
 

@@ -19,8 +19,8 @@ from failcast.chaos.schemas import (
 )
 from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict, NotFound, ValidationFailed
+from failcast.kit.responses import errors
 from failcast.models import ChaosExperiment, Organization
-from failcast.openapi import errors
 
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
 

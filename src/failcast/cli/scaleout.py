@@ -91,6 +91,7 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Exit once the queue is empty.")] = False,
 ) -> None:
     """Run queued and scheduled tasks until SIGTERM."""
+    from failcast.app import create_app
     from failcast.jobs.worker import run_worker
     from failcast.ops.logging import configure_logging
 
@@ -99,12 +100,13 @@ def worker(
         typer.echo("failcast worker needs FAILCAST_REDIS_URL", err=True)
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json, settings.access_log)
-    asyncio.run(run_worker(settings, schedule=schedule, burst=burst))
+    asyncio.run(run_worker(settings, create_app, schedule=schedule, burst=burst))
 
 
 @app.command()
 def scheduler() -> None:
     """Enqueue periodic jobs, one slot at a time, while holding the leader lease."""
+    from failcast.app import create_app
     from failcast.jobs.worker import run_scheduler
     from failcast.ops.logging import configure_logging
 
@@ -113,4 +115,4 @@ def scheduler() -> None:
         typer.echo("failcast scheduler needs FAILCAST_REDIS_URL", err=True)
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json, settings.access_log)
-    asyncio.run(run_scheduler(settings))
+    asyncio.run(run_scheduler(settings, create_app))

@@ -34,8 +34,8 @@ from failcast.detect.schemas import (
 from failcast.detect.scoring import score_table
 from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.errors import ValidationFailed
-from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN
-from failcast.openapi import errors
+from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
+from failcast.kit.responses import errors
 from failcast.ops.body_limit import bulk_body
 from failcast.query.service import parse_matchers
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms, parse_ts

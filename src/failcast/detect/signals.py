@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from failcast.alerting.signals import Factor, Signal, SignalRequest
 from failcast.detect import reports
 from failcast.detect.bounds import metric_bounds
 from failcast.detect.breach import time_to_breach
+from failcast.signals import Factor, Signal, SignalRequest
 
 
 def _ms(at: datetime) -> int:

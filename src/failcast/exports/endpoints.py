@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from failcast.auth import audit
 from failcast.auth.principal import CanRead
 from failcast.deps import SessionDep
 from failcast.exports import service
 from failcast.exports.formats import MEDIA_TYPES, Format, encode
-from failcast.orgs import audit
-from failcast.query.service import parse_range
+from failcast.kit.params import parse_range
 from failcast.timeutil import ms_to_rfc3339
 
 router = APIRouter(prefix="/api/v1", tags=["export"])

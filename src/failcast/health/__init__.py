@@ -16,7 +16,7 @@ from failcast.health.config import (
     load_health_config_yaml,
 )
 from failcast.health.org import OrgHealth, score_org
-from failcast.health.risk import RiskAssessment, RiskLevel, RiskSignal, assess_risk
+from failcast.health.risk import RiskAssessment, RiskSignal, assess_risk
 from failcast.health.score import (
     ComponentScore,
     MetricScore,
@@ -28,6 +28,7 @@ from failcast.health.score import (
     score_service,
 )
 from failcast.health.summary import executive_summary
+from failcast.predict.risk import RiskLevel
 
 __all__ = [
     "COMPONENTS",

@@ -14,8 +14,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from failcast.topology.schemas import ServiceKind
-from failcast.topology.yamlsource import Loc, custom_error, validate_yaml
+from failcast.kit.yamlsource import Loc, custom_error, validate_yaml
+from failcast.models.service import ServiceKindName
 
 Component = Literal[
     "accuracy", "latency", "error_rate", "resource", "data_quality", "pipeline_reliability"
@@ -49,7 +49,7 @@ DEFAULT_WEIGHTS: dict[Component, float] = {
 
 # Components that describe each kind of service; the others are left out and their weight is
 # shared among these (renormalisation).
-KIND_COMPONENTS: dict[ServiceKind, frozenset[Component]] = {
+KIND_COMPONENTS: dict[ServiceKindName, frozenset[Component]] = {
     "microservice": frozenset({"latency", "error_rate", "resource"}),
     "ml_model": frozenset({"accuracy", "latency", "error_rate", "resource", "data_quality"}),
     "data_pipeline": frozenset({"resource", "data_quality", "pipeline_reliability"}),

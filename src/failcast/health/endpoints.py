@@ -8,7 +8,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ValidationError
 
-from failcast.alerting.bodies import read_text
 from failcast.auth.principal import CanRead, CanWrite
 from failcast.catalog.repository import get_service
 from failcast.config import Settings
@@ -26,12 +25,12 @@ from failcast.health.responses import (
     ServiceRiskOut,
     SloBurnOut,
 )
-from failcast.health.risk import LEVELS
-from failcast.ingest.endpoints import parse_body
+from failcast.kit.bodies import parse_body, read_text
+from failcast.kit.params import parse_time_param
+from failcast.kit.yamlsource import Loc, validate_yaml
 from failcast.ops.body_limit import bulk_body
-from failcast.query.service import parse_time_param
+from failcast.predict.risk import LEVELS
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms
-from failcast.topology.yamlsource import Loc, validate_yaml
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 

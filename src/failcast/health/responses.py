@@ -8,10 +8,11 @@ from typing import Literal
 from pydantic import BaseModel
 
 from failcast.health.config import Component, MetricName, Threshold
-from failcast.health.risk import RiskLevel, RiskSignal
+from failcast.health.risk import RiskSignal
 from failcast.health.score import ComponentScore, SkippedComponent
 from failcast.health.service import ServiceSnapshot, formula
-from failcast.topology.schemas import ServiceKind
+from failcast.models.service import ServiceKindName
+from failcast.predict.risk import RiskLevel
 
 Status = Literal["ok", "warning", "critical", "unknown"]
 
@@ -29,7 +30,7 @@ class ServiceHealthOut(BaseModel):
 
     id: int
     service: str
-    kind: ServiceKind
+    kind: ServiceKindName
     tier: int
     score: float | None
     status: Status

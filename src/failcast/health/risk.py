@@ -17,22 +17,13 @@ likelier than within one, and less urgent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from failcast.health.score import ServiceHealth, describe_value
+from failcast.predict.risk import LEVELS, PROBABILITY_RULES, RiskLevel, probability_level
 from failcast.slo.alerts import SloStatus
 
-RiskLevel = Literal["low", "medium", "high", "critical"]
-LEVELS: tuple[RiskLevel, ...] = ("low", "medium", "high", "critical")
-
-# (horizon hours, [(minimum probability, level), ...] highest first)
-PROBABILITY_RULES: dict[int, tuple[tuple[float, RiskLevel], ...]] = {
-    24: ((0.50, "critical"), (0.25, "high"), (0.10, "medium")),
-    48: ((0.50, "high"), (0.25, "medium")),
-    72: ((0.50, "medium"),),
-}
 _HEALTH_LEVEL: dict[str, RiskLevel] = {
     "ok": "low",
     "warning": "medium",
@@ -104,9 +95,7 @@ def probability_signals(failure_probability: Mapping[int, float]) -> list[RiskSi
             raise ValueError(f"no rule for a {horizon} h horizon; use {sorted(PROBABILITY_RULES)}")
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"failure probability {probability!r} is outside [0, 1]")
-        level: RiskLevel = next(
-            (lvl for minimum, lvl in PROBABILITY_RULES[horizon] if probability >= minimum), "low"
-        )
+        level = probability_level(horizon, probability)
         detail = f"{horizon} h failure probability {probability:.0%}"
         signals.append(RiskSignal(signal=f"failure_{horizon}h", level=level, detail=detail))
     return signals

@@ -30,7 +30,7 @@ from failcast.health.config import (
     Status,
     Threshold,
 )
-from failcast.topology.schemas import ServiceKind
+from failcast.models.service import ServiceKindName
 
 OK_BAND = 80.0
 WARNING_BAND = 60.0
@@ -105,7 +105,7 @@ class ServiceHealth(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     service: str
-    kind: ServiceKind
+    kind: ServiceKindName
     tier: int = 2
     score: float | None  # None when no component has data
     status: Status | Literal["unknown"]
@@ -220,7 +220,7 @@ def within_band(score: float, status: Status) -> float:
 
 def score_service(
     service: str,
-    kind: ServiceKind,
+    kind: ServiceKindName,
     metrics: ServiceMetrics | Mapping[str, float | None],
     config: HealthConfig | ResolvedHealthConfig | None = None,
     *,

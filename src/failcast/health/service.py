@@ -36,11 +36,11 @@ from failcast.health.risk import RiskAssessment, assess_risk
 from failcast.health.score import ServiceHealth, score_service
 from failcast.health.summary import executive_summary
 from failcast.models import Organization, Service
+from failcast.models.service import ServiceKindName
 from failcast.predict.service import latest_predictions
 from failcast.slo import service as slo_service
 from failcast.slo.alerts import SloStatus
 from failcast.timeutil import ms_to_datetime
-from failcast.topology.schemas import ServiceKind
 
 LOOKBACK_MS = 5 * 60_000
 HORIZONS = (24, 48, 72)
@@ -122,7 +122,7 @@ class ServiceSnapshot:
 
     id: int
     name: str
-    kind: ServiceKind
+    kind: ServiceKindName
     tier: int
     health: ServiceHealth
     inputs: dict[MetricName, HealthInput]
@@ -158,7 +158,7 @@ async def fleet_health(
     for service in services:
         own = means.get(service.name, {})
         inputs = health_inputs(own)
-        kind = cast(ServiceKind, service.kind)
+        kind = cast(ServiceKindName, service.kind)
         tier = tier_of(service)
         values: dict[str, float | None] = {m: item.value for m, item in inputs.items()}
         health = score_service(service.name, kind, values, config, tier=tier)

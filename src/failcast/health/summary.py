@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from failcast.health.org import OrgHealth
-from failcast.health.risk import LEVELS, RiskAssessment
+from failcast.health.risk import RiskAssessment
 from failcast.health.score import ServiceHealth, describe_value
+from failcast.predict.risk import LEVELS
 from failcast.slo.alerts import SloStatus
 
 LOW_BUDGET = 0.25

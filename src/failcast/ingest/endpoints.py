@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json
 
 from failcast.auth.principal import CanIngest
 from failcast.config import Settings
 from failcast.deps import SessionDep, SettingsDep
-from failcast.errors import PayloadTooLarge, ValidationFailed, problems_from_pydantic
+from failcast.errors import ValidationFailed, problems_from_pydantic
 from failcast.ingest.schemas import IngestLimits, IngestResult, LogBatch, MetricBatch
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_batch
-from failcast.openapi import errors
+from failcast.kit.bodies import parse_body, parse_json, read_body
+from failcast.kit.responses import errors
 from failcast.ops.body_limit import bulk_body
 from failcast.ops.collector import collector_paused
 
@@ -30,39 +29,6 @@ def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
             "content": {"application/json": {"schema": model.model_json_schema()}},
         }
     }
-
-
-async def parse_body(request: Request, settings: Settings, items: str) -> Any:
-    """The JSON body, after the size limits: bytes first, then the number of items."""
-    return parse_json(await read_body(request, settings), settings, items)
-
-
-async def read_body(request: Request, settings: Settings) -> bytes:
-    body = await request.body()
-    if len(body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
-    return body
-
-
-def parse_json(body: bytes, settings: Settings, items: str) -> Any:
-    """The parsed body, refused when it holds more than the accepted number of `items`."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        data = None
-    try:
-        # orjson refuses bare NaN and Infinity tokens, which some clients send; this parser
-        # accepts them so that validation can name the offending sample.
-        data = from_json(body, allow_inf_nan=True) if data is None else data
-    except ValueError as exc:
-        raise ValidationFailed([{"field": None, "msg": f"body is not valid JSON: {exc}"}]) from None
-    if isinstance(data, dict) and isinstance(data.get(items), list):
-        count = len(data[items])
-        if count > settings.max_batch_samples:
-            raise PayloadTooLarge(
-                f"batch holds {count} {items}; at most {settings.max_batch_samples} are accepted"
-            )
-    return data
 
 
 async def read_batch(

@@ -11,10 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from failcast.config import Settings
+from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 from failcast.timeutil import now_ms, parse_ts
 
-NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
-SERVICE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 _NAME = re.compile(NAME_PATTERN)
 
 

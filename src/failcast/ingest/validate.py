@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from dataclasses import field as column
 from typing import Any, NamedTuple
 
-from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN, IngestLimits
+from failcast.ingest.schemas import IngestLimits
+from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 from failcast.timeutil import parse_ts
 
 _NAME = re.compile(NAME_PATTERN)

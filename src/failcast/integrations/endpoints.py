@@ -12,7 +12,7 @@ from failcast.config import Settings
 from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.egress import EgressPolicy
 from failcast.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
-from failcast.ingest.schemas import SERVICE_PATTERN, IngestLimits
+from failcast.ingest.schemas import IngestLimits
 from failcast.integrations import otlp, remote_write
 from failcast.integrations.auth import CanIngestBasic
 from failcast.integrations.exporters import DEFAULT_EXPORTERS, ExporterRegistry, render
@@ -27,8 +27,9 @@ from failcast.integrations.schemas import (
     ScrapeTargetPatch,
 )
 from failcast.integrations.state import Integrations
+from failcast.kit.names import SERVICE_PATTERN
+from failcast.kit.responses import errors
 from failcast.models import ScrapeTarget
-from failcast.openapi import errors
 from failcast.ops.body_limit import bulk_body
 
 router = APIRouter(tags=["integrations"])

@@ -12,8 +12,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from failcast.ingest.schemas import NAME_PATTERN, IngestLimits
+from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.validate import ValidSample, labels_key
+from failcast.kit.names import NAME_PATTERN
 
 _NAME = re.compile(NAME_PATTERN)
 _NOT_NAME_CHAR = re.compile(r"[^a-zA-Z0-9_:]")

@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting.signals import SignalRequest
 from failcast.detect.live import CHANGE_METRIC, SCORE_METRIC
 from failcast.detect.signals import ForecastBreachSignals
 from failcast.integrations.exporters import ExportedSample
 from failcast.models import FailurePrediction, Sample, Series, Service
+from failcast.signals import SignalRequest
 from failcast.slo.service import evaluate_all
 from failcast.timeutil import now_ms
 

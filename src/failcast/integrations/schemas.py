@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN
+from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 
 Outcome = float | str | bool
 

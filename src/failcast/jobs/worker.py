@@ -1,9 +1,10 @@
 """Worker and scheduler processes of scale-out mode.
 
-The task context is the app itself: a worker calls `create_app(settings)` without serving it,
-so the Database, Ingestor, Simulator, Notifier, RedisHub and every domain's task functions are
-built exactly as in an API process and registered on its `ArqRunner`. The worker hands those
-functions to arq; a task submitted by any API process runs here unchanged.
+The task context is the app itself: a worker builds it with the `create_app` its caller passes
+(jobs never import the app) without serving it, so the Database, Ingestor, Simulator, Notifier,
+RedisHub and every domain's task functions are built exactly as in an API process and
+registered on its `ArqRunner`. The worker hands those functions to arq; a task submitted by any
+API process runs here unchanged.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build_app(settings: Settings) -> tuple[FastAPI, ArqRunner]:
-    """The app whose state is the task context, and its queue-backed runner."""
-    from failcast.app import create_app
+AppFactory = Callable[[Settings], FastAPI]
 
+
+def build_app(settings: Settings, create_app: AppFactory) -> tuple[FastAPI, ArqRunner]:
+    """The app whose state is the task context, and its queue-backed runner."""
     if not settings.scale_out:
         raise ValueError("workers and schedulers need FAILCAST_REDIS_URL")
     # Workers serve no pages and leave migrations to `failcast db upgrade` / the API.
@@ -178,9 +180,11 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(signum, stop.set)
 
 
-async def run_worker(settings: Settings, *, schedule: bool = False, burst: bool = False) -> None:
+async def run_worker(
+    settings: Settings, create_app: AppFactory, *, schedule: bool = False, burst: bool = False
+) -> None:
     """Run queued tasks until SIGTERM/SIGINT; with `schedule`, also compete for leadership."""
-    app, runner = build_app(settings)
+    app, runner = build_app(settings, create_app)
     await runner.start()
     me = worker_id()
     worker = Worker(
@@ -211,9 +215,9 @@ async def run_worker(settings: Settings, *, schedule: bool = False, burst: bool 
         await _close(app, runner)
 
 
-async def run_scheduler(settings: Settings) -> None:
+async def run_scheduler(settings: Settings, create_app: AppFactory) -> None:
     """Enqueue periodic jobs while holding the leader lease, until SIGTERM/SIGINT."""
-    app, runner = build_app(settings)
+    app, runner = build_app(settings, create_app)
     await runner.start()
     stop = asyncio.Event()
     _stop_on_signals(stop)

@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -143,19 +144,36 @@ def merge(pending: Iterable[tuple[int, dict[str, Any]]]) -> Pending:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """One service's health as the stream shows it."""
+
+    id: int
+    name: str
+    score: float | None
+    status: str
+
+
+# The org's service statuses at a time; the health domain provides it (live knows no scoring).
+HealthReader = Callable[[AsyncSession, int, int], Awaitable[list[ServiceStatus]]]
+
+
 class LivePublisher:
-    """Publishes committed changes of the app's database to the orgs' topics of `hub`."""
+    """Publishes committed changes of the app's database to the orgs' topics of `hub`;
+    health changes too when given a `read_health`."""
 
     def __init__(
         self,
         database: Database,
         hub: Hub,
         *,
+        read_health: HealthReader | None = None,
         health_seconds: float = 1.0,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         self.database = database
         self.hub = hub
+        self.read_health = read_health
         self.health_seconds = health_seconds
         self.now_ms = now_ms
         self._tasks: set[asyncio.Task[None]] = set()
@@ -212,16 +230,12 @@ class LivePublisher:
 
     async def check_health(self, org_id: int) -> None:
         """Recompute the org's health now; publish what moved and tell the status listeners."""
-        # Imported here: health reads the store, which imports much of the app.
-        from failcast.health.service import fleet_health
-
+        if self.read_health is None:
+            return
         at_ms = self.now_ms()
         async with self.database.session() as session:
-            fleet = await fleet_health(session, org_id, at_ms)
-        now: dict[str, tuple[float | None, str]] = {
-            s.name: (None if s.health.score is None else round(s.health.score, 1), s.health.status)
-            for s in fleet.services
-        }
+            statuses = await self.read_health(session, org_id, at_ms)
+        now = {s.name: (s.score, s.status) for s in statuses}
         before = self._health.get(org_id, {})
         changed = [name for name in sorted(now) if before.get(name) != now[name]]
         self._health[org_id] = now
@@ -230,7 +244,7 @@ class LivePublisher:
         services = [{"service": n, "score": now[n][0], "status": now[n][1]} for n in changed]
         await self.publish(org_id, {"type": "health", "ts": at_ms, "services": services})
         # A status seen for the first time (after a restart, or a new service) is no change.
-        ids = {s.name: s.id for s in fleet.services}
+        ids = {s.name: s.id for s in statuses}
         moved = [
             ids[n]
             for n in changed

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from failcast.db.base import Base, UTCDateTime
 from failcast.models._types import Json
 
+# The states in which an alert is active: it notifies, inhibits and is shown as open.
+ACTIVE_STATES = ("firing", "acknowledged")
+
 
 class Alert(Base):
     """One occurrence of a rule's condition on one series or service.

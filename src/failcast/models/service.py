@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from failcast.db.base import Base, UTCDateTime, utcnow
+
+# The kinds as text, for schemas and pure code that take them as plain strings.
+ServiceKindName = Literal["microservice", "ml_model", "data_pipeline"]
 
 
 class ServiceKind(StrEnum):

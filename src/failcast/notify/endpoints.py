@@ -9,22 +9,21 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
-from failcast.alerting.bodies import read_text
-from failcast.alerting.repository import get_owned
 from failcast.auth.principal import CanAdmin
+from failcast.db.owned import get_owned
 from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.egress import EgressPolicy
 from failcast.errors import Conflict, ValidationFailed, problems_from_pydantic
-from failcast.ingest.endpoints import parse_body
+from failcast.kit.bodies import parse_body, read_text
+from failcast.kit.responses import errors
+from failcast.kit.yamlsource import validate_yaml
 from failcast.models import DeliveryAttempt, NotificationChannel, NotificationPolicy
 from failcast.notify import channels as channel_types
 from failcast.notify.notifier import Notifier, load_policy
 from failcast.notify.routing import RoutingPolicy
-from failcast.openapi import errors
 from failcast.ops.body_limit import bulk_body
-from failcast.topology.yamlsource import validate_yaml
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
 
 class ChannelIn(BaseModel):

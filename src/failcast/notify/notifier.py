@@ -14,6 +14,10 @@ Alertmanager channels differ: Alertmanager forgets an alert nobody repeats, so t
 are looked at and re-sent (firing or acknowledged) every `resend_seconds` of the channel,
 and their resolves are always sent.
 
+Alerting decides which alerts are suppressed (silences, maintenance, inhibition) and records
+it on each alert; the notifier routes the others, and writes what it sent to the alerts'
+timelines through the `timeline` it is given.
+
 `flush(now)` takes the time as a parameter, so tests walk through the timers without sleeping.
 """
 
@@ -26,15 +30,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting import suppression
-from failcast.alerting.lifecycle import ACTIVE_STATES, record_event
 from failcast.db.engine import Database
 from failcast.egress import EgressPolicy, OutboundClient
 from failcast.models import Alert, NotificationChannel, NotificationGroup, NotificationPolicy
+from failcast.models.alert import ACTIVE_STATES
 from failcast.notify import channels as channel_types
 from failcast.notify.delivery import DeliveryOutcome, RetryPolicy, Sleep, deliver
 from failcast.notify.payloads import AlertItem, Notification, Status
@@ -50,6 +54,21 @@ from failcast.notify.routing import (
 from failcast.teams import service as teams
 
 GroupId = tuple[int, str, str]  # (channel id, route path, group key)
+
+
+class Timeline(Protocol):
+    """Records an event on an alert's timeline (alerting's `record_event`)."""
+
+    def __call__(
+        self,
+        session: AsyncSession,
+        alert: Alert,
+        kind: str,
+        at: datetime,
+        *,
+        message: str = ...,
+        data: dict[str, Any] | None = ...,
+    ) -> object: ...
 
 
 @dataclass
@@ -102,12 +121,12 @@ class Notifier:
         sleep: Sleep = asyncio.sleep,
         timeout_seconds: float = 10.0,
         egress: EgressPolicy | None = None,
-        topology: suppression.GraphProvider | None = None,
+        timeline: Timeline | None = None,
     ) -> None:
         self.database = database
         # Which addresses channels may reach; none internal unless the operator allows them.
         self.egress = egress or EgressPolicy()
-        self.topology = topology
+        self.timeline = timeline
         self.external_url = external_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -174,7 +193,8 @@ class Notifier:
                 .order_by(Alert.id)
             )
         )
-        report.suppressed = await suppression.apply(session, org_id, now, alerts, self.topology)
+        # Alerting decided which alerts are quiet, and why, when it last evaluated them.
+        report.suppressed = {a.id: a.suppressed_by for a in alerts if a.suppressed_by}
         current: dict[GroupId, _Group] = {}
         for alert in alerts:
             if alert.id in report.suppressed:
@@ -325,15 +345,16 @@ class Notifier:
                 return
             report.sent.append(notification)
             row.last_notified_at = now
-            for alert in [*members, *resolved]:
-                record_event(
-                    session,
-                    alert,
-                    "notified",
-                    now,
-                    message=f"{notification.event} sent to {channel_row.name}",
-                    data={"channel_id": channel_row.id, "dedup_key": row.dedup_key},
-                )
+            if self.timeline is not None:
+                for alert in [*members, *resolved]:
+                    self.timeline(
+                        session,
+                        alert,
+                        "notified",
+                        now,
+                        message=f"{notification.event} sent to {channel_row.name}",
+                        data={"channel_id": channel_row.id, "dedup_key": row.dedup_key},
+                    )
         elif row.last_notified_at is None and not members:
             # Resolved before anyone was told of it.
             await session.delete(row)

@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from failcast.alerting.matchers import Matcher, matches_all, parse_matcher
-from failcast.alerting.rules import Duration, duration_ms
+from failcast.kit.durations import Duration, duration_ms
+from failcast.kit.matchers import Matcher, matches_all, parse_matcher
 
 ALL_LABELS = "..."
 

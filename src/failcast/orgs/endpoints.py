@@ -19,8 +19,8 @@ from failcast.auth.schemas import OrgOut, TokenOut
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.service import memberships
 from failcast.deps import PathId, SessionDep, SettingsDep
+from failcast.kit.responses import errors
 from failcast.models import Invitation, Membership, Role, User
-from failcast.openapi import errors
 from failcast.orgs import defaults, service
 from failcast.orgs.schemas import (
     AuditEventOut,

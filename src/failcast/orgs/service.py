@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.auth import audit, sessions
 from failcast.auth import service as accounts
-from failcast.auth import sessions
+from failcast.auth.audit import Action
 from failcast.auth.mailer import render
 from failcast.auth.passwords import Passwords
 from failcast.auth.principal import Principal
@@ -19,8 +20,6 @@ from failcast.auth.tokens import hash_opaque, new_opaque_token
 from failcast.db.cursors import row_id
 from failcast.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from failcast.models import AuditEvent, Invitation, Membership, Organization, Role, User
-from failcast.orgs import audit
-from failcast.orgs.audit import Action
 from failcast.orgs.schemas import InvitationStatus
 
 INVITATION_MARK = "fci_"

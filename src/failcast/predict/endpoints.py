@@ -11,8 +11,8 @@ from failcast.auth.principal import CanAdmin, CanRead
 from failcast.deps import PathId, SessionDep
 from failcast.detect.roles import ROLES, metric_role
 from failcast.errors import Conflict
+from failcast.kit.responses import errors
 from failcast.models import MetricDeclaration, ModelVersion, Organization
-from failcast.openapi import errors
 from failcast.predict import repository, service, training_jobs
 from failcast.predict.schemas import (
     FactorOut,

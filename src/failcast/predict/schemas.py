@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.kit.names import SERVICE_PATTERN
 
 # The roles of `detect.roles.ROLES` (a test keeps the two equal).
 Role = Literal[

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.explain import Factor, RootCause, rank_root_causes, service_evidence, top_factors
-from failcast.health import assess_risk
 from failcast.models import FailurePrediction, MetricDeclaration, ModelStatus, ModelVersion
 from failcast.predict import gate, repository
 from failcast.predict.calibration import brier
@@ -41,6 +40,7 @@ from failcast.predict.dataset import (
 from failcast.predict.labels import HOUR_MS, FloatArray, IncidentLike
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember
 from failcast.predict.model import FailureModel, IncompatibleArtifact, json_safe
+from failcast.predict.risk import predicted_level
 from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, TrainResult, evaluate, train
 from failcast.timeutil import ms_to_datetime
@@ -53,7 +53,6 @@ DEFAULT_TRAINING_DAYS = 60
 # and enough incidents (about 30 in a fleet of 12) for the validation split to hold some.
 SIMULATED_TRAINING_DAYS = 30
 TOP_FACTORS = 5
-RISK_HORIZONS = (24, 48, 72)  # the horizons the risk rules know
 
 
 class ModelCache:
@@ -434,11 +433,6 @@ class ServiceScore:
     members: dict[str, Any] = field(default_factory=dict)
 
 
-def risk_level(service: str, probability: Mapping[int, float]) -> str:
-    known = {h: p for h, p in probability.items() if h in RISK_HORIZONS}
-    return assess_risk(service, failure_probability=known).level
-
-
 def root_cause_answer(verdict: RootCause, factors: Sequence[Factor]) -> dict[str, Any]:
     """The RCA verdict, with the failing service's most contributing metric when it is its own
     cause (contributions name the metric better than a single anomaly reading)."""
@@ -552,7 +546,7 @@ def score_fleet(
                     thresholds={h: m.threshold for h, m in model.horizons.items()},
                     incident_type=answer.incident_type,
                     confidence=answer.type_confidence,
-                    risk_level=risk_level(service, answer.probability),
+                    risk_level=predicted_level(answer.probability),
                     factors=factors,
                     root_cause=root_cause_answer(verdict, main) if verdict else None,
                     members=model.describe_members(),
@@ -746,7 +740,7 @@ def score_features(model: FailureModel, features: Mapping[str, float]) -> Servic
         thresholds={h: m.threshold for h, m in model.horizons.items()},
         incident_type=answer.incident_type,
         confidence=answer.type_confidence,
-        risk_level=risk_level("", answer.probability),
+        risk_level=predicted_level(answer.probability),
         factors=factors,
         members={
             **model.describe_members(),

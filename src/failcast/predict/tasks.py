@@ -19,11 +19,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from failcast.alerting.signals import Factor, Signal, SignalRequest
 from failcast.db.engine import Database
 from failcast.jobs.runner import OrgJob, TaskRunner
 from failcast.models import ModelStatus, ModelVersion
 from failcast.predict import repository, service, training_jobs
+from failcast.signals import Factor, Signal, SignalRequest
 from failcast.timeutil import now_ms
 
 log = logging.getLogger("failcast.predict")

@@ -9,6 +9,7 @@ from failcast.auth.principal import CanRead
 from failcast.deps import SessionDep, SettingsDep
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import LogLevel
+from failcast.kit.params import parse_range
 from failcast.query import service
 from failcast.query.schemas import LogOut, LogPage, MetricsOut, StatsOut
 from failcast.store.samples import Aggregation, read_range
@@ -39,7 +40,7 @@ async def query_metrics(
     agg: Aggregation = Aggregation.avg,
 ) -> Response:
     """Series of one metric over [start, end), raw or downsampled into step buckets."""
-    span = service.parse_range(start, end, step)
+    span = parse_range(start, end, step)
     matchers = service.parse_matchers(labels)
     selected = await select_series(session, principal.org_id, metric, service_name, matchers)
     limit = settings.max_query_points
@@ -92,7 +93,7 @@ async def query_logs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LogPage:
     """Log lines, newest first, in pages; follow `next_cursor` for older lines."""
-    span = service.parse_range(start, end, None, default_span_ms=86_400_000)
+    span = parse_range(start, end, None, default_span_ms=86_400_000)
     rows, next_cursor = await service.search_logs(
         session,
         principal.org_id,

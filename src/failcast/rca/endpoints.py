@@ -8,9 +8,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.alerting import repository
 from failcast.auth.principal import CanRead
 from failcast.chaos.runtime import Simulator
+from failcast.db.owned import get_owned
 from failcast.deps import PathId, SessionDep
 from failcast.errors import ValidationFailed
 from failcast.models import Alert, Incident, Service
@@ -94,7 +94,7 @@ async def analyse_alert(
 ) -> RcaOut:
     """The root-cause analysis of an alert: its service, from the time it started (the
     alert's `rca` link)."""
-    alert = await repository.get_owned(session, Alert, principal.org_id, alert_id, "alert")
+    alert = await get_owned(session, Alert, principal.org_id, alert_id, "alert")
     await teams.require_visible(session, principal, alert.service, "alert")
     if not alert.service:
         raise ValidationFailed([{"field": "service", "msg": "the alert names no service"}])
@@ -108,9 +108,7 @@ async def analyse_incident(
 ) -> RcaOut:
     """The root-cause analysis of an incident: its service, from its start (the incident's
     `rca` link)."""
-    incident = await repository.get_owned(
-        session, Incident, principal.org_id, incident_id, "incident"
-    )
+    incident = await get_owned(session, Incident, principal.org_id, incident_id, "incident")
     name = await session.get(Service, incident.service_id)
     assert name is not None  # the foreign key holds
     question = Question(name.name, _ms(incident.started_at))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.kit.names import SERVICE_PATTERN
 
 
 class RcaIn(BaseModel):

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.health import score_org
-from failcast.health.risk import LEVELS
 from failcast.health.service import fleet_health, org_risk
 from failcast.models import Alert, FailurePrediction, Incident, Organization, Service
+from failcast.predict.risk import LEVELS
 from failcast.timeutil import ms_to_datetime
 
 TREND_POINTS = 28

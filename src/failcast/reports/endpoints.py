@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Response, status
 
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
 from failcast.deps import PathId, SessionDep
+from failcast.kit.params import parse_range
+from failcast.kit.responses import errors
 from failcast.models import ReliabilityReport
-from failcast.openapi import errors
-from failcast.query.service import parse_range
 from failcast.reports import service
 from failcast.reports.schemas import (
     ReportIn,

@@ -8,19 +8,19 @@ from typing import Annotated, Any, Literal
 import yaml
 from fastapi import APIRouter, Query, Request, Response, status
 
-from failcast.alerting.bodies import read_text
 from failcast.auth.principal import CanRead, CanWrite
 from failcast.deps import PathId, SessionDep, SettingsDep
+from failcast.kit.bodies import read_text
+from failcast.kit.params import parse_time_param
+from failcast.kit.responses import errors
+from failcast.kit.yamlsource import YamlConfigError, YamlProblem
 from failcast.models import Slo
-from failcast.openapi import errors
 from failcast.ops.body_limit import bulk_body
-from failcast.query.service import parse_time_param
 from failcast.slo import repository, service
 from failcast.slo.importers import import_openslo, import_sloth, load_slo_yaml
 from failcast.slo.responses import SloImportResult, SloOut, SloStatusOut
 from failcast.slo.schemas import SloDefinition
 from failcast.timeutil import now_ms
-from failcast.topology.yamlsource import YamlConfigError, YamlProblem
 
 router = APIRouter(prefix="/api/v1/slos", tags=["slos"])
 

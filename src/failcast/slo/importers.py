@@ -13,16 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from failcast.slo.schemas import (
-    EventsSli,
-    MetricRef,
-    RatioSli,
-    Sli,
-    SloAlerting,
-    SloDefinition,
-    ThresholdSli,
-)
-from failcast.topology.yamlsource import (
+from failcast.kit.yamlsource import (
     Loc,
     MarkIndex,
     YamlConfigError,
@@ -32,6 +23,15 @@ from failcast.topology.yamlsource import (
     problems_from_validation,
     validate_document,
     validate_yaml,
+)
+from failcast.slo.schemas import (
+    EventsSli,
+    MetricRef,
+    RatioSli,
+    Sli,
+    SloAlerting,
+    SloDefinition,
+    ThresholdSli,
 )
 
 _Fail = Callable[[Loc, str], YamlConfigError]

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from failcast.ingest.schemas import SERVICE_PATTERN
+from failcast.kit.names import SERVICE_PATTERN
 
 Comparison = Literal["gte", "gt", "lte", "lt"]
 

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.ingest.schemas import NAME_PATTERN
+from failcast.kit.names import NAME_PATTERN
 from failcast.models import Slo
 from failcast.slo import repository
 from failcast.slo.alerts import MINUTE_MS, SloStatus, evaluate_slo

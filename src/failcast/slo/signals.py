@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from failcast.alerting.signals import Signal, SignalRequest
+from failcast.signals import Signal, SignalRequest
 from failcast.slo import service
 
 LOUDNESS = {"page": 2.0, "ticket": 1.0}

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from failcast.auth import audit
 from failcast.auth.principal import AsAdmin, CanRead
 from failcast.deps import PathId, SessionDep
-from failcast.openapi import errors
-from failcast.orgs import audit
+from failcast.kit.responses import errors
 from failcast.teams import service
 from failcast.teams.schemas import TeamIn, TeamOut, TeamPatch, TeamSettings
 

@@ -1,5 +1,6 @@
 """Dependency topology: declared graph, cascade risk, critical path and blast radius."""
 
+from failcast.kit.yamlsource import YamlConfigError, YamlProblem
 from failcast.topology.cascade import CascadeResult, Contribution, edge_weight, propagate
 from failcast.topology.graph import DependencyGraph, GraphEdge, GraphExport, GraphNode
 from failcast.topology.paths import (
@@ -17,7 +18,6 @@ from failcast.topology.schemas import (
     find_cycle,
     load_topology_yaml,
 )
-from failcast.topology.yamlsource import YamlConfigError, YamlProblem
 
 __all__ = [
     "CRITICALITY_WEIGHT",

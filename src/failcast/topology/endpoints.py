@@ -14,7 +14,7 @@ from failcast.deps import SessionDep
 from failcast.errors import NotFound, ValidationFailed
 from failcast.health.endpoints import AtParam, WindowParam, instant
 from failcast.health.service import HORIZONS
-from failcast.openapi import errors
+from failcast.kit.responses import errors
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.cascade import propagate
 from failcast.topology.paths import blast_radii, blast_radius, critical_path

@@ -10,10 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from failcast.ingest.schemas import SERVICE_PATTERN
-from failcast.topology.yamlsource import custom_error, validate_yaml
+from failcast.kit.names import SERVICE_PATTERN
+from failcast.kit.yamlsource import custom_error, validate_yaml
+from failcast.models.service import ServiceKindName
 
-ServiceKind = Literal["microservice", "ml_model", "data_pipeline"]
+ServiceKind = ServiceKindName
 Criticality = Literal["hard", "soft", "optional"]
 # Where an edge comes from: stated by the org, the simulated fleet's, or seen in metric labels.
 Origin = Literal["declared", "simulated", "labels"]

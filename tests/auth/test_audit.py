@@ -6,7 +6,7 @@ import httpx
 from factories import Account, Mailbox, add_member, bearer, create_api_key
 from factories import mailbox as mailbox
 
-from failcast.orgs import audit
+from failcast.auth import audit
 
 
 async def test_audit_log_pages_newest_first_with_a_cursor(
