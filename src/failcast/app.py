@@ -25,6 +25,7 @@ from failcast.chaos.demo import BACKFILL_TASK, backfill_task, prepare_demo
 from failcast.chaos.endpoints import router as chaos_router
 from failcast.chaos.incidents import store_incidents
 from failcast.chaos.runtime import Simulator
+from failcast.chaos.topology import fleet_topology
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.db.migrate import upgrade_async
@@ -35,6 +36,7 @@ from failcast.errors import install_error_handlers
 from failcast.exports.endpoints import router as exports_router
 from failcast.health.endpoints import router as health_router
 from failcast.health.live import service_statuses
+from failcast.health.topology_endpoints import router as topology_router
 from failcast.ingest.endpoints import router as ingest_router
 from failcast.ingest.limits import SeriesBudget, SeriesLimits
 from failcast.ingest.service import Ingestor
@@ -68,8 +70,8 @@ from failcast.signals import SignalRegistry
 from failcast.slo.endpoints import router as slo_router
 from failcast.slo.signals import SloBurnSignals
 from failcast.teams.endpoints import router as teams_router
-from failcast.topology.endpoints import router as topology_router
 from failcast.topology.graph import DependencyGraph
+from failcast.topology.schemas import TopologySpec
 from failcast.topology.service import org_graph
 
 # Every API router, in the order they appear in the OpenAPI document.
@@ -152,8 +154,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The org's one dependency graph (declared, simulated and label-discovered edges), which
     # inhibition reads wherever it runs; the simulator is looked up when the graph is needed.
+    def simulated_topology(org_id: int) -> TopologySpec:
+        return fleet_topology(app.state.simulator.new_fleet(org_id).spec)
+
+    app.state.simulated_topology = simulated_topology
+
     def org_topology(session: AsyncSession, org_id: int) -> Awaitable[DependencyGraph]:
-        return org_graph(session, org_id, app.state.simulator)
+        return org_graph(session, org_id, app.state.simulated_topology)
 
     app.state.topology = org_topology
     app.state.notifier = Notifier(

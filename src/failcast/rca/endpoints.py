@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.principal import CanRead
-from failcast.chaos.runtime import Simulator
 from failcast.db.owned import get_owned
 from failcast.deps import PathId, SessionDep
 from failcast.errors import ValidationFailed
@@ -19,6 +18,7 @@ from failcast.rca.analysis import Analysis, Question, candidate_dict
 from failcast.rca.schemas import CandidateOut, MetricReading, RcaIn, RcaOut
 from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
+from failcast.topology.service import SimulatedTopology
 
 router = APIRouter(prefix="/api/v1", tags=["rca"])
 
@@ -66,8 +66,8 @@ def _out(analysis: Analysis, source: str) -> RcaOut:
 async def _answer(
     request: Request, session: AsyncSession, org_id: int, question: Question
 ) -> RcaOut:
-    simulator: Simulator | None = getattr(request.app.state, "simulator", None)
-    analysis, source = await service.analyse_org(session, org_id, simulator, question)
+    simulated: SimulatedTopology | None = getattr(request.app.state, "simulated_topology", None)
+    analysis, source = await service.analyse_org(session, org_id, simulated, question)
     return _out(analysis, source)
 
 

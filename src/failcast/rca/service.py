@@ -9,7 +9,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.chaos.runtime import Simulator
 from failcast.errors import ValidationFailed
 from failcast.models import Series as SeriesRow
 from failcast.models import Service
@@ -23,7 +22,7 @@ from failcast.rca.analysis import (
     series_name,
 )
 from failcast.store.samples import Aggregation, read_range
-from failcast.topology.service import Source, org_spec
+from failcast.topology.service import SimulatedTopology, Source, org_spec
 
 # Stored samples are read as one-minute means: finer than most scrape intervals' windows need,
 # and a day of them for every series stays small.
@@ -63,10 +62,10 @@ async def load_series(
 
 
 async def dependencies(
-    session: AsyncSession, org_id: int, simulator: Simulator | None
+    session: AsyncSession, org_id: int, simulated: SimulatedTopology | None
 ) -> tuple[dict[str, tuple[str, ...]], Source]:
     """The org's call graph: declared, else the simulated fleet's, else services alone."""
-    spec, source = await org_spec(session, org_id, simulator)
+    spec, source = await org_spec(session, org_id, simulated)
     deps: dict[str, list[str]] = defaultdict(list)
     for service in spec.services:
         deps[service.name] += [d.target for d in service.depends_on]
@@ -74,7 +73,7 @@ async def dependencies(
 
 
 async def analyse_org(
-    session: AsyncSession, org_id: int, simulator: Simulator | None, question: Question
+    session: AsyncSession, org_id: int, simulated: SimulatedTopology | None, question: Question
 ) -> tuple[Analysis, Source]:
     """The analysis of `question` on the org's data; a question the data cannot answer is a
     422 that says why."""
@@ -82,7 +81,7 @@ async def analyse_org(
     start = lo - question.normal_ms - SLOW_MS
     end = question.at_ms + question.after_ms + 1
     series = await load_series(session, org_id, start, end)
-    deps, source = await dependencies(session, org_id, simulator)
+    deps, source = await dependencies(session, org_id, simulated)
     try:
         return analyse(series, deps, question), source
     except AnalysisError as exc:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.principal import CanRead
-from failcast.chaos.runtime import Simulator
 from failcast.deps import SessionDep
 from failcast.errors import NotFound, ValidationFailed
 from failcast.health.endpoints import AtParam, WindowParam, instant
 from failcast.health.service import HORIZONS
+from failcast.health.topology import LiveTopology, live_topology
 from failcast.kit.responses import errors
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.cascade import propagate
@@ -30,7 +30,7 @@ from failcast.topology.responses import (
     HealthNode,
     PathStep,
 )
-from failcast.topology.service import LiveTopology, live_topology
+from failcast.topology.service import SimulatedTopology
 
 router = APIRouter(prefix="/api/v1/topology", tags=["topology"])
 
@@ -39,8 +39,8 @@ async def _live(
     request: Request, session: AsyncSession, org_id: int, at: str | None, window: str
 ) -> tuple[LiveTopology, int]:
     at_ms, window_ms = instant(at, window)
-    simulator: Simulator | None = getattr(request.app.state, "simulator", None)
-    return await live_topology(session, org_id, simulator, at_ms, window_ms), at_ms
+    simulated: SimulatedTopology | None = getattr(request.app.state, "simulated_topology", None)
+    return await live_topology(session, org_id, simulated, at_ms, window_ms), at_ms
 
 
 @router.get("/graph", response_model=GraphOut, operation_id="get_topology_graph")
