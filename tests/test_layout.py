@@ -17,8 +17,8 @@ def test_test_module_names_are_unique() -> None:
 
 
 def test_the_import_contracts_hold() -> None:
-    """pyproject.toml's import-linter contracts: the detection and prediction cores import
-    nothing of the web, the database or the dashboard."""
+    """pyproject.toml's import-linter contracts: no cycle between failcast's packages, and the
+    detection and prediction cores import nothing of the web, the database or the dashboard."""
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run(
         [str(lint), "--no-cache"], cwd=TESTS.parent, capture_output=True, text=True, check=False
