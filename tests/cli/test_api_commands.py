@@ -222,7 +222,7 @@ def test_shell_completion_is_offered(config: Path) -> None:
 def test_a_prediction_prints_as_a_table_with_percentages_and_sentences(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from failcast.cli.api_commands import show_prediction
+    from failcast.cli.data_commands import show_prediction
 
     factor = {"feature": "latency_p99_ms__max_72", "metric": "latency_p99_ms",
               "value": 412.34567, "contribution": 0.61, "statement": "raw"}  # fmt: skip

@@ -20,21 +20,21 @@ RESOURCE_GROUPS = (
 # The module that defines each top-level command or command group; kept sorted by module.
 # tests/cli/test_lazy_cli.py checks that it names every registered command.
 COMMAND_MODULES: dict[str, str] = {
-    "alerts": "api_commands",
-    "apikey": "api_commands",
-    "config": "api_commands",
-    "export": "api_commands",
-    "login": "api_commands",
-    "predict": "api_commands",
-    "query": "api_commands",
-    "services": "api_commands",
+    "apikey": "account_commands",
+    "config": "account_commands",
+    "login": "account_commands",
     "ingest": "client_commands",
+    "alerts": "data_commands",
+    "export": "data_commands",
+    "predict": "data_commands",
+    "query": "data_commands",
+    "services": "data_commands",
     "openapi": "docs",
     "backtest": "predict_commands",
     "models": "predict_commands",
     "train": "predict_commands",
     "rca": "rca",
-    # The resource groups; `org` too, whose commands both it and api_commands add.
+    # The resource groups; `org` too, whose commands both it and account_commands add.
     **dict.fromkeys(RESOURCE_GROUPS, "resource_table"),
     "api": "scaleout",
     "scheduler": "scaleout",

@@ -138,7 +138,7 @@ FOLLOW_EVERY_S = 2.0
 
 def train_on_server(url: str | None, api_key: str | None, source: str | None, days: int) -> None:
     """Queue a training through the API and follow its job to the end; exit 1 if it fails."""
-    from failcast.cli.api_commands import api
+    from failcast.cli._api import api
 
     body: dict[str, Any] = {"days": days} | ({"source": source} if source else {})
     with api(url, api_key) as client, _steps("training on the server") as say:

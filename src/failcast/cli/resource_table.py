@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from failcast.cli._app import app
-from failcast.cli.api_commands import org_app
+from failcast.cli.account_commands import org_app
 from failcast.cli.resources import Group, Op, command
 
 V1 = "/api/v1"

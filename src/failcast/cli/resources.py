@@ -33,8 +33,8 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
+from failcast.cli._api import KeyOption, UrlOption, api, detail, show
 from failcast.cli._client import fail
-from failcast.cli.api_commands import KeyOption, UrlOption, _detail, api, show
 
 
 class Output(StrEnum):
@@ -258,7 +258,7 @@ def _download(client: Any, method: str, path: str, request: dict[str, Any], out:
         with progress, client.http.stream(method, path, headers=headers, **request) as response:
             if response.status_code >= 400:
                 response.read()
-                fail(f"{response.status_code} from {path}: {_detail(response)}")
+                fail(f"{response.status_code} from {path}: {detail(response)}")
             size = response.headers.get("Content-Length")
             task = progress.add_task(out.name, total=int(size) if size else None)
             with out.open("wb") as handle:
