@@ -68,6 +68,11 @@ def parse_duration_ms(value: str) -> int:
     return ms
 
 
+def datetime_to_ms(at: datetime) -> int:
+    """Milliseconds since the epoch of an aware datetime."""
+    return int(at.timestamp() * 1000)
+
+
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from failcast.detect import reports
 from failcast.detect.bounds import metric_bounds
 from failcast.detect.breach import time_to_breach
 from failcast.signals import Factor, Signal, SignalRequest
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
+from failcast.timeutil import datetime_to_ms
 
 
 class DriftSignals:
@@ -23,7 +19,7 @@ class DriftSignals:
     async def signals(self, request: SignalRequest) -> Sequence[Signal]:
         wanted = request.params.get("feature")
         statistic = str(request.params.get("statistic") or "psi")
-        now = _ms(request.now)
+        now = datetime_to_ms(request.now)
         out: list[Signal] = []
         for name in await reports.ml_services(request.session, request.org_id, request.service):
             report = await reports.drift_report(request.session, request.org_id, name, now)
@@ -68,7 +64,7 @@ class ForecastBreachSignals:
     async def signals(self, request: SignalRequest) -> Sequence[Signal]:
         metric = request.params.get("metric")
         metrics = [str(metric)] if metric else sorted(reports.DEFAULT_LIMITS)
-        now = _ms(request.now)
+        now = datetime_to_ms(request.now)
         out: list[Signal] = []
         for name in metrics:
             limits = await reports.limits(request.session, request.org_id, name)
