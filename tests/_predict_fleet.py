@@ -11,7 +11,7 @@ from failcast.chaos.hardness import PLAIN
 from failcast.chaos.naming import renamed
 from failcast.chaos.signals import SeriesMatrix
 from failcast.db.engine import Database
-from failcast.predict import service
+from failcast.predict import registry
 from failcast.predict.dataset import build_dataset
 from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, TrainResult, train
@@ -46,9 +46,9 @@ def fleet_history(end_s: int, *, leak: bool) -> SeriesMatrix:
 async def install_model(db: Database, org_id: int, now: datetime) -> None:
     """Register `trained()` for the org and make it the active model."""
     async with db.session() as session:
-        row = await service.register(session, org_id, trained(), source="test", now=now)
+        row = await registry.register(session, org_id, trained(), source="test", now=now)
         if row.status != "active":
-            await service.promote(
+            await registry.promote(
                 session, org_id, row.version, now, force=True, reason="test", actor="test"
             )
         await session.commit()

@@ -167,10 +167,10 @@ async def test_a_successful_prediction_is_counted(
 ) -> None:
     from _predict_synthetic import tiny_model
 
-    from failcast.predict import service as predict_service
+    from failcast.predict import registry
 
     async with app.state.db.session() as session:
-        await predict_service.register(
+        await registry.register(
             session, account.org_id, tiny_model(), source="test", now=billing_clock.now
         )
         await session.commit()

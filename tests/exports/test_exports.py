@@ -211,7 +211,7 @@ async def test_predictions_round_trip(
     from _predict_synthetic import tiny_model
 
     from failcast.models import FailurePrediction, Service
-    from failcast.predict import service as predict_service
+    from failcast.predict import registry
 
     await client.post(
         "/api/v1/metrics",
@@ -219,7 +219,7 @@ async def test_predictions_round_trip(
         headers=bearer(api_key),
     )
     async with app.state.db.session() as session:
-        version = await predict_service.register(
+        version = await registry.register(
             session, account.org_id, tiny_model(), source="test", now=T0
         )
         service_id = await session.scalar(select(Service.id).where(Service.name == "api"))

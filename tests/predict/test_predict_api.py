@@ -12,7 +12,7 @@ from _predict_synthetic import tiny_model
 from factories import Account, bearer, register
 from fastapi import FastAPI
 
-from failcast.predict import repository, service
+from failcast.predict import registry, repository, service
 from failcast.predict.training import TrainConfig, TrainResult
 from failcast.signals import SignalRequest
 from failcast.timeutil import ms_to_datetime
@@ -27,7 +27,7 @@ def tiny_result() -> TrainResult:
 
 async def add_version(app: FastAPI, account: Account, result: TrainResult) -> int:
     async with app.state.db.session() as session:
-        row = await service.register(
+        row = await registry.register(
             session, account.org_id, result, source="test", now=datetime.now(UTC)
         )
         await session.commit()
@@ -281,7 +281,7 @@ async def test_training_from_the_database_reads_metrics_and_incidents(
     assert queued.status_code == 422
 
     async with app.state.db.session() as session:
-        row = await service.train_org(
+        row = await registry.train_org(
             session, account.org_id, int(NOW.timestamp() * 1000), days=3,
             config=TrainConfig(horizons=(1, 6), val_fraction=0.25, test_fraction=0.25),
         )  # fmt: skip

@@ -15,7 +15,7 @@ from failcast.cli import app
 from failcast.db.engine import Database
 from failcast.db.migrate import upgrade
 from failcast.models import Organization
-from failcast.predict import FailureModel, service
+from failcast.predict import FailureModel, registry
 
 runner = CliRunner()
 
@@ -62,7 +62,7 @@ def test_models_list_promote_and_rollback_for_an_org(
             await session.flush()
             result = tiny_model()
             for _ in range(2):
-                await service.register(
+                await registry.register(
                     session, org.id, result, source="test", now=datetime.now(UTC)
                 )
             await session.commit()

@@ -15,7 +15,7 @@ from failcast.predict import training as training_module
 from failcast.predict.dataset import POINTS_PER_HOUR, build_dataset
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember, member_from_dict, sequences
 from failcast.predict.model import FailureModel
-from failcast.predict.service import score_fleet
+from failcast.predict.scoring import score_fleet
 from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, predict_rows, time_splits, train
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from failcast.detect.roles import metric_role
 from failcast.predict.dataset import FleetData, ServiceData, build_dataset
-from failcast.predict.service import score_fleet
+from failcast.predict.scoring import score_fleet
 from failcast.predict.simulated import simulated_history
 from failcast.predict.training import TrainConfig, train
 

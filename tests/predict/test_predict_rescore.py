@@ -17,7 +17,7 @@ from failcast.health.live import service_statuses
 from failcast.live.events import LivePublisher
 from failcast.live.hub import InProcessHub
 from failcast.models import FailurePrediction, Service
-from failcast.predict import service
+from failcast.predict import registry
 from failcast.predict.tasks import RESCORE_TASK, Rescorer, RescoreThrottle
 from failcast.predict.training import TrainResult
 
@@ -110,7 +110,7 @@ async def test_a_health_status_change_rescores_that_service_at_once(
         ],
     )  # fmt: skip
     async with app.state.db.session() as session:
-        await service.register(
+        await registry.register(
             session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
         )
         await session.commit()
@@ -173,7 +173,7 @@ async def test_rescore_scores_only_the_services_asked_for(
     ids = await service_ids(app, account.org_id)
     assert await jobs.rescore(account.org_id, [ids["db"]], NOW_MS) == 0  # no model yet
     async with app.state.db.session() as session:
-        await service.register(
+        await registry.register(
             session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
         )
         await session.commit()

@@ -11,7 +11,7 @@ import pytest
 from factories import Account, bearer
 from fastapi import FastAPI
 
-from failcast.predict import service
+from failcast.predict import registry, service
 from failcast.predict.dataset import STEP_MS
 from failcast.timeutil import now_ms
 
@@ -46,7 +46,7 @@ async def test_training_on_simulated_history_needs_the_simulated_fleet(
     assert queued.json() == {
         "status": "queued",
         "source": "simulator",
-        "days": service.SIMULATED_TRAINING_DAYS,
+        "days": registry.SIMULATED_TRAINING_DAYS,
         "job_id": 1,
     }
     stored = await client.post("/api/v1/models/train", json={"days": 90}, headers=h)

@@ -82,10 +82,10 @@ async def _predictions(app: FastAPI, account: Account) -> None:
     from _predict_synthetic import tiny_model
 
     from failcast.models import FailurePrediction, Service
-    from failcast.predict import service as predict_service
+    from failcast.predict import registry
 
     async with app.state.db.session() as session:
-        version = await predict_service.register(
+        version = await registry.register(
             session, account.org_id, tiny_model(), source="test", now=START
         )
         ids = dict((await session.execute(select(Service.name, Service.id))).all())

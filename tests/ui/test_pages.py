@@ -21,7 +21,7 @@ from nicegui.testing.user import User
 
 from failcast.auth.service import INVALID_LOGIN
 from failcast.models import ModelVersion
-from failcast.predict import service, training_jobs
+from failcast.predict import registry, training_jobs
 
 # The API answers in milliseconds, but password hashing and a cold store take longer than the
 # simulated browser's default 0.3 s of patience.
@@ -298,7 +298,7 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
     # The notice stays until the job has registered its version.
     async def train() -> ModelVersion:
         async with api_app.state.db.session() as session:
-            row = await service.register(
+            row = await registry.register(
                 session, account.org_id, tiny_model(), source="simulator", now=datetime.now(UTC)
             )
             await session.commit()
@@ -314,7 +314,7 @@ async def test_models_page_shows_the_gate_and_forces_a_promotion_with_a_reason(
 ) -> None:
     account = await register(api, "gate@example.com")
     async with api_app.state.db.session() as session:
-        row = await service.register(
+        row = await registry.register(
             session, account.org_id, without_skill(tiny_model()), source="test",
             now=datetime.now(UTC),
         )  # fmt: skip

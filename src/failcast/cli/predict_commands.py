@@ -27,7 +27,7 @@ from failcast.cli.server import load_settings
 from failcast.cli.simulate import Difficulty, Rate, hardness_named
 from failcast.db.engine import Database
 from failcast.errors import FailcastError
-from failcast.predict import repository, service
+from failcast.predict import registry, repository
 from failcast.predict.backtest import BASELINES, BacktestConfig, backtest, grade_rca
 from failcast.predict.dataset import build_dataset
 from failcast.predict.gate import judge
@@ -207,19 +207,19 @@ def train(
             if imported is not None:
                 fleet, labels = imported
                 row = _db_call(
-                    lambda session: service.train_on_history(
+                    lambda session: registry.train_on_history(
                         session, org, fleet, labels, now_ms(), config=config
                     )
                 )
             else:
                 row = _db_call(
-                    lambda session: service.train_org(
+                    lambda session: registry.train_org(
                         session, org, now_ms(), days=days, config=config
                     )
                 )
         typer.echo(
             f"version {row.version} ({row.status}, labels from {row.source}): "
-            f"{json.dumps(service.metrics_summary(row.metrics))}"
+            f"{json.dumps(registry.metrics_summary(row.metrics))}"
         )
         gate = row.meta.get("gate", {})
         if not gate.get("passed", True):
@@ -347,7 +347,7 @@ def models_list(org: Annotated[int, typer.Option(help="Organisation id.")]) -> N
             str(row.version), row.status, row.source,
             f"{row.train_start:%Y-%m-%d} .. {row.train_end:%Y-%m-%d}",
             ",".join(row.meta.get("members", [])),
-            json.dumps(service.metrics_summary(row.metrics)),
+            json.dumps(registry.metrics_summary(row.metrics)),
         )  # fmt: skip
     _out.print(table)
 
@@ -371,7 +371,7 @@ def models_promote(
         fail("--force needs --reason: the registry records why the gate was overridden", code=2)
     actor = by or f"cli:{getpass.getuser()}"
     row = _db_call(
-        lambda s: service.promote(
+        lambda s: registry.promote(
             s, org, version, datetime.now(UTC), force=force, reason=reason, actor=actor
         )
     )
@@ -384,5 +384,5 @@ def models_rollback(
     version: int, org: Annotated[int, typer.Option(help="Organisation id.")]
 ) -> None:
     """Retire the active VERSION and reactivate the one it replaced."""
-    row = _db_call(lambda s: service.rollback(s, org, version, datetime.now(UTC)))
+    row = _db_call(lambda s: registry.rollback(s, org, version, datetime.now(UTC)))
     typer.echo(f"version {row.version} is active again")

@@ -13,7 +13,7 @@ from failcast.detect.roles import ROLES, metric_role
 from failcast.errors import Conflict
 from failcast.kit.responses import errors
 from failcast.models import MetricDeclaration, ModelVersion, Organization
-from failcast.predict import repository, service, training_jobs
+from failcast.predict import declarations, registry, repository, scoring, service, training_jobs
 from failcast.predict.schemas import (
     FactorOut,
     HorizonOut,
@@ -38,8 +38,8 @@ router = APIRouter(prefix="/api/v1", tags=["prediction"])
 STAGES = {"active": "production", "candidate": "shadow", "retired": "retired"}
 
 
-def _cache(request: Request) -> service.ModelCache:
-    cache: service.ModelCache = request.app.state.model_cache
+def _cache(request: Request) -> registry.ModelCache:
+    cache: registry.ModelCache = request.app.state.model_cache
     return cache
 
 
@@ -57,7 +57,7 @@ def _model_out(row: ModelVersion) -> ModelOut:
         created_at=row.created_at,
         promoted_at=row.promoted_at,
         retired_at=row.retired_at,
-        metrics=service.metrics_summary(row.metrics),
+        metrics=registry.metrics_summary(row.metrics),
         members=list(row.meta.get("members", [])),
         lstm=str(row.meta.get("lstm", "")),
         reliability=[list(b) for b in row.meta.get("reliability", [])],
@@ -75,9 +75,9 @@ async def predict(
     body: PredictIn, principal: CanRead, session: SessionDep, request: Request
 ) -> PredictOut:
     """P(failure) per horizon with risk level, incident type, top factors and root cause."""
-    version, model = await service.active_model(session, principal.org_id, _cache(request))
+    version, model = await registry.active_model(session, principal.org_id, _cache(request))
     if body.features is not None:
-        score = service.score_features(model, body.features)
+        score = scoring.score_features(model, body.features)
     else:
         assert body.service is not None
         score = await service.score_service(
@@ -179,7 +179,7 @@ async def get_model(version: PathId, principal: CanRead, session: SessionDep) ->
         thresholds=dict(row.meta.get("thresholds", {})),
         incident_types=list(row.meta.get("incident_types", [])),
         feature_names=list(row.features),
-        shadow=await service.shadow_comparison(session, principal.org_id, row),
+        shadow=await registry.shadow_comparison(session, principal.org_id, row),
     )
 
 
@@ -201,7 +201,7 @@ async def promote_model(
     predictions and is refused with 409 whatever `force` says.
     """
     options = body or PromoteIn()
-    row = await service.promote(
+    row = await registry.promote(
         session, principal.org_id, version, datetime.now(UTC),
         force=options.force, reason=options.reason, actor=principal.label,
     )  # fmt: skip
@@ -216,7 +216,7 @@ async def promote_model(
 )
 async def rollback_model(version: PathId, principal: CanAdmin, session: SessionDep) -> ModelOut:
     """Retire this active version and bring back the one active before it (returned)."""
-    row = await service.rollback(session, principal.org_id, version, datetime.now(UTC))
+    row = await registry.rollback(session, principal.org_id, version, datetime.now(UTC))
     return _model_out(row)
 
 
@@ -236,7 +236,7 @@ async def train_model(
     (409 when the org does not run one), which needs no stored history: a new org can have a
     model within a minute of starting the fleet.
     """
-    source = body.source or service.training_source()
+    source = body.source or registry.training_source()
     if source == "simulator":
         org = await session.get_one(Organization, principal.org_id)
         if body.source == "simulator" and not org.simulator_enabled:
@@ -244,10 +244,12 @@ async def train_model(
                 "simulated history describes the simulated fleet, which this organisation does"
                 " not run; start it with PUT /api/v1/chaos/simulator"
             )
-    elif service.training_source() != "database":
+    elif registry.training_source() != "database":
         raise Conflict("this installation has no incident store to train from")
     days = body.days or (
-        service.SIMULATED_TRAINING_DAYS if source == "simulator" else service.DEFAULT_TRAINING_DAYS
+        registry.SIMULATED_TRAINING_DAYS
+        if source == "simulator"
+        else registry.DEFAULT_TRAINING_DAYS
     )
     job = await training_jobs.queue(session, principal.org_id, source, days)
     await session.commit()
@@ -286,7 +288,7 @@ async def declare_metric_role(
 ) -> MetricRoleOut:
     """Declare what a metric is (its role) and where the service breaks (its limit), in place
     of what its name suggests; prediction reads it so from the next scoring round and training."""
-    row = await service.declare_metric(
+    row = await declarations.declare_metric(
         session, principal.org_id, body.metric, service=body.service or "", role=body.role,
         limit=body.limit,
     )  # fmt: skip
@@ -306,4 +308,4 @@ async def forget_metric_role(
     service_name: Annotated[str | None, Query(alias="service", max_length=128)] = None,
 ) -> None:
     """Remove a declaration: the metric is read from its name again."""
-    await service.forget_metric(session, principal.org_id, metric, service_name or "")
+    await declarations.forget_metric(session, principal.org_id, metric, service_name or "")

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from failcast.db.engine import Database
 from failcast.jobs.runner import OrgJob, TaskRunner
 from failcast.models import ModelStatus, ModelVersion
-from failcast.predict import repository, service, training_jobs
+from failcast.predict import registry, repository, service, training_jobs
 from failcast.signals import Factor, Signal, SignalRequest
 from failcast.timeutil import now_ms
 
@@ -43,7 +43,7 @@ class PredictionJobs:
     def __init__(
         self,
         database: Database,
-        cache: service.ModelCache,
+        cache: registry.ModelCache,
         topology: repository.TopologyProvider | None = None,
     ) -> None:
         self.database = database
@@ -84,7 +84,7 @@ class PredictionJobs:
     async def train(
         self,
         org_id: int,
-        days: int = service.DEFAULT_TRAINING_DAYS,
+        days: int = registry.DEFAULT_TRAINING_DAYS,
         now: int | None = None,
         source: str | None = None,
         job_id: int | None = None,
@@ -93,7 +93,7 @@ class PredictionJobs:
 
         async def train() -> ModelVersion:
             async with self.database.session() as session:
-                return await service.train_org(
+                return await registry.train_org(
                     session,
                     org_id,
                     now if now is not None else now_ms(),
@@ -206,7 +206,7 @@ class FailureProbabilitySignals:
 def install_prediction(app: FastAPI) -> None:
     """Model cache, runner jobs, early re-scoring on health changes and the alert signal of the
     prediction domain."""
-    app.state.model_cache = service.ModelCache()
+    app.state.model_cache = registry.ModelCache()
     jobs = PredictionJobs(app.state.db, app.state.model_cache, app.state.topology)
     app.state.prediction_jobs = jobs
     runner = app.state.runner

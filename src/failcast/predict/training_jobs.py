@@ -23,7 +23,7 @@ from failcast.models import ModelVersion, TrainingJob, TrainingState
 
 log = logging.getLogger("failcast.predict")
 
-# What a person can do about the failures training reports (predict/service.py's messages).
+# What a person can do about the failures training reports (predict/registry.py's messages).
 NO_INCIDENTS_ADVICE = (
     "The model learns from past incidents. Import them (POST /api/v1/incidents/import), mark"
     " resolved alerts as incidents (POST /api/v1/alerts/{id}/incident, or on the Alerts page),"
