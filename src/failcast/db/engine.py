@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import (
@@ -17,6 +17,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from failcast.config import Settings
+
+if TYPE_CHECKING:
+    from failcast.store.remote import RemoteSamples
+
+# The key under which a session's `info` carries the metrics engine, when one is configured.
+METRICS_INFO_KEY = "failcast.metrics_backend"
 
 # The session's staging table for bulk sample writes on PostgreSQL (store/samples.py): binary
 # COPY into it, then one INSERT ... ON CONFLICT from it. Created when a connection opens, so a
@@ -152,7 +158,17 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Samples go to a metrics engine when one is configured; every session carries it in
+        # its `info`, where the store's entry points look (store/samples.py).
+        self.metrics: RemoteSamples | None = None
+        info: dict[str, Any] | None = None
+        if (metrics := settings.metrics_engine) is not None:
+            # Imported here: the store reads the models, which import this module.
+            from failcast.store.remote import RemoteSamples
+
+            self.metrics = RemoteSamples(metrics)
+            info = {METRICS_INFO_KEY: self.metrics}
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:
@@ -164,4 +180,6 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.metrics is not None:
+            await self.metrics.aclose()
         await self.engine.dispose()

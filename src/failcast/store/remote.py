@@ -1,0 +1,286 @@
+"""Samples kept in a Prometheus-compatible engine: remote_write in, the HTTP API out.
+
+Every sample goes out as a series with the labels of its catalogue entry (`__name__` = the
+metric, the series' labels, `service`) plus `failcast_org` (the tenant) and `failcast_series`
+(the catalogue id). Reads always match on both, so an org never reads another's samples and a
+series never reads a neighbour whose label set is a superset of its own.
+
+A write is done when the engine answered 2xx to it; an engine that cannot be reached, or
+answers 5xx or 429, makes the write raise `Unavailable` (503 with Retry-After) and the caller
+rolls back whatever else it had pending, so a batch is stored completely or not at all.
+Reads fetch raw samples and bucket them here, exactly as the embedded store does (points
+stamped with their bucket's start, ranges [start, end)).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+import cramjam
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.config import MetricsEngine
+from failcast.db.engine import METRICS_INFO_KEY
+from failcast.errors import Unavailable, ValidationFailed
+from failcast.integrations.proto import remote_pb2
+from failcast.models import Series, Service
+
+if TYPE_CHECKING:
+    from failcast.store.samples import Aggregation
+
+ORG_LABEL = "failcast_org"
+SERIES_LABEL = "failcast_series"
+# How long a client is asked to wait when the engine is down, in seconds.
+ENGINE_RETRY_AFTER = 5
+# Series ids per read request: the matcher travels in a form body, but stays readable.
+READ_CHUNK = 500
+# Catalogue entries kept in memory; a series' labels never change, so entries never go stale.
+MAX_CACHED_SERIES = 500_000
+
+
+class SeriesLabels(NamedTuple):
+    org_id: int
+    labels: tuple[tuple[str, str], ...]  # sorted by name, as remote_write asks
+
+
+def engine_labels(
+    org_id: int, series_id: int, service: str, metric: str, labels: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """The engine's label set for one catalogue series; Failcast's own labels win."""
+    merged = {k: v for k, v in labels.items() if v}
+    merged |= {
+        "__name__": metric,
+        "service": service,
+        ORG_LABEL: str(org_id),
+        SERIES_LABEL: str(series_id),
+    }
+    return tuple(sorted(merged.items()))
+
+
+def bucket(
+    points: Iterable[tuple[int, float]], start_ms: int, step_ms: int, agg: str
+) -> list[tuple[int, float]]:
+    """One point per non-empty bucket of `step_ms` from `start_ms`, stamped with its start;
+    `points` sorted by time."""
+    out: list[tuple[int, float]] = []
+    current: int | None = None
+    values: list[float] = []
+
+    def close() -> None:
+        if current is not None and values:
+            out.append((current, _reduce(values, agg)))
+
+    for ts, value in points:
+        slot = (ts - start_ms) // step_ms * step_ms + start_ms
+        if slot != current:
+            close()
+            current, values = slot, []
+        values.append(value)
+    close()
+    return out
+
+
+def _reduce(values: list[float], agg: str) -> float:
+    if agg == "avg":
+        return math.fsum(values) / len(values)
+    if agg == "min":
+        return min(values)
+    if agg == "max":
+        return max(values)
+    if agg == "sum":
+        return math.fsum(values)
+    if agg == "count":
+        return float(len(values))
+    return values[-1]
+
+
+class RemoteSamples:
+    """The configured engine, its HTTP client and a cache of the catalogue's label sets."""
+
+    def __init__(
+        self,
+        engine: MetricsEngine,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.engine = engine
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._series: dict[int, SeriesLabels] = {}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _labels(self, session: AsyncSession, ids: Iterable[int]) -> dict[int, SeriesLabels]:
+        wanted = set(ids)
+        missing = wanted - self._series.keys()
+        if missing:
+            if len(self._series) + len(missing) > MAX_CACHED_SERIES:
+                self._series.clear()
+            rows = await session.execute(
+                select(Series.id, Series.org_id, Series.metric, Series.labels, Service.name)
+                .join(Service, Service.id == Series.service_id)
+                .where(Series.id.in_(sorted(missing)))
+            )
+            for row in rows.all():
+                self._series[row.id] = SeriesLabels(
+                    row.org_id,
+                    engine_labels(row.org_id, row.id, row.name, row.metric, dict(row.labels)),
+                )
+        return {i: self._series[i] for i in wanted if i in self._series}
+
+    async def write_sample_columns(
+        self, session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
+    ) -> int:
+        """Send the samples in one remote_write request; return when the engine has them."""
+        known = await self._labels(session, series_ids)
+        per_series: dict[int, dict[int, float]] = defaultdict(dict)
+        for series_id, at, value in zip(series_ids, ts, values, strict=True):
+            if series_id not in known:
+                raise ValueError(f"series {series_id} is not in the catalogue")
+            per_series[series_id][at] = value  # the last of a repeated (series, ts) wins
+        request = remote_pb2.WriteRequest()
+        for series_id, samples in per_series.items():
+            item = request.timeseries.add()
+            item.labels.extend(remote_pb2.Label(name=k, value=v) for k, v in known[series_id][1])
+            item.samples.extend(
+                remote_pb2.Sample(timestamp=at, value=samples[at]) for at in sorted(samples)
+            )
+        body = bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+        headers = {
+            "Content-Encoding": "snappy",
+            "Content-Type": "application/x-protobuf",
+            "X-Prometheus-Remote-Write-Version": "0.1.0",
+        }
+        answer = await self._call(
+            lambda: self._client.post(self.engine.write_url, content=body, headers=headers)
+        )
+        if 400 <= answer.status_code < 500 and answer.status_code != 429:
+            # The engine refused these samples for good (Prometheus: out of order, too old).
+            raise ValidationFailed(
+                [{"field": "samples", "msg": f"the metrics engine refused them: {answer.text}"}]
+            )
+        _check(answer)
+        return sum(len(samples) for samples in per_series.values())
+
+    async def read_range(
+        self,
+        session: AsyncSession,
+        series_ids: Sequence[int],
+        start_ms: int,
+        end_ms: int,
+        *,
+        step_ms: int | None,
+        agg: Aggregation,
+        limit: int,
+    ) -> dict[int, list[tuple[int, float]]]:
+        """Points of each series in [start, end), as `store.samples.read_range` gives them."""
+        result: dict[int, list[tuple[int, float]]] = {i: [] for i in series_ids}
+        if not series_ids or end_ms <= start_ms:
+            return result
+        by_org: dict[int, list[int]] = defaultdict(list)
+        for series_id, entry in (await self._labels(session, series_ids)).items():
+            by_org[entry.org_id].append(series_id)
+        for org_id, ids in sorted(by_org.items()):
+            ordered = sorted(ids)
+            for first in range(0, len(ordered), READ_CHUNK):
+                chunk = ordered[first : first + READ_CHUNK]
+                raw = await self._raw(org_id, chunk, start_ms, end_ms)
+                for series_id, points in raw.items():
+                    if series_id in result:
+                        result[series_id] = points
+        remaining = limit
+        for series_id in sorted(result):
+            points = result[series_id]
+            if step_ms is not None:
+                points = bucket(points, start_ms, step_ms, agg.value)
+            result[series_id] = points[: max(remaining, 0)]
+            remaining -= len(result[series_id])
+        return result
+
+    async def _raw(
+        self, org_id: int, ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, list[tuple[int, float]]]:
+        selector = f'{{{ORG_LABEL}="{org_id}",{SERIES_LABEL}=~"{"|".join(str(i) for i in ids)}"}}'
+        if self.engine.kind == "victoriametrics":
+            # The export API streams raw samples, one JSON line per series; its range is
+            # closed, [start, end].
+            form = {"match[]": selector, "start": _seconds(start_ms), "end": _seconds(end_ms - 1)}
+            answer = await self._call(
+                lambda: self._client.post(f"{self.engine.read_base}/api/v1/export", data=form)
+            )
+            _check(answer)
+            return _parse_export(answer.text.splitlines(), start_ms, end_ms)
+        # A range selector evaluated at `end - 1 ms` returns the raw samples of
+        # (end - 1 - range, end - 1], which for whole milliseconds is [start, end).
+        form = {"query": f"{selector}[{end_ms - start_ms}ms]", "time": _seconds(end_ms - 1)}
+        answer = await self._call(
+            lambda: self._client.post(f"{self.engine.read_base}/api/v1/query", data=form)
+        )
+        _check(answer)
+        out: dict[int, list[tuple[int, float]]] = {}
+        for item in answer.json()["data"]["result"]:
+            points = [(round(float(t) * 1000), float(v)) for t, v in item.get("values", [])]
+            out[int(item["metric"][SERIES_LABEL])] = _in_range(points, start_ms, end_ms)
+        return out
+
+    async def _call(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        try:
+            return await send()
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"the metrics engine cannot be reached: {type(exc).__name__}",
+                ENGINE_RETRY_AFTER,
+            ) from exc
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms // 1000}.{ms % 1000:03d}"
+
+
+def _check(answer: httpx.Response) -> None:
+    if answer.is_success:
+        return
+    raise Unavailable(
+        f"the metrics engine answered {answer.status_code}: {answer.text[:200]}",
+        ENGINE_RETRY_AFTER,
+    )
+
+
+def _in_range(
+    points: list[tuple[int, float]], start_ms: int, end_ms: int
+) -> list[tuple[int, float]]:
+    # Sorted by time, one value per timestamp (the last one sent), within [start, end).
+    latest: dict[int, float] = {}
+    for ts, value in points:
+        if start_ms <= ts < end_ms:
+            latest[ts] = value
+    return sorted(latest.items())
+
+
+def _parse_export(
+    lines: Iterable[str], start_ms: int, end_ms: int
+) -> dict[int, list[tuple[int, float]]]:
+    out: dict[int, list[tuple[int, float]]] = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        series_id = int(item["metric"][SERIES_LABEL])
+        pairs = zip(item["timestamps"], item["values"], strict=True)
+        points = [(int(ts), float(value)) for ts, value in pairs]
+        # One series may come in several lines (one per stored block).
+        out[series_id] = _in_range(out.get(series_id, []) + points, start_ms, end_ms)
+    return out
+
+
+def remote_backend(session: AsyncSession) -> RemoteSamples | None:
+    """The engine holding this session's samples, or None for the embedded store."""
+    backend = session.info.get(METRICS_INFO_KEY)
+    return backend if isinstance(backend, RemoteSamples) else None

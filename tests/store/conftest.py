@@ -1,0 +1,97 @@
+"""A real VictoriaMetrics for the remote-engine tests: its own port and storage, per test."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from factories import free_port
+
+from failcast.config import Settings
+
+VICTORIA_METRICS = Path("/usr/bin/victoria-metrics")
+
+
+@dataclass
+class VictoriaMetrics:
+    """A running single-node VictoriaMetrics."""
+
+    port: int
+    storage: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def backend(self) -> str:
+        return f"victoriametrics://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(VICTORIA_METRICS),
+                    f"-storageDataPath={self.storage}",
+                    f"-httpListenAddr=127.0.0.1:{self.port}",
+                    # Test data is stamped anywhere in the last months.
+                    "-retentionPeriod=100y",
+                    "-loggerLevel=ERROR",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"VictoriaMetrics did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def flush(self) -> None:
+        """Make what was written searchable now (VictoriaMetrics buffers about a second)."""
+        httpx.get(f"{self.url}/internal/force_flush", timeout=10).raise_for_status()
+
+    def export(self, match: str) -> list[dict[str, Any]]:
+        """Every series matching `match`, with its raw samples."""
+        self.flush()
+        answer = httpx.post(f"{self.url}/api/v1/export", data={"match[]": match}, timeout=10)
+        answer.raise_for_status()
+        import json
+
+        return [json.loads(line) for line in answer.text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def victoria_metrics(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    if not VICTORIA_METRICS.exists():
+        pytest.skip("needs VictoriaMetrics at /usr/bin/victoria-metrics")
+    engine = VictoriaMetrics(free_port(), tmp_path / "vm-data", tmp_path / "vm.log")
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture
+def remote_settings(settings: Settings, victoria_metrics: VictoriaMetrics) -> Settings:
+    """The test store's settings with samples in VictoriaMetrics."""
+    return settings.model_copy(update={"metrics_backend": victoria_metrics.backend})
