@@ -6,7 +6,7 @@ import random
 
 import httpx
 import pytest
-from conftest import VictoriaMetrics
+from vm_env import VictoriaMetrics, remote_settings, victoria_metrics
 
 from failcast.config import Settings, parse_metrics_backend
 from failcast.db.engine import Database
@@ -14,6 +14,8 @@ from failcast.errors import Unavailable, ValidationFailed
 from failcast.models import Organization, Series, Service
 from failcast.store.remote import RemoteSamples, bucket
 from failcast.store.samples import Aggregation, Point, read_range, write_sample_columns
+
+__all__ = ["remote_settings", "victoria_metrics"]
 
 T0 = 1_764_000_000_123  # not on a whole second, minute or hour
 

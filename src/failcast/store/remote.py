@@ -40,8 +40,18 @@ SERIES_LABEL = "failcast_series"
 ENGINE_RETRY_AFTER = 5
 # Series ids per read request: the matcher travels in a form body, but stays readable.
 READ_CHUNK = 500
+# How far back summaries look: further than any retention an engine is likely to keep.
+SUMMARY_WINDOW = "3650d"
 # Catalogue entries kept in memory; a series' labels never change, so entries never go stale.
 MAX_CACHED_SERIES = 500_000
+
+
+class SampleSummary(NamedTuple):
+    """How many samples a set of series holds, and the times of the first and the last."""
+
+    samples: int
+    oldest_ms: int | None
+    newest_ms: int | None
 
 
 class SeriesLabels(NamedTuple):
@@ -111,11 +121,11 @@ class RemoteSamples:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.engine = engine
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._series: dict[int, SeriesLabels] = {}
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.client.aclose()
 
     async def _labels(self, session: AsyncSession, ids: Iterable[int]) -> dict[int, SeriesLabels]:
         wanted = set(ids)
@@ -159,7 +169,7 @@ class RemoteSamples:
             "X-Prometheus-Remote-Write-Version": "0.1.0",
         }
         answer = await self._call(
-            lambda: self._client.post(self.engine.write_url, content=body, headers=headers)
+            lambda: self.client.post(self.engine.write_url, content=body, headers=headers)
         )
         if 400 <= answer.status_code < 500 and answer.status_code != 429:
             # The engine refused these samples for good (Prometheus: out of order, too old).
@@ -213,7 +223,7 @@ class RemoteSamples:
             # closed, [start, end].
             form = {"match[]": selector, "start": _seconds(start_ms), "end": _seconds(end_ms - 1)}
             answer = await self._call(
-                lambda: self._client.post(f"{self.engine.read_base}/api/v1/export", data=form)
+                lambda: self.client.post(f"{self.engine.read_base}/api/v1/export", data=form)
             )
             _check(answer)
             return _parse_export(answer.text.splitlines(), start_ms, end_ms)
@@ -221,7 +231,7 @@ class RemoteSamples:
         # (end - 1 - range, end - 1], which for whole milliseconds is [start, end).
         form = {"query": f"{selector}[{end_ms - start_ms}ms]", "time": _seconds(end_ms - 1)}
         answer = await self._call(
-            lambda: self._client.post(f"{self.engine.read_base}/api/v1/query", data=form)
+            lambda: self.client.post(f"{self.engine.read_base}/api/v1/query", data=form)
         )
         _check(answer)
         out: dict[int, list[tuple[int, float]]] = {}
@@ -229,6 +239,33 @@ class RemoteSamples:
             points = [(round(float(t) * 1000), float(v)) for t, v in item.get("values", [])]
             out[int(item["metric"][SERIES_LABEL])] = _in_range(points, start_ms, end_ms)
         return out
+
+    async def summary(
+        self, org_id: int, series_ids: Sequence[int] | None, at_ms: int
+    ) -> SampleSummary:
+        """The samples of an org (or of some of its series) up to `at_ms`. Prometheus has no
+        function for a sample's own time, so there only the count is known."""
+        selector = f'{{{ORG_LABEL}="{org_id}"'
+        if series_ids is not None:
+            if not series_ids:
+                return SampleSummary(0, None, None)
+            selector += f',{SERIES_LABEL}=~"{"|".join(str(i) for i in sorted(series_ids))}"'
+        selector += f"}}[{SUMMARY_WINDOW}]"
+        count = await self._scalar(f"sum(count_over_time({selector}))", at_ms)
+        if self.engine.kind != "victoriametrics" or not count:
+            return SampleSummary(int(count or 0), None, None)
+        oldest = await self._scalar(f"min(tfirst_over_time({selector}))", at_ms)
+        newest = await self._scalar(f"max(tlast_over_time({selector}))", at_ms)
+        return SampleSummary(int(count), _ms(oldest), _ms(newest))
+
+    async def _scalar(self, query: str, at_ms: int) -> float | None:
+        form = {"query": query, "time": _seconds(at_ms)}
+        answer = await self._call(
+            lambda: self.client.post(f"{self.engine.read_base}/api/v1/query", data=form)
+        )
+        _check(answer)
+        result = answer.json()["data"]["result"]
+        return float(result[0]["value"][1]) if result else None
 
     async def _call(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
         try:
@@ -238,6 +275,10 @@ class RemoteSamples:
                 f"the metrics engine cannot be reached: {type(exc).__name__}",
                 ENGINE_RETRY_AFTER,
             ) from exc
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
 
 
 def _seconds(ms: int) -> str:

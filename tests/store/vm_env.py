@@ -1,7 +1,9 @@
-"""A real VictoriaMetrics for the remote-engine tests: its own port and storage, per test."""
+"""A real VictoriaMetrics for the remote-engine tests: its own port and storage, per test.
+Test modules import these fixtures by name."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from factories import free_port
+from fastapi import FastAPI
 
 from failcast.config import Settings
 
@@ -74,8 +77,6 @@ class VictoriaMetrics:
         self.flush()
         answer = httpx.post(f"{self.url}/api/v1/export", data={"match[]": match}, timeout=10)
         answer.raise_for_status()
-        import json
-
         return [json.loads(line) for line in answer.text.splitlines() if line.strip()]
 
 
@@ -95,3 +96,33 @@ def victoria_metrics(tmp_path: Path) -> Iterator[VictoriaMetrics]:
 def remote_settings(settings: Settings, victoria_metrics: VictoriaMetrics) -> Settings:
     """The test store's settings with samples in VictoriaMetrics."""
     return settings.model_copy(update={"metrics_backend": victoria_metrics.backend})
+
+
+class FlushAfterWrite(httpx.AsyncBaseTransport):
+    """Makes every acknowledged remote_write searchable at once, so that a test can read back
+    what it has just written."""
+
+    def __init__(self, flush_url: str) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._flush_url = flush_url
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if response.status_code < 300 and request.url.path.endswith("/api/v1/write"):
+            flushed = await self._inner.handle_async_request(httpx.Request("GET", self._flush_url))
+            await flushed.aread()
+            await flushed.aclose()
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.fixture
+async def flushing(app: FastAPI, victoria_metrics: VictoriaMetrics) -> None:
+    """The app's writes to VictoriaMetrics are searchable as soon as they are acknowledged."""
+    metrics = app.state.db.metrics
+    assert metrics is not None
+    await metrics.client.aclose()
+    transport = FlushAfterWrite(f"{victoria_metrics.url}/internal/force_flush")
+    metrics.client = httpx.AsyncClient(transport=transport, timeout=10)
