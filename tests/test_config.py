@@ -59,9 +59,17 @@ def test_the_metrics_backend_names_an_engine_or_the_embedded_store() -> None:
     behind_vmauth = parse_metrics_backend("victoriametrics+https://vm:443/insert/0/prometheus")
     assert behind_vmauth is not None
     assert behind_vmauth.read_base == "https://vm:443/select/0/prometheus"
-    mimir = parse_metrics_backend("prometheus://mimir:9009/prometheus")
+    prometheus = parse_metrics_backend("prometheus://prom:9090")
+    assert prometheus == MetricsEngine(
+        "prometheus", "http://prom:9090/api/v1/write", "http://prom:9090"
+    )
+    mimir = parse_metrics_backend("prometheus://mimir:8080/prometheus?write=/api/v1/push&tenant=a")
     assert mimir == MetricsEngine(
-        "prometheus", "http://mimir:9009/prometheus/api/v1/write", "http://mimir:9009/prometheus"
+        "prometheus", "http://mimir:8080/api/v1/push", "http://mimir:8080/prometheus", "a"
+    )
+    thanos = parse_metrics_backend("prometheus://receive:19291?write=/api/v1/receive&read=q:10902")
+    assert thanos == MetricsEngine(
+        "prometheus", "http://receive:19291/api/v1/receive", "http://q:10902"
     )
 
 
@@ -72,7 +80,8 @@ def test_the_metrics_backend_names_an_engine_or_the_embedded_store() -> None:
         ("victoriametrics://vm", "needs a host and a port"),
         ("victoriametrics://vm:8428/select/0/prometheus", "cluster path is /insert/<tenant>"),
         ("victoriametrics://vm:8428?select=other:1", "only goes with a cluster path"),
-        ("prometheus://p:9090?tenant=1", "unknown option"),
+        ("prometheus://p:9090?select=q:1", "unknown option"),
+        ("prometheus://p:9090?write=api/v1/push", "a path starting with '/'"),
     ],
 )
 def test_a_bad_metrics_backend_is_refused_with_the_reason(value: str, message: str) -> None:

@@ -77,7 +77,8 @@ _ENGINE_SCHEMES: dict[str, tuple[EngineKind, str]] = {
 _BACKEND_FORMS = (
     "'embedded', 'victoriametrics://host:8428', "
     "'victoriametrics://vminsert:8480/insert/<tenant>/prometheus?select=vmselect:8481' "
-    "or 'prometheus://host:9090' (+https after the engine's name for TLS)"
+    "or 'prometheus://host:9090[/prefix][?write=/path&read=host:port/prefix&tenant=name]' "
+    "(+https after the engine's name for TLS)"
 )
 
 
@@ -90,6 +91,8 @@ class MetricsEngine:
     write_url: str
     # The prefix of the HTTP API (`<read_base>/api/v1/query`, `/api/v1/export`, ...).
     read_base: str
+    # Mimir's and Cortex's tenant (X-Scope-OrgID), sent with every request; empty: none.
+    tenant: str = ""
 
 
 def parse_metrics_backend(value: str) -> MetricsEngine | None:
@@ -98,7 +101,9 @@ def parse_metrics_backend(value: str) -> MetricsEngine | None:
     A VictoriaMetrics cluster is named by its vminsert address with the tenant's insert path
     (`/insert/<tenant>/prometheus`); reads go to `/select/<tenant>/prometheus` on the same
     host (vmauth, a load balancer) or on the host given as `?select=host:port`. Prometheus
-    (and Mimir, Thanos Receive) take any path prefix, used for both writes and reads.
+    takes a path prefix used for both writes and reads; `write=` replaces the write path
+    (Mimir's `/api/v1/push`, Thanos Receive's `/api/v1/receive`), `read=` names another
+    host for queries (Thanos Query) and `tenant=` sets Mimir's X-Scope-OrgID.
     """
     text = value.strip()
     if text in ("", EMBEDDED_BACKEND):
@@ -113,23 +118,30 @@ def parse_metrics_backend(value: str) -> MetricsEngine | None:
         raise ValueError(f"bad port in metrics backend {text!r}") from None
     if not parts.hostname or port is None:
         raise ValueError(f"the metrics backend {text!r} needs a host and a port")
-    query = parse_qs(parts.query)
-    unknown = set(query) - {"select"}
-    if unknown:
-        raise ValueError(f"unknown option in metrics backend {text!r}: {sorted(query)}")
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    allowed = {"select"} if kind == "victoriametrics" else {"write", "read", "tenant"}
+    if unknown := sorted(set(options) - allowed):
+        raise ValueError(f"unknown option in metrics backend {text!r}: {unknown}")
     path = parts.path.rstrip("/")
     origin = f"{http}://{parts.netloc}"
-    if kind == "prometheus" or not path:
-        if query:
+    if kind == "prometheus":
+        write = options.get("write", f"{path}/api/v1/write")
+        read = options.get("read", "")
+        if not write.startswith("/"):
+            raise ValueError(f"'write' is a path starting with '/', not {write!r}")
+        read_base = f"{http}://{read.rstrip('/')}" if read else f"{origin}{path}"
+        return MetricsEngine(kind, origin + write, read_base, options.get("tenant", ""))
+    if not path:
+        if options:
             raise ValueError(f"'select' only goes with a cluster path in {text!r}")
-        return MetricsEngine(kind, f"{origin}{path}/api/v1/write", f"{origin}{path}")
+        return MetricsEngine(kind, f"{origin}/api/v1/write", origin)
     segments = path.strip("/").split("/")
     if len(segments) != 3 or segments[0] != "insert" or segments[2] != "prometheus":
         raise ValueError(
             f"a VictoriaMetrics cluster path is /insert/<tenant>/prometheus, not {path!r}"
         )
     tenant = segments[1]
-    select = query.get("select", [parts.netloc])[0]
+    select = options.get("select", parts.netloc)
     if "/" in select or not select:
         raise ValueError(f"'select' is host:port, not {select!r}")
     return MetricsEngine(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import time
 
 import httpx
 import pytest
-from vm_env import VictoriaMetrics, remote_settings, victoria_metrics
+from vm_env import VictoriaMetrics, prometheus_backend, remote_settings, victoria_metrics
 
 from failcast.config import Settings, parse_metrics_backend
 from failcast.db.engine import Database
@@ -15,7 +16,7 @@ from failcast.models import Organization, Series, Service
 from failcast.store.remote import RemoteSamples, bucket
 from failcast.store.samples import Aggregation, Point, read_range, write_sample_columns
 
-__all__ = ["remote_settings", "victoria_metrics"]
+__all__ = ["prometheus_backend", "remote_settings", "victoria_metrics"]
 
 T0 = 1_764_000_000_123  # not on a whole second, minute or hour
 
@@ -108,6 +109,38 @@ async def test_embedded_and_victoriametrics_answer_alike(
         # The limit counts points over all series, in id order.
         limited = await read(remote, ids, T0, T0 + 3_600_000, 60_000, Aggregation.max, limit=70)
         assert [len(limited[i]) for i in ids] == [60, 10, 0]
+    finally:
+        await embedded.dispose()
+        await remote.dispose()
+
+
+async def test_embedded_and_prometheus_answer_alike(
+    settings: Settings, prometheus_backend: str
+) -> None:
+    embedded = Database(settings)
+    remote = Database(settings.model_copy(update={"metrics_backend": prometheus_backend}))
+    try:
+        ids = await catalogue(embedded, "acme", 2)
+        rng = random.Random(11)
+        # Prometheus takes samples within an hour of the newest it holds.
+        now = int(time.time() * 1000)
+        ts = [now - rng.randrange(60_000, 3_000_000) for _ in range(1000)]
+        series = [rng.choice(ids) for _ in ts]
+        values = [round(rng.gauss(50, 20), 3) for _ in ts]
+        assert await write(remote, series, ts, values) == await write(embedded, series, ts, values)
+        start, end = now - 3_000_123, now - 600_000
+        for step in (None, 7000, 60_000):
+            for agg in Aggregation:
+                want = await read(embedded, ids, start, end, step, agg)
+                got = await read(remote, ids, start, end, step, agg)
+                for sid in ids:
+                    assert [p.ts for p in got[sid]] == [p.ts for p in want[sid]], (step, agg)
+                    assert [p.value for p in got[sid]] == pytest.approx(
+                        [p.value for p in want[sid]]
+                    ), (step, agg)
+        assert remote.metrics is not None
+        summary = await remote.metrics.summary(1, None, now)
+        assert summary.samples == len(set(zip(series, ts, strict=True)))
     finally:
         await embedded.dispose()
         await remote.dispose()

@@ -126,3 +126,43 @@ async def flushing(app: FastAPI, victoria_metrics: VictoriaMetrics) -> None:
     await metrics.client.aclose()
     transport = FlushAfterWrite(f"{victoria_metrics.url}/internal/force_flush")
     metrics.client = httpx.AsyncClient(transport=transport, timeout=10)
+
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+
+
+@pytest.fixture
+def prometheus_backend(tmp_path: Path) -> Iterator[str]:
+    """Prometheus with its remote-write receiver on a free port; yields the backend URL."""
+    if not PROMETHEUS.exists():
+        pytest.skip("needs Prometheus at /usr/bin/prometheus")
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n")
+    with (tmp_path / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(PROMETHEUS),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'prometheus'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-remote-write-receiver",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError((tmp_path / "prometheus.log").read_text()[-2000:])
+            time.sleep(0.1)
+        yield f"prometheus://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(timeout=30)

@@ -121,7 +121,8 @@ class RemoteSamples:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.engine = engine
-        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        headers = {"X-Scope-OrgID": engine.tenant} if engine.tenant else None
+        self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers=headers)
         self._series: dict[int, SeriesLabels] = {}
 
     async def aclose(self) -> None:
