@@ -12,15 +12,22 @@ from detect.test_detect_api import (
     no_timers,
     test_a_live_series_runs_the_detector_chosen_for_its_metric,
 )
+from detect.test_live import test_live_scoring_gives_the_scores_failcast_score_gives
 from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 from health.test_health_api import test_scores_equal_the_hand_calculation
 from ingest.test_metrics_ingest import test_thousand_samples_round_trip_with_step_aggregation
+from integrations.test_exporter import test_health_scores_and_sample_counts_are_exposed
 from predict.test_predict_api import test_training_from_the_database_reads_metrics_and_incidents
+from promql.test_grafana_dashboard import (
+    test_every_dashboard_panel_has_data_through_the_query_api,
+    test_the_exporter_serves_every_result,
+)
 from slo.test_slo_api import test_status_from_throughput_and_error_rate
 from sqlalchemy import func, select
 from vm_env import VictoriaMetrics, flushing, victoria_metrics
 
+from failcast.chaos.demo import has_samples
 from failcast.config import Settings
 from failcast.integrations.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
@@ -30,8 +37,12 @@ __all__ = [
     "flushing",
     "no_timers",
     "test_a_live_series_runs_the_detector_chosen_for_its_metric",
+    "test_every_dashboard_panel_has_data_through_the_query_api",
+    "test_health_scores_and_sample_counts_are_exposed",
+    "test_live_scoring_gives_the_scores_failcast_score_gives",
     "test_scores_equal_the_hand_calculation",
     "test_status_from_throughput_and_error_rate",
+    "test_the_exporter_serves_every_result",
     "test_thousand_samples_round_trip_with_step_aggregation",
     "test_training_from_the_database_reads_metrics_and_incidents",
     "victoria_metrics",
@@ -143,8 +154,10 @@ async def test_a_down_engine_answers_503_and_stores_nothing(
 
 
 async def test_a_services_newest_sample_and_the_org_stats_come_from_the_engine(
-    client: httpx.AsyncClient, account: Account, api_key: str
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
+    async with app.state.db.session() as session:
+        assert not await has_samples(session, account.org_id)
     ts = int(time.time()) - 600
     body = {"samples": [sample("checkout", 1.0, ts + i, pod=f"p{i % 2}") for i in range(5)]}
     response = await client.post("/api/v1/metrics", json=body, headers=bearer(api_key))
@@ -153,6 +166,9 @@ async def test_a_services_newest_sample_and_the_org_stats_come_from_the_engine(
     assert (stats["samples"], stats["series"]) == (5, 2)
     [service] = (await client.get("/api/v1/services", headers=account.headers)).json()
     detail = (await client.get(f"/api/v1/services/{service['id']}", headers=account.headers)).json()
+    async with app.state.db.session() as session:
+        # The demo backfills its history only into an org without samples.
+        assert await has_samples(session, account.org_id)
     assert detail["last_sample_at"].startswith(
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts + 4))
     )

@@ -42,8 +42,13 @@ ENGINE_RETRY_AFTER = 5
 READ_CHUNK = 500
 # How far back summaries look: further than any retention an engine is likely to keep.
 SUMMARY_WINDOW = "3650d"
+# How far back "the newest sample" is looked for: a series silent for longer has none.
+LATEST_WINDOW = "1d"
 # Catalogue entries kept in memory; a series' labels never change, so entries never go stale.
 MAX_CACHED_SERIES = 500_000
+
+
+LabelSet = frozenset[tuple[str, str]]
 
 
 class SampleSummary(NamedTuple):
@@ -259,12 +264,68 @@ class RemoteSamples:
         newest = await self._scalar(f"max(tlast_over_time({selector}))", at_ms)
         return SampleSummary(int(count), _ms(oldest), _ms(newest))
 
-    async def _scalar(self, query: str, at_ms: int) -> float | None:
+    async def per_service(self, org_id: int, at_ms: int) -> dict[str, tuple[int, int | None]]:
+        """{service: (samples, time of the newest or None)} of an org's samples up to `at_ms`;
+        the time is known on VictoriaMetrics only."""
+        selector = f'{{{ORG_LABEL}="{org_id}"}}[{SUMMARY_WINDOW}]'
+        counts = _by_service(
+            await self._vector(f"sum by (service) (count_over_time({selector}))", at_ms)
+        )
+        newest: dict[str, float] = {}
+        if self.engine.kind == "victoriametrics" and counts:
+            newest = _by_service(
+                await self._vector(f"max by (service) (tlast_over_time({selector}))", at_ms)
+            )
+        return {name: (int(count), _ms(newest.get(name))) for name, count in counts.items()}
+
+    async def latest(
+        self, session: AsyncSession, series_ids: Sequence[int], at_ms: int
+    ) -> dict[int, tuple[int, float]]:
+        """{series: (time, value)} of each series' newest sample in the day up to `at_ms`. On
+        engines other than VictoriaMetrics the time is `at_ms`."""
+        out: dict[int, tuple[int, float]] = {}
+        by_org: dict[int, list[int]] = defaultdict(list)
+        for series_id, entry in (await self._labels(session, series_ids)).items():
+            by_org[entry.org_id].append(series_id)
+        for org_id, ids in sorted(by_org.items()):
+            ordered = sorted(ids)
+            for first in range(0, len(ordered), READ_CHUNK):
+                chunk = "|".join(str(i) for i in ordered[first : first + READ_CHUNK])
+                selector = f'{{{ORG_LABEL}="{org_id}",{SERIES_LABEL}=~"{chunk}"}}[{LATEST_WINDOW}]'
+                values = await self._vector(f"last_over_time({selector})", at_ms)
+                times: dict[LabelSet, float] = {}
+                if self.engine.kind == "victoriametrics":
+                    times = await self._vector(f"tlast_over_time({selector})", at_ms)
+                for labels, value in values.items():
+                    series_id = int(dict(labels)[SERIES_LABEL])
+                    at = _ms(times.get(labels))
+                    out[series_id] = (at_ms if at is None else at, value)
+        return out
+
+    async def _vector(self, query: str, at_ms: int) -> dict[LabelSet, float]:
+        """An instant query's answer, {frozenset of labels (no `__name__`): value}."""
+        answer = await self._instant(query, at_ms)
+        return {
+            frozenset((k, v) for k, v in item["metric"].items() if k != "__name__"): float(
+                item["value"][1]
+            )
+            for item in answer.json()["data"]["result"]
+        }
+
+    async def _instant(self, query: str, at_ms: int) -> httpx.Response:
         form = {"query": query, "time": _seconds(at_ms)}
+        if self.engine.kind == "victoriametrics":
+            # Without it VictoriaMetrics leaves out samples newer than -search.latencyOffset
+            # (30 s), and may answer from its cache of earlier results.
+            form["nocache"] = "1"
         answer = await self._call(
             lambda: self.client.post(f"{self.engine.read_base}/api/v1/query", data=form)
         )
         _check(answer)
+        return answer
+
+    async def _scalar(self, query: str, at_ms: int) -> float | None:
+        answer = await self._instant(query, at_ms)
         result = answer.json()["data"]["result"]
         return float(result[0]["value"][1]) if result else None
 
@@ -276,6 +337,10 @@ class RemoteSamples:
                 f"the metrics engine cannot be reached: {type(exc).__name__}",
                 ENGINE_RETRY_AFTER,
             ) from exc
+
+
+def _by_service(vector: dict[LabelSet, float]) -> dict[str, float]:
+    return {dict(labels)["service"]: value for labels, value in vector.items() if labels}
 
 
 def _ms(seconds: float | None) -> int | None:
