@@ -8,8 +8,9 @@ series never reads a neighbour whose label set is a superset of its own.
 A write is done when the engine answered 2xx to it; an engine that cannot be reached, or
 answers 5xx or 429, makes the write raise `Unavailable` (503 with Retry-After) and the caller
 rolls back whatever else it had pending, so a batch is stored completely or not at all.
-Reads fetch raw samples and bucket them here, exactly as the embedded store does (points
-stamped with their bucket's start, ranges [start, end)).
+Reads answer exactly as the embedded store does (points stamped with their bucket's start,
+ranges [start, end)): VictoriaMetrics aggregates the whole buckets of the settled past with
+`*_over_time` over `query_range`; everything else is read raw and bucketed here.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from failcast.db.engine import METRICS_INFO_KEY
 from failcast.errors import Unavailable, ValidationFailed
 from failcast.integrations.proto import remote_pb2
 from failcast.models import Series, Service
+from failcast.timeutil import now_ms
 
 if TYPE_CHECKING:
     from failcast.store.samples import Aggregation
@@ -42,6 +44,11 @@ ENGINE_RETRY_AFTER = 5
 READ_CHUNK = 500
 # How far back summaries look: further than any retention an engine is likely to keep.
 SUMMARY_WINDOW = "3650d"
+# Buckets that ended this long ago are aggregated by VictoriaMetrics; later samples may still
+# be settling (its -search.latencyOffset is 30 s) and are read raw.
+SETTLED_MS = 5 * 60_000
+# query_range answers at most this many points per series (-search.maxPointsPerTimeseries).
+MAX_ENGINE_POINTS = 30_000
 # How far back "the newest sample" is looked for: a series silent for longer has none.
 LATEST_WINDOW = "1d"
 # Catalogue entries kept in memory; a series' labels never change, so entries never go stale.
@@ -124,8 +131,10 @@ class RemoteSamples:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.engine = engine
+        self.clock = clock
         headers = {"X-Scope-OrgID": engine.tenant} if engine.tenant else None
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers=headers)
         self._series: dict[int, SeriesLabels] = {}
@@ -200,6 +209,14 @@ class RemoteSamples:
         result: dict[int, list[tuple[int, float]]] = {i: [] for i in series_ids}
         if not series_ids or end_ms <= start_ms:
             return result
+        # Whole buckets that ended a while ago are aggregated by VictoriaMetrics; the rest (the
+        # last, partial bucket, and the recent past) come raw and are bucketed here.
+        split = start_ms
+        if step_ms is not None and self.engine.kind == "victoriametrics":
+            settled = min(end_ms, self.clock() - SETTLED_MS)
+            buckets = max(0, (settled - start_ms) // step_ms)
+            if buckets <= MAX_ENGINE_POINTS:
+                split = start_ms + buckets * step_ms
         by_org: dict[int, list[int]] = defaultdict(list)
         for series_id, entry in (await self._labels(session, series_ids)).items():
             by_org[entry.org_id].append(series_id)
@@ -207,23 +224,54 @@ class RemoteSamples:
             ordered = sorted(ids)
             for first in range(0, len(ordered), READ_CHUNK):
                 chunk = ordered[first : first + READ_CHUNK]
-                raw = await self._raw(org_id, chunk, start_ms, end_ms)
-                for series_id, points in raw.items():
-                    if series_id in result:
-                        result[series_id] = points
+                selector = _selector(org_id, chunk)
+                if split > start_ms and step_ms is not None:
+                    head = await self._over_time(selector, agg.value, start_ms, split, step_ms)
+                else:
+                    head = {}
+                tail = await self._raw(selector, split, end_ms) if split < end_ms else {}
+                for series_id in chunk:
+                    points = tail.get(series_id, [])
+                    if step_ms is not None:
+                        points = bucket(points, start_ms, step_ms, agg.value)
+                    result[series_id] = head.get(series_id, []) + points
         remaining = limit
         for series_id in sorted(result):
-            points = result[series_id]
-            if step_ms is not None:
-                points = bucket(points, start_ms, step_ms, agg.value)
-            result[series_id] = points[: max(remaining, 0)]
+            result[series_id] = result[series_id][: max(remaining, 0)]
             remaining -= len(result[series_id])
         return result
 
-    async def _raw(
-        self, org_id: int, ids: Sequence[int], start_ms: int, end_ms: int
+    async def _over_time(
+        self, selector: str, agg: str, start_ms: int, end_ms: int, step_ms: int
     ) -> dict[int, list[tuple[int, float]]]:
-        selector = f'{{{ORG_LABEL}="{org_id}",{SERIES_LABEL}=~"{"|".join(str(i) for i in ids)}"}}'
+        """One aggregated point per whole bucket of [start, end), from `query_range`.
+
+        `<agg>_over_time(m[step])` at t covers (t - step, t]: evaluated at each bucket's last
+        millisecond it covers exactly [bucket start, bucket end), and its point is then
+        stamped with the bucket's start, as the embedded store stamps it.
+        """
+        form = {
+            "query": f"{agg}_over_time({selector}[{step_ms}ms])",
+            "start": _seconds(start_ms + step_ms - 1),
+            "end": _seconds(end_ms - 1),
+            "step": f"{step_ms}ms",
+            # Exact windows, not ones aligned for the cache, and the latest samples too.
+            "nocache": "1",
+        }
+        answer = await self._call(
+            lambda: self.client.post(f"{self.engine.read_base}/api/v1/query_range", data=form)
+        )
+        _check(answer)
+        out: dict[int, list[tuple[int, float]]] = {}
+        for item in answer.json()["data"]["result"]:
+            out[int(item["metric"][SERIES_LABEL])] = [
+                (round(float(t) * 1000) - step_ms + 1, float(v)) for t, v in item["values"]
+            ]
+        return out
+
+    async def _raw(
+        self, selector: str, start_ms: int, end_ms: int
+    ) -> dict[int, list[tuple[int, float]]]:
         if self.engine.kind == "victoriametrics":
             # The export API streams raw samples, one JSON line per series; its range is
             # closed, [start, end].
@@ -345,6 +393,10 @@ def _by_service(vector: dict[LabelSet, float]) -> dict[str, float]:
 
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
+
+
+def _selector(org_id: int, ids: Sequence[int]) -> str:
+    return f'{{{ORG_LABEL}="{org_id}",{SERIES_LABEL}=~"{"|".join(str(i) for i in ids)}"}}'
 
 
 def _seconds(ms: int) -> str:
