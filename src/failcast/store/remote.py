@@ -16,6 +16,7 @@ ranges [start, end)): VictoriaMetrics aggregates the whole buckets of the settle
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -35,6 +36,8 @@ from failcast.timeutil import now_ms
 
 if TYPE_CHECKING:
     from failcast.store.samples import Aggregation
+
+log = logging.getLogger("failcast.store.remote")
 
 ORG_LABEL = "failcast_org"
 SERIES_LABEL = "failcast_series"
@@ -188,8 +191,9 @@ class RemoteSamples:
         )
         if 400 <= answer.status_code < 500 and answer.status_code != 429:
             # The engine refused these samples for good (Prometheus: out of order, too old).
+            refusal = answer.text[:500]
             raise ValidationFailed(
-                [{"field": "samples", "msg": f"the metrics engine refused them: {answer.text}"}]
+                [{"field": "samples", "msg": f"the metrics engine refused them: {refusal}"}]
             )
         _check(answer)
         return sum(len(samples) for samples in per_series.values())
@@ -299,12 +303,12 @@ class RemoteSamples:
     ) -> SampleSummary:
         """The samples of an org (or of some of its series) up to `at_ms`. Prometheus has no
         function for a sample's own time, so there only the count is known."""
-        selector = f'{{{ORG_LABEL}="{org_id}"'
-        if series_ids is not None:
-            if not series_ids:
-                return SampleSummary(0, None, None)
-            selector += f',{SERIES_LABEL}=~"{"|".join(str(i) for i in sorted(series_ids))}"'
-        selector += f"}}[{SUMMARY_WINDOW}]"
+        if series_ids is None:
+            selector = f'{{{ORG_LABEL}="{org_id}"}}[{SUMMARY_WINDOW}]'
+        elif not series_ids:
+            return SampleSummary(0, None, None)
+        else:
+            selector = f"{_selector(org_id, sorted(series_ids))}[{SUMMARY_WINDOW}]"
         count = await self._scalar(f"sum(count_over_time({selector}))", at_ms)
         if self.engine.kind != "victoriametrics" or not count:
             return SampleSummary(int(count or 0), None, None)
@@ -338,8 +342,8 @@ class RemoteSamples:
         for org_id, ids in sorted(by_org.items()):
             ordered = sorted(ids)
             for first in range(0, len(ordered), READ_CHUNK):
-                chunk = "|".join(str(i) for i in ordered[first : first + READ_CHUNK])
-                selector = f'{{{ORG_LABEL}="{org_id}",{SERIES_LABEL}=~"{chunk}"}}[{LATEST_WINDOW}]'
+                chunk = ordered[first : first + READ_CHUNK]
+                selector = f"{_selector(org_id, chunk)}[{LATEST_WINDOW}]"
                 values = await self._vector(f"last_over_time({selector})", at_ms)
                 times: dict[LabelSet, float] = {}
                 if self.engine.kind == "victoriametrics":
@@ -381,6 +385,7 @@ class RemoteSamples:
         try:
             return await send()
         except httpx.HTTPError as exc:
+            log.warning("metrics engine unreachable: %r", exc)
             raise Unavailable(
                 f"the metrics engine cannot be reached: {type(exc).__name__}",
                 ENGINE_RETRY_AFTER,
@@ -406,6 +411,12 @@ def _seconds(ms: int) -> str:
 def _check(answer: httpx.Response) -> None:
     if answer.is_success:
         return
+    log.warning(
+        "metrics engine answered %s to %s: %s",
+        answer.status_code,
+        answer.request.url.path,
+        answer.text[:200],
+    )
     raise Unavailable(
         f"the metrics engine answered {answer.status_code}: {answer.text[:200]}",
         ENGINE_RETRY_AFTER,
@@ -426,17 +437,17 @@ def _in_range(
 def _parse_export(
     lines: Iterable[str], start_ms: int, end_ms: int
 ) -> dict[int, list[tuple[int, float]]]:
-    out: dict[int, list[tuple[int, float]]] = {}
+    found: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for line in lines:
         if not line.strip():
             continue
         item = json.loads(line)
-        series_id = int(item["metric"][SERIES_LABEL])
-        pairs = zip(item["timestamps"], item["values"], strict=True)
-        points = [(int(ts), float(value)) for ts, value in pairs]
         # One series may come in several lines (one per stored block).
-        out[series_id] = _in_range(out.get(series_id, []) + points, start_ms, end_ms)
-    return out
+        found[int(item["metric"][SERIES_LABEL])].extend(
+            (int(ts), float(value))
+            for ts, value in zip(item["timestamps"], item["values"], strict=True)
+        )
+    return {series_id: _in_range(points, start_ms, end_ms) for series_id, points in found.items()}
 
 
 def remote_backend(session: AsyncSession) -> RemoteSamples | None:
