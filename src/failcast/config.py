@@ -249,6 +249,13 @@ class Settings(BaseSettings):
     # Where metric samples live: `embedded` (the SQL store above) or a Prometheus-compatible
     # engine's URL (parse_metrics_backend); the catalogue of series stays in the SQL store.
     metrics_backend: str = EMBEDDED_BACKEND
+    # A team's own engine (same URL forms) that Failcast reads and never writes: the series
+    # matching each org's selectors, JSON {"<org slug>": ["{job=\"node\"}", ...]}, are
+    # recorded in the catalogue every `metrics_discovery_seconds` (integrations/sources.py).
+    # Samples Failcast itself stores (ingest, scores) stay in the embedded store.
+    metrics_source: str = ""
+    metrics_source_match: dict[str, list[str]] = Field(default_factory=dict)
+    metrics_discovery_seconds: float = Field(default=300.0, gt=0)
     # The web dashboard at /app; API-only deployments and API tests turn it off.
     dashboard_enabled: bool = True
 
@@ -316,6 +323,24 @@ class Settings(BaseSettings):
     def _valid_metrics_backend(cls, value: str) -> str:
         parse_metrics_backend(value)
         return value.strip() or EMBEDDED_BACKEND
+
+    @field_validator("metrics_source")
+    @classmethod
+    def _valid_metrics_source(cls, value: str) -> str:
+        if value.strip() and parse_metrics_backend(value) is None:
+            raise ValueError("a metrics source is an engine's URL, not 'embedded'")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_metrics_engine(self) -> Settings:
+        if self.metrics_source and self.metrics_engine is not None:
+            raise ValueError(
+                "FAILCAST_METRICS_SOURCE (read-only) goes with the embedded metrics backend; "
+                "with FAILCAST_METRICS_BACKEND set, ingest into that engine instead"
+            )
+        if self.metrics_source_match and not self.metrics_source:
+            raise ValueError("FAILCAST_METRICS_SOURCE_MATCH needs FAILCAST_METRICS_SOURCE")
+        return self
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -395,6 +420,11 @@ class Settings(BaseSettings):
     def metrics_engine(self) -> MetricsEngine | None:
         """The engine holding metric samples, or None when the SQL store holds them."""
         return parse_metrics_backend(self.metrics_backend)
+
+    @property
+    def metrics_source_engine(self) -> MetricsEngine | None:
+        """The read-only engine whose series are discovered, if any."""
+        return parse_metrics_backend(self.metrics_source) if self.metrics_source else None
 
     @property
     def scale_out(self) -> bool:

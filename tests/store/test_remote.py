@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from vm_env import VictoriaMetrics, prometheus_backend, remote_settings, victoria_metrics
+from metrics_engines import VictoriaMetrics, prometheus_backend, remote_settings, victoria_metrics
 
 from failcast.config import Settings, parse_metrics_backend
 from failcast.db.engine import Database

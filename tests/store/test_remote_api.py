@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from health.test_health_api import test_scores_equal_the_hand_calculation
 from ingest.test_metrics_ingest import test_thousand_samples_round_trip_with_step_aggregation
 from integrations.test_exporter import test_health_scores_and_sample_counts_are_exposed
+from metrics_engines import VictoriaMetrics, flushing, victoria_metrics
 from predict.test_predict_api import test_training_from_the_database_reads_metrics_and_incidents
 from promql.test_grafana_dashboard import (
     test_every_dashboard_panel_has_data_through_the_query_api,
@@ -25,7 +26,6 @@ from promql.test_grafana_dashboard import (
 )
 from slo.test_slo_api import test_status_from_throughput_and_error_rate
 from sqlalchemy import func, select
-from vm_env import VictoriaMetrics, flushing, victoria_metrics
 
 from failcast.chaos.demo import has_samples
 from failcast.config import Settings

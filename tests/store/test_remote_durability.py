@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from factories import bearer, free_port
-from vm_env import VictoriaMetrics, victoria_metrics
+from metrics_engines import VictoriaMetrics, victoria_metrics
 
 __all__ = ["victoria_metrics"]
 

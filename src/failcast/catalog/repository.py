@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.errors import NotFound
 from failcast.models import Sample, Series, Service
-from failcast.store.remote import remote_backend
+from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
 
@@ -44,7 +44,7 @@ async def service_metrics(session: AsyncSession, service_id: int) -> tuple[list[
 
 async def last_sample_ms(session: AsyncSession, service_id: int) -> int | None:
     series_ids = select(Series.id).where(Series.service_id == service_id)
-    if (remote := remote_backend(session)) is not None:
+    if (remote := samples_engine(session)) is not None:
         rows = (await session.execute(series_ids.add_columns(Series.org_id))).all()
         if not rows:
             return None

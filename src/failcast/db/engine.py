@@ -158,15 +158,20 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        # Samples go to a metrics engine when one is configured; every session carries it in
-        # its `info`, where the store's entry points look (store/samples.py).
+        # Samples go to a metrics engine when one is configured, or some are read from a
+        # read-only source; every session carries it in its `info`, where the store's entry
+        # points look (store/samples.py).
         self.metrics: RemoteSamples | None = None
         info: dict[str, Any] | None = None
-        if (metrics := settings.metrics_engine) is not None:
+        metrics, source = settings.metrics_engine, settings.metrics_source_engine
+        if metrics is not None or source is not None:
             # Imported here: the store reads the models, which import this module.
             from failcast.store.remote import RemoteSamples
 
-            self.metrics = RemoteSamples(metrics)
+            if metrics is not None:
+                self.metrics = RemoteSamples(metrics)
+            elif source is not None:
+                self.metrics = RemoteSamples(source, read_only=True)
             info = {METRICS_INFO_KEY: self.metrics}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.health import METRICS, MetricName, score_service
 from failcast.models import Sample, Series, Service
-from failcast.store.remote import remote_backend
+from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
 PREFIX = "failcast_"
@@ -84,7 +84,7 @@ def render(samples: list[ExportedSample]) -> bytes:
 
 async def service_samples(session: AsyncSession, org_id: int) -> list[ExportedSample]:
     """Stored samples and the age of the newest one, per service."""
-    if (remote := remote_backend(session)) is not None:
+    if (remote := samples_engine(session)) is not None:
         found = await remote.per_service(org_id, now_ms())
         rows: Iterable[tuple[str, int, int | None]] = [
             (name, count, newest) for name, (count, newest) in sorted(found.items())
@@ -127,7 +127,7 @@ async def latest_health_metrics(
     """Newest value of each health metric, per (service, kind, tier). Among a metric's series
     (label sets) the most recent sample wins; values outside the metric's range are ignored."""
     names = list(METRICS)
-    if (remote := remote_backend(session)) is not None:
+    if (remote := samples_engine(session)) is not None:
         catalogue = (
             await session.execute(
                 select(Series.id, Service.name, Service.kind, Service.tier, Series.metric)

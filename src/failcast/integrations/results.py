@@ -26,7 +26,7 @@ from failcast.detect.signals import ForecastBreachSignals
 from failcast.integrations.exporters import ExportedSample
 from failcast.models import FailurePrediction, Sample, Series, Service
 from failcast.slo.service import evaluate_all
-from failcast.store.remote import remote_backend
+from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
 
@@ -68,7 +68,7 @@ async def incident_probabilities(session: AsyncSession, org_id: int) -> list[Exp
 async def detector_scores(session: AsyncSession, org_id: int) -> list[ExportedSample]:
     """The newest anomaly and level-shift score of each scored metric of each service."""
     rows: Iterable[tuple[str, str, dict[str, str], float]]
-    if (remote := remote_backend(session)) is not None:
+    if (remote := samples_engine(session)) is not None:
         catalogue = (
             await session.execute(
                 select(Series.id, Service.name, Series.metric, Series.labels)

@@ -13,7 +13,7 @@ from failcast.db.cursors import MAX_BIGINT
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import LogLevel
 from failcast.models import LogEntry, Sample, Series, Service
-from failcast.store.remote import remote_backend
+from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms, parse_duration_ms, parse_ts
 
 
@@ -132,7 +132,7 @@ class Stats:
 async def org_stats(session: AsyncSession, org_id: int) -> Stats:
     services = await session.scalar(select(func.count()).where(Service.org_id == org_id))
     series = await session.scalar(select(func.count()).where(Series.org_id == org_id))
-    if (remote := remote_backend(session)) is not None:
+    if (remote := samples_engine(session)) is not None:
         summary = await remote.summary(org_id, None, now_ms())
         count, oldest, newest = summary.samples, summary.oldest_ms, summary.newest_ms
     else:

@@ -11,6 +11,11 @@ rolls back whatever else it had pending, so a batch is stored completely or not 
 Reads answer exactly as the embedded store does (points stamped with their bucket's start,
 ranges [start, end)): VictoriaMetrics aggregates the whole buckets of the settled past with
 `*_over_time` over `query_range`; everything else is read raw and bucketed here.
+
+A read-only source (FAILCAST_METRICS_SOURCE) is a team's own engine: Failcast never writes to
+it. Its series are recorded in the catalogue with `labels_key` prefixed by `source:`
+(integrations/sources.py) and read back by their own label set, matched exactly; every other
+series, and every write, goes to the embedded store.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import json
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 import cramjam
@@ -54,6 +60,10 @@ SETTLED_MS = 5 * 60_000
 MAX_ENGINE_POINTS = 30_000
 # How far back "the newest sample" is looked for: a series silent for longer has none.
 LATEST_WINDOW = "1d"
+# The `labels_key` prefix of series discovered in a read-only source.
+SOURCE_KEY_PREFIX = "source:"
+# Set in a session's info while a read-only source hands its other series to the embedded store.
+_EMBEDDED_KEY = "failcast.metrics_embedded"
 # Catalogue entries kept in memory; a series' labels never change, so entries never go stale.
 MAX_CACHED_SERIES = 500_000
 
@@ -72,6 +82,8 @@ class SampleSummary(NamedTuple):
 class SeriesLabels(NamedTuple):
     org_id: int
     labels: tuple[tuple[str, str], ...]  # sorted by name, as remote_write asks
+    # Discovered in a read-only source: `labels` are the source's own.
+    external: bool = False
 
 
 def engine_labels(
@@ -135,9 +147,11 @@ class RemoteSamples:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], int] = now_ms,
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
         self.clock = clock
+        self.read_only = read_only
         headers = {"X-Scope-OrgID": engine.tenant} if engine.tenant else None
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers=headers)
         self._series: dict[int, SeriesLabels] = {}
@@ -152,11 +166,22 @@ class RemoteSamples:
             if len(self._series) + len(missing) > MAX_CACHED_SERIES:
                 self._series.clear()
             rows = await session.execute(
-                select(Series.id, Series.org_id, Series.metric, Series.labels, Service.name)
+                select(
+                    Series.id,
+                    Series.org_id,
+                    Series.metric,
+                    Series.labels,
+                    Series.labels_key,
+                    Service.name,
+                )
                 .join(Service, Service.id == Series.service_id)
                 .where(Series.id.in_(sorted(missing)))
             )
             for row in rows.all():
+                if row.labels_key.startswith(SOURCE_KEY_PREFIX):
+                    own = tuple(sorted({**row.labels, "__name__": row.metric}.items()))
+                    self._series[row.id] = SeriesLabels(row.org_id, own, external=True)
+                    continue
                 self._series[row.id] = SeriesLabels(
                     row.org_id,
                     engine_labels(row.org_id, row.id, row.name, row.metric, dict(row.labels)),
@@ -167,6 +192,11 @@ class RemoteSamples:
         self, session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
     ) -> int:
         """Send the samples in one remote_write request; return when the engine has them."""
+        if self.read_only:
+            from failcast.store import samples as embedded_store
+
+            with _embedded(session):
+                return await embedded_store.write_sample_columns(session, series_ids, ts, values)
         known = await self._labels(session, series_ids)
         per_series: dict[int, dict[int, float]] = defaultdict(dict)
         for series_id, at, value in zip(series_ids, ts, values, strict=True):
@@ -213,6 +243,10 @@ class RemoteSamples:
         result: dict[int, list[tuple[int, float]]] = {i: [] for i in series_ids}
         if not series_ids or end_ms <= start_ms:
             return result
+        if self.read_only:
+            return await self._read_source(
+                session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+            )
         # Whole buckets that ended a while ago are aggregated by VictoriaMetrics; the rest (the
         # last, partial bucket, and the recent past) come raw and are bucketed here.
         split = start_ms
@@ -244,6 +278,92 @@ class RemoteSamples:
             result[series_id] = result[series_id][: max(remaining, 0)]
             remaining -= len(result[series_id])
         return result
+
+    async def _read_source(
+        self,
+        session: AsyncSession,
+        series_ids: Sequence[int],
+        start_ms: int,
+        end_ms: int,
+        *,
+        step_ms: int | None,
+        agg: Aggregation,
+        limit: int,
+    ) -> dict[int, list[tuple[int, float]]]:
+        """`read_range` with a read-only source: its series from it, the rest embedded."""
+        from failcast.store import samples as embedded_store
+
+        known = await self._labels(session, series_ids)
+        external = {i: known[i].labels for i in series_ids if i in known and known[i].external}
+        internal = [i for i in series_ids if i not in external]
+        with _embedded(session):
+            found = await embedded_store.read_range(
+                session, internal, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+            )
+        result = {i: [(p.ts, p.value) for p in found.get(i, [])] for i in series_ids}
+        by_labels = {frozenset(labels): i for i, labels in external.items()}
+        for first in range(0, len(by_labels), READ_CHUNK):
+            chunk = list(by_labels.items())[first : first + READ_CHUNK]
+            raw = await self._raw_labelled([dict(labels) for labels, _ in chunk], start_ms, end_ms)
+            for labels, points in raw.items():
+                if (series_id := by_labels.get(labels)) is not None:
+                    if step_ms is not None:
+                        points = bucket(points, start_ms, step_ms, agg.value)
+                    result[series_id] = points
+        remaining = limit
+        for series_id in sorted(result):
+            result[series_id] = result[series_id][: max(remaining, 0)]
+            remaining -= len(result[series_id])
+        return result
+
+    async def _raw_labelled(
+        self, label_sets: list[dict[str, str]], start_ms: int, end_ms: int
+    ) -> dict[LabelSet, list[tuple[int, float]]]:
+        """Raw samples of the series with exactly these label sets (`__name__` included)."""
+        selectors = [_exact_selector(labels) for labels in label_sets]
+        found: dict[LabelSet, list[tuple[int, float]]] = defaultdict(list)
+        if self.engine.kind == "victoriametrics":
+            form = {"match[]": selectors, "start": _seconds(start_ms), "end": _seconds(end_ms - 1)}
+            answer = await self._call(
+                lambda: self.client.post(f"{self.engine.read_base}/api/v1/export", data=form)
+            )
+            _check(answer)
+            for line in answer.text.splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    found[frozenset(item["metric"].items())].extend(
+                        (int(ts), float(value))
+                        for ts, value in zip(item["timestamps"], item["values"], strict=True)
+                    )
+        else:
+            for selector in selectors:
+                query = {
+                    "query": f"{selector}[{end_ms - start_ms}ms]",
+                    "time": _seconds(end_ms - 1),
+                }
+                answer = await self._call(
+                    lambda query=query: self.client.post(  # type: ignore[misc]
+                        f"{self.engine.read_base}/api/v1/query", data=query
+                    )
+                )
+                _check(answer)
+                for item in answer.json()["data"]["result"]:
+                    found[frozenset(item["metric"].items())].extend(
+                        (round(float(t) * 1000), float(v)) for t, v in item.get("values", [])
+                    )
+        return {labels: _in_range(points, start_ms, end_ms) for labels, points in found.items()}
+
+    async def series(
+        self, selectors: Sequence[str], start_ms: int, end_ms: int
+    ) -> list[dict[str, str]]:
+        """The label sets of the series matching any of `selectors` in [start, end]."""
+        form = {"match[]": list(selectors), "start": _seconds(start_ms), "end": _seconds(end_ms)}
+        answer = await self._call(
+            lambda: self.client.post(f"{self.engine.read_base}/api/v1/series", data=form)
+        )
+        _check(answer)
+        found: list[dict[str, str]] = answer.json()["data"]
+        return found
 
     async def _over_time(
         self, selector: str, agg: str, start_ms: int, end_ms: int, step_ms: int
@@ -285,6 +405,14 @@ class RemoteSamples:
             )
             _check(answer)
             return _parse_export(answer.text.splitlines(), start_ms, end_ms)
+        answer = await self._range_selector(selector, start_ms, end_ms)
+        out: dict[int, list[tuple[int, float]]] = {}
+        for item in answer.json()["data"]["result"]:
+            points = [(round(float(t) * 1000), float(v)) for t, v in item.get("values", [])]
+            out[int(item["metric"][SERIES_LABEL])] = _in_range(points, start_ms, end_ms)
+        return out
+
+    async def _range_selector(self, selector: str, start_ms: int, end_ms: int) -> httpx.Response:
         # A range selector evaluated at `end - 1 ms` returns the raw samples of
         # (end - 1 - range, end - 1], which for whole milliseconds is [start, end).
         form = {"query": f"{selector}[{end_ms - start_ms}ms]", "time": _seconds(end_ms - 1)}
@@ -292,11 +420,7 @@ class RemoteSamples:
             lambda: self.client.post(f"{self.engine.read_base}/api/v1/query", data=form)
         )
         _check(answer)
-        out: dict[int, list[tuple[int, float]]] = {}
-        for item in answer.json()["data"]["result"]:
-            points = [(round(float(t) * 1000), float(v)) for t, v in item.get("values", [])]
-            out[int(item["metric"][SERIES_LABEL])] = _in_range(points, start_ms, end_ms)
-        return out
+        return answer
 
     async def summary(
         self, org_id: int, series_ids: Sequence[int] | None, at_ms: int
@@ -450,7 +574,33 @@ def _parse_export(
     return {series_id: _in_range(points, start_ms, end_ms) for series_id, points in found.items()}
 
 
+def _exact_selector(labels: dict[str, str]) -> str:
+    def quoted(value: str) -> str:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    return "{" + ",".join(f'{k}="{quoted(v)}"' for k, v in sorted(labels.items())) + "}"
+
+
+@contextmanager
+def _embedded(session: AsyncSession) -> Iterator[None]:
+    session.info[_EMBEDDED_KEY] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_EMBEDDED_KEY, None)
+
+
 def remote_backend(session: AsyncSession) -> RemoteSamples | None:
-    """The engine holding this session's samples, or None for the embedded store."""
+    """The engine this session's samples are read from and written to, or None for the
+    embedded store."""
+    if session.info.get(_EMBEDDED_KEY):
+        return None
     backend = session.info.get(METRICS_INFO_KEY)
     return backend if isinstance(backend, RemoteSamples) else None
+
+
+def samples_engine(session: AsyncSession) -> RemoteSamples | None:
+    """The engine holding every sample Failcast stores, or None when they are in the embedded
+    store (also beside a read-only source)."""
+    backend = remote_backend(session)
+    return None if backend is None or backend.read_only else backend

@@ -1,4 +1,4 @@
-"""A real VictoriaMetrics for the remote-engine tests: its own port and storage, per test.
+"""Real metrics engines for the tests (VictoriaMetrics, Prometheus): own port and storage, per test.
 Test modules import these fixtures by name."""
 
 from __future__ import annotations
