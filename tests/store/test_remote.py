@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 from metrics_engines import VictoriaMetrics, prometheus_backend, remote_settings, victoria_metrics
+from sqlalchemy import select
 
 from failcast.config import Settings, parse_metrics_backend
 from failcast.db.engine import Database
@@ -178,6 +179,24 @@ async def test_samples_carry_the_catalogue_labels_and_the_tenant(
         assert stored["values"] == [1.0]
         both = await read(remote, [acme, globex], T0, T0 + 1, None, Aggregation.last)
         assert both == {acme: [Point(T0, 1.0)], globex: [Point(T0, 2.0)]}
+        # A client's labels cannot move a series to another tenant, service or id.
+        async with remote.session() as session:
+            service = await session.scalar(select(Series.service_id).where(Series.id == globex))
+            forged = Series(
+                org_id=2,
+                service_id=service,
+                metric="latency_ms",
+                labels={"failcast_org": "1", "failcast_series": str(acme), "service": "x"},
+                labels_key="forged",
+            )
+            session.add(forged)
+            await session.commit()
+        await write(remote, [forged.id], [T0 + 5], [3.0])
+        [stored] = victoria_metrics.export(f'{{failcast_series="{forged.id}"}}')
+        assert stored["metric"]["failcast_org"] == "2"
+        assert stored["metric"]["service"] == "checkout"
+        mine = await read(remote, [acme], T0, T0 + 10, None, Aggregation.last)
+        assert mine == {acme: [Point(T0, 1.0)]}
     finally:
         await remote.dispose()
 
