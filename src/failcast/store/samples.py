@@ -6,7 +6,9 @@ one INSERT ... ON CONFLICT from it. Each write also marks the hours it touched f
 and reads whose buckets are whole hours are answered from the rollups (store/rollups.py).
 
 With a metrics engine configured (`FAILCAST_METRICS_BACKEND`), both entry points hand the
-samples to it instead (store/remote.py) and the SQL `sample` tables stay empty.
+samples to it instead (store/remote.py) and the SQL `sample` tables stay empty. Beside a
+read-only source (`FAILCAST_METRICS_SOURCE`) they hand it every call too; it reads the series
+discovered in it and sends everything else back here.
 """
 
 from __future__ import annotations
