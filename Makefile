@@ -49,7 +49,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench sdk
 
 proto: $(STAMP)
-	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src src/failcast/integrations/proto/remote.proto
+	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src src/failcast/proto/remote.proto
 
 bench: $(STAMP)
 	for script in bench/[a-z]*.py; do $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done

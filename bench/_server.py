@@ -52,9 +52,12 @@ def postgres_database(admin_url: str = DEFAULT_POSTGRES) -> Iterator[str]:
 
 
 @contextmanager
-def server(data_dir: Path, database_url: str = "") -> Iterator[str]:
-    """Run `failcast up` in its own process and yield its base URL once it is ready."""
-    with server_process(data_dir, database_url) as (url, _pid):
+def server(
+    data_dir: Path, database_url: str = "", env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `failcast up` in its own process and yield its base URL once it is ready; `env`
+    adds settings (`FAILCAST_*`)."""
+    with server_process(data_dir, database_url, env) as (url, _pid):
         yield url
 
 
@@ -65,10 +68,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def server_process(data_dir: Path, database_url: str = "") -> Iterator[tuple[str, int]]:
+def server_process(
+    data_dir: Path, database_url: str = "", settings: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """Like `server`, yielding the process id too, to read its CPU time."""
     port = free_port()
-    env = os.environ | BENCH_ENV | {"FAILCAST_DATA_DIR": str(data_dir)}
+    env = os.environ | BENCH_ENV | {"FAILCAST_DATA_DIR": str(data_dir)} | (settings or {})
     if database_url:
         env["FAILCAST_DATABASE_URL"] = database_url
     process = subprocess.Popen(

@@ -3,15 +3,21 @@ pre-built snappy payloads by one client with a few threads, in one run.
 
     python -m bench.remote_write [--requests 12] [--series 1000] [--samples 100] [--threads 4]
                                  [--skip-postgres]
+    python -m bench.remote_write --victoriametrics [--pairs 5] [--requests 4] ...
 
 Every request carries new series (so neither receiver sees out-of-order samples and both pay
 for creating series), with samples one second apart in the last ten minutes.
+
+With `--victoriametrics`, Failcast keeps its samples in VictoriaMetrics
+(FAILCAST_METRICS_BACKEND) and is compared with VictoriaMetrics alone and Prometheus alone,
+each receiving fresh series in short runs taken in turn, the order rotating every round.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -23,10 +29,11 @@ import httpx
 
 from bench._record import record, table
 from bench._server import free_port, postgres_database, server
-from failcast.integrations.proto import remote_pb2
+from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
 
 PROMETHEUS = Path("/usr/bin/prometheus")
+VICTORIA_METRICS = Path("/usr/bin/victoria-metrics")
 HEADERS = {
     "Content-Encoding": "snappy",
     "Content-Type": "application/x-protobuf",
@@ -55,7 +62,7 @@ def api_key(url: str) -> str:
         return key
 
 
-def payloads(requests: int, series: int, samples: int) -> list[bytes]:
+def payloads(requests: int, series: int, samples: int, run: str = "") -> list[bytes]:
     start_ms = int(time.time() * 1000) - 600_000
     bodies = []
     for r in range(requests):
@@ -63,7 +70,7 @@ def payloads(requests: int, series: int, samples: int) -> list[bytes]:
         for s in range(series):
             ts = write.timeseries.add()
             ts.labels.add(name="__name__", value=f"bench_metric_{s % 10}")
-            ts.labels.add(name="instance", value=f"host-{r}-{s}:9100")
+            ts.labels.add(name="instance", value=f"host-{run}{r}-{s}:9100")
             ts.labels.add(name="job", value=f"bench-{s % 20}")
             for i in range(samples):
                 ts.samples.add(timestamp=start_ms + i * 1000, value=float((r + s + i) % 97))
@@ -139,6 +146,105 @@ class Prometheus(AbstractContextManager[str]):
             self.process.wait(timeout=30)
 
 
+class VictoriaMetrics(AbstractContextManager[str]):
+    """A single-node VictoriaMetrics on a loopback port; yields its base URL."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> str:
+        self.process = subprocess.Popen(
+            [
+                str(VICTORIA_METRICS),
+                f"-storageDataPath={self.directory}",
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                "-loggerLevel=ERROR",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    return base
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("VictoriaMetrics did not become ready")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def engines(args: argparse.Namespace) -> None:
+    """Failcast with the victoriametrics backend, VictoriaMetrics alone and Prometheus alone."""
+    if not VICTORIA_METRICS.exists():
+        raise SystemExit("needs VictoriaMetrics at /usr/bin/victoria-metrics")
+    per_request = args.series * args.samples
+    total = args.requests * per_request
+    rates: dict[str, list[float]] = {}
+    # Other work on the machine shows in the spread between rounds: say how busy it was.
+    load_before = os.getloadavg()[0]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        VictoriaMetrics(Path(tmp) / "vm") as vm,
+        Prometheus(Path(tmp)) as prometheus_write,
+    ):
+        backend = {"FAILCAST_METRICS_BACKEND": "victoriametrics://" + vm.split("://", 1)[1]}
+        with server(Path(tmp) / "failcast", "", backend) as url:
+            auth = {"Authorization": f"Bearer {api_key(url)}"}
+            targets = [
+                ("VictoriaMetrics alone", vm + "/api/v1/write", {}),
+                ("Failcast on VictoriaMetrics", url + "/api/v1/prometheus/write", auth),
+                ("Prometheus alone", prometheus_write, {}),
+            ]
+            for name, write_url, headers in targets:
+                rates[name] = []
+                send_all(write_url, payloads(1, args.series, args.samples, "warm-"), 1, headers)
+            for pair in range(args.pairs):
+                shift = pair % len(targets)
+                for name, write_url, headers in targets[shift:] + targets[:shift]:
+                    bodies = payloads(args.requests, args.series, args.samples, f"{pair}-")
+                    seconds, retried = send_all(write_url, bodies, args.threads, headers)
+                    if retried:
+                        raise RuntimeError(f"{name} answered 5xx: {retried[:3]}")
+                    rates[name].append(total / seconds)
+                    print(f"round {pair + 1} {name}: {total / seconds:,.0f} samples/s")
+    reference = statistics.median(rates["VictoriaMetrics alone"])
+    rows: list[list[object]] = [
+        [
+            name,
+            f"{min(found):,.0f}",
+            f"{statistics.median(found):,.0f}",
+            f"{max(found):,.0f}",
+            f"{statistics.median(found) / reference:.2f}",
+        ]
+        for name, found in rates.items()
+    ]
+    body = (
+        f"{args.pairs} rounds; in each, every receiver takes {args.requests} remote-write "
+        f"requests of {args.series} new series x {args.samples} samples ({total:,} samples), "
+        f"posted by {args.threads} client threads, the order rotating from round to round. "
+        "Failcast runs `failcast up` on SQLite (the series catalogue) with "
+        "`FAILCAST_METRICS_BACKEND=victoriametrics://...`: it validates each request, creates "
+        "its series in the catalogue, and answers once VictoriaMetrics has acknowledged the "
+        "samples. All processes share the machine's cores; the one-minute load average was "
+        f"{load_before:.1f} before the runs and {os.getloadavg()[0]:.1f} after them.\n\n"
+        + table(
+            ["receiver", "min samples/s", "median", "max", "median ratio to VictoriaMetrics"],
+            rows,
+        )
+    )
+    record("remote_write_engines", "remote_write into a metrics engine, through Failcast", body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=12)
@@ -146,10 +252,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--victoriametrics",
+        action="store_true",
+        help="compare Failcast on VictoriaMetrics with VictoriaMetrics and Prometheus alone",
+    )
+    parser.add_argument("--pairs", type=int, default=5)
     args = parser.parse_args()
     if not PROMETHEUS.exists():
         raise SystemExit("needs Prometheus at /usr/bin/prometheus")
     os.environ["FAILCAST_DASHBOARD_ENABLED"] = "false"
+    if args.victoriametrics:
+        engines(args)
+        return
 
     per_request = args.series * args.samples
     total = args.requests * per_request

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives, when they are missing: Chromium (the
 # dashboard), poppler-utils (PDF pages), Prometheus (a peer), Alertmanager (a channel's
-# receiver), nginx (the shipped proxy configuration) and DejaVu fonts (rendered reports).
+# receiver), VictoriaMetrics (the remote metrics engine), nginx (the shipped proxy
+# configuration) and DejaVu fonts (rendered reports).
 # As root it installs them with apt-get; otherwise it prints the exact command and fails, so
 # that a test run never silently skips what it could not drive.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then

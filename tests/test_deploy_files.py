@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from failcast.config import parse_metrics_backend
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,6 +34,21 @@ def test_compose_trusts_exactly_the_nginx_address() -> None:
     nginx = compose["services"]["nginx"]["networks"]["default"]["ipv4_address"]
     assert trusted == nginx
     assert compose["x-failcast"]["environment"]["FAILCAST_ENV"] == "production"
+
+
+def test_compose_keeps_samples_in_its_victoriametrics() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    backend = compose["x-failcast"]["environment"]["FAILCAST_METRICS_BACKEND"]
+    engine = parse_metrics_backend(backend)
+    assert engine is not None and engine.kind == "victoriametrics"
+    service = compose["services"]["victoriametrics"]
+    assert engine.write_url == "http://victoriametrics:8428/api/v1/write"
+    assert "-storageDataPath=/storage" in service["command"]
+    assert service["volumes"] == ["vmdata:/storage"]
+    assert "vmdata" in compose["volumes"]
+    assert compose["x-failcast"]["depends_on"]["victoriametrics"] == {
+        "condition": "service_healthy"
+    }
 
 
 def test_nginx_replaces_the_clients_forwarded_for_in_every_location() -> None:

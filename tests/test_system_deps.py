@@ -14,7 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "system-deps.sh"
 BASH = shutil.which("bash")
 GREP = shutil.which("grep")
-ALL = ["chromium", "nginx", "pdftoppm", "prometheus", "prometheus-alertmanager"]
+ALL = [
+    "chromium",
+    "nginx",
+    "pdftoppm",
+    "prometheus",
+    "prometheus-alertmanager",
+    "victoria-metrics",
+]
 
 pytestmark = pytest.mark.skipif(BASH is None or GREP is None, reason="needs bash and grep")
 
@@ -59,7 +66,7 @@ def test_nothing_to_do_when_every_package_is_there(tmp_path: Path) -> None:
 def test_without_root_the_exact_command_is_printed_and_the_run_fails(tmp_path: Path) -> None:
     done = run(stand_ins(tmp_path, 1000, ["chromium", "nginx", "prometheus"]))
     assert done.returncode == 1
-    missing = "poppler-utils prometheus-alertmanager fonts-dejavu-core"
+    missing = "poppler-utils prometheus-alertmanager victoria-metrics fonts-dejavu-core"
     assert f"sudo apt-get update && sudo apt-get install -y {missing}" in done.stderr
     assert not (tmp_path / "apt.log").exists()
 
@@ -70,5 +77,5 @@ def test_as_root_the_missing_packages_are_installed(tmp_path: Path) -> None:
     calls = (tmp_path / "apt.log").read_text().splitlines()
     assert calls == [
         "update -qq",
-        "install -y -qq chromium prometheus prometheus-alertmanager",
+        "install -y -qq chromium prometheus prometheus-alertmanager victoria-metrics",
     ]

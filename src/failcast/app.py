@@ -27,7 +27,6 @@ from failcast.chaos.incidents import store_incidents
 from failcast.chaos.runtime import Simulator
 from failcast.chaos.topology import fleet_topology
 from failcast.config import Settings
-from failcast.db.engine import Database
 from failcast.db.migrate import upgrade_async
 from failcast.detect.endpoints import router as detect_router
 from failcast.detect.tasks import install_detection
@@ -69,6 +68,7 @@ from failcast.reports.tasks import install_reports
 from failcast.signals import SignalRegistry
 from failcast.slo.endpoints import router as slo_router
 from failcast.slo.signals import SloBurnSignals
+from failcast.store.remote import open_database
 from failcast.teams.endpoints import router as teams_router
 from failcast.topology.graph import DependencyGraph
 from failcast.topology.schemas import TopologySpec
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.db = Database(settings)
+    app.state.db = open_database(settings)
     app.state.passwords = Passwords(settings)
     app.state.ingestor = Ingestor(budget=SeriesBudget(SeriesLimits.from_settings(settings)))
     app.state.runner = runner_for(settings)

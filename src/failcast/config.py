@@ -8,11 +8,13 @@ import json
 import os
 import secrets
 import tomllib
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -62,6 +64,91 @@ def check_proxies(value: list[str]) -> list[str]:
         except ValueError:
             raise ValueError(f"not an address or network: {item!r}") from None
     return value
+
+
+EMBEDDED_BACKEND = "embedded"
+EngineKind = Literal["victoriametrics", "prometheus"]
+_ENGINE_SCHEMES: dict[str, tuple[EngineKind, str]] = {
+    "victoriametrics": ("victoriametrics", "http"),
+    "victoriametrics+https": ("victoriametrics", "https"),
+    "prometheus": ("prometheus", "http"),
+    "prometheus+https": ("prometheus", "https"),
+}
+_BACKEND_FORMS = (
+    "'embedded', 'victoriametrics://host:8428', "
+    "'victoriametrics://vminsert:8480/insert/<tenant>/prometheus?select=vmselect:8481' "
+    "or 'prometheus://host:9090[/prefix][?write=/path&read=host:port/prefix&tenant=name]' "
+    "(+https after the engine's name for TLS)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsEngine:
+    """A Prometheus-compatible engine holding the samples: where to write and where to read."""
+
+    kind: EngineKind
+    # The remote_write endpoint.
+    write_url: str
+    # The prefix of the HTTP API (`<read_base>/api/v1/query`, `/api/v1/export`, ...).
+    read_base: str
+    # Mimir's and Cortex's tenant (X-Scope-OrgID), sent with every request; empty: none.
+    tenant: str = ""
+
+
+def parse_metrics_backend(value: str) -> MetricsEngine | None:
+    """The engine a `FAILCAST_METRICS_BACKEND` URL names; None for the embedded store.
+
+    A VictoriaMetrics cluster is named by its vminsert address with the tenant's insert path
+    (`/insert/<tenant>/prometheus`); reads go to `/select/<tenant>/prometheus` on the same
+    host (vmauth, a load balancer) or on the host given as `?select=host:port`. Prometheus
+    takes a path prefix used for both writes and reads; `write=` replaces the write path
+    (Mimir's `/api/v1/push`, Thanos Receive's `/api/v1/receive`), `read=` names another
+    host for queries (Thanos Query) and `tenant=` sets Mimir's X-Scope-OrgID.
+    """
+    text = value.strip()
+    if text in ("", EMBEDDED_BACKEND):
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in _ENGINE_SCHEMES:
+        raise ValueError(f"unknown metrics backend {text!r}: expected {_BACKEND_FORMS}")
+    kind, http = _ENGINE_SCHEMES[parts.scheme]
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad port in metrics backend {text!r}") from None
+    if not parts.hostname or port is None:
+        raise ValueError(f"the metrics backend {text!r} needs a host and a port")
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    allowed = {"select"} if kind == "victoriametrics" else {"write", "read", "tenant"}
+    if unknown := sorted(set(options) - allowed):
+        raise ValueError(f"unknown option in metrics backend {text!r}: {unknown}")
+    path = parts.path.rstrip("/")
+    origin = f"{http}://{parts.netloc}"
+    if kind == "prometheus":
+        write = options.get("write", f"{path}/api/v1/write")
+        read = options.get("read", "")
+        if not write.startswith("/"):
+            raise ValueError(f"'write' is a path starting with '/', not {write!r}")
+        read_base = f"{http}://{read.rstrip('/')}" if read else f"{origin}{path}"
+        return MetricsEngine(kind, origin + write, read_base, options.get("tenant", ""))
+    if not path:
+        if options:
+            raise ValueError(f"'select' only goes with a cluster path in {text!r}")
+        return MetricsEngine(kind, f"{origin}/api/v1/write", origin)
+    segments = path.strip("/").split("/")
+    if len(segments) != 3 or segments[0] != "insert" or segments[2] != "prometheus":
+        raise ValueError(
+            f"a VictoriaMetrics cluster path is /insert/<tenant>/prometheus, not {path!r}"
+        )
+    tenant = segments[1]
+    select = options.get("select", parts.netloc)
+    if "/" in select or not select:
+        raise ValueError(f"'select' is host:port, not {select!r}")
+    return MetricsEngine(
+        kind,
+        f"{origin}{path}/api/v1/write",
+        f"{http}://{select}/select/{tenant}/prometheus",
+    )
 
 
 # accounts and security
@@ -159,6 +246,16 @@ class Settings(BaseSettings):
     rollup_retention: timedelta = timedelta(days=730)
     partition_days_ahead: int = Field(default=3, ge=1)
     rollup_interval_seconds: float = Field(default=60.0, gt=0)
+    # Where metric samples live: `embedded` (the SQL store above) or a Prometheus-compatible
+    # engine's URL (parse_metrics_backend); the catalogue of series stays in the SQL store.
+    metrics_backend: str = EMBEDDED_BACKEND
+    # A team's own engine (same URL forms) that Failcast reads and never writes: the series
+    # matching each org's selectors, JSON {"<org slug>": ["{job=\"node\"}", ...]}, are
+    # recorded in the catalogue every `metrics_discovery_seconds` (integrations/sources.py).
+    # Samples Failcast itself stores (ingest, scores) stay in the embedded store.
+    metrics_source: str = ""
+    metrics_source_match: dict[str, list[str]] = Field(default_factory=dict)
+    metrics_discovery_seconds: float = Field(default=300.0, gt=0)
     # The web dashboard at /app; API-only deployments and API tests turn it off.
     dashboard_enabled: bool = True
 
@@ -220,6 +317,30 @@ class Settings(BaseSettings):
             return [str(ipaddress.ip_network(item, strict=False)) for item in value]
         except ValueError as exc:
             raise ValueError(f"not a network in CIDR notation: {exc}") from None
+
+    @field_validator("metrics_backend")
+    @classmethod
+    def _valid_metrics_backend(cls, value: str) -> str:
+        parse_metrics_backend(value)
+        return value.strip() or EMBEDDED_BACKEND
+
+    @field_validator("metrics_source")
+    @classmethod
+    def _valid_metrics_source(cls, value: str) -> str:
+        if value.strip() and parse_metrics_backend(value) is None:
+            raise ValueError("a metrics source is an engine's URL, not 'embedded'")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_metrics_engine(self) -> Settings:
+        if self.metrics_source and self.metrics_engine is not None:
+            raise ValueError(
+                "FAILCAST_METRICS_SOURCE (read-only) goes with the embedded metrics backend; "
+                "with FAILCAST_METRICS_BACKEND set, ingest into that engine instead"
+            )
+        if self.metrics_source_match and not self.metrics_source:
+            raise ValueError("FAILCAST_METRICS_SOURCE_MATCH needs FAILCAST_METRICS_SOURCE")
+        return self
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -294,6 +415,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def metrics_engine(self) -> MetricsEngine | None:
+        """The engine holding metric samples, or None when the SQL store holds them."""
+        return parse_metrics_backend(self.metrics_backend)
+
+    @property
+    def metrics_source_engine(self) -> MetricsEngine | None:
+        """The read-only engine whose series are discovered, if any."""
+        return parse_metrics_backend(self.metrics_source) if self.metrics_source else None
 
     @property
     def scale_out(self) -> bool:

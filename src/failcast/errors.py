@@ -7,7 +7,8 @@ FailcastError                 -> {"error": <name>, "detail": ...}
 ├── Forbidden (403)
 ├── NotFound (404)
 ├── Conflict (409)
-└── TooManyRequests (429)        with Retry-After
+├── TooManyRequests (429)        with Retry-After
+└── Unavailable (503)            with Retry-After: a dependency (the metrics engine) is down
 
 Two answers come from outside the family: a store too busy to take a write (SQLite's
 "database is locked") is a 503 with `Retry-After`, and any other unhandled exception is a 500
@@ -80,6 +81,15 @@ class TooManyRequests(FailcastError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
         self.retry_after = max(1, retry_after)
+
+
+class Unavailable(FailcastError):
+    """503 with Retry-After: something the answer depends on is down; nothing was stored."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int = STORE_BUSY_RETRY_AFTER) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
 class ErrorBody(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from failcast.config import Settings
 from failcast.ingest.service import SERIES_CHUNK
-from failcast.integrations.proto import remote_pb2
+from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
 
 CAP = 60

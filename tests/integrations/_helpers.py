@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from factories import bearer
 
-from failcast.integrations.proto import remote_pb2
+from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
 
 

@@ -5,6 +5,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.errors import NotFound
 from failcast.models import Sample, Series, Service
+from failcast.store.remote import samples_engine
+from failcast.timeutil import now_ms
 
 
 async def get_service(session: AsyncSession, org_id: int, service_id: int) -> Service:
@@ -42,6 +44,12 @@ async def service_metrics(session: AsyncSession, service_id: int) -> tuple[list[
 
 async def last_sample_ms(session: AsyncSession, service_id: int) -> int | None:
     series_ids = select(Series.id).where(Series.service_id == service_id)
+    if (remote := samples_engine(session)) is not None:
+        rows = (await session.execute(series_ids.add_columns(Series.org_id))).all()
+        if not rows:
+            return None
+        summary = await remote.summary(rows[0].org_id, [row.id for row in rows], now_ms())
+        return summary.newest_ms
     value: int | None = await session.scalar(
         select(func.max(Sample.ts)).where(Sample.series_id.in_(series_ids))
     )

@@ -31,6 +31,8 @@ from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_samples
 from failcast.models import Membership, Organization, Role, Sample, Series, User
 from failcast.orgs.defaults import ERROR_METRIC, LATENCY_METRIC, apply_defaults, slo_services
+from failcast.store.remote import samples_engine
+from failcast.timeutil import now_ms
 
 log = logging.getLogger("failcast.demo")
 
@@ -128,6 +130,8 @@ def backfill_task(app: FastAPI) -> Callable[..., Awaitable[int]]:
 
 
 async def has_samples(session: AsyncSession, org_id: int) -> bool:
+    if (remote := samples_engine(session)) is not None:
+        return (await remote.summary(org_id, None, now_ms())).samples > 0
     series = select(Series.id).where(Series.org_id == org_id)
     found = await session.scalar(select(exists().where(Sample.series_id.in_(series))))
     return bool(found)

@@ -25,7 +25,6 @@ from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
 from failcast.cli.simulate import Difficulty, Rate, hardness_named
-from failcast.db.engine import Database
 from failcast.errors import FailcastError
 from failcast.predict import registry, repository
 from failcast.predict.backtest import BASELINES, BacktestConfig, backtest, grade_rca
@@ -36,6 +35,7 @@ from failcast.predict.labels import DEFAULT_HORIZONS, HOUR_MS, IncidentLike, Inc
 from failcast.predict.simulated import cascade_faults, simulated_history
 from failcast.predict.training import TrainConfig
 from failcast.predict.training import train as train_model
+from failcast.store.remote import open_database
 from failcast.timeutil import now_ms, parse_duration_ms
 
 _err = Console(stderr=True, soft_wrap=True)
@@ -119,7 +119,7 @@ def _interval(bounds: Any) -> str:
 
 def _db_call(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
-        database = Database(load_settings())
+        database = open_database(load_settings())
         try:
             async with database.session() as session:
                 return await fn(session)

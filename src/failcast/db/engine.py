@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import (
@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from failcast.config import Settings
+
+# The key under which a session's `info` carries the metrics engine, when one is configured.
+METRICS_INFO_KEY = "failcast.metrics_backend"
 
 # The session's staging table for bulk sample writes on PostgreSQL (store/samples.py): binary
 # COPY into it, then one INSERT ... ON CONFLICT from it. Created when a connection opens, so a
@@ -146,13 +149,25 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-class Database:
-    """Owns the engine and hands out sessions; one per process."""
+class MetricsEngine(Protocol):
+    """Where samples live when not in this database (store.remote.RemoteSamples)."""
 
-    def __init__(self, settings: Settings) -> None:
+    async def aclose(self) -> None: ...
+
+
+class Database:
+    """Owns the engine and hands out sessions; one per process.
+
+    Samples go to a metrics engine when one is given (store.remote.open_database gives the
+    configured one); every session carries it in its `info`, where the store's entry points
+    look (store/samples.py)."""
+
+    def __init__(self, settings: Settings, metrics: MetricsEngine | None = None) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.metrics = metrics
+        info = {METRICS_INFO_KEY: metrics} if metrics is not None else None
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:
@@ -164,4 +179,6 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.metrics is not None:
+            await self.metrics.aclose()
         await self.engine.dispose()

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.db.base import utcnow
 from failcast.health.config import HealthConfig
 from failcast.models import HealthConfigRow, Sample, Series, Service
+from failcast.store.remote import remote_backend
+from failcast.store.samples import Aggregation, read_range
 
 
 async def load_config(session: AsyncSession, org_id: int) -> HealthConfig:
@@ -46,6 +48,8 @@ async def metric_means(
     names = sorted(set(metrics))
     if not names:
         return {}
+    if remote_backend(session) is not None:
+        return await _engine_means(session, org_id, names, start_ms, end_ms)
     rows = await session.execute(
         select(Service.name, Series.metric, func.avg(Sample.value))
         .select_from(Sample)
@@ -63,4 +67,35 @@ async def metric_means(
     for service, metric, value in rows:
         if value is not None:
             means.setdefault(str(service), {})[str(metric)] = float(value)
+    return means
+
+
+async def _engine_means(
+    session: AsyncSession, org_id: int, names: list[str], start_ms: int, end_ms: int
+) -> dict[str, dict[str, float]]:
+    """`metric_means` over a metrics engine: each series' sum and count over the window, added
+    up per (service, metric), so the mean weighs every sample alike as SQL's avg does."""
+    rows = (
+        await session.execute(
+            select(Series.id, Service.name, Series.metric)
+            .join(Service, Service.id == Series.service_id)
+            .where(Series.org_id == org_id, Series.metric.in_(names))
+        )
+    ).all()
+    ids = [row.id for row in rows]
+    # (start, end] in whole milliseconds is [start + 1, end + 1), one bucket wide.
+    window = {"step_ms": end_ms - start_ms, "limit": len(ids) + 1}
+    sums = await read_range(session, ids, start_ms + 1, end_ms + 1, agg=Aggregation.sum, **window)
+    counts = await read_range(
+        session, ids, start_ms + 1, end_ms + 1, agg=Aggregation.count_, **window
+    )
+    totals: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        if sums[row.id]:
+            pair = totals.setdefault((row.name, row.metric), [0.0, 0.0])
+            pair[0] += sums[row.id][0].value
+            pair[1] += counts[row.id][0].value
+    means: dict[str, dict[str, float]] = {}
+    for (service, metric), (total, count) in totals.items():
+        means.setdefault(service, {})[metric] = total / count
     return means

@@ -7,7 +7,7 @@ Every exported name gets the `failcast_` prefix and is exposed as a gauge.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import NamedTuple, cast
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.health import METRICS, MetricName, score_service
 from failcast.models import Sample, Series, Service
+from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
 PREFIX = "failcast_"
@@ -83,19 +84,20 @@ def render(samples: list[ExportedSample]) -> bytes:
 
 async def service_samples(session: AsyncSession, org_id: int) -> list[ExportedSample]:
     """Stored samples and the age of the newest one, per service."""
-    rows = await session.execute(
-        select(Service.name, func.count(Sample.ts), func.max(Sample.ts))
-        .join(Series, Series.service_id == Service.id)
-        .join(Sample, Sample.series_id == Series.id)
-        .where(Service.org_id == org_id)
-        .group_by(Service.name)
-        .order_by(Service.name)
-    )
+    if (remote := samples_engine(session)) is not None:
+        found = await remote.per_service(org_id, now_ms())
+        rows: Iterable[tuple[str, int, int | None]] = [
+            (name, count, newest) for name, (count, newest) in sorted(found.items())
+        ]
+    else:
+        rows = await _service_samples(session, org_id)
     now = now_ms()
     out: list[ExportedSample] = []
     for name, count, newest in rows:
         labels = {"service": name}
         out.append(ExportedSample("service_samples", "Samples stored.", labels, float(count)))
+        if newest is None:
+            continue
         out.append(
             ExportedSample(
                 "service_last_sample_age_seconds",
@@ -107,12 +109,55 @@ async def service_samples(session: AsyncSession, org_id: int) -> list[ExportedSa
     return out
 
 
+async def _service_samples(session: AsyncSession, org_id: int) -> list[tuple[str, int, int | None]]:
+    rows = await session.execute(
+        select(Service.name, func.count(Sample.ts), func.max(Sample.ts))
+        .join(Series, Series.service_id == Service.id)
+        .join(Sample, Sample.series_id == Series.id)
+        .where(Service.org_id == org_id)
+        .group_by(Service.name)
+        .order_by(Service.name)
+    )
+    return [(str(name), int(count), newest) for name, count, newest in rows]
+
+
 async def latest_health_metrics(
     session: AsyncSession, org_id: int
 ) -> dict[tuple[str, str, int | None], dict[MetricName, float]]:
     """Newest value of each health metric, per (service, kind, tier). Among a metric's series
     (label sets) the most recent sample wins; values outside the metric's range are ignored."""
     names = list(METRICS)
+    if (remote := samples_engine(session)) is not None:
+        catalogue = (
+            await session.execute(
+                select(Series.id, Service.name, Service.kind, Service.tier, Series.metric)
+                .join(Service, Service.id == Series.service_id)
+                .where(Series.org_id == org_id, Series.metric.in_(names))
+            )
+        ).all()
+        latest = await remote.latest(session, [row.id for row in catalogue], now_ms())
+        rows: Iterable[tuple[str, str, int | None, str, int, float]] = sorted(
+            (
+                (row.name, row.kind, row.tier, row.metric, *latest[row.id])
+                for row in catalogue
+                if row.id in latest
+            ),
+            key=lambda row: row[4],
+        )
+    else:
+        rows = await _newest_health_samples(session, org_id, names)
+    found: dict[tuple[str, str, int | None], dict[MetricName, float]] = {}
+    for service, kind, tier, metric, _ts, value in rows:
+        name = cast(MetricName, metric)
+        info = METRICS[name]
+        if info.low <= value <= info.high:
+            found.setdefault((service, kind, tier), {})[name] = value
+    return found
+
+
+async def _newest_health_samples(
+    session: AsyncSession, org_id: int, names: Sequence[str]
+) -> list[tuple[str, str, int | None, str, int, float]]:
     newest = (
         select(Sample.series_id, func.max(Sample.ts).label("ts"))
         .join(Series, Series.id == Sample.series_id)
@@ -127,13 +172,10 @@ async def latest_health_metrics(
         .join(Sample, (Sample.series_id == newest.c.series_id) & (Sample.ts == newest.c.ts))
         .order_by(Sample.ts)
     )
-    found: dict[tuple[str, str, int | None], dict[MetricName, float]] = {}
-    for service, kind, tier, metric, _ts, value in rows:
-        name = cast(MetricName, metric)
-        info = METRICS[name]
-        if info.low <= value <= info.high:
-            found.setdefault((service, kind, tier), {})[name] = value
-    return found
+    return [
+        (str(service), str(kind), tier, str(metric), int(ts), float(value))
+        for service, kind, tier, metric, ts, value in rows
+    ]
 
 
 async def health_scores(session: AsyncSession, org_id: int) -> list[ExportedSample]:

@@ -16,7 +16,7 @@ from failcast.integrations.mapping import (
     metric_name,
     service_name,
 )
-from failcast.integrations.proto import remote_pb2
+from failcast.proto import remote_pb2
 
 
 class PayloadError(ValueError):

@@ -14,6 +14,7 @@ answers for `failcast_*` names, so anyone can chart them and alert on them with 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from failcast.integrations.exporters import ExportedSample
 from failcast.models import FailurePrediction, Sample, Series, Service
 from failcast.signals import SignalRequest
 from failcast.slo.service import evaluate_all
+from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
 
@@ -65,6 +67,40 @@ async def incident_probabilities(session: AsyncSession, org_id: int) -> list[Exp
 
 async def detector_scores(session: AsyncSession, org_id: int) -> list[ExportedSample]:
     """The newest anomaly and level-shift score of each scored metric of each service."""
+    rows: Iterable[tuple[str, str, dict[str, str], float]]
+    if (remote := samples_engine(session)) is not None:
+        catalogue = (
+            await session.execute(
+                select(Series.id, Service.name, Series.metric, Series.labels)
+                .join(Service, Service.id == Series.service_id)
+                .where(Series.org_id == org_id, Series.metric.in_((SCORE_METRIC, CHANGE_METRIC)))
+            )
+        ).all()
+        latest = await remote.latest(session, [row.id for row in catalogue], now_ms())
+        rows = [
+            (row.name, row.metric, row.labels, latest[row.id][1])
+            for row in catalogue
+            if row.id in latest
+        ]
+    else:
+        rows = await _newest_scores(session, org_id)
+    highest: dict[tuple[str, str, str], float] = {}
+    for service, kind, labels, value in rows:
+        key = (kind, service, str(labels.get("metric", "")))
+        highest[key] = max(value, highest.get(key, -math.inf))
+    help_text = {
+        SCORE_METRIC: "Newest anomaly score of the metric, from 0 to 1 (0.5 is an alarm).",
+        CHANGE_METRIC: "Newest level-shift score of the metric, from 0 to 1 (0.5 is an alarm).",
+    }
+    return [
+        ExportedSample(kind, help_text[kind], {"service": service, "metric": metric}, value)
+        for (kind, service, metric), value in sorted(highest.items())
+    ]
+
+
+async def _newest_scores(
+    session: AsyncSession, org_id: int
+) -> list[tuple[str, str, dict[str, str], float]]:
     newest = (
         select(Sample.series_id, func.max(Sample.ts).label("ts"))
         .join(Series, Series.id == Sample.series_id)
@@ -78,18 +114,7 @@ async def detector_scores(session: AsyncSession, org_id: int) -> list[ExportedSa
         .join(newest, newest.c.series_id == Series.id)
         .join(Sample, (Sample.series_id == newest.c.series_id) & (Sample.ts == newest.c.ts))
     )
-    highest: dict[tuple[str, str, str], float] = {}
-    for service, kind, labels, value in rows:
-        key = (kind, service, str(labels.get("metric", "")))
-        highest[key] = max(value, highest.get(key, -math.inf))
-    help_text = {
-        SCORE_METRIC: "Newest anomaly score of the metric, from 0 to 1 (0.5 is an alarm).",
-        CHANGE_METRIC: "Newest level-shift score of the metric, from 0 to 1 (0.5 is an alarm).",
-    }
-    return [
-        ExportedSample(kind, help_text[kind], {"service": service, "metric": metric}, value)
-        for (kind, service, metric), value in sorted(highest.items())
-    ]
+    return [(str(a), str(b), dict(c), float(d)) for a, b, c, d in rows]
 
 
 async def slo_budgets(session: AsyncSession, org_id: int) -> list[ExportedSample]:

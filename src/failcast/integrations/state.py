@@ -12,6 +12,7 @@ from failcast.integrations.exporters import DEFAULT_EXPORTERS
 from failcast.integrations.ml import PredictionLog
 from failcast.integrations.results import RESULT_EXPORTERS
 from failcast.integrations.scrape import scrape_due_targets
+from failcast.integrations.sources import install_discovery
 
 SCRAPE_TASK = "integrations.scrape_due_targets"
 # Targets have their own intervals; this is only how often the job looks for due ones.
@@ -45,3 +46,4 @@ def install(app: FastAPI) -> None:
 
     state.runner.register(SCRAPE_TASK, scrape)
     state.runner.every(SCRAPE_TICK_SECONDS, SCRAPE_TASK)
+    install_discovery(app)

@@ -76,5 +76,8 @@ def install_store_jobs(app: FastAPI) -> StoreJobs:
     app.state.runner.register(PARTITIONS_TASK, jobs.partitions)
     app.state.runner.register(ROLLUPS_TASK, jobs.rollups)
     app.state.runner.every(PARTITIONS_SECONDS, PARTITIONS_TASK)
-    app.state.runner.every(settings.rollup_interval_seconds, ROLLUPS_TASK)
+    if settings.metrics_engine is None:
+        # With a metrics engine the sample tables stay empty: nothing to roll up. Partitions
+        # keep running: they also expire the job runs.
+        app.state.runner.every(settings.rollup_interval_seconds, ROLLUPS_TASK)
     return jobs

@@ -184,7 +184,9 @@ class LivePublisher:
 
     def install(self) -> None:
         """Watch every session the database hands out from now on."""
-        self.database.sessions.configure(info={_PUBLISHER: self})
+        # Added to what the sessions already carry (the metrics engine, db/engine.py).
+        info = dict(self.database.sessions.kw.get("info") or {})
+        self.database.sessions.configure(info=info | {_PUBLISHER: self})
 
     def schedule(self, messages: Pending) -> None:
         """Publish in the background (called where a commit finished)."""

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.ingest.schemas import LogLevel
 from failcast.kit.params import decode_cursor, encode_cursor, problem
 from failcast.models import LogEntry, Sample, Series, Service
+from failcast.store.remote import samples_engine
+from failcast.timeutil import now_ms
 
 
 def parse_matchers(raw: list[str]) -> dict[str, str]:
@@ -76,20 +78,25 @@ class Stats:
 async def org_stats(session: AsyncSession, org_id: int) -> Stats:
     services = await session.scalar(select(func.count()).where(Service.org_id == org_id))
     series = await session.scalar(select(func.count()).where(Series.org_id == org_id))
-    sample_row = (
-        await session.execute(
-            select(func.count(), func.min(Sample.ts), func.max(Sample.ts))
-            .select_from(Sample)
-            .join(Series, Series.id == Sample.series_id)
-            .where(Series.org_id == org_id)
-        )
-    ).one()
+    if (remote := samples_engine(session)) is not None:
+        summary = await remote.summary(org_id, None, now_ms())
+        count, oldest, newest = summary.samples, summary.oldest_ms, summary.newest_ms
+    else:
+        row = (
+            await session.execute(
+                select(func.count(), func.min(Sample.ts), func.max(Sample.ts))
+                .select_from(Sample)
+                .join(Series, Series.id == Sample.series_id)
+                .where(Series.org_id == org_id)
+            )
+        ).one()
+        count, oldest, newest = row[0] or 0, row[1], row[2]
     logs = await session.scalar(select(func.count()).where(LogEntry.org_id == org_id))
     return Stats(
         services=services or 0,
         series=series or 0,
-        samples=sample_row[0] or 0,
+        samples=count,
         logs=logs or 0,
-        oldest_ms=sample_row[1],
-        newest_ms=sample_row[2],
+        oldest_ms=oldest,
+        newest_ms=newest,
     )

@@ -4,6 +4,11 @@ Writes upsert on (series_id, ts), so re-sending a batch never duplicates and the
 wins. SQLite takes an executemany; PostgreSQL takes a binary COPY into a temporary table, then
 one INSERT ... ON CONFLICT from it. Each write also marks the hours it touched for the rollup job,
 and reads whose buckets are whole hours are answered from the rollups (store/rollups.py).
+
+With a metrics engine configured (`FAILCAST_METRICS_BACKEND`), both entry points hand the
+samples to it instead (store/remote.py) and the SQL `sample` tables stay empty. Beside a
+read-only source (`FAILCAST_METRICS_SOURCE`) they hand it every call too; it reads the series
+discovered in it and sends everything else back here.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE, begin_writing
 from failcast.ops.collector import collector_paused
 from failcast.store import rollups
+from failcast.store.remote import remote_backend
 
 SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
 
@@ -69,6 +75,8 @@ async def write_sample_columns(
     commits."""
     if not len(series_ids) == len(ts) == len(values):
         raise ValueError("series_ids, ts and values must have the same length")
+    if (remote := remote_backend(session)) is not None:
+        return await remote.write_sample_columns(session, series_ids, ts, values)
     written = len(dict.fromkeys(zip(series_ids, ts, strict=True)))
     if written < len(ts):
         series_ids, ts, values = (
@@ -131,6 +139,11 @@ async def read_range(
 ) -> dict[int, list[Point]]:
     """Points of each series in [start, end). With a step, one aggregated point per bucket,
     stamped with the bucket's start. At most `limit` points in all (the caller checks)."""
+    if (remote := remote_backend(session)) is not None:
+        found = await remote.read_range(
+            session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+        )
+        return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in found.items()}
     result: dict[int, list[Point]] = {series_id: [] for series_id in series_ids}
     if not series_ids:
         return result
