@@ -14,8 +14,8 @@ from sqlalchemy import event
 
 from failcast.config import Settings
 from failcast.ingest.service import SERIES_CHUNK
-from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
+from failcast.proto import remote_pb2
 
 CAP = 60
 PER_MINUTE = 40

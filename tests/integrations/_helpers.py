@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 from factories import bearer
 
-from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
+from failcast.proto import remote_pb2
 
 
 def write_body(series: list[tuple[dict[str, str], list[tuple[int, float]]]]) -> bytes:

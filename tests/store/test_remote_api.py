@@ -29,9 +29,9 @@ from sqlalchemy import func, select
 
 from failcast.chaos.demo import has_samples
 from failcast.config import Settings
-from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
 from failcast.models import Sample, Series
+from failcast.proto import remote_pb2
 
 __all__ = [
     "flushing",

@@ -19,7 +19,8 @@ from failcast.kit.responses import errors
 from failcast.kit.yamlsource import validate_yaml
 from failcast.models import DeliveryAttempt, NotificationChannel, NotificationPolicy
 from failcast.notify import channels as channel_types
-from failcast.notify.notifier import Notifier, load_policy
+from failcast.notify.grouping import load_policy
+from failcast.notify.notifier import Notifier
 from failcast.notify.routing import RoutingPolicy
 from failcast.ops.body_limit import bulk_body
 

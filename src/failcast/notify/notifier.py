@@ -1,18 +1,5 @@
-"""Grouping and notification, with Alertmanager's timers.
-
-Each active, unsuppressed alert is routed; each matched route puts it in the aggregation
-group given by the route and the values of its `group_by` labels, once per receiver. A
-group is looked at when its `next_flush_at` comes:
-
-- a new group waits `group_wait` from its first alert before its first notification;
-- afterwards it is looked at every `group_interval`, and notifies when its content changed
-  (an alert joined or resolved, or every alert is now acknowledged);
-- an unchanged group that is still firing is re-sent once `repeat_interval` has passed
-  since its last notification. Acknowledged groups are not repeated.
-
-Alertmanager channels differ: Alertmanager forgets an alert nobody repeats, so their groups
-are looked at and re-sent (firing or acknowledged) every `resend_seconds` of the channel,
-and their resolves are always sent.
+"""The notifier: at each flush, turns the org's active alerts into notifications on its
+channels, with the groups and timers of grouping.py, and delivers them (delivery.py).
 
 Alerting decides which alerts are suppressed (silences, maintenance, inhibition) and records
 it on each alert; the notifier routes the others, and writes what it sent to the alerts'
@@ -24,10 +11,7 @@ timelines through the `timeline` it is given.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -37,23 +21,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
 from failcast.egress import EgressPolicy, OutboundClient
-from failcast.models import Alert, NotificationChannel, NotificationGroup, NotificationPolicy
+from failcast.models import Alert, NotificationChannel, NotificationGroup
 from failcast.models.alert import ACTIVE_STATES
 from failcast.notify import channels as channel_types
 from failcast.notify.delivery import DeliveryOutcome, RetryPolicy, Sleep, deliver
-from failcast.notify.payloads import AlertItem, Notification, Status
+from failcast.notify.grouping import (
+    Group,
+    GroupId,
+    dedup_key,
+    digest,
+    group_alerts,
+    group_status,
+    load_policy,
+    should_send,
+)
+from failcast.notify.payloads import Notification, alert_item, test_notification
 from failcast.notify.routing import (
     DEFAULT_ROUTE,
-    Route,
     RoutingPolicy,
-    default_policy,
-    match_routes,
     route_at,
-    team_route,
 )
 from failcast.teams import service as teams
-
-GroupId = tuple[int, str, str]  # (channel id, route path, group key)
 
 
 class Timeline(Protocol):
@@ -80,35 +68,6 @@ class FlushReport:
     suppressed: dict[int, str] = field(default_factory=dict)
 
 
-@dataclass
-class _Group:
-    route: Route
-    labels: dict[str, str]
-    alerts: list[Alert] = field(default_factory=list)
-
-
-def _digest(status: str, members: Sequence[int], resolved: Sequence[int]) -> str:
-    payload = json.dumps([status, sorted(members), sorted(resolved)])
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def dedup_key(org_id: int, path: str, group_key: str) -> str:
-    """The key PagerDuty and receivers use to thread a group's notifications together."""
-    digest = hashlib.sha256(f"{org_id}:{path}:{group_key}".encode()).hexdigest()[:24]
-    return f"failcast-{org_id}-{digest}"
-
-
-async def load_policy(
-    session: AsyncSession, org_id: int, channel_names: list[str]
-) -> RoutingPolicy:
-    route = await session.scalar(
-        select(NotificationPolicy.route).where(NotificationPolicy.org_id == org_id)
-    )
-    if route is None:
-        return default_policy(channel_names)
-    return RoutingPolicy.model_validate({"route": route})
-
-
 class Notifier:
     """Turns alert states into notifications on the org's channels."""
 
@@ -131,22 +90,6 @@ class Notifier:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout_seconds = timeout_seconds
-
-    def _item(self, alert: Alert) -> AlertItem:
-        return AlertItem(
-            id=alert.id,
-            fingerprint=alert.fingerprint,
-            status=alert.state,  # type: ignore[arg-type]
-            title=alert.title,
-            severity=alert.severity,
-            service=alert.service,
-            labels=dict(alert.labels),
-            value=alert.value,
-            started_at=alert.fired_at or alert.started_at,
-            resolved_at=alert.resolved_at,
-            url=f"{self.external_url}/api/v1/alerts/{alert.id}",
-            context=dict(alert.context),
-        )
 
     async def flush(self, now: datetime, *, org_id: int | None = None) -> FlushReport:
         """Flush every org that has channels (or only `org_id`) at `now`."""
@@ -195,27 +138,8 @@ class Notifier:
         )
         # Alerting decided which alerts are quiet, and why, when it last evaluated them.
         report.suppressed = {a.id: a.suppressed_by for a in alerts if a.suppressed_by}
-        current: dict[GroupId, _Group] = {}
-        for alert in alerts:
-            if alert.id in report.suppressed:
-                continue
-            labels = dict(alert.labels)
-            team = owners.team_of.get(alert.service or "")
-            if team is not None:
-                labels.setdefault("team", team)  # so that policies can route on it
-            routes = match_routes(policy.route, labels)
-            if team is not None and owners.channels_of[team]:
-                routes.append(team_route(policy.route, team, owners.channels_of[team]))
-            for route in routes:
-                key = route.group_key(labels)
-                for receiver in route.receivers:
-                    row = by_name.get(receiver)
-                    if row is None:
-                        continue
-                    group = current.setdefault(
-                        (row.id, route.path, key), _Group(route, route.group_labels(labels))
-                    )
-                    group.alerts.append(alert)
+        unsuppressed = [a for a in alerts if a.id not in report.suppressed]
+        current = group_alerts(unsuppressed, policy, owners, {row.name: row.id for row in rows})
         stored = {
             (g.channel_id, g.route_path, g.group_key): g
             for g in await session.scalars(
@@ -253,7 +177,7 @@ class Notifier:
         gid: GroupId,
         channel_row: NotificationChannel,
         row: NotificationGroup | None,
-        group: _Group | None,
+        group: Group | None,
         policy: RoutingPolicy,
         report: FlushReport,
     ) -> None:
@@ -299,23 +223,16 @@ class Notifier:
             # there is nothing to say, and a new group forms if they come back.
             await session.delete(row)
             return
-        status: Status
-        if any(a.state == "firing" for a in members):
-            status = "firing"
-        elif members:
-            status = "acknowledged"
-        else:
-            status = "resolved"
-        digest = _digest(status, sorted(member_ids), [a.id for a in resolved])
-        if row.last_notified_at is None:
-            send = status == "firing"
-        elif digest != row.last_hash:
-            send = status != "resolved" or route.send_resolved or resend is not None
-        elif resend is not None:
-            send = status != "resolved" and now - row.last_notified_at >= resend
-        else:
-            repeat = timedelta(milliseconds=route.repeat_interval_ms)
-            send = status == "firing" and now - row.last_notified_at >= repeat
+        status = group_status(members)
+        said = digest(status, sorted(member_ids), [a.id for a in resolved])
+        send = should_send(
+            status=status,
+            changed=said != row.last_hash,
+            last_notified_at=row.last_notified_at,
+            now=now,
+            route=route,
+            resend=resend,
+        )
         notification = Notification(
             id=uuid.uuid4().hex,
             org_id=org_id,
@@ -324,7 +241,7 @@ class Notifier:
             group_key=row.group_key,
             status=status,
             group_labels=dict(row.group_labels),
-            alerts=[self._item(a) for a in [*members, *resolved]],
+            alerts=[alert_item(a, self.external_url) for a in [*members, *resolved]],
             sent_at=now,
             external_url=self.external_url,
         )
@@ -359,7 +276,7 @@ class Notifier:
             # Resolved before anyone was told of it.
             await session.delete(row)
             return
-        row.last_hash = digest
+        row.last_hash = said
         row.last_alerts = {str(a.id): a.state for a in members}
         if status == "resolved":
             await session.delete(row)
@@ -369,31 +286,8 @@ class Notifier:
     ) -> DeliveryOutcome:
         """Send one test notification to a channel (one attempt, logged) and commit."""
         channel = channel_types.build(channel_row.kind, channel_row.name, channel_row.config)
-        item = AlertItem(
-            id=0,
-            fingerprint="test",
-            status="firing",
-            title="Failcast test notification",
-            severity="info",
-            service=None,
-            labels={"alertname": "FailcastTest", "severity": "info"},
-            value=None,
-            started_at=now,
-            resolved_at=None,
-            url=self.external_url,
-        )
-        notification = Notification(
-            id=uuid.uuid4().hex,
-            org_id=channel_row.org_id,
-            receiver=channel_row.name,
-            dedup_key=f"failcast-test-{channel_row.id}",
-            group_key="test",
-            status="firing",
-            group_labels={"alertname": "FailcastTest"},
-            alerts=[item],
-            sent_at=now,
-            external_url=self.external_url,
-            test=True,
+        notification = test_notification(
+            channel_row.org_id, channel_row.id, channel_row.name, now, self.external_url
         )
         async with OutboundClient(self.egress, timeout=self.timeout_seconds) as http:
             outcome = await deliver(

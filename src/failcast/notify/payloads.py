@@ -5,10 +5,13 @@ JSON, Alertmanager's webhook payload (version 4) and the alerts Alertmanager's o
 from __future__ import annotations
 
 import html
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from failcast.models import Alert
 
 Status = Literal["firing", "acknowledged", "resolved"]
 Event = Literal["trigger", "acknowledge", "resolve"]
@@ -302,3 +305,53 @@ def email_bodies(n: Notification) -> tuple[str, str, str]:
         + "</table></body></html>"
     )
     return n.summary[:200], text, body
+
+
+def alert_item(alert: Alert, external_url: str) -> AlertItem:
+    """An alert as notifications show it, linked to its page of the API."""
+    return AlertItem(
+        id=alert.id,
+        fingerprint=alert.fingerprint,
+        status=alert.state,  # type: ignore[arg-type]
+        title=alert.title,
+        severity=alert.severity,
+        service=alert.service,
+        labels=dict(alert.labels),
+        value=alert.value,
+        started_at=alert.fired_at or alert.started_at,
+        resolved_at=alert.resolved_at,
+        url=f"{external_url}/api/v1/alerts/{alert.id}",
+        context=dict(alert.context),
+    )
+
+
+def test_notification(
+    org_id: int, channel_id: int, receiver: str, now: datetime, external_url: str
+) -> Notification:
+    """The one-alert notification that `POST /channels/{id}/test` sends."""
+    item = AlertItem(
+        id=0,
+        fingerprint="test",
+        status="firing",
+        title="Failcast test notification",
+        severity="info",
+        service=None,
+        labels={"alertname": "FailcastTest", "severity": "info"},
+        value=None,
+        started_at=now,
+        resolved_at=None,
+        url=external_url,
+    )
+    return Notification(
+        id=uuid.uuid4().hex,
+        org_id=org_id,
+        receiver=receiver,
+        dedup_key=f"failcast-test-{channel_id}",
+        group_key="test",
+        status="firing",
+        group_labels={"alertname": "FailcastTest"},
+        alerts=[item],
+        sent_at=now,
+        external_url=external_url,
+        test=True,
+    )

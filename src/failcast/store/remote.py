@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.config import MetricsEngine, Settings
 from failcast.db.engine import METRICS_INFO_KEY, Database
 from failcast.errors import Unavailable, ValidationFailed
-from failcast.proto import remote_pb2
 from failcast.models import Series, Service
+from failcast.proto import remote_pb2
 from failcast.timeutil import now_ms
 
 if TYPE_CHECKING:
