@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
 from failcast.chaos.demo import BACKFILL_TASK, has_samples
+from failcast.chaos.experiment_runs import start_experiment
 from failcast.chaos.experiments import run_offline
 from failcast.chaos.faults import FaultError, FaultKind, applicable
 from failcast.chaos.runtime import Simulator
@@ -163,7 +164,8 @@ async def run_experiment(
             after_to=end + body.settle_seconds + body.observe_seconds,
             journal=journal,
         )
-    row = await simulator.start_experiment(
+    row = await start_experiment(
+        simulator,
         session,
         principal.org_id,
         body.experiment,

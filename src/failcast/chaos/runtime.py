@@ -16,8 +16,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.chaos.engine import WINDOW_S, Fleet
-from failcast.chaos.experiments import Experiment, evaluate
+from failcast.chaos.experiment_runs import advance_experiments
 from failcast.chaos.faults import Fault, FaultError, FaultKind, Incident, check_fault
+from failcast.chaos.rows import fault_from_row
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.errors import Conflict, ValidationFailed
@@ -25,8 +26,7 @@ from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_samples
 from failcast.live.hub import Hub, org_topic
-from failcast.models import ChaosExperiment, ChaosFault, Organization, Series, Service
-from failcast.store.samples import Aggregation, read_range
+from failcast.models import ChaosFault, Organization, Service
 
 log = logging.getLogger("failcast.chaos")
 
@@ -42,25 +42,6 @@ def _incident_key(incident: Incident) -> tuple[str, str, float, float]:
     # The end is part of the key: a fault stopped early records its incident again, with the
     # real end, and the store updates the row it already has.
     return (incident.fault_id, incident.service, round(incident.start, 3), round(incident.end, 3))
-
-
-def fault_from_row(row: ChaosFault) -> Fault | None:
-    """The fleet's view of a stored fault, or None when it was stopped before it hit."""
-    duration = row.duration_s
-    hit = row.start + row.lead_s
-    if row.stopped_at is not None:
-        if row.stopped_at <= hit:
-            return None
-        duration = min(duration, row.stopped_at - hit)
-    return Fault(
-        kind=FaultKind(row.kind),
-        target=row.target,
-        start=row.start,
-        duration_s=duration,
-        intensity=row.intensity,
-        lead_s=row.lead_s,
-        id=f"fault-{row.id}",
-    )
 
 
 class Simulator:
@@ -99,10 +80,10 @@ class Simulator:
         fleet = self._fleets.get(org_id)
         if fleet is None:
             fleet = self._fleets[org_id] = self.new_fleet(org_id)
-            await self._sync(session, org_id, fleet)
+            await self.sync(session, org_id, fleet)
         return fleet
 
-    async def _sync(self, session: AsyncSession, org_id: int, fleet: Fleet) -> None:
+    async def sync(self, session: AsyncSession, org_id: int, fleet: Fleet) -> None:
         """Rebuild the fleet's injected faults from the rows that can still matter."""
         horizon = self.clock() - WINDOW_S
         rows = await session.scalars(
@@ -117,7 +98,7 @@ class Simulator:
             if fault is not None:
                 fleet.inject(fault)
 
-    async def _require_enabled(self, session: AsyncSession, org_id: int) -> None:
+    async def require_enabled(self, session: AsyncSession, org_id: int) -> None:
         enabled = await session.scalar(
             select(Organization.simulator_enabled).where(Organization.id == org_id)
         )
@@ -164,7 +145,7 @@ class Simulator:
         lead_s: float = 0.0,
         now: float | None = None,
     ) -> ChaosFault:
-        await self._require_enabled(session, org_id)
+        await self.require_enabled(session, org_id)
         fleet = await self.fleet(session, org_id)
         now = self.clock() if now is None else now
         fault = Fault(
@@ -190,7 +171,7 @@ class Simulator:
         )
         session.add(row)
         await session.commit()
-        await self._sync(session, org_id, fleet)
+        await self.sync(session, org_id, fleet)
         return row
 
     async def faults(
@@ -231,133 +212,8 @@ class Simulator:
             row.stopped_at = now
         await session.commit()
         if org_id in self._fleets:
-            await self._sync(session, org_id, self._fleets[org_id])
+            await self.sync(session, org_id, self._fleets[org_id])
         return stopped
-
-    # -- experiments ------------------------------------------------------------------------
-
-    async def start_experiment(
-        self,
-        session: AsyncSession,
-        org_id: int,
-        experiment: Experiment,
-        *,
-        observe_s: float,
-        settle_s: float,
-        now: float | None = None,
-    ) -> ChaosExperiment:
-        await self._require_enabled(session, org_id)
-        fleet = await self.fleet(session, org_id)
-        now = self.clock() if now is None else now
-        try:
-            experiment.check(fleet.spec)
-        except FaultError as exc:
-            raise ValidationFailed([{"field": "experiment", "msg": str(exc)}]) from None
-        method_end = now + experiment.method_duration_s
-        row = ChaosExperiment(
-            org_id=org_id,
-            title=experiment.title,
-            spec=experiment.model_dump(mode="json", by_alias=True),
-            observe_from=now - observe_s,
-            method_start=now,
-            method_end=method_end,
-            after_from=method_end + settle_s,
-            after_to=method_end + settle_s + observe_s,
-        )
-        session.add(row)
-        await session.flush()
-        for fault in experiment.faults(now):
-            session.add(
-                ChaosFault(
-                    org_id=org_id,
-                    experiment_id=row.id,
-                    kind=fault.kind.value,
-                    target=fault.target,
-                    start=fault.start,
-                    duration_s=fault.duration_s,
-                    lead_s=fault.lead_s,
-                    intensity=fault.intensity,
-                )
-            )
-        await session.commit()
-        await self._sync(session, org_id, fleet)
-        return row
-
-    async def _observe(
-        self, session: AsyncSession, org_id: int, experiment: Experiment, start: float, end: float
-    ) -> dict[tuple[str, str], list[float]]:
-        wanted = {(p.service, p.metric) for p in experiment.steady_state_hypothesis.probes}
-        rows = await session.execute(
-            select(Series.id, Service.name, Series.metric)
-            .join(Service, Service.id == Series.service_id)
-            .where(Series.org_id == org_id, Series.metric.in_({m for _, m in wanted}))
-        )
-        ids = {series_id: (name, metric) for series_id, name, metric in rows}
-        ids = {k: v for k, v in ids.items() if v in wanted}
-        points = await read_range(
-            session,
-            list(ids),
-            int(start * 1000),
-            int(end * 1000),
-            step_ms=None,
-            agg=Aggregation.avg,
-            limit=self.settings.max_query_points,
-        )
-        observed: dict[tuple[str, str], list[float]] = {key: [] for key in wanted}
-        for series_id, key in ids.items():
-            observed[key] += [p.value for p in points[series_id]]
-        return observed
-
-    async def advance_experiments(self, session: AsyncSession, org_id: int, now: float) -> None:
-        """Roll back experiments whose method has ended, and judge those that are over."""
-        running = list(
-            await session.scalars(
-                select(ChaosExperiment).where(
-                    ChaosExperiment.org_id == org_id, ChaosExperiment.status == "running"
-                )
-            )
-        )
-        for row in running:
-            experiment = Experiment.model_validate(row.spec)
-            if now >= row.method_end and not row.rolled_back:
-                for rollback in experiment.rollbacks:
-                    await self.stop(
-                        session,
-                        org_id,
-                        experiment_id=row.id,
-                        target=rollback.target,
-                        now=row.method_end,
-                    )
-                row.rolled_back = True
-                await session.commit()
-            if now < row.after_to:
-                continue
-            faults = [
-                f
-                for f in map(
-                    fault_from_row,
-                    await session.scalars(
-                        select(ChaosFault).where(ChaosFault.experiment_id == row.id)
-                    ),
-                )
-                if f is not None
-            ]
-            journal = evaluate(
-                experiment,
-                await self._observe(
-                    session, org_id, experiment, row.observe_from, row.method_start
-                ),
-                await self._observe(session, org_id, experiment, row.method_start, row.method_end),
-                await self._observe(session, org_id, experiment, row.after_from, row.after_to),
-                started_at=row.method_start,
-                ended_at=row.after_to,
-                faults=faults,
-            )
-            row.journal = journal
-            row.status = str(journal["status"])
-            row.verdict = str(journal["verdict"])
-            await session.commit()
-            log.info("experiment finished", extra={"experiment": row.id, "verdict": row.verdict})
 
     # -- the tick ---------------------------------------------------------------------------
 
@@ -390,7 +246,7 @@ class Simulator:
                 log.error("simulator produced invalid samples", extra={"problems": problems[:5]})
             await self.ingestor.ingest_samples(session, org_id, valid)
             await self._record_incidents(session, org_id, fleet, now)
-            await self.advance_experiments(session, org_id, now)
+            await advance_experiments(self, session, org_id, now)
             active = [f.to_dict() for f in fleet.active_faults(now)]
         values: dict[str, dict[str, float]] = {}
         for sample in valid:
