@@ -29,8 +29,8 @@ import httpx
 
 from bench._record import record, table
 from bench._server import free_port, postgres_database, server
-from failcast.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
+from failcast.proto import remote_pb2
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 VICTORIA_METRICS = Path("/usr/bin/victoria-metrics")

@@ -168,7 +168,7 @@ async def test_changing_the_password_ends_other_sessions(
 def test_without_the_dashboard_links_point_at_the_endpoints() -> None:
     from factories import make_settings
 
-    from failcast.auth.service import link
+    from failcast.auth.recovery import link
 
     with_pages = make_settings()
     api_only = make_settings(dashboard_enabled=False)

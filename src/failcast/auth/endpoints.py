@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from failcast.auth import audit, service, sessions
+from failcast.auth import audit, keys, recovery, service, sessions, sso
 from failcast.auth.audit import Action
 from failcast.auth.passwords import Passwords
 from failcast.auth.principal import CanAdmin, CurrentUser, client_ip
@@ -112,7 +112,7 @@ async def register(
         user_agent=_agent(request),
         method="password",
     )
-    await service.send_verification(security, user)
+    await recovery.send_verification(security, user)
     return RegisterOut(
         **token_out(issued).model_dump(), user=user_out(user), org=org_out(org, Role.owner)
     )
@@ -155,7 +155,7 @@ async def login_oidc(
     """Sign in with an ID token from a configured identity provider (Firebase, Google, Auth0,
     Keycloak); the account is created or linked by its verified email."""
     identity = await security.oidc.verify(body.provider, body.id_token)
-    issued = await service.oidc_login(
+    issued = await sso.oidc_login(
         session,
         security,
         identity,
@@ -273,7 +273,7 @@ async def send_email_verification(
     user = await session.get_one(User, principal.user_id)
     if user.email_verified_at is not None:
         return AcceptedOut(detail="this email address is already confirmed")
-    await service.send_verification(security, user)
+    await recovery.send_verification(security, user)
     return AcceptedOut(detail="a confirmation link is on its way")
 
 
@@ -285,7 +285,7 @@ async def send_email_verification(
 )
 async def verify_email(token: str, session: SessionDep, security: SecurityDep) -> VerifiedOut:
     """Confirm an email address: the target of the mailed link. Each link works once."""
-    user = await service.verify_email(session, security, token)
+    user = await recovery.verify_email(session, security, token)
     assert user.email_verified_at is not None
     return VerifiedOut(email=user.email, email_verified_at=user.email_verified_at)
 
@@ -299,7 +299,7 @@ async def verify_email(token: str, session: SessionDep, security: SecurityDep) -
 )
 async def forgot_password(body: EmailIn, session: SessionDep, security: SecurityDep) -> AcceptedOut:
     """Mail a password reset link. The answer is the same whether or not the account exists."""
-    await service.request_password_reset(session, security, body.email)
+    await recovery.request_password_reset(session, security, body.email)
     return AcceptedOut(
         detail="if an account uses this address, a link to reset its password is on its way"
     )
@@ -315,7 +315,7 @@ async def check_password_reset(
     token: str, session: SessionDep, security: SecurityDep
 ) -> ResetCheckOut:
     """Whether a mailed reset link is still good, and for which account; uses nothing up."""
-    user = await service.user_for_reset(session, security, token)
+    user = await recovery.user_for_reset(session, security, token)
     return ResetCheckOut(email=user.email)
 
 
@@ -329,7 +329,7 @@ async def reset_password(
     body: ResetIn, request: Request, session: SessionDep, security: SecurityDep
 ) -> AcceptedOut:
     """Set a new password with a mailed link; every session of the account ends."""
-    await service.reset_password(session, security, _passwords(request), body.token, body.password)
+    await recovery.reset_password(session, security, _passwords(request), body.token, body.password)
     return AcceptedOut(detail="password changed; sign in with the new one")
 
 
@@ -347,7 +347,7 @@ async def change_password(
     security: SecurityDep,
 ) -> Response:
     """Change the signed-in user's password; their other sessions end."""
-    await service.change_password(
+    await recovery.change_password(
         session,
         security,
         _passwords(request),
@@ -366,7 +366,7 @@ async def change_password(
 )
 async def create_api_key(body: ApiKeyIn, principal: CanAdmin, session: SessionDep) -> ApiKeyCreated:
     """Create an API key (admins). The full key is in this answer only."""
-    key, token = await service.create_api_key(
+    key, token = await keys.create_api_key(
         session, principal, name=body.name, scopes=body.scopes, expires_at=body.expires_at
     )
     return ApiKeyCreated(**_key_out(key).model_dump(), key=token)
@@ -375,10 +375,10 @@ async def create_api_key(body: ApiKeyIn, principal: CanAdmin, session: SessionDe
 @router.get("/api-keys", response_model=list[ApiKeyOut], operation_id="list_api_keys")
 async def list_api_keys(principal: CanAdmin, session: SessionDep) -> list[ApiKeyOut]:
     """The org's API keys, with prefixes only (admins)."""
-    return [_key_out(k) for k in await service.list_api_keys(session, principal.org_id)]
+    return [_key_out(k) for k in await keys.list_api_keys(session, principal.org_id)]
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, operation_id="revoke_api_key")
 async def revoke_api_key(key_id: PathId, principal: CanAdmin, session: SessionDep) -> ApiKeyOut:
     """Revoke a key (admins); requests made with it are refused from now on."""
-    return _key_out(await service.revoke_api_key(session, principal, key_id))
+    return _key_out(await keys.revoke_api_key(session, principal, key_id))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.auth import audit, sessions
+from failcast.auth import audit, recovery, sessions
 from failcast.auth import service as accounts
 from failcast.auth.audit import Action
 from failcast.auth.mailer import render
@@ -239,7 +239,7 @@ async def invite(
             intro=f"{inviter.name or inviter.email} invited you to join {org.name} on Failcast "
             f"as {role.value}.",
             action="See the invitation",
-            link=accounts.link(security.settings, f"/api/v1/invitations/{token}"),
+            link=recovery.link(security.settings, f"/api/v1/invitations/{token}"),
             outro=f"The invitation expires in {days} days. If you do not know this "
             "organisation, ignore this message.",
         )
