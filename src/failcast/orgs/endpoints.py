@@ -21,7 +21,7 @@ from failcast.auth.service import memberships
 from failcast.deps import PathId, SessionDep, SettingsDep
 from failcast.kit.responses import errors
 from failcast.models import Invitation, Membership, Role, User
-from failcast.orgs import defaults, service
+from failcast.orgs import audit_log, defaults, invitations, service
 from failcast.orgs.schemas import (
     AuditEventOut,
     AuditPage,
@@ -54,7 +54,7 @@ def _invitation_out(invitation: Invitation, now: datetime) -> InvitationOut:
         id=invitation.id,
         email=invitation.email,
         role=Role(invitation.role),
-        status=service.status_of(invitation, now),
+        status=invitations.status_of(invitation, now),
         invited_by=invitation.invited_by,
         created_at=invitation.created_at,
         expires_at=invitation.expires_at,
@@ -175,7 +175,7 @@ async def create_invitation(
     body: InvitationIn, principal: PersonAsAdmin, session: SessionDep, security: SecurityDep
 ) -> InvitationOut:
     """Invite someone by email with a role (admins); they get a link to accept or decline."""
-    invitation = await service.invite(session, security, principal, body.email, body.role)
+    invitation = await invitations.invite(session, security, principal, body.email, body.role)
     return _invitation_out(invitation, security.now())
 
 
@@ -190,7 +190,8 @@ async def list_invitations(
     """The org's invitations, newest first, with their status (admins)."""
     now = security.now()
     return [
-        _invitation_out(i, now) for i in await service.list_invitations(session, principal.org_id)
+        _invitation_out(i, now)
+        for i in await invitations.list_invitations(session, principal.org_id)
     ]
 
 
@@ -206,7 +207,7 @@ async def revoke_invitation(
     """Withdraw a pending invitation (admins); its link stops working."""
     now = security.now()
     return _invitation_out(
-        await service.revoke_invitation(session, principal, invitation_id, now), now
+        await invitations.revoke_invitation(session, principal, invitation_id, now), now
     )
 
 
@@ -218,12 +219,12 @@ async def revoke_invitation(
 )
 async def view_invitation(token: str, session: SessionDep, security: SecurityDep) -> InvitationView:
     """What an invitation link offers: the target of the mailed link."""
-    invitation, org = await service.pending_invitation(session, token, security.now())
+    invitation, org = await invitations.pending_invitation(session, token, security.now())
     return InvitationView(
         org_name=org.name,
         email=invitation.email,
         role=Role(invitation.role),
-        invited_by=await service.inviter_name(session, invitation),
+        invited_by=await invitations.inviter_name(session, invitation),
         expires_at=invitation.expires_at,
     )
 
@@ -239,7 +240,7 @@ async def accept_invitation(
     body: InvitationTokenIn, principal: CurrentUser, session: SessionDep, security: SecurityDep
 ) -> OrgOut:
     """Join the org as the signed-in user, whose email must be the invited one."""
-    org = await service.accept(session, principal, body.token, security.now())
+    org = await invitations.accept(session, principal, body.token, security.now())
     role = next(r for o, r in await memberships(session, principal.user_id or 0) if o.id == org.id)
     return org_out(org, role)
 
@@ -255,7 +256,7 @@ async def decline_invitation(
     body: InvitationTokenIn, session: SessionDep, security: SecurityDep
 ) -> Response:
     """Turn an invitation down; its link stops working."""
-    await service.decline(session, body.token, security.now())
+    await invitations.decline(session, body.token, security.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -272,7 +273,7 @@ async def register_with_invitation(
 ) -> TokenOut:
     """Create the invited account, join the org and sign in, in one step."""
     passwords: Passwords = request.app.state.passwords
-    issued = await service.register_invited(
+    issued = await invitations.register_invited(
         session,
         security,
         passwords,
@@ -297,11 +298,11 @@ async def list_audit_events(
     since: datetime | None = None,
     until: datetime | None = None,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_AUDIT_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=audit_log.MAX_AUDIT_PAGE)] = 100,
 ) -> AuditPage:
     """The org's audit log, newest first (admins): sign-ins, failures, lockouts, role and key
     changes, exports and more."""
-    events, next_cursor = await service.audit_page(
+    events, next_cursor = await audit_log.audit_page(
         session,
         principal.org_id,
         action=action,
