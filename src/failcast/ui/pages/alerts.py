@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import data, logic
+from failcast.ui import data
 from failcast.ui.api import ApiError
 from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.logic import alerting, formatting
 from failcast.ui.theme import severity_colour
 
 STATE_FILTERS: dict[str, list[str] | None] = {
@@ -80,7 +81,7 @@ class AlertsPage:
         self.ctx = ctx
         self.signature: tuple[Any, ...] | None = None
         self.side_signature: tuple[Any, ...] | None = None
-        self.alerts: list[logic.AlertRow] = []
+        self.alerts: list[alerting.AlertRow] = []
 
     def build(self) -> None:
         with page_body():
@@ -137,7 +138,7 @@ class AlertsPage:
             self.ctx.report.error(exc, "Filter")
 
     def _render(self) -> None:
-        shown = logic.by_priority(self.alerts)
+        shown = alerting.by_priority(self.alerts)
         signature = tuple((a.id, a.state, a.assignee) for a in shown)
         if signature == self.signature:
             return
@@ -156,7 +157,7 @@ class AlertsPage:
             for alert in shown[:100]:
                 self._row(alert)
 
-    def _row(self, alert: logic.AlertRow) -> None:
+    def _row(self, alert: alerting.AlertRow) -> None:
         raw = alert.raw
         with (
             ui.card()
@@ -176,7 +177,7 @@ class AlertsPage:
                 ui.badge(alert.state).props("outline")
             value = raw.get("value")
             ui.label(
-                f"{alert.service or 'no service'} · since {logic.when(alert.started_at)} UTC"
+                f"{alert.service or 'no service'} · since {formatting.when(alert.started_at)} UTC"
                 + (f" · value {value:.4g}" if isinstance(value, int | float) else "")
                 + f" · {('assigned to ' + alert.assignee) if alert.assignee else 'unassigned'}"
             ).classes("fc-muted text-xs")
@@ -201,7 +202,7 @@ class AlertsPage:
                             "flat dense color=positive"
                         ).mark(f"resolve-{alert.id}")
 
-    async def act(self, alert: logic.AlertRow, action: str, body: Any = None) -> bool:
+    async def act(self, alert: alerting.AlertRow, action: str, body: Any = None) -> bool:
         try:
             await self.ctx.api.post(f"/api/v1/alerts/{alert.id}/{action}", body)
         except ApiError as exc:
@@ -214,7 +215,7 @@ class AlertsPage:
         ui.notify(f"{done}: {alert.title}", type="positive")
         return True
 
-    def ask(self, alert: logic.AlertRow, action: str) -> None:
+    def ask(self, alert: alerting.AlertRow, action: str) -> None:
         label = {"assign": "Assign to (email or name; blank: nobody)", "comment": "Comment"}
         with ui.dialog() as dialog, ui.card().classes("fc-card p-4 gap-3 w-full max-w-md"):
             ui.label(alert.title).classes("font-semibold")
@@ -258,7 +259,9 @@ class AlertsPage:
             with ui.column().classes("w-full gap-1").mark("timeline"):
                 for event in detail.get("timeline") or []:
                     with ui.row().classes("w-full gap-2 no-wrap items-start"):
-                        ui.label(logic.when(event["at"])).classes("fc-muted text-xs w-36 shrink-0")
+                        ui.label(formatting.when(event["at"])).classes(
+                            "fc-muted text-xs w-36 shrink-0"
+                        )
                         ui.badge(event["kind"]).props("outline")
                         ui.label(
                             f"{event['message']}"
@@ -397,7 +400,7 @@ class AlertsPage:
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.icon("notifications_paused").classes("fc-muted")
                     ui.label(
-                        f"{', '.join(item['matchers'])} until {logic.when(item['ends_at'])}"
+                        f"{', '.join(item['matchers'])} until {formatting.when(item['ends_at'])}"
                         f" ({item['status']})"
                         + (f" — {item['comment']}" if item["comment"] else "")
                     ).classes("grow text-sm")
@@ -424,8 +427,8 @@ class AlertsPage:
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.icon("build").classes("fc-muted")
                     ui.label(
-                        f"{item['service']}: {logic.when(item['starts_at'])} to"
-                        f" {logic.when(item['ends_at'])}"
+                        f"{item['service']}: {formatting.when(item['starts_at'])} to"
+                        f" {formatting.when(item['ends_at'])}"
                         + (f" — {item['reason']}" if item["reason"] else "")
                     ).classes("grow text-sm")
                     if self.ctx.can_write:

@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import charts, data, logic
+from failcast.ui import charts, data
 from failcast.ui.api import ApiError
 from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.logic import alerting, failure_risk, formatting, timeseries
 from failcast.ui.theme import severity_colour
 
 DURATIONS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600}
@@ -252,20 +253,23 @@ class ChaosPage:
             kind = self.services.get(target, {}).get("kind", "microservice")
             metric = WATCH_METRIC.get(kind, "latency_p99_ms")
             answer = await data.metric(api, metric, service=target, window_s=WATCH_WINDOW_S)
-            points = logic.series_points(answer, target)
-            unit = logic.unit_of(metric)
+            points = timeseries.series_points(answer, target)
+            unit = formatting.unit_of(metric)
             shown = "%" if unit == "fraction" else unit
             if unit == "fraction":
                 points = [(t, v * 100.0) for t, v in points]
             self.watch_title.text = (
-                f"{target}: {logic.metric_label(metric)} ({metric}"
+                f"{target}: {formatting.metric_label(metric)} ({metric}"
                 + (f", {shown}" if shown else "")
                 + "), last 15 min"
             )
             self.watch.options.clear()
             self.watch.options.update(
                 charts.metric_chart(
-                    f"{target} {logic.metric_label(metric)}", points, self.ctx.palette, unit=shown
+                    f"{target} {formatting.metric_label(metric)}",
+                    points,
+                    self.ctx.palette,
+                    unit=shown,
                 )
             )
             self.watch.update()
@@ -311,7 +315,7 @@ class ChaosPage:
         )
         self.reaction.clear()
         with self.reaction:
-            mine = logic.by_priority(alerts)
+            mine = alerting.by_priority(alerts)
             if not mine and not await self._has_rules():
                 ui.markdown(
                     "No alert rule exists, so no fault can raise an alert. Add the recommended"
@@ -333,7 +337,7 @@ class ChaosPage:
             ordered = sorted(predictions, key=lambda p: p.horizon_hours)
             text = ", ".join(f"{p.horizon_hours} h {p.probability:.0%}" for p in ordered)
             if ordered:
-                age, _ = logic.prediction_age(max(p.ts for p in ordered), time.time())
+                age, _ = failure_risk.prediction_age(max(p.ts for p in ordered), time.time())
                 text += f" ({age})"
             ui.label(f"P(failure): {text or 'no prediction yet'}").classes("text-sm").mark(
                 "reaction-prediction"

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import charts, data, logic
+from failcast.ui import charts, data
 from failcast.ui.api import ApiError
 from failcast.ui.layout import (
     PageContext,
@@ -20,6 +20,14 @@ from failcast.ui.layout import (
     public_url,
     signed_in_page,
     status_dot,
+)
+from failcast.ui.logic import (
+    alerting,
+    failure_risk,
+    formatting,
+    health_view,
+    onboarding,
+    timeseries,
 )
 from failcast.ui.theme import severity_colour, status_colour
 
@@ -108,7 +116,7 @@ class OverviewPage:
         health, predictions, alerts = await asyncio.gather(
             data.health(api), data.predictions(api), data.alerts(api, data.OPEN_STATES, limit=20)
         )
-        rows = logic.service_rows(health, services)
+        rows = health_view.service_rows(health, services)
         p = self.ctx.palette
         score = health.get("score")
         self.health.options.update(
@@ -116,7 +124,7 @@ class OverviewPage:
         )
         self.health.update()
         self.health_note.text = str(health.get("explanation") or "")
-        self._probability(predictions, logic.probabilities_by_service(predictions))
+        self._probability(predictions, failure_risk.probabilities_by_service(predictions))
         self.summary.text = str(health.get("summary") or "")
         self._services(rows, health.get("counts") or {})
         self._alerts(alerts)
@@ -126,7 +134,7 @@ class OverviewPage:
         self.updated.text = "updated " + time.strftime("%H:%M:%S")
 
     def _probability(
-        self, predictions: list[logic.Prediction], by_service: dict[str, dict[int, float]]
+        self, predictions: list[failure_risk.Prediction], by_service: dict[str, dict[int, float]]
     ) -> None:
         p = self.ctx.palette
         self.timeline_box.clear()
@@ -145,17 +153,17 @@ class OverviewPage:
                     " (see **Models**). Until then health and alerts still work.",
                 )
             return
-        org_24 = logic.org_failure_probability(by_service, 24)
+        org_24 = failure_risk.org_failure_probability(by_service, 24)
         self.prob.options.update(charts.probability_gauge(org_24, "next 24 h", p))
         self.prob.update()
         worst = max(by_service.items(), key=lambda kv: kv[1].get(24, 0.0))
         newest = max(pr.ts for pr in predictions)
-        age, _ = logic.prediction_age(newest, time.time())
+        age, _ = failure_risk.prediction_age(newest, time.time())
         self.prob_note.text = f"Riskiest: {worst[0]} ({worst[1].get(24, 0.0):.0%} in 24 h); {age}"
         with self.timeline_box:
             ui.echart(charts.horizon_chart(by_service, p)).classes("h-64 w-full").mark("timeline")
 
-    def _services(self, rows: list[logic.ServiceRow], counts: dict[str, int]) -> None:
+    def _services(self, rows: list[health_view.ServiceRow], counts: dict[str, int]) -> None:
         signature = tuple(
             (r.id, r.status, None if r.score is None else round(r.score), r.reason) for r in rows
         )
@@ -174,7 +182,7 @@ class OverviewPage:
                 self._service_card(row)
 
     @staticmethod
-    def _service_card(row: logic.ServiceRow) -> None:
+    def _service_card(row: health_view.ServiceRow) -> None:
         score = "—" if row.score is None else f"{row.score:.0f}"
         with (
             ui.card()
@@ -193,14 +201,14 @@ class OverviewPage:
             ui.label(f"tier {row.tier} · {row.team or 'no team'}").classes("fc-muted text-xs")
             ui.label(row.reason).classes("text-xs truncate")
 
-    def _alerts(self, alerts: list[logic.AlertRow]) -> None:
+    def _alerts(self, alerts: list[alerting.AlertRow]) -> None:
         signature = tuple((a.id, a.state) for a in alerts)
         if signature == self.alerts_signature:
             return
         self.alerts_signature = signature
         self.alert_box.clear()
         with self.alert_box:
-            ordered = logic.by_priority(alerts)
+            ordered = alerting.by_priority(alerts)
             if not ordered:
                 empty_state(
                     "task_alt", "No open alerts", "All quiet. Try **Chaos** to rehearse one."
@@ -224,7 +232,7 @@ class OverviewPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Risk")
             return
-        known = [r for r in risk["services"] if logic.has_risk_evidence(r)]
+        known = [r for r in risk["services"] if health_view.has_risk_evidence(r)]
         unknown = len(risk["services"]) - len(known)
         ranked = [r for r in known if r["level"] != "low"]
         signature = (unknown, *((r["service"], r["level"], len(r["signals"])) for r in ranked))
@@ -237,7 +245,7 @@ class OverviewPage:
                 empty_state(
                     "help_outline",
                     "Unknown: no data yet",
-                    f"Risk needs health metrics ({logic.HEALTH_METRIC_HINT}) sent to"
+                    f"Risk needs health metrics ({health_view.HEALTH_METRIC_HINT}) sent to"
                     " `POST /api/v1/metrics`, or a trained failure model. Until then no"
                     " service is known to be safe.",
                     marker="risk-unknown",
@@ -272,8 +280,8 @@ class OverviewPage:
         except ApiError as exc:
             self.ctx.report.error(exc, "Cost")
             return
-        history = logic.series_points(answer)
-        forecast = logic.cost_forecast(history)
+        history = timeseries.series_points(answer)
+        forecast = timeseries.cost_forecast(history)
         self.cost_box.clear()
         if forecast is None:
             with self.cost_box:
@@ -284,9 +292,9 @@ class OverviewPage:
                     " forecast appears after 45 minutes of data.",
                 )
             return
-        self.cost_now.text = logic.fmt_money(forecast.current_per_hour) + "/h"
-        self.cost_month.text = logic.fmt_money(forecast.projected_month)
-        self.cost_next.text = logic.fmt_money(forecast.forecast[-1][1]) + "/h"
+        self.cost_now.text = formatting.fmt_money(forecast.current_per_hour) + "/h"
+        self.cost_month.text = formatting.fmt_money(forecast.projected_month)
+        self.cost_next.text = formatting.fmt_money(forecast.forecast[-1][1]) + "/h"
         with self.cost_box:
             ui.echart(charts.cost_chart(forecast, self.ctx.palette)).classes("h-56 w-full")
 
@@ -334,9 +342,9 @@ class Onboarding:
             python_tab = ui.tab("Python")
         with ui.tab_panels(tabs, value=curl_tab).classes("w-full max-w-[720px] bg-transparent"):
             with ui.tab_panel(curl_tab):
-                ui.code(logic.ingest_curl(url, key), language="bash").classes("w-full")
+                ui.code(onboarding.ingest_curl(url, key), language="bash").classes("w-full")
             with ui.tab_panel(python_tab):
-                ui.code(logic.ingest_python(url, key), language="python").classes("w-full")
+                ui.code(onboarding.ingest_python(url, key), language="python").classes("w-full")
 
     async def _make_key(self, url: str) -> None:
         try:

@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import charts, logic
+from failcast.ui import charts
 from failcast.ui.api import ApiError
 from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.logic import budgets, formatting
 from failcast.ui.theme import status_colour
 
 # The burn-down is the SLO status asked at these many past times over this span, plus now.
@@ -55,7 +56,7 @@ def backtest_rows(figures: Mapping[str, Any]) -> list[dict[str, str]]:
             # Horizons only: the incident type classifier's figures ("type") are not a horizon.
             if isinstance(values, Mapping) and str(horizon)[:-1].isdigit():
                 row = {"split": split, "horizon": str(horizon)}
-                row |= {k: logic.fmt_num(values.get(k)) for k in BACKTEST_KEYS}
+                row |= {k: formatting.fmt_num(values.get(k)) for k in BACKTEST_KEYS}
                 rows.append(row)
     return rows
 
@@ -162,7 +163,7 @@ class SloPage:
         signature = tuple(
             (
                 s["id"],
-                logic.burn_status(s),
+                budgets.burn_status(s),
                 round(((s.get("budget") or {}).get("remaining") or 0), 4),
             )
             for s in statuses
@@ -186,7 +187,7 @@ class SloPage:
                     self._slo(status, now)
 
     def _slo(self, slo: Mapping[str, Any], now: float) -> None:
-        state, text = logic.burn_status(slo)
+        state, text = budgets.burn_status(slo)
         budget = slo.get("budget") or {}
         with card(str(slo["name"]), f"{slo['service']} · {slo['objective']:.3%} over"
                   f" {slo['window_days']} days"):  # fmt: skip
@@ -195,11 +196,11 @@ class SloPage:
                 ui.label(text).classes("font-semibold").mark(f"slo-{slo['name']}")
                 hours = slo.get("hours_to_exhaustion")
                 ui.label(
-                    f"budget left {logic.fmt_pct(budget.get('remaining'), 1)} · 1 h burn"
-                    f" {logic.fmt_num(slo.get('burn_rate_1h'))}x"
+                    f"budget left {formatting.fmt_pct(budget.get('remaining'), 1)} · 1 h burn"
+                    f" {formatting.fmt_num(slo.get('burn_rate_1h'))}x"
                     + (f" · exhausted in {hours:.0f} h at this rate" if hours is not None else "")
                 ).classes("fc-muted text-xs")
-            points = logic.budget_points([*self.history.get(int(slo["id"]), []), (now, slo)])
+            points = budgets.budget_points([*self.history.get(int(slo["id"]), []), (now, slo)])
             if len(points) >= 2:
                 ui.echart(charts.burn_down(points, self.ctx.palette)).classes("h-44 w-full")
             else:
@@ -289,8 +290,9 @@ class ModelPage:
         stage = str(model["stage"])
         title = f"version {model['version']}"
         subtitle = (
-            f"{stage} · trained {logic.when(model['created_at'])} on"
-            f" {logic.when(model['train_start'])[:10]} to {logic.when(model['train_end'])[:10]}"
+            f"{stage} · trained {formatting.when(model['created_at'])} on"
+            f" {formatting.when(model['train_start'])[:10]}"
+            f" to {formatting.when(model['train_end'])[:10]}"
             f" · labels from {model['source']} · {', '.join(model['members']) or 'no members'}"
         )
         with card(title, subtitle):
@@ -298,7 +300,7 @@ class ModelPage:
                 for key, value in model["metrics"].items():
                     with ui.column().classes("gap-0"):
                         ui.label(key.replace("_", " ")).classes("fc-label")
-                        ui.label(logic.fmt_num(value)).classes("font-bold")
+                        ui.label(formatting.fmt_num(value)).classes("font-bold")
             with ui.element("div").classes("fc-row2"):
                 rows = backtest_rows(detail.get("figures") or {})
                 with ui.column().classes("w-full gap-1"):
@@ -363,7 +365,7 @@ class ModelPage:
             if model.get("forced_by"):
                 ui.label(
                     f"Promoted anyway by {model['forced_by']}"
-                    f" {logic.when(model['forced_at'])} UTC: {model['forced_reason']}"
+                    f" {formatting.when(model['forced_at'])} UTC: {model['forced_reason']}"
                 ).classes("fc-muted text-sm")
 
     def force(self, version: int) -> None:
@@ -433,7 +435,8 @@ class ModelPage:
                     with ui.row().classes("items-center gap-2 no-wrap"):
                         ui.icon("error", color="negative")
                         ui.label(
-                            f"Training failed {logic.when(job['finished_at'])} UTC: {job['reason']}"
+                            f"Training failed {formatting.when(job['finished_at'])} UTC:"
+                            f" {job['reason']}"
                         ).classes("text-sm")
                     if job.get("advice"):
                         ui.markdown(job["advice"]).classes("fc-muted text-sm")

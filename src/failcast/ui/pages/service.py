@@ -14,9 +14,10 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.health import METRICS
-from failcast.ui import charts, data, logic
+from failcast.ui import charts, data
 from failcast.ui.api import ApiError
 from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.logic import budgets, failure_risk, formatting, health_view, timeseries
 from failcast.ui.theme import STATUS_COLOURS, status_colour
 
 WINDOW_S = 3 * 3600
@@ -78,7 +79,7 @@ def forecast_series(
 
 
 def recommendations(
-    predictions: Sequence[logic.Prediction], playbooks: Mapping[str, list[str]]
+    predictions: Sequence[failure_risk.Prediction], playbooks: Mapping[str, list[str]]
 ) -> list[str]:
     """The playbook steps of the failure type the riskiest horizon predicts."""
     if not predictions:
@@ -183,13 +184,13 @@ class ServicePage:
               for m in self.metrics),
         )  # fmt: skip
         self._health(health)
-        by_metric = logic.points_by_label(scores, "metric")
+        by_metric = timeseries.points_by_label(scores, "metric")
         for metric, answer in zip(self.metrics, series, strict=True):
-            points = logic.series_points(answer, self.name)
-            marks = logic.anomalies(points, by_metric.get(metric, []), ANOMALY_THRESHOLD)
+            points = timeseries.series_points(answer, self.name)
+            marks = timeseries.anomalies(points, by_metric.get(metric, []), ANOMALY_THRESHOLD)
             chart = self.charts[metric]
             chart.options.clear()
-            unit = logic.unit_of(metric)
+            unit = formatting.unit_of(metric)
             chart.options.update(
                 charts.metric_chart(
                     metric,
@@ -215,7 +216,7 @@ class ServicePage:
         self.score.style(f"color: {colour}")
         self.explain.clear()
         with self.explain:
-            rows = logic.health_rows(health)
+            rows = health_view.health_rows(health)
             if rows:
                 ui.table(
                     columns=[
@@ -224,21 +225,21 @@ class ServicePage:
                     ],
                     rows=rows,
                 ).props("dense flat").classes("w-full").mark("health-table")
-            for note in (logic.health_cap(health), logic.health_left_out(health)):
+            for note in (health_view.health_cap(health), health_view.health_left_out(health)):
                 if note:
                     ui.label(note)
         choices = forecast_choices(health)
         if set(choices) != set(self.choices):
             self.choices = choices
-            worst = logic.worst_reason(health).split(" ")[0]
+            worst = health_view.worst_reason(health).split(" ")[0]
             self.forecast_metric.set_options(
                 sorted(choices), value=worst if worst in choices else next(iter(choices), None)
             )
 
-    async def _predictions(self, predictions: list[logic.Prediction]) -> None:
+    async def _predictions(self, predictions: list[failure_risk.Prediction]) -> None:
         mine = sorted(predictions, key=lambda p: p.horizon_hours)
         now = time.time()
-        ages = [logic.prediction_age(p.ts, now) for p in mine]
+        ages = [failure_risk.prediction_age(p.ts, now) for p in mine]
         # The age is part of what is shown, so a minute passing redraws it.
         signature = tuple(
             (p.horizon_hours, round(p.probability, 3), p.ts, age)
@@ -266,7 +267,7 @@ class ServicePage:
                             f"color: {colour}"
                         ).mark(f"probability-{p.horizon_hours}")
             first = max(mine, key=lambda p: p.probability)
-            age, stale = logic.prediction_age(first.ts, now)
+            age, stale = failure_risk.prediction_age(first.ts, now)
             kind = (first.failure_type or "unknown").replace("_", " ")
             # "Likely" only when a failure is: at a few percent it is the kind, if one comes.
             lead = "Likely failure" if first.probability >= LIKELY else "If it fails, most likely"
@@ -287,7 +288,7 @@ class ServicePage:
                     ui.label(f"• {step}").classes("text-sm")
 
     def _slos(self, slos: list[dict[str, Any]]) -> None:
-        signature = tuple((s["id"], logic.burn_status(s)) for s in slos)
+        signature = tuple((s["id"], budgets.burn_status(s)) for s in slos)
         if signature == self.slo_signature:
             return
         self.slo_signature = signature
@@ -298,15 +299,15 @@ class ServicePage:
                     "fc-muted text-sm"
                 )
             for slo in slos:
-                status, text = logic.burn_status(slo)
+                status, text = budgets.burn_status(slo)
                 remaining = (slo.get("budget") or {}).get("remaining")
                 with ui.row().classes("items-center gap-2 no-wrap"):
                     ui.html(
                         f'<span class="fc-dot" style="background:{status_colour(status)}"></span>'
                     )
                     ui.label(
-                        f"{slo['name']} ({slo['objective']:.2%}): {logic.fmt_pct(remaining, 1)}"
-                        f" left, {text}"
+                        f"{slo['name']} ({slo['objective']:.2%}):"
+                        f" {formatting.fmt_pct(remaining, 1)} left, {text}"
                     ).classes("text-sm")
 
     async def _forecast_now(self) -> None:
@@ -376,8 +377,9 @@ class ServicePage:
                                          ("js", "Jensen-Shannon"), ("drifted", "Drifted"))
                     ],
                     rows=[
-                        {"feature": f["feature"], "psi": logic.fmt_num(f["psi"]),
-                         "ks": logic.fmt_num(f["ks"]), "js": logic.fmt_num(f["jensen_shannon"]),
+                        {"feature": f["feature"], "psi": formatting.fmt_num(f["psi"]),
+                         "ks": formatting.fmt_num(f["ks"]),
+                         "js": formatting.fmt_num(f["jensen_shannon"]),
                          "drifted": "yes" if f["drifted"] else "no"}
                         for f in features[:12]
                     ],
@@ -402,7 +404,7 @@ class ServicePage:
                     {"name": "message", "label": "Message", "field": "message", "align": "left"},
                 ],
                 rows=[
-                    {"ts": logic.when(e["ts"]), "level": e["level"], "message": e["message"]}
+                    {"ts": formatting.when(e["ts"]), "level": e["level"], "message": e["message"]}
                     for e in logs
                 ],
                 pagination=10,
