@@ -23,7 +23,7 @@ from failcast.ui.logic import (
     timeseries,
 )
 from failcast.ui.pages.admin import prometheus_figures
-from failcast.ui.pages.alerts import split_matchers
+from failcast.ui.pages.alerts.silences import split_matchers
 from failcast.ui.pages.chaos import countdown_text, experiment_template, progress
 from failcast.ui.pages.reliability import backtest_rows, burn_down_times
 from failcast.ui.pages.reports import export_filename, export_params
