@@ -24,7 +24,8 @@ from failcast.ui.logic import (
 )
 from failcast.ui.pages.admin import prometheus_figures
 from failcast.ui.pages.alerts.silences import split_matchers
-from failcast.ui.pages.chaos import countdown_text, experiment_template, progress
+from failcast.ui.pages.chaos.experiments import experiment_template, progress
+from failcast.ui.pages.chaos.faults import countdown_text
 from failcast.ui.pages.reliability import backtest_rows, burn_down_times
 from failcast.ui.pages.reports import export_filename, export_params
 from failcast.ui.pages.service import forecast_choices
