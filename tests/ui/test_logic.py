@@ -28,7 +28,7 @@ from failcast.ui.pages.chaos.experiments import experiment_template, progress
 from failcast.ui.pages.chaos.faults import countdown_text
 from failcast.ui.pages.reliability import backtest_rows, burn_down_times
 from failcast.ui.pages.reports import export_filename, export_params
-from failcast.ui.pages.service import forecast_choices
+from failcast.ui.pages.service.forecast import forecast_choices
 from failcast.ui.pages.settings.channels import channel_config
 from failcast.ui.pages.settings.health import health_document
 from failcast.ui.pages.settings.keys import key_rows
