@@ -26,8 +26,8 @@ from failcast.ui.pages.admin import prometheus_figures
 from failcast.ui.pages.alerts.silences import split_matchers
 from failcast.ui.pages.chaos.experiments import experiment_template, progress
 from failcast.ui.pages.chaos.faults import countdown_text
-from failcast.ui.pages.reliability.models import backtest_rows
 from failcast.ui.pages.reliability.slos import burn_down_times
+from failcast.ui.pages.reliability.versions import backtest_rows
 from failcast.ui.pages.reports import export_filename, export_params
 from failcast.ui.pages.service.forecast import forecast_choices
 from failcast.ui.pages.settings.channels import channel_config
