@@ -10,14 +10,26 @@ import pytest
 from fastapi import FastAPI
 
 from failcast.chaos.experiments import Experiment
-from failcast.ui import charts, logic
+from failcast.ui import charts
 from failcast.ui.api import ApiClient, ApiError, Backend, ReadCache
+from failcast.ui.logic import (
+    alerting,
+    budgets,
+    failure_risk,
+    formatting,
+    graph_view,
+    health_view,
+    onboarding,
+    timeseries,
+)
 from failcast.ui.pages.admin import prometheus_figures
-from failcast.ui.pages.alerts import split_matchers
-from failcast.ui.pages.chaos import countdown_text, experiment_template, progress
-from failcast.ui.pages.reliability import backtest_rows, burn_down_times
+from failcast.ui.pages.alerts.silences import split_matchers
+from failcast.ui.pages.chaos.experiments import experiment_template, progress
+from failcast.ui.pages.chaos.faults import countdown_text
+from failcast.ui.pages.reliability.slos import burn_down_times
+from failcast.ui.pages.reliability.versions import backtest_rows
 from failcast.ui.pages.reports import export_filename, export_params
-from failcast.ui.pages.service import forecast_choices
+from failcast.ui.pages.service.forecast import forecast_choices
 from failcast.ui.pages.settings.channels import channel_config
 from failcast.ui.pages.settings.health import health_document
 from failcast.ui.pages.settings.keys import key_rows
@@ -31,8 +43,8 @@ def test_series_points_add_up_equal_timestamps() -> None:
             {"service": "b", "points": [[0, 3.0]]},
         ]
     }
-    assert logic.series_points(payload) == [(0.0, 4.0), (60.0, 2.0)]
-    assert logic.series_points(payload, "b") == [(0.0, 3.0)]
+    assert timeseries.series_points(payload) == [(0.0, 4.0), (60.0, 2.0)]
+    assert timeseries.series_points(payload, "b") == [(0.0, 3.0)]
 
 
 def test_service_rows_come_worst_first_with_the_metric_that_hurts_most() -> None:
@@ -53,7 +65,7 @@ def test_service_rows_come_worst_first_with_the_metric_that_hurts_most() -> None
              ]},
         ]
     }  # fmt: skip
-    rows = logic.service_rows(health, [{"name": "db", "team": "storage"}])
+    rows = health_view.service_rows(health, [{"name": "db", "team": "storage"}])
     assert [(r.name, r.team, r.reason) for r in rows] == [
         ("db", "storage", "latency_p99_ms 200 (critical)"),
         ("api", None, "no health metrics yet"),
@@ -71,7 +83,7 @@ def test_predictions_read_the_api_items_with_their_explanation() -> None:
             {"service": "api", "horizon_hours": 72, "probability": float("nan")},
         ]
     }  # fmt: skip
-    [p] = logic.parse_predictions(payload)
+    [p] = failure_risk.parse_predictions(payload)
     assert (p.service, p.horizon_hours, p.probability, p.alarm) == ("api", 24, 0.3, True)
     assert p.factors == ("latency rising 40 % an hour",)
     assert p.root_cause == "db (cpu_pct): db saturates first [dependency]"
@@ -84,9 +96,9 @@ def test_anomalies_mark_points_whose_score_reached_the_threshold() -> None:
             {"labels": {"metric": "cpu_pct"}, "points": [[60, 1.0]]},
         ]
     }
-    scores = logic.points_by_label(answer, "metric")
+    scores = timeseries.points_by_label(answer, "metric")
     points = [(60.0, 50.0), (120.0, 400.0)]
-    assert logic.anomalies(points, scores["latency_p99_ms"], 0.99) == [(120.0, 400.0)]
+    assert timeseries.anomalies(points, scores["latency_p99_ms"], 0.99) == [(120.0, 400.0)]
 
 
 def test_burn_down_leaves_out_times_without_data() -> None:
@@ -95,12 +107,11 @@ def test_burn_down_leaves_out_times_without_data() -> None:
         (100.0, {"data": "ok", "budget": {"remaining": 0.9}}),
         (150.0, {"data": "no_data", "budget": None}),
     ]
-    assert logic.budget_points(history) == [(100.0, 0.9), (200.0, 0.5)]
-    assert logic.burn_status({"data": "ok", "severity": "none", "budget": {"remaining": 0.1}}) == (
-        "warning", "budget low",
-    )  # fmt: skip
+    assert budgets.budget_points(history) == [(100.0, 0.9), (200.0, 0.5)]
+    low = {"data": "ok", "severity": "none", "budget": {"remaining": 0.1}}
+    assert budgets.burn_status(low) == ("warning", "budget low")
     assert (
-        logic.burn_status({"data": "ok", "severity": "page", "budget": {"remaining": 0.6}})[0]
+        budgets.burn_status({"data": "ok", "severity": "page", "budget": {"remaining": 0.6}})[0]
         == "critical"
     )
 
@@ -108,22 +119,22 @@ def test_burn_down_leaves_out_times_without_data() -> None:
 def test_org_failure_probability_treats_services_as_independent() -> None:
     by_service = {"a": {24: 0.1}, "b": {24: 0.2, 48: 0.5}}
     # 1 - 0.9 * 0.8
-    assert logic.org_failure_probability(by_service, 24) == pytest.approx(0.28)
-    assert logic.org_failure_probability(by_service, 48) == pytest.approx(0.5)
+    assert failure_risk.org_failure_probability(by_service, 24) == pytest.approx(0.28)
+    assert failure_risk.org_failure_probability(by_service, 48) == pytest.approx(0.5)
 
 
 def test_cost_forecast_extends_an_exact_line_with_a_zero_width_band() -> None:
     history = [(0.0, 10.0), (3600.0, 11.0), (7200.0, 12.0)]
-    cost = logic.cost_forecast(history, horizon_s=7200.0, steps=2)
+    cost = timeseries.cost_forecast(history, horizon_s=7200.0, steps=2)
     assert cost is not None
     assert [round(v, 6) for _, v in cost.forecast] == [12.0, 13.0, 14.0]
     assert [round(v, 6) for _, v in cost.upper] == [12.0, 13.0, 14.0]
     assert cost.projected_month == pytest.approx(12.0 * 730)
-    assert logic.cost_forecast(history[:2]) is None
+    assert timeseries.cost_forecast(history[:2]) is None
 
 
 def test_alerts_come_open_first_then_by_severity_then_newest() -> None:
-    rows = logic.parse_alerts(
+    rows = alerting.parse_alerts(
         {"items": [
             {"id": 1, "title": "old warn", "severity": "warning", "state": "firing",
              "started_at": "2026-01-01T00:00:00Z"},
@@ -137,7 +148,7 @@ def test_alerts_come_open_first_then_by_severity_then_newest() -> None:
              "started_at": "2026-01-04T00:00:00Z"},
         ]}
     )  # fmt: skip
-    assert [a.title for a in logic.by_priority(rows)] == [
+    assert [a.title for a in alerting.by_priority(rows)] == [
         "crit", "new warn", "old warn", "crit pending", "crit acked",
     ]  # fmt: skip
 
@@ -161,7 +172,7 @@ def test_topology_chart_highlights_the_critical_path_and_colours_by_health() -> 
         ],
     }
     cascade = {"services": [{"service": "web", "probability": 0.5}]}
-    view = logic.topology_view(graph, cascade, {"path": ["web", "api", "db"]})
+    view = graph_view.topology_view(graph, cascade, {"path": ["web", "api", "db"]})
     options = charts.topology_chart(view, Palette.of(True))
     links = options["series"][0]["links"]
     hot = sorted((x["source"], x["target"]) for x in links if x["lineStyle"]["color"] == ACCENT)
@@ -198,10 +209,12 @@ def test_active_keys_are_listed_before_revoked_ones_newest_first() -> None:
 
 
 def test_ingest_snippets_carry_the_callers_key_and_url() -> None:
-    curl = logic.ingest_curl("https://fc.example.com/", "fc_abc_def")
+    curl = onboarding.ingest_curl("https://fc.example.com/", "fc_abc_def")
     assert "https://fc.example.com/api/v1/metrics" in curl
     assert "Authorization: Bearer fc_abc_def" in curl
-    assert "'Authorization': 'Bearer fc_abc_def'" in logic.ingest_python("http://h", "fc_abc_def")
+    assert "'Authorization': 'Bearer fc_abc_def'" in onboarding.ingest_python(
+        "http://h", "fc_abc_def"
+    )
 
 
 async def test_identical_reads_share_one_request_until_they_expire() -> None:
@@ -350,19 +363,22 @@ def test_a_service_without_any_evidence_is_unknown_not_low_risk() -> None:
                                              "detail": "health 97/100 (ok)"}]}  # fmt: skip
     predicted = {"level": "low", "signals": [*no_data["signals"], {"signal": "failure_24h",
                  "level": "low", "detail": "2% within 24 h"}]}  # fmt: skip
-    assert not logic.has_risk_evidence(no_data)
-    assert logic.has_risk_evidence(measured)
-    assert logic.has_risk_evidence(predicted)
+    assert not health_view.has_risk_evidence(no_data)
+    assert health_view.has_risk_evidence(measured)
+    assert health_view.has_risk_evidence(predicted)
 
 
 def test_a_prediction_shows_its_age_and_is_marked_stale_after_a_missed_slot() -> None:
     made = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     at = made.timestamp()
-    assert logic.prediction_age(made.isoformat(), at + 30) == ("scored just now", False)
-    assert logic.prediction_age(made.isoformat(), at + 14 * 60) == ("scored 14 min ago", False)
-    text, stale = logic.prediction_age(made.isoformat(), at + 3 * 3600 + 300)
+    assert failure_risk.prediction_age(made.isoformat(), at + 30) == ("scored just now", False)
+    assert failure_risk.prediction_age(made.isoformat(), at + 14 * 60) == (
+        "scored 14 min ago",
+        False,
+    )
+    text, stale = failure_risk.prediction_age(made.isoformat(), at + 3 * 3600 + 300)
     assert stale and text.startswith("scored 3 h 5 min ago · stale")
-    assert logic.prediction_age("not a time", at)[1] is True
+    assert failure_risk.prediction_age("not a time", at)[1] is True
 
 
 @pytest.mark.parametrize(
@@ -421,15 +437,15 @@ def test_a_prediction_shows_its_age_and_is_marked_stale_after_a_missed_slot() ->
     ],
 )  # fmt: skip
 def test_model_factors_read_as_sentences_with_units(factor: dict[str, Any], sentence: str) -> None:
-    assert logic.describe_factor(factor) == sentence
+    assert formatting.describe_factor(factor) == sentence
 
 
 def test_values_get_their_unit_and_a_readable_precision() -> None:
-    assert logic.fmt_value(0.0723, logic.unit_of("error_rate")) == "7.23%"
-    assert logic.fmt_value(66.2825, logic.unit_of("freshness_lag_minutes")) == "66.3 min"
-    assert logic.fmt_value(87.0, logic.unit_of("cpu_pct")) == "87%"
-    assert logic.fmt_value(0.907, logic.unit_of("cost_usd_per_hour")) == "$0.91/h"
-    assert logic.fmt_value(float("nan")) == "—"
+    assert formatting.fmt_value(0.0723, formatting.unit_of("error_rate")) == "7.23%"
+    assert formatting.fmt_value(66.2825, formatting.unit_of("freshness_lag_minutes")) == "66.3 min"
+    assert formatting.fmt_value(87.0, formatting.unit_of("cpu_pct")) == "87%"
+    assert formatting.fmt_value(0.907, formatting.unit_of("cost_usd_per_hour")) == "$0.91/h"
+    assert formatting.fmt_value(float("nan")) == "—"
 
 
 def test_a_fault_countdown_reads_minutes_and_seconds() -> None:
@@ -448,14 +464,14 @@ def test_the_health_calculation_reads_as_a_table_with_units() -> None:
         ],
         "skipped": [{"component": "resource", "weight": 15.0, "reason": "no data"}],
     }  # fmt: skip
-    assert logic.health_rows(health) == [
+    assert health_view.health_rows(health) == [
         {"component": "latency", "weight": "50%", "metric": "latency p99", "value": "123 ms",
          "score": "63", "status": "warning"},
         {"component": "error rate", "weight": "50%", "metric": "error rate", "value": "0.2%",
          "score": "100", "status": "ok"},
     ]  # fmt: skip
-    assert logic.health_left_out(health) == "Left out: resource (no data)"
-    assert logic.health_cap(health) == ""
+    assert health_view.health_left_out(health) == "Left out: resource (no data)"
+    assert health_view.health_cap(health) == ""
 
 
 def test_a_capped_health_score_says_why() -> None:
@@ -468,8 +484,8 @@ def test_a_capped_health_score_says_why() -> None:
             {"component": "error_rate", "status": "critical"},
         ],
     }
-    assert logic.health_cap(health) == (
+    assert health_view.health_cap(health) == (
         "Weighted mean 67, capped at 59 because error rate is critical."
     )
-    assert logic.health_cap({**health, "score": 67.33}) == ""
-    assert logic.health_cap({"score": None, "weighted_mean": None, "status": "unknown"}) == ""
+    assert health_view.health_cap({**health, "score": 67.33}) == ""
+    assert health_view.health_cap({"score": None, "weighted_mean": None, "status": "unknown"}) == ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from failcast.ui.logic import CostForecast, TopologyView
+from failcast.ui.logic.graph_view import TopologyView
+from failcast.ui.logic.timeseries import CostForecast
 from failcast.ui.theme import ACCENT, SERIES, STATUS_COLOURS, Palette, status_colour
 
 Options = dict[str, Any]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from failcast.ui import logic
 from failcast.ui.api import ApiClient
+from failcast.ui.logic import alerting, failure_risk
 
 OPEN_STATES = ["pending", "firing", "acknowledged"]
 
@@ -51,9 +51,11 @@ async def health(api: ApiClient) -> dict[str, Any]:
     return result
 
 
-async def predictions(api: ApiClient, service: str | None = None) -> list[logic.Prediction]:
+async def predictions(api: ApiClient, service: str | None = None) -> list[failure_risk.Prediction]:
     """The newest prediction round of every service (or of one)."""
-    return logic.parse_predictions(await api.get("/api/v1/predictions", {"service": service}))
+    return failure_risk.parse_predictions(
+        await api.get("/api/v1/predictions", {"service": service})
+    )
 
 
 async def alerts(
@@ -64,7 +66,7 @@ async def alerts(
     severity: list[str] | None = None,
     text: str | None = None,
     limit: int = 100,
-) -> list[logic.AlertRow]:
+) -> list[alerting.AlertRow]:
     params: dict[str, Any] = {
         "state": states,
         "service": service,
@@ -72,7 +74,7 @@ async def alerts(
         "text": text or None,
         "limit": limit,
     }
-    return logic.parse_alerts(await api.get("/api/v1/alerts", params))
+    return alerting.parse_alerts(await api.get("/api/v1/alerts", params))
 
 
 async def playbooks(api: ApiClient) -> dict[str, list[str]]:

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import logic
 from failcast.ui.api import ApiError
 from failcast.ui.layout import PageContext, card, empty_state, kpi, page_body, signed_in_page
+from failcast.ui.logic import formatting
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 _STATUS = re.compile(r'status="(\d)\d\d"')
@@ -121,7 +121,8 @@ class AdminPage:
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.label(f"{user['email']} ({user['name'] or '—'})").classes("grow text-sm")
                     ui.label(
-                        f"{user['orgs']} org(s) · last sign-in {logic.when(user['last_login_at'])}"
+                        f"{user['orgs']} org(s) · last sign-in"
+                        f" {formatting.when(user['last_login_at'])}"
                     ).classes("fc-muted text-xs")
                     if user["is_superuser"]:
                         ui.badge("admin").props("outline")

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import logic
 from failcast.ui.api import ApiError
 from failcast.ui.layout import PageContext, card, page_body, signed_in_page
+from failcast.ui.logic import formatting
 
 EXPORT_KINDS = ["metrics", "alerts", "incidents", "predictions"]
 EXPORT_FORMATS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON lines", "xlsx": "Excel"}
@@ -105,8 +105,8 @@ class ReportsPage:
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.icon("description").classes("fc-muted")
                     ui.label(
-                        f"{logic.when(report['period_start'])[:10]} to"
-                        f" {logic.when(report['period_end'])[:10]} ({report['trigger']},"
+                        f"{formatting.when(report['period_start'])[:10]} to"
+                        f" {formatting.when(report['period_end'])[:10]} ({report['trigger']},"
                         f" {report['size'] / 1024:.0f} kB)"
                     ).classes("grow text-sm")
                     ui.button(icon="download",

@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from failcast.ui import charts, logic
+from failcast.ui import charts
 from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.logic import formatting, graph_view
 
 SOURCES = {
     "declared": "the declared topology",
@@ -69,7 +70,7 @@ class TopologyPage:
         if time.monotonic() - self.blast_at > BLAST_EVERY_S:
             self.blast_at = time.monotonic()
             self.blast = await api.get("/api/v1/topology/blast-radius")
-        view = logic.topology_view(graph, cascade, critical)
+        view = graph_view.topology_view(graph, cascade, critical)
         self.source.text = (
             f"From {SOURCES.get(graph['source'], graph['source'])}; predictions:"
             f" {cascade['predictions']}; live every 2 s."
@@ -85,7 +86,7 @@ class TopologyPage:
         self._draw(view, cascade, critical)
 
     def _draw(
-        self, view: logic.TopologyView, cascade: dict[str, Any], critical: dict[str, Any]
+        self, view: graph_view.TopologyView, cascade: dict[str, Any], critical: dict[str, Any]
     ) -> None:
         self.body.clear()
         with self.body:
@@ -169,8 +170,8 @@ class TopologyPage:
                 {
                     "s": b["service"],
                     "n": b["count"],
-                    "t": logic.fmt_value(float(b["traffic_share"]), "fraction"),
-                    "l": logic.fmt_value(float(b["expected_traffic_loss"]), "fraction"),
+                    "t": formatting.fmt_value(float(b["traffic_share"]), "fraction"),
+                    "l": formatting.fmt_value(float(b["expected_traffic_loss"]), "fraction"),
                     "a": ", ".join(b["affected"][:6]) + (" …" if len(b["affected"]) > 6 else ""),
                 }
                 for b in items[:15]

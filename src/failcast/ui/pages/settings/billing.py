@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from failcast.ui import logic
 from failcast.ui.api import ApiError
 from failcast.ui.layout import card, public_url
+from failcast.ui.logic import formatting
 from failcast.ui.pages.settings.tab import Tab
 
 
@@ -21,13 +21,16 @@ class BillingTab(Tab):
         with box:
             with card("Plan", f"subscription {billing['status']}"):
                 plan = billing["plan"]
-                ui.label(f"{plan['name']} · {logic.fmt_money(plan['price_usd_per_month'])}/month")
-                ui.label(f"Usage resets {logic.when(billing['resets_at'])[:10]}").classes(
+                ui.label(
+                    f"{plan['name']} · {formatting.fmt_money(plan['price_usd_per_month'])}/month"
+                )
+                ui.label(f"Usage resets {formatting.when(billing['resets_at'])[:10]}").classes(
                     "fc-muted text-xs"
                 )
                 if billing.get("grace_until"):
                     ui.label(
-                        f"Payment failed: paid features stop {logic.when(billing['grace_until'])}"
+                        "Payment failed: paid features stop"
+                        f" {formatting.when(billing['grace_until'])}"
                     ).classes("text-negative text-sm")
                 if not billing.get("metered", True):
                     # Nothing is counted against a plan, so "10 of 5" or "0 predictions" would
@@ -63,7 +66,7 @@ class BillingTab(Tab):
                         ui.label(
                             "custom pricing"
                             if option["custom"]
-                            else f"{logic.fmt_money(option['price_usd_per_month'])}/month"
+                            else f"{formatting.fmt_money(option['price_usd_per_month'])}/month"
                         ).classes("text-lg font-bold")
                         ui.label(
                             f"{option['max_services'] or 'unlimited'} services ·"

@@ -9,9 +9,9 @@ from typing import Any
 
 from nicegui import ui
 
-from failcast.ui import logic
 from failcast.ui.api import ApiError
 from failcast.ui.layout import card
+from failcast.ui.logic import formatting
 from failcast.ui.pages.settings.tab import Tab
 
 # What each channel kind needs; secrets come back as ******** and are kept when saved so.
@@ -157,7 +157,7 @@ class ChannelsTab(Tab):
                                      ("ms", "Time"), ("alerts", "Alerts"))
                 ],
                 rows=[
-                    {"at": logic.when(d["at"]), "event": d["event"], "attempt": d["attempt"],
+                    {"at": formatting.when(d["at"]), "event": d["event"], "attempt": d["attempt"],
                      "result": "delivered" if d["success"]
                      else d["error"] or "delivery failed",
                      "ms": f"{d['duration_ms']:.0f} ms",

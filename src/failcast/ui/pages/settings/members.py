@@ -6,9 +6,9 @@ from typing import Any
 
 from nicegui import ui
 
-from failcast.ui import logic
 from failcast.ui.api import ApiError
 from failcast.ui.layout import card
+from failcast.ui.logic import formatting
 from failcast.ui.pages.settings.tab import Tab
 
 ROLES = ["viewer", "member", "admin", "owner"]
@@ -71,7 +71,7 @@ class MembersTab(Tab):
                         with ui.row().classes("w-full items-center gap-2 no-wrap"):
                             ui.icon("mail").classes("fc-muted")
                             ui.label(f"{inv['email']} as {inv['role']}").classes("grow text-sm")
-                            ui.label(f"expires {logic.when(inv['expires_at'])[:10]}").classes(
+                            ui.label(f"expires {formatting.when(inv['expires_at'])[:10]}").classes(
                                 "fc-muted text-xs"
                             )
                             ui.button(icon="cancel",

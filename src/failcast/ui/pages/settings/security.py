@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from failcast.ui import logic
 from failcast.ui.api import ApiError
 from failcast.ui.layout import card
+from failcast.ui.logic import formatting
 from failcast.ui.pages.settings.tab import Tab
 
 
@@ -43,8 +43,8 @@ class SecurityTab(Tab):
                         ui.icon("devices").classes("fc-muted")
                         ui.label(
                             f"{s['user_agent'] or s['ip'] or s['method']} · since"
-                            f" {logic.when(s['created_at'])[:16]} · last seen"
-                            f" {logic.when(s['last_seen_at'])[:16]}"
+                            f" {formatting.when(s['created_at'])[:16]} · last seen"
+                            f" {formatting.when(s['last_seen_at'])[:16]}"
                         ).classes("grow text-sm")
                         if s["current"]:
                             ui.badge("this one").props("outline")
