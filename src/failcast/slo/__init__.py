@@ -23,7 +23,8 @@ from failcast.slo.budget import (
     events_from_threshold,
     hours_to_exhaustion,
 )
-from failcast.slo.importers import import_openslo, import_sloth, load_slo_yaml
+from failcast.slo.importers import load_slo_yaml
+from failcast.slo.openslo import import_openslo
 from failcast.slo.schemas import (
     EventsSli,
     LatencySli,
@@ -37,6 +38,7 @@ from failcast.slo.schemas import (
     ml_accuracy_slo,
     ml_drift_slo,
 )
+from failcast.slo.sloth import import_sloth
 
 __all__ = [
     "DEFAULT_TIERS",

@@ -17,9 +17,11 @@ from failcast.kit.yamlsource import YamlConfigError, YamlProblem
 from failcast.models import Slo
 from failcast.ops.body_limit import bulk_body
 from failcast.slo import repository, service
-from failcast.slo.importers import import_openslo, import_sloth, load_slo_yaml
+from failcast.slo.importers import load_slo_yaml
+from failcast.slo.openslo import import_openslo
 from failcast.slo.responses import SloImportResult, SloOut, SloStatusOut
 from failcast.slo.schemas import SloDefinition
+from failcast.slo.sloth import import_sloth
 from failcast.timeutil import now_ms
 
 router = APIRouter(prefix="/api/v1/slos", tags=["slos"])
