@@ -15,7 +15,7 @@ from failcast.chaos import (
     simulate,
 )
 from failcast.chaos.faults import check_fault, incidents_for
-from failcast.chaos.signals import ACCURACY_DROP_AT_HIT
+from failcast.chaos.kinds import ACCURACY_DROP_AT_HIT
 
 T0 = 1_750_000_000.0  # a Sunday afternoon in June 2025 (UTC)
 FLEET = build_fleet()

@@ -30,7 +30,8 @@ from failcast.chaos.faults import (
     organic_faults,
 )
 from failcast.chaos.fleet import FleetSpec, Topology, build_fleet
-from failcast.chaos.signals import DAY_S, SeriesMatrix, simulate
+from failcast.chaos.kinds import DAY_S
+from failcast.chaos.signals import SeriesMatrix, simulate
 
 Clock = Callable[[], float]
 

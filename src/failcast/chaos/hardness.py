@@ -32,7 +32,8 @@ from failcast.chaos.faults import (
     applicable,
 )
 from failcast.chaos.fleet import FleetSpec
-from failcast.chaos.signals import FloatArray, SeriesMatrix
+from failcast.chaos.kinds import FloatArray
+from failcast.chaos.signals import SeriesMatrix
 
 # Leaks a restart resets; drifts and creeps are not cured by a deploy.
 RESETTABLE: frozenset[FaultKind] = frozenset(

@@ -27,7 +27,8 @@ from failcast.chaos.hardness import (
     maintenance_resets,
     precursors,
 )
-from failcast.chaos.signals import DAY_S, SeriesMatrix, simulate
+from failcast.chaos.kinds import DAY_S
+from failcast.chaos.signals import SeriesMatrix, simulate
 
 # 2024-01-01T00:00:00Z: a fixed default keeps a seed's history identical from run to run.
 DEFAULT_START = 1_704_067_200

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from failcast.chaos.signals import FloatArray, SeriesMatrix
+from failcast.chaos.kinds import FloatArray
+from failcast.chaos.signals import SeriesMatrix
 
 GIB = 2.0**30
 MEMORY_BYTES = 4 * GIB  # what 100 % of a simulated service's memory is
