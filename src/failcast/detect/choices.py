@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.detect.anomaly import CONSTANT, REASONS, SCORED, WARMING_UP
 from failcast.detect.configs import Spec, configuration, default, error_field
 from failcast.detect.live import SCORE_METRICS
+from failcast.detect.surprise_core import CONSTANT, REASONS, SCORED, WARMING_UP
 from failcast.errors import NotFound, ValidationFailed
 from failcast.models import DetectorChoice, DetectorState, Series, Service
 

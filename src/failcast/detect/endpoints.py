@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query
 from failcast.auth.principal import CanRead, CanWrite
 from failcast.deps import SessionDep
 from failcast.detect import choices, configs, reports
-from failcast.detect.anomaly import REASONS
 from failcast.detect.schemas import (
     BreachOut,
     ChoiceIn,
@@ -32,6 +31,7 @@ from failcast.detect.schemas import (
     Window,
 )
 from failcast.detect.scoring import score_table
+from failcast.detect.surprise_core import REASONS
 from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.errors import ValidationFailed
 from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from failcast.detect.anomaly import MISSING, SCORED, STATUSES, Assessments, _SurpriseBase
+from failcast.detect.anomaly import _SurpriseBase
 from failcast.detect.base import BaseDetector, FloatArray
 from failcast.detect.configs import Spec, configuration
+from failcast.detect.surprise_core import MISSING, SCORED, STATUSES, Assessments
 from failcast.detect.tail import ALARM_THRESHOLD
 
 NO_SCORE = "no_score"
