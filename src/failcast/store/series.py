@@ -1,14 +1,28 @@
-"""Finding series: every series of one metric, optionally of one service, matching labels."""
+"""Finding series by label matchers, through the label index (`series_label`).
+
+Selection costs what its answer costs, not what the metric holds: an equality matcher reads
+the index entries of one (name, value); a regular expression reads the distinct values of its
+label (walked in index order, one probe per value) and then the entries of the values it
+matches. Matchers the empty string satisfies (`!=`, `!~`, `=~".*"`) cannot narrow a selection,
+so they remove the series that fail them from what the others selected. The metric name
+(`__name__`) and the service (`service`) are columns of `series`, matched the same way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.models import Series, Service
+from failcast.db.upsert import insert_ignoring_conflicts
+from failcast.models import Series, SeriesLabel, Service
+from failcast.store.labels import NAME, Matcher, exact, require_selective
+
+SERVICE = "service"
+# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
+CHUNK = 500
 
 
 class SelectedSeries(NamedTuple):
@@ -18,27 +32,235 @@ class SelectedSeries(NamedTuple):
     labels: dict[str, str]
 
 
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+# -- writing the index --------------------------------------------------------------------------
+
+
+async def index_labels(
+    session: AsyncSession, org_id: int, series: Iterable[tuple[int, Mapping[str, str]]]
+) -> None:
+    """Add (series id, labels) to the label index; entries already there are left alone."""
+    rows = [
+        {"series_id": series_id, "name": name, "org_id": org_id, "value": value}
+        for series_id, labels in series
+        for name, value in labels.items()
+        if value != ""
+    ]
+    for chunk in _chunks(rows):
+        await insert_ignoring_conflicts(
+            session,
+            SeriesLabel.__table__,  # type: ignore[arg-type]
+            chunk,
+            ["series_id", "name"],
+        )
+
+
+async def create_series(
+    session: AsyncSession,
+    org_id: int,
+    wanted: Sequence[tuple[int, str, str, Mapping[str, str]]],
+) -> dict[tuple[int, str, str], int]:
+    """Ids of (service id, metric, labels key, labels) series, inserting and indexing the ones
+    that do not exist yet."""
+    await insert_ignoring_conflicts(
+        session,
+        Series.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "org_id": org_id,
+                "service_id": service_id,
+                "metric": metric,
+                "labels": dict(labels),
+                "labels_key": key,
+            }
+            for service_id, metric, key, labels in wanted
+        ],
+        ["service_id", "metric", "labels_key"],
+    )
+    found = await series_by_key(session, [(s, m, k) for s, m, k, _ in wanted])
+    # Indexing a series that another writer created (and indexed) in between is a no-op.
+    await index_labels(
+        session,
+        org_id,
+        ((found[(s, m, k)], labels) for s, m, k, labels in wanted if (s, m, k) in found),
+    )
+    return found
+
+
+async def series_by_key(
+    session: AsyncSession, triples: Sequence[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], int]:
+    """Ids of existing series by (service id, metric, labels key)."""
+    found: dict[tuple[int, str, str], int] = {}
+    for chunk in _chunks(sorted(set(triples))):
+        rows = await session.execute(
+            select(Series.service_id, Series.metric, Series.labels_key, Series.id).where(
+                tuple_(Series.service_id, Series.metric, Series.labels_key).in_(chunk)
+            )
+        )
+        for service_id, metric, key, series_id in rows:
+            found[(service_id, metric, key)] = series_id
+    return found
+
+
+# -- distinct values, walked in index order -----------------------------------------------------
+
+
+async def _walk(session: AsyncSession, column: Any, where: ColumnElement[bool]) -> list[str]:
+    """The distinct values of an indexed column among the rows `where` selects, one index probe
+    each (a loose index scan: neither SQLite nor PostgreSQL skips duplicates by itself)."""
+    first = select(func.min(column)).where(where).scalar_subquery()
+    walk = select(first.label("v")).cte("walk", recursive=True)
+    following = (
+        select(func.min(column)).where(where, column > walk.c.v).correlate(walk).scalar_subquery()
+    )
+    walk = walk.union_all(select(following).where(walk.c.v.is_not(None)))
+    rows = await session.scalars(select(walk.c.v).where(walk.c.v.is_not(None)))
+    return list(rows)
+
+
+async def metric_names(session: AsyncSession, org_id: int) -> list[str]:
+    """The org's metric names, sorted."""
+    return await _walk(session, Series.metric, Series.org_id == org_id)
+
+
+async def label_names(session: AsyncSession, org_id: int) -> list[str]:
+    """The names of the labels the org's series carry (besides metric and service), sorted."""
+    return await _walk(session, SeriesLabel.name, SeriesLabel.org_id == org_id)
+
+
+async def label_values(session: AsyncSession, org_id: int, name: str) -> list[str]:
+    """The values the label `name` has on the org's series, sorted; `__name__` gives metric
+    names and `service` the services that have series."""
+    if name == NAME:
+        return await metric_names(session, org_id)
+    if name == SERVICE:
+        return await _services(session, org_id)
+    return await _walk(
+        session, SeriesLabel.value, and_(SeriesLabel.org_id == org_id, SeriesLabel.name == name)
+    )
+
+
+async def _services(session: AsyncSession, org_id: int) -> list[str]:
+    has_series = exists().where(Series.service_id == Service.id)
+    rows = await session.scalars(
+        select(Service.name).where(Service.org_id == org_id, has_series).order_by(Service.name)
+    )
+    return list(rows)
+
+
+async def _service_ids(session: AsyncSession, org_id: int, matcher: Matcher) -> list[int]:
+    rows = await session.execute(select(Service.id, Service.name).where(Service.org_id == org_id))
+    return [id_ for id_, name in rows if matcher.matches(name)]
+
+
+# -- selection ----------------------------------------------------------------------------------
+
+
+async def _ids(session: AsyncSession, statement: Select[Any]) -> set[int]:
+    return set(await session.scalars(statement))
+
+
+async def _having(session: AsyncSession, org_id: int, m: Matcher, *, passing: bool) -> set[int]:
+    """Ids of the series whose label `m.name` has a (non-empty) value that passes `m` (or,
+    with `passing` false, fails it). Series without the label are never in the answer."""
+    label = SeriesLabel
+    base = select(label.series_id).where(label.org_id == org_id, label.name == m.name)
+    if m.op in ("=", "!=") and (m.op == "=") is passing:
+        return await _ids(session, base.where(label.value == m.value))
+    values = [v for v in await label_values(session, org_id, m.name) if m.matches(v) is passing]
+    found: set[int] = set()
+    for chunk in _chunks(values):
+        found |= await _ids(session, base.where(label.value.in_(chunk)))
+    return found
+
+
+async def _column(session: AsyncSession, org_id: int, m: Matcher) -> ColumnElement[bool]:
+    """The condition on `series` that a metric-name or service matcher stands for."""
+    if m.name == NAME:
+        if m.op == "=":
+            return Series.metric == m.value
+        names = [n for n in await metric_names(session, org_id) if m.matches(n)]
+        return Series.metric.in_(names)
+    if m.op == "=":
+        wanted = select(Service.id).where(Service.org_id == org_id, Service.name == m.value)
+        return Series.service_id.in_(wanted.scalar_subquery())
+    return Series.service_id.in_(await _service_ids(session, org_id, m))
+
+
+async def series_ids(session: AsyncSession, org_id: int, matchers: Sequence[Matcher]) -> set[int]:
+    """Ids of the org's series that every matcher accepts. BadMatcher when no matcher needs a
+    value (the selector would be every series)."""
+    require_selective(matchers)
+    columns = [m for m in matchers if m.name in (NAME, SERVICE)]
+    labels = [m for m in matchers if m.name not in (NAME, SERVICE)]
+    # The narrowing matchers first, cheapest (equality) first; then the ones that remove.
+    narrowing = sorted((m for m in labels if not m.matches_empty), key=lambda m: m.op != "=")
+    removing = [m for m in labels if m.matches_empty]
+    found: set[int] | None = None
+    if columns:
+        conditions = [await _column(session, org_id, m) for m in columns]
+        found = await _ids(session, select(Series.id).where(Series.org_id == org_id, *conditions))
+    for m in narrowing:
+        if found is not None and not found:
+            return set()
+        hits = await _having(session, org_id, m, passing=True)
+        found = hits if found is None else found & hits
+    assert found is not None  # require_selective: some matcher needs a value
+    for m in removing:
+        if not found:
+            break
+        found -= await _having(session, org_id, m, passing=False)
+    return found
+
+
+async def describe(session: AsyncSession, ids: Iterable[int]) -> list[SelectedSeries]:
+    """The series of `ids`, by service, metric and labels."""
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(ids)):
+        # Plain columns rather than Series objects: the identity map and instance state cost
+        # more than the rest of a one-series query.
+        statement = (
+            select(Series.id, Service.name, Series.metric, Series.labels, Series.labels_key)
+            .join(Service, Service.id == Series.service_id)
+            .where(Series.id.in_(chunk))
+        )
+        rows.extend((await session.execute(statement)).all())
+    rows.sort(key=lambda r: (r.name, r.metric, r.labels_key))
+    return [SelectedSeries(r.id, r.name, r.metric, dict(r.labels)) for r in rows]
+
+
 async def select_series(
     session: AsyncSession,
     org_id: int,
-    metric: str,
+    metric: str | None,
     service: str | None,
-    matchers: Mapping[str, str],
+    matchers: Mapping[str, str] | Sequence[Matcher],
 ) -> list[SelectedSeries]:
-    """The org's series of `metric` (of one service, if named) whose labels match exactly."""
-    # Plain columns rather than Series objects: the identity map and instance state cost more
-    # than the rest of a one-series query.
-    statement = (
-        select(Series.id, Service.name, Series.metric, Series.labels)
-        .join(Service, Service.id == Series.service_id)
-        .where(Series.org_id == org_id, Series.metric == metric)
-        .order_by(Service.name, Series.labels_key)
-    )
+    """The org's series of `metric` (of one service, if named) that every matcher accepts; a
+    label dict means exact matchers. `service` and `__name__` matchers select by service and
+    metric."""
+    chosen = exact(matchers) if isinstance(matchers, Mapping) else list(matchers)
+    if metric is not None:
+        chosen.insert(0, Matcher(NAME, "=", metric))
     if service is not None:
-        statement = statement.where(Service.name == service)
-    rows = await session.execute(statement)
-    return [
-        SelectedSeries(row.id, row.name, row.metric, dict(row.labels))
-        for row in rows.all()
-        if all(row.labels.get(k) == v for k, v in matchers.items())
-    ]
+        chosen.insert(0, Matcher(SERVICE, "=", service))
+    return await describe(session, await series_ids(session, org_id, chosen))
+
+
+__all__ = [
+    "SelectedSeries",
+    "create_series",
+    "describe",
+    "index_labels",
+    "label_names",
+    "label_values",
+    "metric_names",
+    "select_series",
+    "series_by_key",
+    "series_ids",
+]
