@@ -200,8 +200,6 @@ async def _found(
     request: Request, session: SessionDep, org_id: int, params: dict[str, list[str]]
 ) -> list[dict[str, str]]:
     selectors = _selectors(params)
-    if not selectors:
-        selectors = [[Matcher(engine.NAME, "=~", ".+")]]
     seen: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for matchers in selectors:
         for found in await service.find_series(session, org_id, matchers):
@@ -229,7 +227,10 @@ async def labels(request: Request, principal: CanQuery, session: SessionDep) -> 
     """Every label name of the org's series (of those matching `match[]`, when given)."""
 
     async def make() -> list[str]:
-        found = await _found(request, session, principal.org_id, await _params(request))
+        params = await _params(request)
+        if not params.get("match[]"):
+            return await service.label_names(session, principal.org_id, _results(request))
+        found = await _found(request, session, principal.org_id, params)
         return sorted({name for labels in found for name in labels})
 
     return await _answer(make)
@@ -259,8 +260,8 @@ async def label_values(
 
     async def make() -> list[str]:
         params = await _params(request)
-        if name == engine.NAME and not params.get("match[]"):
-            return await service.metric_names(session, principal.org_id, _results(request))
+        if not params.get("match[]"):
+            return await service.label_values(session, principal.org_id, name, _results(request))
         found = await _found(request, session, principal.org_id, params)
         return sorted({labels[name] for labels in found if name in labels})
 

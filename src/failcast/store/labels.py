@@ -48,7 +48,7 @@ class Matcher:
             object.__setattr__(self, "_regex", regex)
 
     def __str__(self) -> str:
-        return f"{self.name}{self.op}{_quote(self.value)}"
+        return f"{self.name}{self.op}{quote(self.value)}"
 
     def matches(self, value: str) -> bool:
         if self._regex is None:
@@ -61,7 +61,8 @@ class Matcher:
         return self.matches("")
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
+    """A PromQL string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 

@@ -219,7 +219,7 @@ async def series_ids(session: AsyncSession, org_id: int, matchers: Sequence[Matc
 
 
 async def describe(session: AsyncSession, ids: Iterable[int]) -> list[SelectedSeries]:
-    """The series of `ids`, by service, metric and labels."""
+    """The series of `ids`, by metric, service and labels."""
     rows: list[Any] = []
     for chunk in _chunks(sorted(ids)):
         # Plain columns rather than Series objects: the identity map and instance state cost
@@ -230,7 +230,7 @@ async def describe(session: AsyncSession, ids: Iterable[int]) -> list[SelectedSe
             .where(Series.id.in_(chunk))
         )
         rows.extend((await session.execute(statement)).all())
-    rows.sort(key=lambda r: (r.name, r.metric, r.labels_key))
+    rows.sort(key=lambda r: (r.metric, r.name, r.labels_key))
     return [SelectedSeries(r.id, r.name, r.metric, dict(r.labels)) for r in rows]
 
 
