@@ -6,10 +6,13 @@ as if the label were empty, so `path=""` keeps the series that have no `path` an
 those that have one. A selector must have a matcher that the empty string does not satisfy:
 otherwise it would select every series of every metric.
 
-Regular expressions are Python's (`re.fullmatch`), not Go's RE2 as in Prometheus. They agree
-on the syntax selectors use (classes, alternation, repetition, `(?i)`); Python also accepts
-look-arounds and back-references, which RE2 refuses, and `.` does not match a newline in
-either (Prometheus 2.x).
+Regular expressions are matched by Python (`re.fullmatch`), not by Go's RE2 as in Prometheus.
+They agree on the syntax selectors use (classes, alternation, repetition, `(?i)`), and `.` does
+not match a newline in either (Prometheus 2.x). Selectors written as PromQL text are parsed by
+an RE2-like engine first, so look-arounds and back-references are refused there as Prometheus
+refuses them; a Matcher built in code accepts whatever Python accepts. Python's engine
+backtracks, so a pathological expression costs time per value it is tried on (RE2's cost is
+linear); the values tried are a label's distinct values, not its series.
 """
 
 from __future__ import annotations
