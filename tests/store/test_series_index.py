@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import make_settings
 from fastapi import FastAPI
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from failcast.config import Settings
@@ -210,3 +211,68 @@ def test_the_migration_indexes_the_series_already_stored(
     ]
     downgrade(fresh, "0016_training_jobs")
     upgrade(fresh)
+
+
+async def _many(app: FastAPI, count: int) -> int:
+    org_id = await _org(app, "many")
+    samples = []
+    for i in range(count):
+        labels = {"instance": f"i{i}", "parity": str(i % 2)}
+        samples.append(ValidSample("api", "up", labels, labels_key(labels), TS, 1.0))
+    async with app.state.db.session() as session:
+        await Ingestor().ingest_samples(session, org_id, samples)
+    return org_id
+
+
+async def test_a_regex_matching_many_values_selects_them_all(app: FastAPI) -> None:
+    org_id = await _many(app, 1200)
+    async with app.state.db.session() as session:
+        every = await series_ids(session, org_id, parse_selector('{instance=~"i[0-9]+"}'))
+        odd = await series_ids(session, org_id, parse_selector('{instance=~"i.*[13579]"}'))
+        both = await series_ids(
+            session, org_id, parse_selector('up{instance=~"i1.*", parity!="1"}')
+        )
+    assert len(every) == 1200
+    assert len(odd) == 600
+    # i10-i19, i100-i199 and i1000-i1199 hold 155 even numbers; i1 is odd.
+    assert len(both) == 155
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        '{instance="i7"}',
+        'up{instance="i7"}',
+        '{instance="i7", parity!="1"}',
+        '{parity="0", instance=~"i1.*"}',
+        'up{instance=~"i1.", parity="1"}',
+    ],
+)
+async def test_selection_reads_the_index_not_the_whole_metric(
+    app: FastAPI, settings: Settings, selector: str
+) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("query plans are checked on SQLite, whose planner needs no statistics")
+    org_id = await _many(app, 50)
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with app.state.db.session() as session:
+            await series_ids(session, org_id, parse_selector(selector))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements
+    async with app.state.db.session() as session:
+        for statement, parameters in statements:
+            connection = await session.connection()
+            raw = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plan = [str(row[-1]) for row in raw]
+            tables = ("SCAN series", "SCAN series_label", "SCAN service")
+            scans = [step for step in plan if step.split(" AS ")[0] in tables]
+            assert scans == [], (statement, plan)

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.models import Series, SeriesLabel, Service
@@ -165,20 +166,6 @@ async def _ids(session: AsyncSession, statement: Select[Any]) -> set[int]:
     return set(await session.scalars(statement))
 
 
-async def _having(session: AsyncSession, org_id: int, m: Matcher, *, passing: bool) -> set[int]:
-    """Ids of the series whose label `m.name` has a (non-empty) value that passes `m` (or,
-    with `passing` false, fails it). Series without the label are never in the answer."""
-    label = SeriesLabel
-    base = select(label.series_id).where(label.org_id == org_id, label.name == m.name)
-    if m.op in ("=", "!=") and (m.op == "=") is passing:
-        return await _ids(session, base.where(label.value == m.value))
-    values = [v for v in await label_values(session, org_id, m.name) if m.matches(v) is passing]
-    found: set[int] = set()
-    for chunk in _chunks(values):
-        found |= await _ids(session, base.where(label.value.in_(chunk)))
-    return found
-
-
 async def _column(session: AsyncSession, org_id: int, m: Matcher) -> ColumnElement[bool]:
     """The condition on `series` that a metric-name or service matcher stands for."""
     if m.name == NAME:
@@ -192,30 +179,97 @@ async def _column(session: AsyncSession, org_id: int, m: Matcher) -> ColumnEleme
     return Series.service_id.in_(await _service_ids(session, org_id, m))
 
 
+class _Condition(NamedTuple):
+    """A label matcher as the index sees it: series whose `name` has one of `values` (any
+    value when None) are kept (`keep`) or dropped."""
+
+    name: str
+    values: list[str] | None
+    keep: bool
+
+
+async def _condition(session: AsyncSession, org_id: int, m: Matcher) -> _Condition | None:
+    """What `m` asks of the index; None when it asks nothing (it passes every value)."""
+    keep = not m.matches_empty
+    if m.op in ("=", "!="):
+        # `name="v"` keeps v and `name!="v"` drops it; `name=""` drops and `name!=""` keeps
+        # any value.
+        return _Condition(m.name, [m.value] if m.value else None, keep)
+    values = [v for v in await label_values(session, org_id, m.name) if m.matches(v) is keep]
+    if not keep and not values:
+        return None
+    return _Condition(m.name, values, keep)
+
+
+def _where(label: Any, c: _Condition) -> list[ColumnElement[bool]]:
+    where = [label.name == c.name]
+    if c.values is not None:
+        one = len(c.values) == 1
+        where.append(label.value == c.values[0] if one else label.value.in_(c.values))
+    return where
+
+
 async def series_ids(session: AsyncSession, org_id: int, matchers: Sequence[Matcher]) -> set[int]:
     """Ids of the org's series that every matcher accepts. BadMatcher when no matcher needs a
     value (the selector would be every series)."""
     require_selective(matchers)
-    columns = [m for m in matchers if m.name in (NAME, SERVICE)]
-    labels = [m for m in matchers if m.name not in (NAME, SERVICE)]
-    # The narrowing matchers first, cheapest (equality) first; then the ones that remove.
-    narrowing = sorted((m for m in labels if not m.matches_empty), key=lambda m: m.op != "=")
-    removing = [m for m in labels if m.matches_empty]
-    found: set[int] | None = None
-    if columns:
-        conditions = [await _column(session, org_id, m) for m in columns]
-        found = await _ids(session, select(Series.id).where(Series.org_id == org_id, *conditions))
-    for m in narrowing:
-        if found is not None and not found:
-            return set()
-        hits = await _having(session, org_id, m, passing=True)
-        found = hits if found is None else found & hits
-    assert found is not None  # require_selective: some matcher needs a value
-    for m in removing:
-        if not found:
-            break
-        found -= await _having(session, org_id, m, passing=False)
-    return found
+    columns = [await _column(session, org_id, m) for m in matchers if m.name in (NAME, SERVICE)]
+    conditions = []
+    for m in matchers:
+        if m.name not in (NAME, SERVICE):
+            c = await _condition(session, org_id, m)
+            if c is not None:
+                conditions.append(c)
+    if any(c.keep and c.values == [] for c in conditions):
+        return set()
+    # One statement, driven by the matcher that looks narrowest: a label's single value, else
+    # the metric or service, else the label with the fewest matching values. Every other
+    # matcher probes the (series_id, name) key once per driving row, so the cost follows the
+    # driver's entries, never the whole metric.
+    keeping = sorted(
+        (c for c in conditions if c.keep),
+        key=lambda c: len(c.values) if c.values is not None else 1 << 30,
+    )
+    narrow_columns = any(not m.matches_empty for m in matchers if m.name in (NAME, SERVICE))
+    driver = keeping[0] if keeping else None
+    single = driver is not None and driver.values is not None and len(driver.values) == 1
+    if narrow_columns and not single:
+        driver = None
+    if driver is not None and driver.values is not None and len(driver.values) > CHUNK:
+        # Many values: a statement per chunk of them (a series has one value per name).
+        found: set[int] = set()
+        for chunk in _chunks(driver.values):
+            part = driver._replace(values=list(chunk))
+            rest = [part if c is driver else c for c in conditions]
+            found |= await _select(session, org_id, columns, part, rest)
+        return found
+    return await _select(session, org_id, columns, driver, conditions)
+
+
+async def _select(
+    session: AsyncSession,
+    org_id: int,
+    columns: list[ColumnElement[bool]],
+    driver: _Condition | None,
+    conditions: list[_Condition],
+) -> set[int]:
+    ids: Any
+    if driver is not None:
+        first = aliased(SeriesLabel)
+        ids = first.series_id
+        statement = select(ids).where(first.org_id == org_id, *_where(first, driver))
+        if columns:
+            statement = statement.join(Series, Series.id == ids).where(*columns)
+    else:
+        ids = Series.id
+        statement = select(ids).where(Series.org_id == org_id, *columns)
+    for c in conditions:
+        if c is driver:
+            continue
+        label = aliased(SeriesLabel)
+        probe = exists().where(label.series_id == ids, *_where(label, c))
+        statement = statement.where(probe if c.keep else ~probe)
+    return await _ids(session, statement)
 
 
 async def describe(session: AsyncSession, ids: Iterable[int]) -> list[SelectedSeries]:
