@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 from failcast.ingest.schemas import NAME_PATTERN, SERVICE_PATTERN
 from failcast.models.incident import IncidentType
+from failcast.store.labels import Matcher, exact, parse_beside_metric
 from failcast.timeutil import parse_duration_ms
 from failcast.topology.yamlsource import validate_yaml
 
@@ -87,6 +88,14 @@ class _Rule(BaseModel):
     selector: dict[str, str] = Field(
         default_factory=dict, description="series labels that must be equal"
     )
+    match: str | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "more series matchers, as a PromQL selector with `=`, `!=`, `=~`, `!~`: "
+            '`{path=~"/v1/.*", code!="200"}`'
+        ),
+    )
     labels: dict[str, str] = Field(
         default_factory=dict, description="extra labels on the alert, used by routes"
     )
@@ -94,6 +103,19 @@ class _Rule(BaseModel):
     keep_firing_for: Duration = "0s"
     incident_type: IncidentType | None = None
     flap: FlapControl = Field(default_factory=FlapControl)
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_beside_metric(value)  # BadMatcher is a ValueError: the field's error
+        return value
+
+    @property
+    def matchers(self) -> list[Matcher]:
+        """`selector` and `match` together."""
+        extra = parse_beside_metric(self.match) if self.match else []
+        return [*exact(self.selector), *extra]
 
     @property
     def for_ms(self) -> int:

@@ -56,7 +56,7 @@ async def query_metrics(
     span = service.parse_range(start, end, step)
     matchers = exact(service.parse_matchers(labels))
     if selector:
-        matchers += service.parse_selector_param("selector", selector, metric)
+        matchers += service.parse_selector_param("selector", selector)
     selected = await select_series(session, principal.org_id, metric, service_name, matchers)
     limit = settings.max_query_points
     points = await read_range(

@@ -13,7 +13,7 @@ from failcast.db.cursors import MAX_BIGINT
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import LogLevel
 from failcast.models import LogEntry, Sample, Series, Service
-from failcast.store.labels import NAME, BadMatcher, Matcher, parse_selector, quote
+from failcast.store.labels import BadMatcher, Matcher, parse_beside_metric
 from failcast.timeutil import now_ms, parse_duration_ms, parse_ts
 
 
@@ -67,15 +67,11 @@ def parse_matchers(raw: list[str]) -> dict[str, str]:
     return matchers
 
 
-def parse_selector_param(field: str, text: str, metric: str) -> list[Matcher]:
-    """The matchers of a PromQL series selector, of `metric` unless it names its own; 422
+def parse_selector_param(field: str, text: str) -> list[Matcher]:
+    """The matchers of a PromQL series selector used beside the `metric` parameter; 422
     naming the matcher that is wrong."""
-    body = text.lstrip()
-    if body.startswith("{"):
-        # The metric is the selector's narrowing matcher, so `{canary=""}` alone is valid.
-        body = "{" + NAME + "=" + quote(metric) + "," + body[1:]
     try:
-        return parse_selector(body)
+        return parse_beside_metric(text)
     except BadMatcher as exc:
         raise problem(field, str(exc)) from None
 

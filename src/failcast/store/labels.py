@@ -96,17 +96,27 @@ def from_parser(vs: Any) -> list[Matcher]:
     return matchers
 
 
-def parse_selector(text: str) -> list[Matcher]:
+def parse_selector(text: str, *, shown: str | None = None) -> list[Matcher]:
     """The matchers of a PromQL series selector: `{service="api", path=~"/v1/.*"}`, with or
-    without a metric name in front."""
+    without a metric name in front. Errors quote `shown` (default: the text)."""
+    quoted = repr(text if shown is None else shown)
     try:
         expr: Any = pp.parse(text)
     except (ValueError, RuntimeError) as exc:
-        raise BadMatcher(f"{text!r} is not a series selector: {exc}") from None
+        raise BadMatcher(f"{quoted} is not a series selector: {exc}") from None
     if type(expr).__name__ != "VectorSelector":
-        raise BadMatcher(f"{text!r} is not a series selector")
+        raise BadMatcher(f"{quoted} is not a series selector")
     if expr.matchers.or_matchers:
-        raise BadMatcher(f"{text!r}: 'or' inside a selector is not supported")
+        raise BadMatcher(f"{quoted}: 'or' inside a selector is not supported")
     if expr.offset is not None or getattr(expr, "at", None) is not None:
-        raise BadMatcher(f"{text!r}: a series selector takes no offset or @ modifier")
+        raise BadMatcher(f"{quoted}: a series selector takes no offset or @ modifier")
     return from_parser(expr)
+
+
+def parse_beside_metric(text: str) -> list[Matcher]:
+    """The matchers of a selector used beside a metric named elsewhere (a query parameter, a
+    rule's field): `{canary=""}` alone is valid there, since the metric narrows."""
+    body = text.strip()
+    if body.startswith("{"):
+        return parse_selector("{" + NAME + '="_",' + body[1:], shown=text)[1:]
+    return parse_selector(body)
