@@ -1,11 +1,12 @@
 """Finding series by label matchers, through the label index (`series_label`).
 
-Selection costs what its answer costs, not what the metric holds: an equality matcher reads
-the index entries of one (name, value); a regular expression reads the distinct values of its
-label (walked in index order, one probe per value) and then the entries of the values it
-matches. Matchers the empty string satisfies (`!=`, `!~`, `=~".*"`) cannot narrow a selection,
-so they remove the series that fail them from what the others selected. The metric name
-(`__name__`) and the service (`service`) are columns of `series`, matched the same way.
+Selection costs what its answer costs, not what the metric holds. A regular expression is
+first tried on the distinct values of its label (walked in index order, one probe per value)
+and stands for the values it matched. Then one statement reads the index entries of the
+narrowest-looking matcher and checks every other one per row, by the (series, name) key.
+Matchers the empty string satisfies (`!=`, `!~`, `=~".*"`) cannot narrow a selection, so they
+drop the series whose value fails them. The metric name (`__name__`) and the service
+(`service`) are columns of `series`, matched the same way.
 """
 
 from __future__ import annotations
