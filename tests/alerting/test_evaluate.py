@@ -261,3 +261,35 @@ async def test_context_uses_org_playbook_and_incident_history(
         "Page the API team",
         "Fail over to the standby region",
     ]
+
+
+async def test_a_rule_selects_series_with_promql_matchers(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    for path in ("/v1/users", "/v1/orders", "/v2/users"):
+        await ingest(client, api_key, [95.0] * 5, metric="latency_ms", labels={"path": path})
+    await ingest(client, api_key, [95.0] * 5, metric="latency_ms")
+    await add_rule(
+        client,
+        account,
+        kind="threshold",
+        name="slow-v1",
+        metric="latency_ms",
+        op=">",
+        value=90,
+        window="5m",
+        agg="last",
+        match='{path=~"/v1/.*", path!="/v1/orders"}',
+    )
+    await evaluate(app, account, 4)
+    [firing] = await alerts(client, account)
+    assert firing["labels"]["path"] == "/v1/users"
+    refused = await client.post(
+        "/api/v1/alert-rules",
+        json={"kind": "threshold", "name": "bad", "metric": "m", "value": 1, "match": '{p=~"("}'},
+        headers=account.headers,
+    )
+    assert refused.status_code == 422
+    [problem] = refused.json()["detail"]
+    assert problem["field"].endswith("match")
+    assert problem["msg"].startswith("""'{p=~"("}' is not a series selector""")

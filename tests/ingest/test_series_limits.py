@@ -143,7 +143,7 @@ async def test_series_are_created_in_short_transactions(
     engine = app.state.db.engine.sync_engine
 
     def count(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO SERIES"):
+        if statement.lstrip().upper().startswith("INSERT INTO SERIES ("):
             inserted[0] += cursor.rowcount if cursor.rowcount > 0 else len(params or [])
 
     def commit(conn: Any) -> None:

@@ -71,3 +71,33 @@ async def test_registered_exporters_are_served_per_org_and_need_read_scope(
     ingest_only = await create_api_key(client, account, ["ingest"])
     assert (await client.get(EXPORT, headers=bearer(ingest_only))).status_code == 403
     assert (await client.get(EXPORT)).status_code == 401
+
+
+async def test_label_lists_reuse_a_recent_collection_and_queries_do_not(
+    app: FastAPI, client: httpx.AsyncClient, api_key: str
+) -> None:
+    now = [1000.0]
+    calls = [0]
+
+    async def counted(session: AsyncSession, org_id: int) -> list[ExportedSample]:
+        calls[0] += 1
+        return [ExportedSample("probe", "A probe.", {"round": str(calls[0])}, 1.0)]
+
+    app.state.exporters.register(counted)
+    app.state.exporters.clock = lambda: now[0]
+    headers = bearer(api_key)
+
+    async def rounds() -> list[str]:
+        response = await client.get("/prometheus/api/v1/label/round/values", headers=headers)
+        values: list[str] = response.json()["data"]
+        return values
+
+    assert await rounds() == ["1"]
+    now[0] += 10
+    assert await rounds() == ["1"]  # within RECENT_SECONDS: the same collection
+    query = await client.get(
+        "/prometheus/api/v1/query", params={"query": "failcast_probe"}, headers=headers
+    )
+    assert [r["metric"]["round"] for r in query.json()["data"]["result"]] == ["2"]
+    now[0] += 16
+    assert await rounds() == ["3"]

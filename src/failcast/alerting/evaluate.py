@@ -40,6 +40,7 @@ from failcast.kit.durations import duration_ms
 from failcast.models import Alert, AlertEvent, AlertRule
 from failcast.models.alert import ACTIVE_STATES
 from failcast.signals import SignalRegistry, SignalRequest
+from failcast.store.labels import Matcher
 from failcast.store.samples import Aggregation, read_range
 from failcast.store.series import select_series
 
@@ -67,15 +68,16 @@ async def observe_samples(
     session: AsyncSession, org_id: int, spec: ThresholdRule | AnomalyScoreRule, now: datetime
 ) -> list[Observation]:
     """One observation per matching series, from its samples in (now - window, now]."""
+    matchers = spec.matchers
     if isinstance(spec, ThresholdRule):
-        metric, agg, selector = spec.metric, spec.agg, dict(spec.selector)
+        metric, agg = spec.metric, spec.agg
     else:
-        metric, agg, selector = ANOMALY_METRIC, "max", dict(spec.selector)
+        metric, agg = ANOMALY_METRIC, "max"
         if spec.source_metric:
-            selector["metric"] = spec.source_metric
+            matchers.append(Matcher("metric", "=", spec.source_metric))
     series = [
         (found.id, found.service, found.labels)
-        for found in await select_series(session, org_id, metric, spec.service, selector)
+        for found in await select_series(session, org_id, metric, spec.service, matchers)
     ]
     if not series:
         return []

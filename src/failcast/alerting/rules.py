@@ -15,12 +15,13 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 from failcast.kit.durations import Duration, duration_ms
 from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 from failcast.kit.yamlsource import validate_yaml
 from failcast.models.incident import IncidentType
+from failcast.store.labels import Matcher, exact, parse_beside_metric
 
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
@@ -63,6 +64,14 @@ class _Rule(BaseModel):
     selector: dict[str, str] = Field(
         default_factory=dict, description="series labels that must be equal"
     )
+    match: str | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "more series matchers, as a PromQL selector with `=`, `!=`, `=~`, `!~`: "
+            '`{path=~"/v1/.*", code!="200"}`'
+        ),
+    )
     labels: dict[str, str] = Field(
         default_factory=dict, description="extra labels on the alert, used by routes"
     )
@@ -70,6 +79,19 @@ class _Rule(BaseModel):
     keep_firing_for: Duration = "0s"
     incident_type: IncidentType | None = None
     flap: FlapControl = Field(default_factory=FlapControl)
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_beside_metric(value)  # BadMatcher is a ValueError: the field's error
+        return value
+
+    @property
+    def matchers(self) -> list[Matcher]:
+        """`selector` and `match` together."""
+        extra = parse_beside_metric(self.match) if self.match else []
+        return [*exact(self.selector), *extra]
 
     @property
     def for_ms(self) -> int:

@@ -46,9 +46,16 @@ def _query_params(
     end: str | None,
     step: str | None,
     agg: Aggregation,
+    selector: str | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"metric": metric, "agg": agg.value}
-    for name, value in (("service", service), ("start", start), ("end", end), ("step", step)):
+    for name, value in (
+        ("service", service),
+        ("start", start),
+        ("end", end),
+        ("step", step),
+        ("selector", selector),
+    ):
         if value:
             params[name] = value
     if labels:
@@ -59,6 +66,13 @@ def _query_params(
 ServiceOption = Annotated[str | None, typer.Option("--service", "-s", help="Only this service.")]
 LabelOption = Annotated[
     list[str] | None, typer.Option("--label", "-l", help="Label matcher name=value (repeatable).")
+]
+SelectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--selector",
+        help='More matchers as a PromQL selector, e.g. \'{path=~"/v1/.*",code!="200"}\'.',
+    ),
 ]
 StartOption = Annotated[
     str | None, typer.Option(help="RFC 3339 or Unix seconds (default: end - 1h).")
@@ -73,6 +87,7 @@ def query(
     metric: Annotated[str, typer.Argument(help="Metric name.")],
     service: ServiceOption = None,
     label: LabelOption = None,
+    selector: SelectorOption = None,
     start: StartOption = None,
     end: EndOption = None,
     step: StepOption = None,
@@ -82,7 +97,7 @@ def query(
     as_json: JsonOption = False,
 ) -> None:
     """Series of one metric: a summary row per series, or every point with --json."""
-    params = _query_params(metric, service, label, start, end, step, agg)
+    params = _query_params(metric, service, label, start, end, step, agg, selector)
     with api(url, api_key) as client:
         body = client.call("GET", "/api/v1/metrics", params=params)
     if as_json:

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, tuple_, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
-from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.detect.base import BaseDetector, State
 from failcast.detect.choices import specs_by_metric
 from failcast.detect.live import (
@@ -47,6 +46,7 @@ from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series, Service
 from failcast.store.samples import Aggregation, SampleRow, read_range, write_samples
+from failcast.store.series import create_series
 
 log = logging.getLogger("failcast.detect")
 
@@ -342,32 +342,11 @@ class LiveScoring:
             wanted[n] = (item.service_id, metric, labels_key(labels), labels)
         if not wanted:
             return {}
-        await insert_ignoring_conflicts(
+        ids = await create_series(
             session,
-            Series.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "org_id": org_id,
-                    "service_id": s,
-                    "metric": m,
-                    "labels": labels,
-                    "labels_key": key,
-                }
-                for s, m, key, labels in {(w[0], w[2]): w for w in wanted.values()}.values()
-            ],
-            ["service_id", "metric", "labels_key"],
+            org_id,
+            list({(w[0], w[1], w[2]): w for w in wanted.values()}.values()),
         )
-        triples = sorted({(s, m, key) for s, m, key, _ in wanted.values()})
-        ids: dict[tuple[int, str, str], int] = {}
-        for start in range(0, len(triples), 500):
-            rows = await session.execute(
-                select(Series.service_id, Series.metric, Series.labels_key, Series.id).where(
-                    tuple_(Series.service_id, Series.metric, Series.labels_key).in_(
-                        triples[start : start + 500]
-                    )
-                )
-            )
-            ids |= {(s, m, key): i for s, m, key, i in rows}
         return {n: ids[(s, m, key)] for n, (s, m, key, _) in wanted.items()}
 
     async def _write(

@@ -75,7 +75,11 @@ async def ingest_metrics(
         envelope = isinstance(data, dict) and isinstance(data.get("samples"), list)
         if envelope:
             extra = sorted(set(data) - {"samples"})
-            batch, problems = validate_batch(data["samples"], IngestLimits.from_settings(settings))
+            batch, problems = validate_batch(
+                data["samples"],
+                IngestLimits.from_settings(settings),
+                _ingestor(request).known,
+            )
             problems += [{"field": field, "msg": "unknown field"} for field in extra]
         del data
     if not envelope:

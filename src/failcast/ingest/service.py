@@ -3,7 +3,13 @@
 New series are created in short transactions of their own, committed before the samples are
 written, and only as many as the org's series limits admit (ingest/limits.py): a flood of new
 label sets from one org must neither hold the store's write lock for long nor grow without
-bound. A series created for a batch whose samples then fail to be written stays, empty.
+bound. A series created for a batch whose samples then fail to be written stays, empty. A series is
+created together with its entries in the label index (store/series.py).
+
+Two caches, bounded and kept across batches, spare known series most of the work: the label
+sets validation accepted before (`known`, by the labels as the client sends them), and the
+ids of committed series. Only series that are new to them are added; a batch of known series
+neither validates their labels again nor writes to either cache.
 """
 
 from __future__ import annotations
@@ -12,16 +18,18 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.upsert import insert_ignoring_conflicts
+from failcast.ingest.cache import Lru
 from failcast.ingest.limits import SeriesBudget
 from failcast.ingest.schemas import IngestResult, LogIn
-from failcast.ingest.validate import SampleBatch, SeriesKey, ValidSample
+from failcast.ingest.validate import KnownSeries, SampleBatch, SeriesKey, ValidSample
 from failcast.live.events import stage
-from failcast.models import LogEntry, Series, Service
+from failcast.models import LogEntry, Service
 from failcast.store.samples import write_sample_columns
+from failcast.store.series import create_series, series_by_key
 
 # Called before new services are created, or before a batch of samples is written; raising
 # (e.g. a plan limit) rejects the whole batch. Known services and series never reach the first.
@@ -42,9 +50,11 @@ class Ingestor:
         on_samples: SamplesHook | None = None,
         budget: SeriesBudget | None = None,
     ) -> None:
-        self._series: dict[tuple[int, SeriesKey], int] = {}
+        self._series: Lru[tuple[int, SeriesKey], int] = Lru(max_cached_series)
         self._services: dict[tuple[int, str], int] = {}
         self._max = max_cached_series
+        # Label sets validation accepted, for the receivers that validate with this ingestor.
+        self.known = KnownSeries(max_cached_series)
         self.on_new_services = on_new_services
         self.on_samples = on_samples
         # Per-org series limits; None (benchmarks, tools) admits every new series.
@@ -53,6 +63,7 @@ class Ingestor:
     def forget(self) -> None:
         self._series.clear()
         self._services.clear()
+        self.known.clear()
 
     async def _service_ids(
         self, session: AsyncSession, org_id: int, names: Iterable[str]
@@ -99,14 +110,20 @@ class Ingestor:
         """Ids of the batch's series, creating the new ones the org's limits admit: all of
         them or an error, or (`partial`) as many as admitted. With `commit`, services and
         series are committed in short transactions before the caller writes samples."""
-        resolved = {k: self._series[(org_id, k)] for k in keys if (org_id, k) in self._series}
-        missing = [k for k in keys if k not in resolved]
+        resolved: dict[SeriesKey, int] = {}
+        missing: list[SeriesKey] = []
+        for k in keys:
+            cached = self._series.get((org_id, k))
+            if cached is None:
+                missing.append(k)
+            else:
+                resolved[k] = cached
         if not missing:
             return resolved, 0, 0
         services = await self._select_services(session, org_id, {k[0] for k in missing})
         wanted = {(services[k[0]], k[1], k[2]): k for k in missing if k[0] in services}
         if wanted:
-            found = await self._select_series(session, list(wanted))
+            found = await series_by_key(session, list(wanted))
             resolved |= {wanted[t]: series_id for t, series_id in found.items()}
         new = [k for k in missing if k not in resolved]
         if not new:
@@ -120,59 +137,34 @@ class Ingestor:
         )
         if commit:
             await session.commit()
+        created: dict[tuple[int, str, str], int] = {}
         triples = [(service_ids[k[0]], k[1], k[2]) for k in new]
         for start in range(0, len(new), SERIES_CHUNK):
-            rows = [
-                {
-                    "org_id": org_id,
-                    "service_id": service_id,
-                    "metric": metric,
-                    "labels": keys[key],
-                    "labels_key": labels_key,
-                }
-                for (service_id, metric, labels_key), key in zip(
+            chunk = [
+                (*triple, keys[key])
+                for triple, key in zip(
                     triples[start : start + SERIES_CHUNK],
                     new[start : start + SERIES_CHUNK],
                     strict=True,
                 )
             ]
-            await insert_ignoring_conflicts(
-                session,
-                Series.__table__,  # type: ignore[arg-type]
-                rows,
-                ["service_id", "metric", "labels_key"],
-            )
+            created |= await create_series(session, org_id, chunk)
             if commit:
                 await session.commit()
         if self.budget is not None:
             self.budget.spend(org_id, len(new))
-        created = await self._select_series(session, triples)
         resolved |= {k: created[t] for t, k in zip(triples, new, strict=True) if t in created}
         return resolved, services_created, len(new)
-
-    @staticmethod
-    async def _select_series(
-        session: AsyncSession, triples: Sequence[tuple[int, str, str]]
-    ) -> dict[tuple[int, str, str], int]:
-        found: dict[tuple[int, str, str], int] = {}
-        for start in range(0, len(triples), 500):
-            chunk = triples[start : start + 500]
-            rows = await session.execute(
-                select(Series.service_id, Series.metric, Series.labels_key, Series.id).where(
-                    tuple_(Series.service_id, Series.metric, Series.labels_key).in_(chunk)
-                )
-            )
-            for service_id, metric, key, series_id in rows:
-                found[(service_id, metric, key)] = series_id
-        return found
 
     def _remember(
         self, org_id: int, series: dict[SeriesKey, int], services: dict[str, int]
     ) -> None:
-        if len(self._series) + len(series) > self._max:
-            self.forget()
+        """Cache the ids of series and services that were not cached yet."""
         for key, series_id in series.items():
-            self._series[(org_id, key)] = series_id
+            if (org_id, key) not in self._series:
+                self._series.put((org_id, key), series_id)
+        if len(self._services) + len(services) > self._max:
+            self._services.clear()
         for name, service_id in services.items():
             self._services[(org_id, name)] = service_id
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field as column
 from typing import Any, NamedTuple
 
+from failcast.ingest.cache import Lru
 from failcast.ingest.schemas import IngestLimits
 from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 from failcast.timeutil import parse_ts
@@ -26,6 +27,29 @@ _REQUIRED = ("service", "metric", "ts", "value")
 
 
 SeriesKey = tuple[str, str, str]  # (service, metric, labels_key)
+# (service, metric, *label items in the order received): a series as a client sent it.
+RawKey = tuple[Any, ...]
+
+
+class KnownSeries:
+    """Series that passed validation before, by the raw key a client sends them with: their
+    samples skip the checks of service, metric and labels in later batches. One per process
+    and per set of limits (a label set valid under one limit may not be under another)."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self._keys: Lru[RawKey, tuple[SeriesKey, dict[str, str]]] = Lru(size)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def get(self, raw: RawKey) -> tuple[SeriesKey, dict[str, str]] | None:
+        return self._keys.get(raw)
+
+    def add(self, raw: RawKey, key: SeriesKey, labels: dict[str, str]) -> None:
+        self._keys.put(raw, (key, labels))
+
+    def clear(self) -> None:
+        self._keys.clear()
 
 
 class ValidSample(NamedTuple):
@@ -55,15 +79,19 @@ class SampleBatch:
 
     def add(self, sample: ValidSample) -> int:
         """Append one sample; return the position of its series."""
-        key = (sample.service, sample.metric, sample.labels_key)
+        position = self.position((sample.service, sample.metric, sample.labels_key), sample.labels)
+        self.index.append(position)
+        self.ts.append(sample.ts)
+        self.values.append(sample.value)
+        return position
+
+    def position(self, key: SeriesKey, labels: dict[str, str]) -> int:
+        """The position of a series in `series`, added if new."""
         position = self._positions.get(key)
         if position is None:
             position = self._positions[key] = len(self.series)
             self.series.append(key)
-            self.labels.append(sample.labels)
-        self.index.append(position)
-        self.ts.append(sample.ts)
-        self.values.append(sample.value)
+            self.labels.append(labels)
         return position
 
     @classmethod
@@ -173,14 +201,15 @@ def validate_samples(
 
 
 def validate_batch(
-    items: list[Any], limits: IngestLimits
+    items: list[Any], limits: IngestLimits, known: KnownSeries | None = None
 ) -> tuple[SampleBatch, list[dict[str, Any]]]:
-    """The valid samples by column, and one `{"index", "field", "msg"}` problem per bad field."""
+    """The valid samples by column, and one `{"index", "field", "msg"}` problem per bad field.
+    Series in `known` are not checked again; those this batch accepts are added to it."""
     check = _Checker(limits)
     earliest, latest = limits.earliest_ms, limits.latest_ms
     batch = SampleBatch()
-    # (service, metric, *label items in the order received) -> the sample's series in `batch`.
-    seen: dict[tuple[Any, ...], int] = {}
+    # A series as sent -> its position in `batch`.
+    seen: dict[RawKey, int] = {}
     add_index, add_ts, add_value = batch.index.append, batch.ts.append, batch.values.append
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -200,7 +229,12 @@ def validate_batch(
                 and value - value == 0
             ):
                 try:
-                    position = seen.get((service, metric, *labels.items()))
+                    raw = (service, metric, *labels.items())
+                    position = seen.get(raw)
+                    if position is None and known is not None:
+                        hit = known.get(raw)
+                        if hit is not None:
+                            position = seen[raw] = batch.position(*hit)
                     number = float(value)
                 except (TypeError, OverflowError):  # the slow path names the problem
                     position = None
@@ -215,6 +249,8 @@ def validate_batch(
         if sample is not None and len(problems) == before:
             probe = (sample.service, sample.metric, *sample.labels.items())
             seen[probe] = batch.add(sample)
+            if known is not None:
+                known.add(probe, batch.series[seen[probe]], dict(sample.labels))
     return batch, problems
 
 

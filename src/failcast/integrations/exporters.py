@@ -7,6 +7,7 @@ Every exported name gets the `failcast_` prefix and is exposed as a gauge.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import NamedTuple, cast
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.health import METRICS, MetricName, score_service
+from failcast.ingest.cache import Lru
 from failcast.models import Sample, Series, Service
 from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
@@ -34,11 +36,24 @@ class ExportedSample(NamedTuple):
 Exporter = Callable[[AsyncSession, int], Awaitable[Iterable[ExportedSample]]]
 
 
+# How long the metadata endpoints (label names and values, series) may reuse a collection.
+RECENT_SECONDS = 15.0
+
+
 class ExporterRegistry:
     """The exporters one app serves; a new registry per app keeps tests apart."""
 
-    def __init__(self, exporters: Iterable[Exporter] = ()) -> None:
+    def __init__(
+        self,
+        exporters: Iterable[Exporter] = (),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_orgs: int = 1000,
+    ) -> None:
         self._exporters: list[Exporter] = list(exporters)
+        self.clock = clock
+        # org -> (when collected, samples): the last collection, for `collect_recent`.
+        self._recent: Lru[int, tuple[float, list[ExportedSample]]] = Lru(max_orgs)
 
     def register(self, exporter: Exporter) -> Exporter:
         """Add an exporter; returns it, so this works as a decorator."""
@@ -47,13 +62,23 @@ class ExporterRegistry:
         return exporter
 
     def copy(self) -> ExporterRegistry:
-        return ExporterRegistry(self._exporters)
+        return ExporterRegistry(self._exporters, clock=self.clock)
 
     async def collect(self, session: AsyncSession, org_id: int) -> list[ExportedSample]:
         samples: list[ExportedSample] = []
         for exporter in self._exporters:
             samples.extend(await exporter(session, org_id))
+        self._recent.put(org_id, (self.clock(), samples))
         return samples
+
+    async def collect_recent(self, session: AsyncSession, org_id: int) -> list[ExportedSample]:
+        """The org's samples as collected at most RECENT_SECONDS ago. Some exporters read
+        every stored sample; label lists, asked on every keystroke of a query editor, need not
+        wait for them."""
+        recent = self._recent.get(org_id)
+        if recent is not None and self.clock() - recent[0] < RECENT_SECONDS:
+            return recent[1]
+        return await self.collect(session, org_id)
 
 
 class _Snapshot(Collector):

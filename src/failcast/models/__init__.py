@@ -37,6 +37,7 @@ from failcast.models.sample_rollup import SampleRollup
 from failcast.models.sample_rollup_dirty import SampleRollupDirty
 from failcast.models.scrape_target import ScrapeTarget
 from failcast.models.series import Series
+from failcast.models.series_label import SeriesLabel
 from failcast.models.service import Service, ServiceKind
 from failcast.models.silence import Silence
 from failcast.models.slo import Slo
@@ -92,6 +93,7 @@ __all__ = [
     "SampleRollupDirty",
     "ScrapeTarget",
     "Series",
+    "SeriesLabel",
     "Service",
     "ServiceKind",
     "Silence",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from failcast.db.base import Base, UTCDateTime, utcnow
@@ -17,7 +17,11 @@ class Series(Base):
     """
 
     __tablename__ = "series"
-    __table_args__ = (UniqueConstraint("service_id", "metric", "labels_key"),)
+    __table_args__ = (
+        UniqueConstraint("service_id", "metric", "labels_key"),
+        # The metric names of an org, walked in order, and one metric's series.
+        Index("ix_series_org_id_metric", "org_id", "metric"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from failcast import __version__
 from failcast.deps import SessionDep, SettingsDep
 from failcast.integrations.auth import CanQuery
+from failcast.integrations.exporters import ExporterRegistry
 from failcast.promql import engine, service
 from failcast.promql.engine import BadQuery, Matcher, Scalar, Unsupported, Vector
 from failcast.timeutil import now_ms, parse_duration_ms, parse_ts
@@ -126,10 +127,13 @@ def _instant(value: engine.Value, at: int) -> dict[str, Any]:
     return {"resultType": "vector", "result": result}
 
 
-def _results(request: Request) -> service.Results | None:
-    """Failcast's own results, as the exporter serves them."""
-    exporters = getattr(request.app.state, "exporters", None)
-    return None if exporters is None else exporters.collect
+def _results(request: Request, *, recent: bool = False) -> service.Results | None:
+    """Failcast's own results, as the exporter serves them; with `recent`, as collected up to
+    a few seconds ago (for label names and values and series, not for queries)."""
+    exporters: ExporterRegistry | None = getattr(request.app.state, "exporters", None)
+    if exporters is None:
+        return None
+    return exporters.collect_recent if recent else exporters.collect
 
 
 async def _evaluate(
@@ -200,13 +204,11 @@ async def _found(
     request: Request, session: SessionDep, org_id: int, params: dict[str, list[str]]
 ) -> list[dict[str, str]]:
     selectors = _selectors(params)
-    if not selectors:
-        selectors = [[Matcher(engine.NAME, "=~", ".+")]]
     seen: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for matchers in selectors:
         for found in await service.find_series(session, org_id, matchers):
             seen.setdefault(tuple(sorted(found.labels.items())), found.labels)
-        results = _results(request)
+        results = _results(request, recent=True)
         if results is not None:
             for virtual in await service.result_series(session, org_id, matchers, results):
                 seen.setdefault(tuple(sorted(virtual.labels.items())), virtual.labels)
@@ -229,7 +231,12 @@ async def labels(request: Request, principal: CanQuery, session: SessionDep) -> 
     """Every label name of the org's series (of those matching `match[]`, when given)."""
 
     async def make() -> list[str]:
-        found = await _found(request, session, principal.org_id, await _params(request))
+        params = await _params(request)
+        if not params.get("match[]"):
+            return await service.label_names(
+                session, principal.org_id, _results(request, recent=True)
+            )
+        found = await _found(request, session, principal.org_id, params)
         return sorted({name for labels in found for name in labels})
 
     return await _answer(make)
@@ -259,8 +266,10 @@ async def label_values(
 
     async def make() -> list[str]:
         params = await _params(request)
-        if name == engine.NAME and not params.get("match[]"):
-            return await service.metric_names(session, principal.org_id, _results(request))
+        if not params.get("match[]"):
+            return await service.label_values(
+                session, principal.org_id, name, _results(request, recent=True)
+            )
         found = await _found(request, session, principal.org_id, params)
         return sorted({labels[name] for labels in found if name in labels})
 

@@ -28,12 +28,15 @@ import numpy as np
 import numpy.typing as npt
 import promql_parser as pp
 
+from failcast.store.labels import NAME as NAME
+from failcast.store.labels import BadMatcher, from_parser
+from failcast.store.labels import Matcher as Matcher
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Labels = dict[str, str]
 
 LOOKBACK_MS = 5 * 60_000
-NAME = "__name__"
 
 
 class Unsupported(ValueError):
@@ -42,28 +45,6 @@ class Unsupported(ValueError):
 
 class BadQuery(ValueError):
     """A query that cannot be parsed or evaluated as written."""
-
-
-@dataclass(frozen=True)
-class Matcher:
-    name: str
-    op: str  # "=", "!=", "=~", "!~"
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.op in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise BadQuery(f"invalid regular expression {self.value!r}: {exc}") from None
-
-    def matches(self, value: str) -> bool:
-        if self.op == "=":
-            return value == self.value
-        if self.op == "!=":
-            return value != self.value
-        hit = re.fullmatch(self.value, value) is not None
-        return hit if self.op == "=~" else not hit
 
 
 @dataclass(frozen=True)
@@ -129,18 +110,12 @@ def _duration_ms(value: Any) -> int:
 def _selector(vs: Any) -> Selector:
     if getattr(vs, "at", None) is not None:
         raise Unsupported("the @ modifier is not supported")
-    matchers = [
-        Matcher(
-            m.name,
-            {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}[_enum(m.op)],
-            m.value,
-        )
-        for m in vs.matchers.matchers
-    ]
     if vs.matchers.or_matchers:
         raise Unsupported("'or' inside a selector is not supported")
-    if vs.name:
-        matchers.insert(0, Matcher(NAME, "=", vs.name))
+    try:
+        matchers = from_parser(vs)
+    except BadMatcher as exc:
+        raise BadQuery(str(exc)) from None
     if not any(m.matches("") is False for m in matchers):
         raise BadQuery("vector selector must contain at least one non-empty matcher")
     offset = _duration_ms(vs.offset) if vs.offset is not None else 0

@@ -2,9 +2,10 @@
 
 Each Failcast series is a Prometheus series with the labels `__name__` (the metric), `service`
 and `job` (both the service: remote_write maps Prometheus' `job` to the service), and its own
-labels. A selector reads the org's series of the metric it names (or of every metric its
-`__name__` matcher accepts), keeps those whose labels match, and reads their raw samples over
-the span the expression needs.
+labels. A selector finds its series through the label index (store/series.py), and reads
+their raw samples over the span the expression needs. `job` is not in the index: it is the
+series' own `job` label or else its service, so a selector whose only narrowing matcher is on
+`job` looks for both and keeps the series whose resulting labels match.
 
 Failcast's own results (`failcast_*`, see integrations/results.py) are series too: each holds
 its current value, taken when the query runs, and `failcast_incident_probability` also holds
@@ -17,11 +18,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.integrations.exporters import PREFIX, ExportedSample
-from failcast.models import FailurePrediction, Service
+from failcast.models import FailurePrediction, SeriesLabel, Service
 from failcast.models import Series as SeriesRow
 from failcast.promql.engine import (
     LOOKBACK_MS,
@@ -35,11 +36,13 @@ from failcast.promql.engine import (
     Value,
     evaluate,
 )
+from failcast.store import series as store
 from failcast.store.samples import Aggregation, read_range
 from failcast.timeutil import ms_to_datetime, now_ms
 
 Results = Callable[[AsyncSession, int], Awaitable[list[ExportedSample]]]
 PROBABILITY = PREFIX + "incident_probability"
+JOB = "job"
 
 
 class TooLarge(ValueError):
@@ -64,13 +67,49 @@ def _result_labels(sample: ExportedSample) -> Labels:
 async def metric_names(
     session: AsyncSession, org_id: int, results: Results | None = None
 ) -> list[str]:
-    rows = await session.scalars(
-        select(SeriesRow.metric).where(SeriesRow.org_id == org_id).distinct()
-    )
-    names = set(rows)
+    names = set(await store.metric_names(session, org_id))
     if results is not None:
         names |= {_result_labels(r)[NAME] for r in await results(session, org_id)}
     return sorted(names)
+
+
+async def label_names(
+    session: AsyncSession, org_id: int, results: Results | None = None
+) -> list[str]:
+    """Every label name of the org's series and of Failcast's results."""
+    names = set(await store.label_names(session, org_id))
+    if await store.metric_names(session, org_id):
+        names |= {NAME, "service", "job"}
+    if results is not None:
+        names |= {name for r in await results(session, org_id) for name in _result_labels(r)}
+    return sorted(names)
+
+
+async def label_values(
+    session: AsyncSession, org_id: int, name: str, results: Results | None = None
+) -> list[str]:
+    """Every value of one label on the org's series and on Failcast's results."""
+    if name == NAME:
+        return await metric_names(session, org_id, results)
+    values = set(await store.label_values(session, org_id, name))
+    if name == JOB:
+        values |= set(await _services_without_job(session, org_id))
+    if results is not None:
+        for r in await results(session, org_id):
+            value = _result_labels(r).get(name, "")
+            if value:
+                values.add(value)
+    return sorted(values)
+
+
+async def _services_without_job(session: AsyncSession, org_id: int) -> list[str]:
+    """Services with a series that has no `job` label: their name is the series' job."""
+    own_job = exists().where(SeriesLabel.series_id == SeriesRow.id, SeriesLabel.name == JOB)
+    without = exists().where(SeriesRow.service_id == Service.id, ~own_job)
+    rows = await session.scalars(
+        select(Service.name).where(Service.org_id == org_id, without).order_by(Service.name)
+    )
+    return list(rows)
 
 
 async def result_series(
@@ -137,32 +176,22 @@ async def result_series(
 async def find_series(
     session: AsyncSession, org_id: int, matchers: Iterable[Matcher]
 ) -> list[Found]:
-    """The org's series matching every matcher, in a stable order."""
+    """The org's series matching every matcher, by metric, service and labels."""
     matchers = list(matchers)
-    exact = [m.value for m in matchers if m.name == NAME and m.op == "="]
-    name_matchers = [m for m in matchers if m.name == NAME]
-    if exact:
-        names = exact[:1]
+    rest = [m for m in matchers if m.name != JOB]
+    if any(not m.matches_empty for m in rest):
+        ids = await store.series_ids(session, org_id, rest)
     else:
-        names = [
-            n
-            for n in await metric_names(session, org_id)
-            if all(m.matches(n) for m in name_matchers)
-        ]
-    if not names:
-        return []
-    statement = (
-        select(SeriesRow.id, Service.name, SeriesRow.metric, SeriesRow.labels)
-        .join(Service, Service.id == SeriesRow.service_id)
-        .where(SeriesRow.org_id == org_id, SeriesRow.metric.in_(names))
-        .order_by(SeriesRow.metric, Service.name, SeriesRow.labels_key)
-    )
-    services = [m.value for m in matchers if m.name in ("service", "job") and m.op == "="]
-    if services:
-        statement = statement.where(Service.name == services[0])
+        # Only a `job` matcher narrows: the job is the series' own label, or else its service.
+        job = next((m for m in matchers if m.name == JOB and not m.matches_empty), None)
+        if job is None:
+            raise BadQuery("vector selector must contain at least one non-empty matcher")
+        by_service = Matcher("service", job.op, job.value)
+        ids = await store.series_ids(session, org_id, [*rest, job])
+        ids |= await store.series_ids(session, org_id, [*rest, by_service])
     found = []
-    for row in (await session.execute(statement)).all():
-        labels = prometheus_labels(row.metric, row.name, dict(row.labels))
+    for row in await store.describe(session, ids):
+        labels = prometheus_labels(row.metric, row.service, row.labels)
         if all(m.matches(labels.get(m.name, "")) for m in matchers):
             found.append(Found(row.id, labels))
     return found

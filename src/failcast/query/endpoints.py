@@ -12,6 +12,7 @@ from failcast.ingest.schemas import LogLevel
 from failcast.kit.params import parse_range
 from failcast.query import service
 from failcast.query.schemas import LogOut, LogPage, MetricsOut, StatsOut
+from failcast.store.labels import exact
 from failcast.store.samples import Aggregation, read_range
 from failcast.store.series import select_series
 from failcast.timeutil import ms_to_datetime, ms_to_rfc3339
@@ -32,6 +33,19 @@ async def query_metrics(
         list[str],
         Query(description="Exact label matchers, `name=value`, repeated or comma-separated."),
     ] = [],  # noqa: B006  FastAPI copies query defaults
+    selector: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description=(
+                "More matchers, as a PromQL series selector: "
+                '`{path=~"/v1/.*", code!="200", region!~"eu-.*"}`. `=` equal, `!=` not equal, '
+                "`=~` / `!~` the regular expression matches / does not match the whole value; "
+                'a missing label counts as empty, so `{canary=""}` keeps series without it. '
+                "Combined with `metric`, `service` and `labels`: a series must satisfy all."
+            ),
+        ),
+    ] = None,
     start: Annotated[str | None, Query(description=TIME_HELP + " Default: end - 1h.")] = None,
     end: Annotated[str | None, Query(description=TIME_HELP + " Default: now.")] = None,
     step: Annotated[
@@ -41,7 +55,9 @@ async def query_metrics(
 ) -> Response:
     """Series of one metric over [start, end), raw or downsampled into step buckets."""
     span = parse_range(start, end, step)
-    matchers = service.parse_matchers(labels)
+    matchers = exact(service.parse_matchers(labels))
+    if selector:
+        matchers += service.parse_selector_param("selector", selector)
     selected = await select_series(session, principal.org_id, metric, service_name, matchers)
     limit = settings.max_query_points
     points = await read_range(

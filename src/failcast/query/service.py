@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.ingest.schemas import LogLevel
 from failcast.kit.params import decode_cursor, encode_cursor, problem
 from failcast.models import LogEntry, Sample, Series, Service
+from failcast.store.labels import BadMatcher, Matcher, parse_beside_metric
 from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
@@ -26,6 +27,15 @@ def parse_matchers(raw: list[str]) -> dict[str, str]:
                 raise problem("labels", f"expected name=value, got {pair!r}")
             matchers[name.strip()] = value.strip().strip('"')
     return matchers
+
+
+def parse_selector_param(field: str, text: str) -> list[Matcher]:
+    """The matchers of a PromQL series selector used beside the `metric` parameter; 422
+    naming the matcher that is wrong."""
+    try:
+        return parse_beside_metric(text)
+    except BadMatcher as exc:
+        raise problem(field, str(exc)) from None
 
 
 async def search_logs(
