@@ -30,6 +30,7 @@ from failcast.health.risk import LEVELS
 from failcast.ingest.endpoints import parse_body
 from failcast.ops.body_limit import bulk_body
 from failcast.query.service import parse_time_param
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms
 from failcast.topology.yamlsource import Loc, validate_yaml
 
@@ -107,7 +108,8 @@ async def list_service_health(
     """Every service's 0-100 health score with components, status and explanation, from the
     mean of each metric over the lookback window."""
     at_ms, window_ms = instant(at, window)
-    fleet = await service.fleet_health(session, principal.org_id, at_ms, window_ms)
+    seen = await teams.visibility(session, principal)
+    fleet = await service.fleet_health(session, principal.org_id, at_ms, window_ms, seen=seen)
     return HealthList(
         at=ms_to_datetime(at_ms),
         window_seconds=window_ms / 1000,
@@ -131,6 +133,7 @@ async def get_service_health(
     resolved weights and thresholds, metric and component scores, and the weighted mean."""
     at_ms, window_ms = instant(at, window)
     found = await get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, found.name, "service")
     fleet = await service.fleet_health(session, principal.org_id, at_ms, window_ms)
     snapshot = fleet.by_name()[found.name]
     resolved = fleet.config.resolve(found.name)
@@ -144,9 +147,11 @@ async def get_org_health(
     principal: CanRead, session: SessionDep, at: AtParam = None, window: WindowParam = "5m"
 ) -> OrgHealthOut:
     """The org's score (tier-weighted mean less a penalty), the executive summary and the risk
-    level of every service."""
+    level of every service (of the caller's teams' services, in an org that restricts
+    members to them)."""
     at_ms, window_ms = instant(at, window)
-    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms)
+    seen = await teams.visibility(session, principal)
+    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms, seen)
     org = risk.org
     return OrgHealthOut(
         at=ms_to_datetime(at_ms),
@@ -170,7 +175,8 @@ async def get_risk(
     """Risk level per service from health, predicted failure probabilities (24/48/72 h) and
     SLO burn, worst first, with the org's executive summary."""
     at_ms, window_ms = instant(at, window)
-    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms)
+    seen = await teams.visibility(session, principal)
+    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms, seen)
     snapshots = risk.fleet.by_name()
     items = []
     for assessment in risk.risks:
@@ -258,6 +264,7 @@ async def put_service_health_config(
 ) -> HealthConfig:
     """Set one service's weights and thresholds over the org's (JSON or YAML)."""
     found = await get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, found.name, "service")
     override = await _body(request, settings, HealthOverride, "health.yaml")
     config = await repository.load_config(session, principal.org_id)
     body = config.model_dump(exclude_none=True)
@@ -281,6 +288,7 @@ async def delete_service_health_config(
 ) -> Response:
     """Drop one service's override; the org's settings apply to it again."""
     found = await get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, found.name, "service")
     config = await repository.load_config(session, principal.org_id)
     body = config.model_dump(exclude_none=True)
     body["services"].pop(found.name, None)

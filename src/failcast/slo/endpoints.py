@@ -19,6 +19,7 @@ from failcast.slo import repository, service
 from failcast.slo.importers import import_openslo, import_sloth, load_slo_yaml
 from failcast.slo.responses import SloImportResult, SloOut, SloStatusOut
 from failcast.slo.schemas import SloDefinition
+from failcast.teams import service as teams
 from failcast.timeutil import now_ms
 from failcast.topology.yamlsource import YamlConfigError, YamlProblem
 
@@ -63,7 +64,9 @@ async def list_slos(
     service_name: Annotated[str | None, Query(alias="service")] = None,
 ) -> list[SloOut]:
     """Every SLO of the org by service and name, or of one service."""
-    return [_out(r) for r in await repository.list_slos(session, principal.org_id, service_name)]
+    seen = await teams.visibility(session, principal)
+    rows = await repository.list_slos(session, principal.org_id, service_name, seen)
+    return [_out(r) for r in rows]
 
 
 @router.post(
@@ -129,14 +132,16 @@ async def list_status(
 ) -> list[SloStatusOut]:
     """Budget left, burn rates per window, the firing tier and time to exhaustion of every SLO."""
     at_ms = parse_time_param("at", at, now_ms())
-    found = await service.evaluate_all(session, principal.org_id, at_ms, service_name)
+    seen = await teams.visibility(session, principal)
+    found = await service.evaluate_all(session, principal.org_id, at_ms, service_name, seen)
     return [SloStatusOut.of(e) for e in found]
 
 
 @router.get("/{slo_id}", response_model=SloOut, operation_id="get_slo")
 async def get_slo(slo_id: PathId, principal: CanRead, session: SessionDep) -> SloOut:
     """One SLO's definition."""
-    return _out(await repository.get_slo(session, principal.org_id, slo_id))
+    seen = await teams.visibility(session, principal)
+    return _out(await repository.get_slo(session, principal.org_id, slo_id, seen))
 
 
 @router.put("/{slo_id}", response_model=SloOut, operation_id="update_slo", responses=errors(409))
@@ -144,7 +149,8 @@ async def update_slo(
     slo_id: PathId, body: SloDefinition, principal: CanWrite, session: SessionDep
 ) -> SloOut:
     """Replace an SLO's definition."""
-    row = await repository.get_slo(session, principal.org_id, slo_id)
+    seen = await teams.visibility(session, principal)
+    row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     await repository.update(session, principal.org_id, row, body)
     await session.commit()
     return _out(row)
@@ -153,7 +159,8 @@ async def update_slo(
 @router.delete("/{slo_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_slo")
 async def delete_slo(slo_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
     """Remove an SLO; alert rules naming it stop seeing it."""
-    row = await repository.get_slo(session, principal.org_id, slo_id)
+    seen = await teams.visibility(session, principal)
+    row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     await session.delete(row)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -169,5 +176,6 @@ async def get_status(
     """One SLO's budget, burn rates per window, tiers with the minimum-traffic guard, and the
     loudest firing tier."""
     at_ms = parse_time_param("at", at, now_ms())
-    row = await repository.get_slo(session, principal.org_id, slo_id)
+    seen = await teams.visibility(session, principal)
+    row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     return SloStatusOut.of(await service.evaluate(session, principal.org_id, row, at_ms))
