@@ -15,6 +15,8 @@ import pytest
 from factories import Account, Mailbox, add_member, bearer, mailbox
 from fastapi import FastAPI
 
+from failcast.models import FailurePrediction, ModelVersion
+
 __all__ = ["mailbox"]  # fixtures
 
 BOTH = {"a", "b"}
@@ -87,8 +89,38 @@ async def org(
         response = await client.post("/api/v1/slos", json=body, headers=account.headers)
         assert response.status_code == 201, response.text
         world.slos[name] = response.json()["id"]
+    for name in ("a", "b"):
+        response = await client.put(
+            "/api/v1/metric-roles",
+            json={"metric": "queue_depth", "service": name, "role": "saturation"},
+            headers=account.headers,
+        )
+        assert response.status_code == 200, response.text
+    await _store_predictions(app, world)
     await world.restrict(True)
     return world
+
+
+async def _store_predictions(app: FastAPI, org: Org) -> None:
+    """A retired model's predictions about both services (no active model: on-demand
+    predictions answer 409)."""
+    at = datetime.now(UTC) - timedelta(minutes=10)
+    async with app.state.db.session() as session:
+        version = ModelVersion(
+            org_id=org.owner.org_id, version=1, status="retired", source="test", features=[],
+            horizons=[24], train_start=at, train_end=at, metrics={}, meta={}, artifact=b"",
+        )  # fmt: skip
+        session.add(version)
+        await session.flush()
+        for service_id in org.services.values():
+            session.add(
+                FailurePrediction(
+                    org_id=org.owner.org_id, service_id=service_id, model_version_id=version.id,
+                    ts=at, horizon_h=24, probability=0.3, alarm=False, incident_type="latency",
+                    confidence=0.5, risk_level="medium", factors=[], root_cause=None,
+                )
+            )  # fmt: skip
+        await session.commit()
 
 
 # ---------------------------------------------------------------- lists and aggregates
@@ -122,12 +154,24 @@ async def _slo_status(org: Org, who: Account) -> set[str]:
     return {s["service"] for s in (await org.get(who, "/api/v1/slos/status")).json()}
 
 
+async def _predictions(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/predictions")).json()
+    return {p["service"] for p in body["items"]}
+
+
+async def _metric_roles(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/metric-roles")).json()
+    return {r["service"] for r in body["items"]}
+
+
 LISTS: dict[str, Lister] = {
     "health of services": _health_services,
     "org health": _org_health,
     "risk": _risk,
     "SLOs": _slos,
     "SLO status": _slo_status,
+    "predictions": _predictions,
+    "metric roles": _metric_roles,
 }
 
 
@@ -157,33 +201,39 @@ async def test_the_org_score_of_a_restricted_member_is_that_of_their_services(or
 
 # ---------------------------------------------------------------- one service's things
 
-Paths = Callable[[Org, str], list[tuple[str, str, dict[str, Any] | None]]]
+Request = tuple[str, str, dict[str, Any] | None, int]
 
 
-def _own_things(org: Org, name: str) -> list[tuple[str, str, dict[str, Any] | None]]:
-    """(method, path, body) of the requests about service `name` alone."""
+def _own_things(org: Org, name: str) -> list[Request]:
+    """(method, path, body, status when visible) of the requests about service `name`."""
     service, slo = org.services[name], org.slos[name]
     return [
-        ("GET", f"/api/v1/health/services/{service}", None),
-        ("PUT", f"/api/v1/health/config/services/{service}", {"weights": {}}),
-        ("GET", f"/api/v1/slos/{slo}", None),
-        ("GET", f"/api/v1/slos/{slo}/status", None),
+        ("GET", f"/api/v1/health/services/{service}", None, 200),
+        ("PUT", f"/api/v1/health/config/services/{service}", {"weights": {}}, 200),
+        ("GET", f"/api/v1/slos/{slo}", None, 200),
+        ("GET", f"/api/v1/slos/{slo}/status", None, 200),
+        ("POST", "/api/v1/predict", {"service": name}, 409),  # no active model
     ]
 
 
 async def _statuses(org: Org, who: Account, name: str) -> list[tuple[str, int]]:
     found = []
-    for method, path, body in _own_things(org, name):
+    for method, path, body, _ in _own_things(org, name):
         response = await org.client.request(method, path, json=body, headers=who.headers)
-        found.append((path, response.status_code))
+        found.append((f"{method} {path}", response.status_code))
     return found
 
 
+def _expected(org: Org, name: str, visible: bool) -> list[tuple[str, int]]:
+    return [
+        (f"{method} {path}", status if visible else 404)
+        for method, path, _, status in _own_things(org, name)
+    ]
+
+
 async def test_another_teams_service_is_not_found_for_a_restricted_member(org: Org) -> None:
-    paths = [path for _, path, _ in _own_things(org, "b")]
-    assert await _statuses(org, org.member, "b") == [(p, 404) for p in paths]
-    assert await _statuses(org, org.owner, "b") == [(p, 200) for p in paths]
-    own = [path for _, path, _ in _own_things(org, "a")]
-    assert await _statuses(org, org.member, "a") == [(p, 200) for p in own]
+    assert await _statuses(org, org.member, "b") == _expected(org, "b", visible=False)
+    assert await _statuses(org, org.owner, "b") == _expected(org, "b", visible=True)
+    assert await _statuses(org, org.member, "a") == _expected(org, "a", visible=True)
     await org.restrict(False)
-    assert await _statuses(org, org.member, "b") == [(p, 200) for p in paths]
+    assert await _statuses(org, org.member, "b") == _expected(org, "b", visible=True)
