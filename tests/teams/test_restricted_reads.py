@@ -20,6 +20,15 @@ from failcast.models import FailurePrediction, ModelVersion
 __all__ = ["mailbox"]  # fixtures
 
 BOTH = {"a", "b"}
+# `a` takes the users' traffic and calls `b`.
+TOPOLOGY = """\
+version: 1
+services:
+  - name: a
+    entry_point: true
+    depends_on: [b]
+  - name: b
+"""
 
 
 @dataclass
@@ -48,7 +57,12 @@ async def _push(client: httpx.AsyncClient, key: str, ago_s: float) -> None:
     samples = [
         {"service": name, "metric": metric, "ts": ts, "value": value}
         for name in ("a", "b")
-        for metric, value in (("error_rate", 0.02), ("latency_p99_ms", 80.0), ("cpu_pct", 40.0))
+        for metric, value in (
+            ("error_rate", 0.02),
+            ("latency_p99_ms", 80.0),
+            ("latency_p50_ms", 30.0),
+            ("cpu_pct", 40.0),
+        )
     ]
     response = await client.post("/api/v1/metrics", json={"samples": samples}, headers=bearer(key))
     assert response.status_code == 200, response.text
@@ -97,6 +111,12 @@ async def org(
         )
         assert response.status_code == 200, response.text
     await _store_predictions(app, world)
+    response = await client.put(
+        "/api/v1/topology",
+        content=TOPOLOGY,
+        headers=account.headers | {"Content-Type": "application/yaml"},
+    )
+    assert response.status_code == 200, response.text
     await world.restrict(True)
     return world
 
@@ -164,6 +184,31 @@ async def _metric_roles(org: Org, who: Account) -> set[str]:
     return {r["service"] for r in body["items"]}
 
 
+async def _graph(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/topology/graph")).json()
+    ends = {name for e in body["edges"] for name in (e["source"], e["target"])}
+    return {n["id"] for n in body["nodes"]} | ends
+
+
+async def _cascade(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/topology/cascade")).json()
+    named = set()
+    for item in body["services"]:
+        named |= {item["service"], *item["root_path"]}
+        named |= {c["dependency"] for c in item["contributors"]}
+    return named
+
+
+async def _blast_radius(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/topology/blast-radius")).json()
+    return {name for i in body["services"] for name in (i["service"], *i["affected"])}
+
+
+async def _critical_path(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/topology/critical-path")).json()
+    return {*body["path"], *(s["service"] for s in body["steps"])}
+
+
 LISTS: dict[str, Lister] = {
     "health of services": _health_services,
     "org health": _org_health,
@@ -172,6 +217,10 @@ LISTS: dict[str, Lister] = {
     "SLO status": _slo_status,
     "predictions": _predictions,
     "metric roles": _metric_roles,
+    "topology graph": _graph,
+    "cascade": _cascade,
+    "blast radius": _blast_radius,
+    "critical path": _critical_path,
 }
 
 
@@ -213,6 +262,7 @@ def _own_things(org: Org, name: str) -> list[Request]:
         ("GET", f"/api/v1/slos/{slo}", None, 200),
         ("GET", f"/api/v1/slos/{slo}/status", None, 200),
         ("POST", "/api/v1/predict", {"service": name}, 409),  # no active model
+        ("GET", f"/api/v1/topology/blast-radius?service={name}", None, 200),
     ]
 
 
