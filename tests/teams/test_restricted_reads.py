@@ -209,6 +209,10 @@ async def _critical_path(org: Org, who: Account) -> set[str]:
     return {*body["path"], *(s["service"] for s in body["steps"])}
 
 
+async def _live_detectors(org: Org, who: Account) -> set[str]:
+    return {s["service"] for s in (await org.get(who, "/api/v1/detectors/series")).json()}
+
+
 LISTS: dict[str, Lister] = {
     "health of services": _health_services,
     "org health": _org_health,
@@ -221,6 +225,7 @@ LISTS: dict[str, Lister] = {
     "cascade": _cascade,
     "blast radius": _blast_radius,
     "critical path": _critical_path,
+    "live detectors": _live_detectors,
 }
 
 
@@ -263,6 +268,9 @@ def _own_things(org: Org, name: str) -> list[Request]:
         ("GET", f"/api/v1/slos/{slo}/status", None, 200),
         ("POST", "/api/v1/predict", {"service": name}, 409),  # no active model
         ("GET", f"/api/v1/topology/blast-radius?service={name}", None, 200),
+        ("GET", f"/api/v1/drift?service={name}", None, 422),  # not an ML model
+        ("GET", f"/api/v1/forecast?service={name}&metric=cpu_pct&threshold=90", None, 200),
+        ("GET", f"/api/v1/detectors/series?service={name}", None, 200),
     ]
 
 
