@@ -5,9 +5,12 @@ shows the member both again."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -111,6 +114,21 @@ async def org(
         )
         assert response.status_code == 200, response.text
     await _store_predictions(app, world)
+    ends = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    alerts = [
+        {"labels": {"alertname": "Errors", "service": name}, "endsAt": ends} for name in ("a", "b")
+    ]
+    response = await client.post("/api/v2/alerts", json=alerts, headers=bearer(api_key))
+    assert response.status_code == 200, response.text
+    start = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
+    incidents = [
+        {"service": name, "type": "latency_spike", "start": start, "title": f"{team} outage"}
+        for name, team in (("a", "Alpha"), ("b", "Beta"))
+    ]
+    response = await client.post(
+        "/api/v1/incidents", json={"incidents": incidents}, headers=bearer(api_key)
+    )
+    assert response.status_code in (200, 201), response.text
     response = await client.put(
         "/api/v1/topology",
         content=TOPOLOGY,
@@ -213,6 +231,23 @@ async def _live_detectors(org: Org, who: Account) -> set[str]:
     return {s["service"] for s in (await org.get(who, "/api/v1/detectors/series")).json()}
 
 
+async def _alerts(org: Org, who: Account) -> set[str]:
+    return {a["service"] for a in (await org.get(who, "/api/v1/alerts")).json()["items"]}
+
+
+async def _incidents(org: Org, who: Account) -> set[str]:
+    return {i["service"] for i in (await org.get(who, "/api/v1/incidents")).json()["items"]}
+
+
+def _export(kind: str) -> Lister:
+    async def rows(org: Org, who: Account) -> set[str]:
+        response = await org.get(who, f"/api/v1/export/{kind}", format="jsonl")
+        assert response.status_code == 200, response.text
+        return {json.loads(line)["service"] for line in response.text.splitlines() if line}
+
+    return rows
+
+
 LISTS: dict[str, Lister] = {
     "health of services": _health_services,
     "org health": _org_health,
@@ -226,6 +261,12 @@ LISTS: dict[str, Lister] = {
     "blast radius": _blast_radius,
     "critical path": _critical_path,
     "live detectors": _live_detectors,
+    "alerts": _alerts,
+    "incidents": _incidents,
+    **{
+        f"{kind} export": _export(kind)
+        for kind in ("metrics", "alerts", "incidents", "predictions")
+    },
 }
 
 
@@ -295,3 +336,44 @@ async def test_another_teams_service_is_not_found_for_a_restricted_member(org: O
     assert await _statuses(org, org.member, "a") == _expected(org, "a", visible=True)
     await org.restrict(False)
     assert await _statuses(org, org.member, "b") == _expected(org, "b", visible=True)
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    run = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return run.stdout.decode()
+
+
+async def test_a_restricted_members_report_is_about_their_teams_services(
+    org: Org, tmp_path: Path
+) -> None:
+    async def report(who: Account) -> str:
+        response = await org.get(who, "/api/v1/reports/reliability.pdf")
+        assert response.status_code == 200, response.text
+        return _text(response.content, tmp_path)
+
+    member, owner = await report(org.member), await report(org.owner)
+    assert " 1 services " in member and " 2 services " in owner
+    assert "Alpha outage" in member and "Beta outage" not in member
+    assert "a-availability" in member and "b-availability" not in member
+    assert "Beta outage" in owner and "b-availability" in owner
+
+
+async def test_stored_reports_cover_the_org_and_are_kept_from_a_restricted_member(
+    org: Org,
+) -> None:
+    stored = await org.client.post("/api/v1/reports", json={}, headers=org.owner.headers)
+    assert stored.status_code == 201, stored.text
+    url = stored.json()["url"]
+    refused = await org.client.post("/api/v1/reports", json={}, headers=org.member.headers)
+    assert refused.status_code == 403
+    assert (await org.get(org.member, "/api/v1/reports")).json()["reports"] == []
+    assert (await org.get(org.member, url)).status_code == 404
+    assert (await org.get(org.owner, url)).status_code == 200
+    await org.restrict(False)
+    assert len((await org.get(org.member, "/api/v1/reports")).json()["reports"]) == 1
+    assert (await org.get(org.member, url)).status_code == 200
