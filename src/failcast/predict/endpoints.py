@@ -70,7 +70,10 @@ def _model_out(row: ModelVersion) -> ModelOut:
 
 
 @router.post(
-    "/predict", response_model=PredictOut, operation_id="predict", responses=errors(409, 402)
+    "/predict",
+    response_model=PredictOut,
+    operation_id="predict",
+    responses=errors(404, 409, 402),
 )
 async def predict(
     body: PredictIn, principal: CanRead, session: SessionDep, request: Request
