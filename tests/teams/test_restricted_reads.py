@@ -6,6 +6,7 @@ shows the member both again."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -248,6 +249,11 @@ def _export(kind: str) -> Lister:
     return rows
 
 
+async def _exposition(org: Org, who: Account) -> set[str]:
+    text = (await org.get(who, "/api/v1/prometheus/metrics")).text
+    return set(re.findall(r'service="([^"]+)"', text))
+
+
 LISTS: dict[str, Lister] = {
     "health of services": _health_services,
     "org health": _org_health,
@@ -267,6 +273,7 @@ LISTS: dict[str, Lister] = {
         f"{kind} export": _export(kind)
         for kind in ("metrics", "alerts", "incidents", "predictions")
     },
+    "Prometheus exposition": _exposition,
 }
 
 
@@ -312,6 +319,12 @@ def _own_things(org: Org, name: str) -> list[Request]:
         ("GET", f"/api/v1/drift?service={name}", None, 422),  # not an ML model
         ("GET", f"/api/v1/forecast?service={name}&metric=cpu_pct&threshold=90", None, 200),
         ("GET", f"/api/v1/detectors/series?service={name}", None, 200),
+        (
+            "POST",
+            "/api/v1/chaos/inject",
+            {"target_service": name, "chaos_type": "cpu_spike", "duration": 60},
+            409,  # the simulated fleet is off
+        ),
     ]
 
 

@@ -21,6 +21,7 @@ from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.models import ChaosExperiment, Organization
 from failcast.openapi import errors
+from failcast.teams import service as teams
 
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
 
@@ -82,6 +83,7 @@ async def inject(
     body: InjectIn, request: Request, principal: CanWrite, session: SessionDep
 ) -> FaultOut:
     """Inject a fault into a simulated service; it recovers by itself after `duration`."""
+    await teams.require_visible(session, principal, body.target_service, "service")
     row = await _simulator(request).inject(
         session,
         principal.org_id,
@@ -100,7 +102,8 @@ async def list_faults(
 ) -> list[FaultOut]:
     """Faults acting now (or, with `active=false`, the most recent 500)."""
     rows = await _simulator(request).faults(session, principal.org_id, active_only=active)
-    return [FaultOut.model_validate(row) for row in rows]
+    seen = await teams.visibility(session, principal)
+    return [FaultOut.model_validate(row) for row in rows if seen.admits(row.target)]
 
 
 @router.delete("/faults/{fault_id}", response_model=FaultOut, operation_id="stop_fault")
