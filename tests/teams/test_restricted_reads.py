@@ -40,6 +40,7 @@ class Org:
     client: httpx.AsyncClient
     owner: Account
     member: Account
+    viewer: Account
     key: str
     services: dict[str, int]
     slos: dict[str, int] = field(default_factory=dict)
@@ -84,19 +85,20 @@ async def org(
         assert response.status_code == 201, response.text
         services[name] = response.json()["id"]
     member = await add_member(client, app, mailbox, account, "dev@example.com", "member")
+    viewer = await add_member(client, app, mailbox, account, "watch@example.com", "viewer")
     for team, service in (("alpha", "a"), ("beta", "b")):
         response = await client.post(
             "/api/v1/teams", json={"name": team, "services": [service]}, headers=account.headers
         )
         assert response.status_code == 201, response.text
-        if team == "alpha":
+        for person in (member, viewer) if team == "alpha" else ():
             await client.put(
-                f"/api/v1/teams/{response.json()['id']}/members/{member.user_id}",
+                f"/api/v1/teams/{response.json()['id']}/members/{person.user_id}",
                 headers=account.headers,
             )
     for ago in (120, 60):
         await _push(client, api_key, ago)
-    world = Org(client, account, member, api_key, services)
+    world = Org(client, account, member, viewer, api_key, services)
     for name in ("a", "b"):
         body = {
             "name": f"{name}-availability",
@@ -289,7 +291,10 @@ async def test_lists_and_aggregates_show_a_restricted_member_only_their_teams_se
     org: Org,
 ) -> None:
     assert await _seen(org, org.member) == _every({"a"})
+    assert await _seen(org, org.viewer) == _every({"a"})
     assert await _seen(org, org.owner) == _every(BOTH)
+    # An API key acts for the whole org.
+    assert await _seen(org, Account(0, org.owner.org_id, "key", org.key)) == _every(BOTH)
     await org.restrict(False)
     assert await _seen(org, org.member) == _every(BOTH)
 
@@ -349,6 +354,43 @@ async def test_another_teams_service_is_not_found_for_a_restricted_member(org: O
     assert await _statuses(org, org.member, "a") == _expected(org, "a", visible=True)
     await org.restrict(False)
     assert await _statuses(org, org.member, "b") == _expected(org, "b", visible=True)
+
+
+async def test_a_restricted_member_cannot_define_slos_for_another_teams_service(
+    org: Org,
+) -> None:
+    def slo(service: str, name: str = "latency") -> dict[str, Any]:
+        return {
+            "name": name,
+            "service": service,
+            "objective": 0.99,
+            "sli": {"type": "ratio", "ratio": {"query": "error_rate"}},
+        }
+
+    async def post(who: Account, path: str, **kwargs: Any) -> int:
+        response = await org.client.post(path, headers=who.headers, **kwargs)
+        return response.status_code
+
+    assert await post(org.member, "/api/v1/slos", json=slo("b")) == 404
+    moved = await org.client.put(
+        f"/api/v1/slos/{org.slos['a']}", json=slo("b"), headers=org.member.headers
+    )
+    assert moved.status_code == 404
+    yaml = "slos:\n  - name: latency\n    service: b\n    objective: 0.99\n"
+    yaml += "    sli: {type: ratio, ratio: {query: error_rate}}\n"
+    headers = {"Content-Type": "application/yaml"}
+    imported = await org.client.post(
+        "/api/v1/slos/import", content=yaml, headers=org.member.headers | headers
+    )
+    assert imported.status_code == 404
+    assert await post(org.member, "/api/v1/slos", json=slo("a")) == 201
+    assert await post(org.owner, "/api/v1/slos", json=slo("b")) == 201
+    imported = await org.client.post(
+        "/api/v1/slos/import",
+        content=yaml.replace("latency", "errors"),
+        headers=org.owner.headers | headers,
+    )
+    assert imported.status_code == 200, imported.text
 
 
 # ---------------------------------------------------------------- reports

@@ -74,10 +74,11 @@ async def list_slos(
     response_model=SloOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_slo",
-    responses=errors(409),
+    responses=errors(404, 409),
 )
 async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionDep) -> SloOut:
     """Define an SLO: availability (events or an error rate), latency, or ML quality."""
+    await teams.require_visible(session, principal, body.service, "service")
     row = await repository.create(session, principal.org_id, body)
     await session.commit()
     return _out(row)
@@ -93,7 +94,7 @@ async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionD
             "content": {"application/yaml": {"schema": {"type": "string"}}},
         }
     },
-    responses=errors(409),
+    responses=errors(404, 409),
 )
 @bulk_body
 async def import_slos(
@@ -105,6 +106,9 @@ async def import_slos(
     kind = detect_format(text, "slos.yaml")
     loaders = {"sloth": import_sloth, "openslo": import_openslo, "failcast": load_slo_yaml}
     definitions = loaders[kind](text, f"{kind}.yaml")
+    seen = await teams.visibility(session, principal)
+    for slo in definitions:
+        seen.require(slo.service, "service")
     created: list[int] = []
     updated: list[int] = []
     rows: list[Slo] = []
@@ -151,6 +155,7 @@ async def update_slo(
     """Replace an SLO's definition."""
     seen = await teams.visibility(session, principal)
     row = await repository.get_slo(session, principal.org_id, slo_id, seen)
+    seen.require(body.service, "service")
     await repository.update(session, principal.org_id, row, body)
     await session.commit()
     return _out(row)
