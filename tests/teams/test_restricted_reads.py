@@ -41,6 +41,7 @@ class Org:
     owner: Account
     member: Account
     viewer: Account
+    loner: Account  # a member of no team
     key: str
     services: dict[str, int]
     slos: dict[str, int] = field(default_factory=dict)
@@ -86,6 +87,7 @@ async def org(
         services[name] = response.json()["id"]
     member = await add_member(client, app, mailbox, account, "dev@example.com", "member")
     viewer = await add_member(client, app, mailbox, account, "watch@example.com", "viewer")
+    loner = await add_member(client, app, mailbox, account, "new@example.com", "member")
     for team, service in (("alpha", "a"), ("beta", "b")):
         response = await client.post(
             "/api/v1/teams", json={"name": team, "services": [service]}, headers=account.headers
@@ -98,7 +100,7 @@ async def org(
             )
     for ago in (120, 60):
         await _push(client, api_key, ago)
-    world = Org(client, account, member, viewer, api_key, services)
+    world = Org(client, account, member, viewer, loner, api_key, services)
     for name in ("a", "b"):
         body = {
             "name": f"{name}-availability",
@@ -292,6 +294,7 @@ async def test_lists_and_aggregates_show_a_restricted_member_only_their_teams_se
 ) -> None:
     assert await _seen(org, org.member) == _every({"a"})
     assert await _seen(org, org.viewer) == _every({"a"})
+    assert await _seen(org, org.loner) == _every(set())
     assert await _seen(org, org.owner) == _every(BOTH)
     # An API key acts for the whole org.
     assert await _seen(org, Account(0, org.owner.org_id, "key", org.key)) == _every(BOTH)
