@@ -396,6 +396,39 @@ async def test_a_restricted_member_cannot_define_slos_for_another_teams_service(
     assert imported.status_code == 200, imported.text
 
 
+async def test_a_restricted_member_reads_and_replaces_their_services_health_overrides(
+    org: Org,
+) -> None:
+    override = {"weights": {"error_rate": 2.0}}
+    for name in ("a", "b"):
+        response = await org.client.put(
+            f"/api/v1/health/config/services/{org.services[name]}",
+            json=override,
+            headers=org.owner.headers,
+        )
+        assert response.status_code == 200, response.text
+        assert set(response.json()["services"]) <= {"a", "b"}
+
+    async def overrides(who: Account) -> set[str]:
+        return set((await org.get(who, "/api/v1/health/config")).json()["services"])
+
+    assert await overrides(org.member) == {"a"}
+    assert await overrides(org.owner) == BOTH
+    config = (await org.get(org.member, "/api/v1/health/config")).json()
+    refused = await org.client.put(
+        "/api/v1/health/config",
+        json=config | {"services": {"b": override}},
+        headers=org.member.headers,
+    )
+    assert refused.status_code == 404
+    # Replacing the config with no overrides drops the member's own, not another team's.
+    replaced = await org.client.put(
+        "/api/v1/health/config", json=config | {"services": {}}, headers=org.member.headers
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert await overrides(org.owner) == {"b"}
+
+
 # ---------------------------------------------------------------- reports
 
 

@@ -89,12 +89,13 @@ async def _body(request: Request, settings: Settings, model: type[M], source: st
         raise ValidationFailed(problems(exc)) from None
 
 
-def _shown(config: HealthConfig) -> HealthConfig:
+def _shown(config: HealthConfig, seen: teams.Visibility) -> HealthConfig:
     """The config with the org's thresholds spelled out in full (same meaning, easier to
-    read and to edit)."""
+    read and to edit), and the overrides of the services `seen` admits."""
     resolved = config.resolve()
     body = config.model_dump(exclude_none=True)
     body["thresholds"] = {m: resolved.thresholds[m].model_dump() for m in config.thresholds}
+    body["services"] = {k: v for k, v in body["services"].items() if seen.admits(k)}
     return HealthConfig.model_validate(body)
 
 
@@ -227,7 +228,8 @@ async def get_risk(
 async def get_health_config(principal: CanRead, session: SessionDep) -> HealthConfig:
     """The org's weights, thresholds, org aggregation and per-service overrides (the built-in
     defaults until set)."""
-    return _shown(await repository.load_config(session, principal.org_id))
+    seen = await teams.visibility(session, principal)
+    return _shown(await repository.load_config(session, principal.org_id), seen)
 
 
 @router.put(
@@ -241,11 +243,24 @@ async def put_health_config(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> HealthConfig:
     """Replace the org's health config, as JSON or as a YAML file (Content-Type
-    application/yaml; errors then give the line and the key)."""
+    application/yaml; errors then give the line and the key). A member restricted to their
+    teams' services replaces the overrides of those services only."""
     config = await _body(request, settings, HealthConfig, "health.yaml")
+    seen = await teams.visibility(session, principal)
+    for name in config.services:
+        seen.require(name, "service")
+    if not seen.everything:
+        stored = await repository.load_config(session, principal.org_id)
+        body = config.model_dump(exclude_none=True)
+        hidden = {k: v for k, v in stored.services.items() if not seen.admits(k)}
+        body["services"] |= {k: v.model_dump(exclude_none=True) for k, v in hidden.items()}
+        try:
+            config = HealthConfig.model_validate(body)
+        except ValidationError as exc:
+            raise ValidationFailed(problems(exc)) from None
     await repository.save_config(session, principal.org_id, config)
     await session.commit()
-    return _shown(config)
+    return _shown(config, seen)
 
 
 @router.put(
@@ -264,7 +279,7 @@ async def put_service_health_config(
 ) -> HealthConfig:
     """Set one service's weights and thresholds over the org's (JSON or YAML)."""
     found = await get_service(session, principal.org_id, service_id)
-    await teams.require_visible(session, principal, found.name, "service")
+    seen = await teams.require_visible(session, principal, found.name, "service")
     override = await _body(request, settings, HealthOverride, "health.yaml")
     config = await repository.load_config(session, principal.org_id)
     body = config.model_dump(exclude_none=True)
@@ -275,7 +290,7 @@ async def put_service_health_config(
         raise ValidationFailed(problems(exc)) from None
     await repository.save_config(session, principal.org_id, merged)
     await session.commit()
-    return _shown(merged)
+    return _shown(merged, seen)
 
 
 @router.delete(
