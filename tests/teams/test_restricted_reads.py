@@ -429,6 +429,45 @@ async def test_a_restricted_member_reads_and_replaces_their_services_health_over
     assert await overrides(org.owner) == {"b"}
 
 
+async def test_a_restricted_member_sees_and_stops_only_their_teams_simulated_faults(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, mailbox: Mailbox
+) -> None:
+    # Starting the simulated fleet declares its services (auth, api-gateway, ...).
+    response = await client.put(
+        "/api/v1/chaos/simulator", json={"enabled": True}, headers=account.headers
+    )
+    assert response.status_code == 200, response.text
+    member = await add_member(client, app, mailbox, account, "dev@example.com", "member")
+    team = await client.post(
+        "/api/v1/teams", json={"name": "identity", "services": ["auth"]}, headers=account.headers
+    )
+    assert team.status_code == 201, team.text
+    path = f"/api/v1/teams/{team.json()['id']}/members/{member.user_id}"
+    assert (await client.put(path, headers=account.headers)).status_code == 200
+    faults = {}
+    for name in ("auth", "api-gateway"):
+        body = {"target_service": name, "chaos_type": "cpu_spike", "duration": 3600}
+        response = await client.post("/api/v1/chaos/inject", json=body, headers=account.headers)
+        assert response.status_code == 201, response.text
+        faults[name] = response.json()["id"]
+    response = await client.put(
+        "/api/v1/team-settings", json={"restrict_members_to_teams": True}, headers=account.headers
+    )
+    assert response.status_code == 200
+
+    async def active(who: Account) -> set[str]:
+        listed = (await client.get("/api/v1/chaos/faults", headers=who.headers)).json()
+        return {f["target"] for f in listed}
+
+    assert await active(member) == {"auth"}
+    assert await active(account) == {"auth", "api-gateway"}
+    gateway = f"/api/v1/chaos/faults/{faults['api-gateway']}"
+    assert (await client.delete(gateway, headers=member.headers)).status_code == 404
+    stopped = (await client.post("/api/v1/chaos/reset", headers=member.headers)).json()
+    assert [f["target"] for f in stopped] == ["auth"]
+    assert await active(account) == {"api-gateway"}
+
+
 # ---------------------------------------------------------------- reports
 
 

@@ -111,7 +111,10 @@ async def stop_fault(
     fault_id: PathId, request: Request, principal: CanWrite, session: SessionDep
 ) -> FaultOut:
     """End one active fault now."""
-    stopped = await _simulator(request).stop(session, principal.org_id, fault_id=fault_id)
+    seen = await teams.visibility(session, principal)
+    stopped = await _simulator(request).stop(
+        session, principal.org_id, fault_id=fault_id, seen=seen
+    )
     if not stopped:
         raise NotFound("no active fault with that id")
     return FaultOut.model_validate(stopped[0])
@@ -119,8 +122,10 @@ async def stop_fault(
 
 @router.post("/reset", response_model=list[FaultOut], operation_id="reset_chaos")
 async def reset(request: Request, principal: CanWrite, session: SessionDep) -> list[FaultOut]:
-    """End every active fault now; returns those that were stopped."""
-    stopped = await _simulator(request).stop(session, principal.org_id)
+    """End every active fault now (of the caller's teams' services, in an org that restricts
+    members to them); returns those that were stopped."""
+    seen = await teams.visibility(session, principal)
+    stopped = await _simulator(request).stop(session, principal.org_id, seen=seen)
     return [FaultOut.model_validate(row) for row in stopped]
 
 
