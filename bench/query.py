@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from failcast.proto import remote_pb2
 
 from bench._record import record, table
 from bench._server import (
@@ -41,6 +40,7 @@ from bench._server import (
     server_process,
 )
 from failcast.integrations.remote_write import encode_write_request
+from failcast.proto import remote_pb2
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 METRIC = "http_requests_total"

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from factories import Account, bearer, create_api_key, free_port
-from failcast.proto import remote_pb2
 
 from failcast.integrations.remote_write import encode_write_request
+from failcast.proto import remote_pb2
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 

@@ -1,4 +1,5 @@
-"""What the store announces: only committed changes, merged per transaction."""
+"""What the store announces: only committed changes, merged per transaction, and cut down to
+what a restricted member may see."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import UTC, datetime
 from factories import Account
 from fastapi import FastAPI
 
-from failcast.live.events import merge
+from failcast.live.events import merge, scoped
 from failcast.live.hub import org_topic
 from failcast.models import Alert
+from failcast.teams.service import EVERYTHING, Visibility
 
 
 def test_a_transactions_ingests_and_predictions_are_merged_per_org() -> None:
@@ -55,6 +57,34 @@ def _alert(org_id: int, title: str) -> Alert:
         started_at=now,
         fired_at=now,
     )
+
+
+def test_a_restricted_member_is_sent_only_their_teams_services() -> None:
+    seen = Visibility(frozenset({"checkout"}), frozenset({1}))
+    tick = {
+        "type": "tick",
+        "ts": 1.0,
+        "values": {"checkout": {"error_rate": 0.1}, "search": {"error_rate": 0.9}},
+        "active_faults": [{"target": "search", "kind": "latency"}],
+    }
+    assert scoped(tick, seen) == tick | {
+        "values": {"checkout": {"error_rate": 0.1}},
+        "active_faults": [],
+    }
+    health = {"type": "health", "ts": 1, "services": [{"service": "search", "score": 40.0}]}
+    assert scoped(health, seen) is None
+    items = [{"service_id": i, "ts": f"2026-01-0{i}T00:00:00+00:00"} for i in (1, 2)]
+    predictions = {"type": "predictions", "count": 2, "ts": items[1]["ts"], "items": items}
+    assert scoped(predictions, seen) == {
+        "type": "predictions",
+        "count": 1,
+        "ts": items[0]["ts"],
+        "items": items[:1],
+    }
+    assert scoped({"type": "alert", "alert": {"service": None}}, seen) is None
+    assert scoped({"type": "ingest", "samples": 3}, seen) == {"type": "ingest", "samples": 3}
+    assert scoped({"type": "something new"}, seen) is None
+    assert scoped(health, EVERYTHING) is health
 
 
 async def test_rolled_back_changes_are_not_announced(app: FastAPI, account: Account) -> None:

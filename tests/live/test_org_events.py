@@ -15,7 +15,15 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from factories import PASSWORD, serving_in_loop
+from factories import (
+    PASSWORD,
+    Account,
+    Mailbox,
+    add_member,
+    mail_to,
+    serving_in_loop,
+    smtp_server,
+)
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -26,7 +34,7 @@ from failcast.models import FailurePrediction, ModelVersion, Service
 sys.path.append(str(Path(__file__).resolve().parent.parent / "scaleout"))
 from scaleout_env import redis_prefix, redis_url
 
-__all__ = ["redis_prefix", "redis_url"]  # fixtures
+__all__ = ["redis_prefix", "redis_url", "smtp_server"]  # fixtures
 
 Message = dict[str, Any]
 # Only a guard against a hang: every awaited message is expected at once.
@@ -133,17 +141,19 @@ async def follow_an_org(writer: tuple[str, FastAPI], reader: tuple[str, FastAPI]
             assert {i["horizon_h"] for i in predicted["items"]} == {24, 48, 72}
 
 
-async def store_predictions(app: FastAPI, org_id: int) -> None:
+async def store_predictions(
+    app: FastAPI, org_id: int, name: str = "checkout", version: int = 1
+) -> None:
     """Predictions of the active and of a shadow model, written as the prediction job does."""
     now = datetime.now(UTC)
     async with app.state.db.session() as session:
         service = await session.scalar(
-            select(Service.id).where(Service.org_id == org_id, Service.name == "checkout")
+            select(Service.id).where(Service.org_id == org_id, Service.name == name)
         )
         assert service is not None
-        version = ModelVersion(
+        model = ModelVersion(
             org_id=org_id,
-            version=1,
+            version=version,
             source="test",
             features=[],
             horizons=[24, 48, 72],
@@ -153,7 +163,7 @@ async def store_predictions(app: FastAPI, org_id: int) -> None:
             meta={},
             artifact=b"",
         )
-        session.add(version)
+        session.add(model)
         await session.flush()
         for shadow in (False, True):
             for horizon in (24, 48, 72):
@@ -161,7 +171,7 @@ async def store_predictions(app: FastAPI, org_id: int) -> None:
                     FailurePrediction(
                         org_id=org_id,
                         service_id=service,
-                        model_version_id=version.id,
+                        model_version_id=model.id,
                         shadow=shadow,
                         ts=now,
                         horizon_h=horizon,
@@ -192,3 +202,82 @@ async def test_changes_on_one_replica_reach_a_stream_on_another(
 ) -> None:
     async with serving_in_loop(redis_settings) as one, serving_in_loop(redis_settings) as two:
         await follow_an_org(one, two)
+
+
+async def test_a_restricted_member_hears_only_their_teams_services(
+    settings: Settings, smtp_server: Mailbox
+) -> None:
+    async with (
+        serving_in_loop(mail_to(settings, smtp_server)) as (url, app),
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        token, key, org_id = await sign_up(http, f"owner-{time.monotonic_ns()}@example.com")
+        owner = Account(0, org_id, "owner", token)
+        member = await add_member(http, app, smtp_server, owner, "dev@example.com", "member")
+        for name, team in (("checkout", "payments"), ("search", "discovery")):
+            response = await http.post(
+                "/api/v1/services", json={"name": name}, headers=owner.headers
+            )
+            assert response.status_code == 201, response.text
+            response = await http.post(
+                "/api/v1/teams", json={"name": team, "services": [name]}, headers=owner.headers
+            )
+            assert response.status_code == 201, response.text
+            if team == "payments":
+                path = f"/api/v1/teams/{response.json()['id']}/members/{member.user_id}"
+                assert (await http.put(path, headers=owner.headers)).status_code == 200
+        response = await http.put(
+            "/api/v1/team-settings",
+            json={"restrict_members_to_teams": True},
+            headers=owner.headers,
+        )
+        assert response.status_code == 200, response.text
+        ws_url = url.replace("http://", "ws://") + "/api/v1/stream?token="
+        async with (
+            websockets.connect(ws_url + member.token) as member_socket,
+            websockets.connect(ws_url + owner.token) as owner_socket,
+        ):
+            mine, everything = Stream(member_socket), Stream(owner_socket)
+            for stream in (mine, everything):
+                assert (await stream.next())["type"] == "hello"
+            now = datetime.now(UTC)
+            samples = [
+                {"service": name, "metric": "error_rate", "ts": _iso(now), "value": 0.4}
+                for name in ("search", "checkout")
+            ]
+            response = await http.post(
+                "/api/v1/metrics",
+                json={"samples": samples},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert response.status_code == 200, response.text
+            ends = now + timedelta(minutes=5)
+            for name in ("search", "checkout"):
+                alert = {
+                    "labels": {"alertname": "Errors", "service": name},
+                    "endsAt": _iso(ends),
+                }
+                response = await http.post(
+                    "/api/v2/alerts", json=[alert], headers={"Authorization": f"Bearer {key}"}
+                )
+                assert response.status_code == 200, response.text
+            await store_predictions(app, org_id, "search")
+            await store_predictions(app, org_id, "checkout", version=2)
+
+            def kinds(wanted: str) -> Callable[[Message], bool]:
+                return lambda m: m["type"] == wanted
+
+            health = await everything.next(kinds("health"))
+            assert {s["service"] for s in health["services"]} == {"checkout", "search"}
+            health = await mine.next(kinds("health"))
+            assert {s["service"] for s in health["services"]} == {"checkout"}
+            # The search alert came first: the member's first alert is the checkout one.
+            assert (await everything.next(kinds("alert")))["alert"]["service"] == "search"
+            assert (await mine.next(kinds("alert")))["alert"]["service"] == "checkout"
+            first = await everything.next(kinds("predictions"))
+            second = await everything.next(kinds("predictions"))
+            ids = {first["items"][0]["service_id"], second["items"][0]["service_id"]}
+            assert len(ids) == 2
+            predicted = await mine.next(kinds("predictions"))
+            assert predicted["items"][0]["service_id"] == second["items"][0]["service_id"]
+            assert predicted["count"] == 3

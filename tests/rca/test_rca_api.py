@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
-from factories import Account, bearer, register
+from factories import Account, Mailbox, add_member, bearer, mailbox, register
 from fastapi import FastAPI
 
 from failcast.models import Alert
+
+__all__ = ["mailbox"]  # fixtures
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 START = NOW - timedelta(minutes=100)
@@ -144,3 +146,54 @@ async def test_bad_questions_are_422_with_the_field(
         "body.after_minutes"
     )
     assert (await problem({"service": "bad name!", "at": at}))["field"] == "body.service"
+
+
+async def test_a_restricted_member_sees_candidates_of_their_teams_only(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str, mailbox: Mailbox
+) -> None:
+    await seed(client, account, api_key)
+    member = await add_member(client, app, mailbox, account, "dev@example.com", "member")
+    for name, services in (("edge", ["web", "api"]), ("data", ["db", "search"])):
+        team = await client.post(
+            "/api/v1/teams", json={"name": name, "services": services}, headers=account.headers
+        )
+        assert team.status_code == 201, team.text
+        if name == "edge":
+            path = f"/api/v1/teams/{team.json()['id']}/members/{member.user_id}"
+            assert (await client.put(path, headers=account.headers)).status_code == 200
+    incident = {"service": "api", "type": "latency_spike", "start": FAULT.isoformat()}
+    hidden = {"service": "db", "type": "latency_spike", "start": FAULT.isoformat()}
+    posted = await client.post(
+        "/api/v1/incidents", json={"incidents": [incident, hidden]}, headers=bearer(api_key)
+    )
+    assert posted.status_code in (200, 201), posted.text
+    restricted = await client.put(
+        "/api/v1/team-settings", json={"restrict_members_to_teams": True}, headers=account.headers
+    )
+    assert restricted.status_code == 200
+    body = {"service": "web", "metric": "request_duration_seconds", "at": FAULT.isoformat()}
+
+    owner = (await client.post("/api/v1/rca", json=body, headers=account.headers)).json()
+    assert owner["verdict"] == "root_cause" and owner["candidates"][0]["service"] == "db"
+    answer = await client.post("/api/v1/rca", json=body, headers=member.headers)
+    assert answer.status_code == 200, answer.text
+    seen = answer.json()
+    # The database is the cause, but another team's: the member is told so, not shown it.
+    assert seen["verdict"] == "inconclusive"
+    assert "outside your teams" in seen["reason"]
+    assert {c["service"] for c in seen["candidates"]} == {"web", "api"}
+    assert all(c["explained_by"] is None for c in seen["candidates"])
+    assert "db" not in answer.text and "search" not in answer.text
+    about_db = await client.post(
+        "/api/v1/rca", json=body | {"service": "db"}, headers=member.headers
+    )
+    assert about_db.status_code == 404
+
+    listed = (await client.get("/api/v1/incidents", headers=member.headers)).json()["items"]
+    assert [i["service"] for i in listed] == ["api"]
+    everything = (await client.get("/api/v1/incidents", headers=account.headers)).json()["items"]
+    assert sorted(i["service"] for i in everything) == ["api", "db"]
+    links = {i["service"]: i["rca"] for i in everything}
+    assert (await client.get(links["api"], headers=member.headers)).status_code == 200
+    assert (await client.get(links["db"], headers=member.headers)).status_code == 404
+    assert (await client.get(links["db"], headers=account.headers)).status_code == 200

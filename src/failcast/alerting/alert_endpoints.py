@@ -64,7 +64,7 @@ async def list_alerts(
         end=end_at,
         before=before,
         limit=limit,
-        only_services=await teams.visible_services(session, principal),
+        seen=await teams.visibility(session, principal),
     )
     next_cursor = None
     if len(items) == limit:

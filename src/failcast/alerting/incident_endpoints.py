@@ -17,6 +17,7 @@ from failcast.kit.params import decode_cursor, encode_cursor, parse_time_param
 from failcast.models import Incident
 from failcast.models.incident import IncidentSource, IncidentType
 from failcast.ops.body_limit import bulk_body
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 from failcast.topology import TopologySpec, load_topology_yaml
 from failcast.topology import store as topology_store
@@ -110,6 +111,7 @@ async def list_incidents(
         end=ms_to_datetime(parse_time_param("end", end, 0)) if end else None,
         before=before,
         limit=limit,
+        seen=await teams.visibility(session, principal),
     )
     next_cursor = None
     if len(rows) == limit:

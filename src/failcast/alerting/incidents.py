@@ -21,6 +21,7 @@ from failcast.errors import ValidationFailed, problems_from_pydantic
 from failcast.kit.names import SERVICE_PATTERN
 from failcast.models import Incident, Service
 from failcast.models.incident import IncidentSource, IncidentType
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime, parse_ts
 
 MAX_BATCH = 10_000
@@ -199,12 +200,14 @@ async def list_incidents(
     end: datetime | None,
     before: tuple[datetime, int] | None,
     limit: int,
+    seen: Visibility = EVERYTHING,
 ) -> list[tuple[Incident, str]]:
-    """Newest first; `before` is the (started_at, id) of the last item of the previous page."""
+    """Newest first, of the services `seen` admits; `before` is the (started_at, id) of the
+    last item of the previous page."""
     statement = (
         select(Incident, Service.name)
         .join(Service, Service.id == Incident.service_id)
-        .where(Incident.org_id == org_id)
+        .where(Incident.org_id == org_id, seen.where(Service.name))
         .order_by(Incident.started_at.desc(), Incident.id.desc())
         .limit(limit)
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.models import Alert, AlertEvent, AlertRule
+from failcast.teams.service import EVERYTHING, Visibility
 
 
 async def find_rule(session: AsyncSession, org_id: int, name: str) -> AlertRule | None:
@@ -36,10 +36,10 @@ async def list_alerts(
     end: datetime | None,
     before: tuple[datetime, int] | None,
     limit: int,
-    only_services: Collection[str] | None = None,
+    seen: Visibility = EVERYTHING,
 ) -> list[Alert]:
-    """Newest first by start time; `before` is the last (started_at, id) of the previous page;
-    `only_services`, when given, keeps the alerts of those services."""
+    """Newest first by start time, of the services `seen` admits; `before` is the last
+    (started_at, id) of the previous page."""
     statement = (
         select(Alert)
         .where(Alert.org_id == org_id)
@@ -51,8 +51,7 @@ async def list_alerts(
         statement = statement.where(Alert.severity.in_(severities))
     if service is not None:
         statement = statement.where(Alert.service == service)
-    if only_services is not None:
-        statement = statement.where(Alert.service.in_(sorted(only_services)))
+    statement = statement.where(seen.where(Alert.service))
     if text:
         pattern = f"%{text.lower()}%"
         statement = statement.where(or_(Alert.title.ilike(pattern), Alert.service.ilike(pattern)))

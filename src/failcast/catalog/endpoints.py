@@ -19,8 +19,8 @@ router = APIRouter(prefix="/api/v1/services", tags=["services"])
 async def list_services(principal: CanRead, session: SessionDep) -> list[ServiceOut]:
     """Every service, model and pipeline of the org, by name."""
     services = await repository.list_services(session, principal.org_id)
-    visible = await teams.visible_services(session, principal)
-    return [ServiceOut.model_validate(s) for s in services if teams.admits(visible, s.name)]
+    seen = await teams.visibility(session, principal)
+    return [ServiceOut.model_validate(s) for s in services if seen.admits(s.name)]
 
 
 @router.post(

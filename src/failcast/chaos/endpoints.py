@@ -22,6 +22,7 @@ from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.kit.responses import errors
 from failcast.models import ChaosExperiment, Organization
+from failcast.teams import service as teams
 
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
 
@@ -83,6 +84,7 @@ async def inject(
     body: InjectIn, request: Request, principal: CanWrite, session: SessionDep
 ) -> FaultOut:
     """Inject a fault into a simulated service; it recovers by itself after `duration`."""
+    await teams.require_visible(session, principal, body.target_service, "service")
     row = await _simulator(request).inject(
         session,
         principal.org_id,
@@ -101,7 +103,8 @@ async def list_faults(
 ) -> list[FaultOut]:
     """Faults acting now (or, with `active=false`, the most recent 500)."""
     rows = await _simulator(request).faults(session, principal.org_id, active_only=active)
-    return [FaultOut.model_validate(row) for row in rows]
+    seen = await teams.visibility(session, principal)
+    return [FaultOut.model_validate(row) for row in rows if seen.admits(row.target)]
 
 
 @router.delete("/faults/{fault_id}", response_model=FaultOut, operation_id="stop_fault")
@@ -109,7 +112,10 @@ async def stop_fault(
     fault_id: PathId, request: Request, principal: CanWrite, session: SessionDep
 ) -> FaultOut:
     """End one active fault now."""
-    stopped = await _simulator(request).stop(session, principal.org_id, fault_id=fault_id)
+    seen = await teams.visibility(session, principal)
+    stopped = await _simulator(request).stop(
+        session, principal.org_id, fault_id=fault_id, seen=seen
+    )
     if not stopped:
         raise NotFound("no active fault with that id")
     return FaultOut.model_validate(stopped[0])
@@ -117,8 +123,10 @@ async def stop_fault(
 
 @router.post("/reset", response_model=list[FaultOut], operation_id="reset_chaos")
 async def reset(request: Request, principal: CanWrite, session: SessionDep) -> list[FaultOut]:
-    """End every active fault now; returns those that were stopped."""
-    stopped = await _simulator(request).stop(session, principal.org_id)
+    """End every active fault now (of the caller's teams' services, in an org that restricts
+    members to them); returns those that were stopped."""
+    seen = await teams.visibility(session, principal)
+    stopped = await _simulator(request).stop(session, principal.org_id, seen=seen)
     return [FaultOut.model_validate(row) for row in stopped]
 
 

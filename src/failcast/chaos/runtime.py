@@ -27,6 +27,7 @@ from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_samples
 from failcast.live.hub import Hub, org_topic
 from failcast.models import ChaosFault, Organization, Service
+from failcast.teams.service import EVERYTHING, Visibility
 
 log = logging.getLogger("failcast.chaos")
 
@@ -197,8 +198,10 @@ class Simulator:
         experiment_id: int | None = None,
         target: str | None = None,
         now: float | None = None,
+        seen: Visibility = EVERYTHING,
     ) -> list[ChaosFault]:
-        """Stop active faults (one, an experiment's, a target's, or all) at `now`."""
+        """Stop active faults (one, an experiment's, a target's, or all) on the services `seen`
+        admits at `now`."""
         now = self.clock() if now is None else now
         active = await self.faults(session, org_id, active_only=True, now=now)
         stopped = [
@@ -207,6 +210,7 @@ class Simulator:
             if (fault_id is None or row.id == fault_id)
             and (experiment_id is None or row.experiment_id == experiment_id)
             and (target is None or row.target == target)
+            and seen.admits(row.target)
         ]
         for row in stopped:
             row.stopped_at = now

@@ -38,6 +38,7 @@ from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 from failcast.kit.responses import errors
 from failcast.ops.body_limit import bulk_body
 from failcast.query.service import parse_matchers
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms, parse_ts
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
@@ -68,6 +69,7 @@ async def get_drift(
     reference: Annotated[str, Query(description="Reference window, before it.")] = "7d",
 ) -> DriftOut:
     """Features and predictions of an ML model service, ranked by drift."""
+    await teams.require_visible(session, principal, service, "service")
     current_ms = _duration("current", current)
     reference_ms = _duration("reference", reference)
     report = await reports.drift_report(
@@ -122,6 +124,7 @@ async def get_forecast(
     horizon: Annotated[str, Query(description="How far ahead to forecast.")] = "72h",
 ) -> ForecastOut:
     """A metric's forecast path with its 80% band, and when it crosses `threshold`."""
+    await teams.require_visible(session, principal, service, "service")
     if not math.isfinite(threshold):
         raise ValidationFailed([{"field": "threshold", "msg": "must be a finite number"}])
     window_h = _duration("window", window) / HOUR_MS
@@ -295,7 +298,11 @@ async def list_live_detectors(
 ) -> list[LiveSeriesOut]:
     """Every live series with the detector that scores it and where it stands: not started,
     warming up (and for how long), constant so far, or scored."""
-    return [_live(s) for s in await choices.live_series(session, principal.org_id, service)]
+    seen = await teams.visibility(session, principal)
+    if service is not None:
+        seen.require(service, "service")
+    found = await choices.live_series(session, principal.org_id, service)
+    return [_live(s) for s in found if seen.admits(s.service)]
 
 
 @router.put(
@@ -310,6 +317,7 @@ async def choose_live_detector(
     """Choose the configuration live scoring runs on every series of one metric of a service.
     Its state starts afresh; the scores go to an `anomaly_score` series labelled with the new
     detector."""
+    await teams.require_visible(session, principal, body.service, "service")
     await choices.set_choice(
         session, principal.org_id, body.service, body.metric, body.detector, body.params
     )
@@ -328,5 +336,6 @@ async def reset_live_detector(
     metric: Annotated[str, Query(pattern=NAME_PATTERN, max_length=200)],
 ) -> None:
     """Return one metric of a service to the default detector."""
+    await teams.require_visible(session, principal, service, "service")
     await choices.delete_choice(session, principal.org_id, service, metric)
     await session.commit()

@@ -13,6 +13,7 @@ from failcast.deps import SessionDep
 from failcast.exports import service
 from failcast.exports.formats import MEDIA_TYPES, Format, encode
 from failcast.kit.params import parse_range
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_rfc3339
 
 router = APIRouter(prefix="/api/v1", tags=["export"])
@@ -43,7 +44,10 @@ async def export(
     Times are UTC: RFC 3339 in CSV and JSON, zone-less UTC in Excel (which cannot hold zones).
     """
     span = parse_range(start, end, None, default_span_ms=WEEK_MS)
-    query = service.Query(principal.org_id, kind, span.start_ms, span.end_ms, service_name, metric)
+    seen = await teams.visibility(session, principal)
+    query = service.Query(
+        principal.org_id, kind, span.start_ms, span.end_ms, service_name, metric, seen
+    )
     audit.record(
         session, principal.org_id, principal, "export.created", f"export:{kind.value}",
         {"format": fmt.value, "start": ms_to_rfc3339(span.start_ms),

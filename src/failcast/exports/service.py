@@ -26,6 +26,7 @@ from failcast.models import (
     Series,
     Service,
 )
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 
 Row = dict[str, Any]
@@ -58,7 +59,8 @@ COLUMNS: dict[Kind, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """One export: whose, what, over [start, end), optionally one service or metric."""
+    """One export: whose, what, over [start, end), optionally one service or metric, of the
+    services `seen` admits."""
 
     org_id: int
     kind: Kind
@@ -66,6 +68,7 @@ class Query:
     end_ms: int
     service: str | None = None
     metric: str | None = None
+    seen: Visibility = EVERYTHING
 
     @property
     def start(self) -> datetime:
@@ -83,6 +86,7 @@ async def _metrics(session: AsyncSession, q: Query, after: Any, chunk: int) -> l
         .join(Series, Series.id == Sample.series_id)
         .join(Service, Service.id == Series.service_id)
         .where(Series.org_id == q.org_id, Sample.ts >= q.start_ms, Sample.ts < q.end_ms)
+        .where(q.seen.where(Service.name))
     )  # fmt: skip
     if q.service is not None:
         statement = statement.where(Service.name == q.service)
@@ -112,7 +116,10 @@ def _by_id(statement: Any, id_column: Any, after: Any, chunk: int) -> Any:
 
 async def _alerts(session: AsyncSession, q: Query, after: Any, chunk: int) -> list[Any]:
     statement = select(Alert).where(
-        Alert.org_id == q.org_id, Alert.started_at >= q.start, Alert.started_at < q.end
+        Alert.org_id == q.org_id,
+        Alert.started_at >= q.start,
+        Alert.started_at < q.end,
+        q.seen.where(Alert.service),
     )
     if q.service is not None:
         statement = statement.where(Alert.service == q.service)
@@ -136,6 +143,7 @@ async def _incidents(session: AsyncSession, q: Query, after: Any, chunk: int) ->
             Incident.org_id == q.org_id,
             Incident.started_at >= q.start,
             Incident.started_at < q.end,
+            q.seen.where(Service.name),
         )
     )
     if q.service is not None:
@@ -161,6 +169,7 @@ async def _predictions(session: AsyncSession, q: Query, after: Any, chunk: int) 
             FailurePrediction.org_id == q.org_id,
             FailurePrediction.ts >= q.start,
             FailurePrediction.ts < q.end,
+            q.seen.where(Service.name),
         )
     )
     if q.service is not None:

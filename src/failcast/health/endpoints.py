@@ -30,6 +30,7 @@ from failcast.kit.params import parse_time_param
 from failcast.kit.yamlsource import Loc, validate_yaml
 from failcast.ops.body_limit import bulk_body
 from failcast.predict.risk import LEVELS
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime, now_ms, parse_duration_ms
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -87,12 +88,13 @@ async def _body(request: Request, settings: Settings, model: type[M], source: st
         raise ValidationFailed(problems(exc)) from None
 
 
-def _shown(config: HealthConfig) -> HealthConfig:
+def _shown(config: HealthConfig, seen: teams.Visibility) -> HealthConfig:
     """The config with the org's thresholds spelled out in full (same meaning, easier to
-    read and to edit)."""
+    read and to edit), and the overrides of the services `seen` admits."""
     resolved = config.resolve()
     body = config.model_dump(exclude_none=True)
     body["thresholds"] = {m: resolved.thresholds[m].model_dump() for m in config.thresholds}
+    body["services"] = {k: v for k, v in body["services"].items() if seen.admits(k)}
     return HealthConfig.model_validate(body)
 
 
@@ -106,7 +108,8 @@ async def list_service_health(
     """Every service's 0-100 health score with components, status and explanation, from the
     mean of each metric over the lookback window."""
     at_ms, window_ms = instant(at, window)
-    fleet = await service.fleet_health(session, principal.org_id, at_ms, window_ms)
+    seen = await teams.visibility(session, principal)
+    fleet = await service.fleet_health(session, principal.org_id, at_ms, window_ms, seen=seen)
     return HealthList(
         at=ms_to_datetime(at_ms),
         window_seconds=window_ms / 1000,
@@ -130,6 +133,7 @@ async def get_service_health(
     resolved weights and thresholds, metric and component scores, and the weighted mean."""
     at_ms, window_ms = instant(at, window)
     found = await get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, found.name, "service")
     fleet = await service.fleet_health(session, principal.org_id, at_ms, window_ms)
     snapshot = fleet.by_name()[found.name]
     resolved = fleet.config.resolve(found.name)
@@ -143,9 +147,11 @@ async def get_org_health(
     principal: CanRead, session: SessionDep, at: AtParam = None, window: WindowParam = "5m"
 ) -> OrgHealthOut:
     """The org's score (tier-weighted mean less a penalty), the executive summary and the risk
-    level of every service."""
+    level of every service (of the caller's teams' services, in an org that restricts
+    members to them)."""
     at_ms, window_ms = instant(at, window)
-    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms)
+    seen = await teams.visibility(session, principal)
+    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms, seen)
     org = risk.org
     return OrgHealthOut(
         at=ms_to_datetime(at_ms),
@@ -169,7 +175,8 @@ async def get_risk(
     """Risk level per service from health, predicted failure probabilities (24/48/72 h) and
     SLO burn, worst first, with the org's executive summary."""
     at_ms, window_ms = instant(at, window)
-    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms)
+    seen = await teams.visibility(session, principal)
+    risk = await service.org_risk(session, principal.org_id, at_ms, window_ms, seen)
     snapshots = risk.fleet.by_name()
     items = []
     for assessment in risk.risks:
@@ -220,7 +227,8 @@ async def get_risk(
 async def get_health_config(principal: CanRead, session: SessionDep) -> HealthConfig:
     """The org's weights, thresholds, org aggregation and per-service overrides (the built-in
     defaults until set)."""
-    return _shown(await repository.load_config(session, principal.org_id))
+    seen = await teams.visibility(session, principal)
+    return _shown(await repository.load_config(session, principal.org_id), seen)
 
 
 @router.put(
@@ -234,11 +242,24 @@ async def put_health_config(
     request: Request, principal: CanWrite, session: SessionDep, settings: SettingsDep
 ) -> HealthConfig:
     """Replace the org's health config, as JSON or as a YAML file (Content-Type
-    application/yaml; errors then give the line and the key)."""
+    application/yaml; errors then give the line and the key). A member restricted to their
+    teams' services replaces the overrides of those services only."""
     config = await _body(request, settings, HealthConfig, "health.yaml")
+    seen = await teams.visibility(session, principal)
+    for name in config.services:
+        seen.require(name, "service")
+    if not seen.everything:
+        stored = await repository.load_config(session, principal.org_id)
+        body = config.model_dump(exclude_none=True)
+        hidden = {k: v for k, v in stored.services.items() if not seen.admits(k)}
+        body["services"] |= {k: v.model_dump(exclude_none=True) for k, v in hidden.items()}
+        try:
+            config = HealthConfig.model_validate(body)
+        except ValidationError as exc:
+            raise ValidationFailed(problems(exc)) from None
     await repository.save_config(session, principal.org_id, config)
     await session.commit()
-    return _shown(config)
+    return _shown(config, seen)
 
 
 @router.put(
@@ -257,6 +278,7 @@ async def put_service_health_config(
 ) -> HealthConfig:
     """Set one service's weights and thresholds over the org's (JSON or YAML)."""
     found = await get_service(session, principal.org_id, service_id)
+    seen = await teams.require_visible(session, principal, found.name, "service")
     override = await _body(request, settings, HealthOverride, "health.yaml")
     config = await repository.load_config(session, principal.org_id)
     body = config.model_dump(exclude_none=True)
@@ -267,7 +289,7 @@ async def put_service_health_config(
         raise ValidationFailed(problems(exc)) from None
     await repository.save_config(session, principal.org_id, merged)
     await session.commit()
-    return _shown(merged)
+    return _shown(merged, seen)
 
 
 @router.delete(
@@ -280,6 +302,7 @@ async def delete_service_health_config(
 ) -> Response:
     """Drop one service's override; the org's settings apply to it again."""
     found = await get_service(session, principal.org_id, service_id)
+    await teams.require_visible(session, principal, found.name, "service")
     config = await repository.load_config(session, principal.org_id)
     body = config.model_dump(exclude_none=True)
     body["services"].pop(found.name, None)

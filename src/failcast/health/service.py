@@ -40,6 +40,7 @@ from failcast.models.service import ServiceKindName
 from failcast.predict.service import latest_predictions
 from failcast.slo import service as slo_service
 from failcast.slo.alerts import SloStatus
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 
 LOOKBACK_MS = 5 * 60_000
@@ -148,10 +149,12 @@ async def fleet_health(
     at_ms: int,
     window_ms: int = LOOKBACK_MS,
     extra_metrics: Sequence[str] = (),
+    seen: Visibility = EVERYTHING,
 ) -> FleetHealth:
-    """Health of every catalogue service from its metric means over (at - window, at]."""
+    """Health of every catalogue service `seen` admits, from its metric means over
+    (at - window, at]."""
     config = await repository.load_config(session, org_id)
-    services = await repository.services(session, org_id)
+    services = [s for s in await repository.services(session, org_id) if seen.admits(s.name)]
     metrics = (*STORED_METRICS, *extra_metrics)
     means = await repository.metric_means(session, org_id, metrics, at_ms - window_ms, at_ms)
     snapshots = []
@@ -188,9 +191,12 @@ class Predictions:
     note: str | None  # NO_PREDICTIONS when the org has none usable
 
 
-async def predictions(session: AsyncSession, org_id: int, at_ms: int) -> Predictions:
-    """The active model's newest predictions made in the day before `at_ms`, at the horizons
-    that risk is assessed on (`HORIZONS`; a 1 h figure is shown, but not a risk input)."""
+async def predictions(
+    session: AsyncSession, org_id: int, at_ms: int, seen: Visibility = EVERYTHING
+) -> Predictions:
+    """The active model's newest predictions made in the day before `at_ms` about the services
+    `seen` admits, at the horizons that risk is assessed on (`HORIZONS`; a 1 h figure is
+    shown, but not a risk input)."""
     items: list[dict[str, Any]] = await latest_predictions(session, org_id)
     probabilities: dict[str, dict[int, float]] = {}
     times: dict[str, datetime] = {}
@@ -198,7 +204,7 @@ async def predictions(session: AsyncSession, org_id: int, at_ms: int) -> Predict
     high = ms_to_datetime(at_ms)
     for item in items:
         ts: datetime = item["ts"]
-        if not low <= ts <= high:
+        if not low <= ts <= high or not seen.admits(str(item["service"])):
             continue
         by_horizon = {
             int(h): float(p) for h, p in item["probabilities"].items() if int(h) in HORIZONS
@@ -231,14 +237,19 @@ class OrgRisk:
 
 
 async def org_risk(
-    session: AsyncSession, org_id: int, at_ms: int, window_ms: int = LOOKBACK_MS
+    session: AsyncSession,
+    org_id: int,
+    at_ms: int,
+    window_ms: int = LOOKBACK_MS,
+    seen: Visibility = EVERYTHING,
 ) -> OrgRisk:
-    """Everything the org-level health and risk answers need, evaluated at `at_ms`."""
+    """Everything the org-level health and risk answers need, evaluated at `at_ms` over the
+    services `seen` admits (the org's score and summary too)."""
     org_name = str(await session.scalar(select(Organization.name).where(Organization.id == org_id)))
-    fleet = await fleet_health(session, org_id, at_ms, window_ms)
+    fleet = await fleet_health(session, org_id, at_ms, window_ms, seen=seen)
     org = score_org([s.health for s in fleet.services], fleet.config)
-    found = await predictions(session, org_id, at_ms)
-    slos = await slo_service.evaluate_all(session, org_id, at_ms)
+    found = await predictions(session, org_id, at_ms, seen)
+    slos = await slo_service.evaluate_all(session, org_id, at_ms, seen=seen)
     partial = OrgRisk(org_name, fleet, org, found, slos, [], "")
     risks = [
         assess_risk(

@@ -1,5 +1,9 @@
 """The org's dependency graph coloured by health, cascade risk, critical path and blast
-radius, with live inputs from stored samples and predictions."""
+radius, with live inputs from stored samples and predictions.
+
+Everything is computed on the org's whole graph, so a service's cascade risk and blast radius
+count every dependency; a member restricted to their teams' services is shown those services
+only (nodes, items, path steps, affected services) and the edges between them (docs/teams.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from failcast.health.endpoints import AtParam, WindowParam, instant
 from failcast.health.service import HORIZONS
 from failcast.health.topology import LiveTopology, live_topology
 from failcast.kit.responses import errors
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.cascade import propagate
 from failcast.topology.paths import blast_radii, blast_radius, critical_path
@@ -54,10 +59,11 @@ async def get_graph(
     """Nodes coloured by health score and call edges (`source` calls `target`), from the
     declared topology, or the simulated fleet's while the simulator is on."""
     live, at_ms = await _live(request, session, principal.org_id, at, window)
+    seen = await teams.visibility(session, principal)
     predicted = {name: p[24] for name, p in live.predictions.probabilities.items() if 24 in p}
     export = live.graph.export({k: v for k, v in predicted.items() if k in live.graph})
     nodes = []
-    for node in export.nodes:
+    for node in (n for n in export.nodes if seen.admits(n.id)):
         snapshot = live.snapshot(node.id)
         status = snapshot.health.status if snapshot else "unknown"
         nodes.append(
@@ -68,7 +74,8 @@ async def get_graph(
                 colour=STATUS_COLOURS[status],
             )
         )
-    return GraphOut(at=ms_to_datetime(at_ms), source=live.source, nodes=nodes, edges=export.edges)
+    edges = [e for e in export.edges if seen.admits(e.source) and seen.admits(e.target)]
+    return GraphOut(at=ms_to_datetime(at_ms), source=live.source, nodes=nodes, edges=edges)
 
 
 @router.get("/cascade", response_model=CascadeOut, operation_id="get_topology_cascade")
@@ -85,6 +92,7 @@ async def get_cascade(
     if horizon not in HORIZONS:
         raise ValidationFailed([{"field": "horizon", "msg": "one of 24, 48 or 72 hours"}])
     live, at_ms = await _live(request, session, principal.org_id, at, window)
+    seen = await teams.visibility(session, principal)
     own = live.own_probabilities(horizon)
     saturation = live.saturation()
     results = propagate(live.graph, {k: v.value for k, v in own.items()}, saturation)
@@ -104,10 +112,12 @@ async def get_cascade(
                     effect=c.effect,
                 )
                 for c in r.contributors
+                if seen.admits(c.dependency)
             ],
-            root_path=list(r.root_path),
+            root_path=[step for step in r.root_path if seen.admits(step)],
         )
         for name, r in results.items()
+        if seen.admits(name)
     ]
     items.sort(key=lambda i: (-i.probability, i.service))
     return CascadeOut(
@@ -137,9 +147,10 @@ async def get_critical_path(
     """The chain of calls that dominates latency, from measured latencies: each service's
     own share is its latency less its slowest dependency's."""
     live, at_ms = await _live(request, session, principal.org_id, at, window)
+    seen = await teams.visibility(session, principal)
     if len(live.graph) == 0:
         raise NotFound("the org has no topology and no services yet")
-    if entry is not None and entry not in live.graph:
+    if entry is not None and (entry not in live.graph or not seen.admits(entry)):
         raise ValidationFailed([{"field": "entry", "msg": f"{entry} is not in the topology"}])
     measured = live.latency(percentile)
     own = live.self_latency(measured)
@@ -152,16 +163,19 @@ async def get_critical_path(
             share=path.share(name),
         )
         for name in path.path
+        if seen.admits(name)
     ]
     return CriticalPathOut(
         at=ms_to_datetime(at_ms),
         source=live.source,
         percentile=percentile,
         entry=path.entry,
-        path=list(path.path),
+        path=[name for name in path.path if seen.admits(name)],
         latency_ms=path.latency_ms,
         steps=steps,
-        without_latency=sorted(n for n in live.graph.services if n not in measured),
+        without_latency=sorted(
+            n for n in live.graph.services if n not in measured and seen.admits(n)
+        ),
     )
 
 
@@ -182,9 +196,10 @@ async def get_blast_radius(
     """What fails with a service (or with each one): its dependents, weighted by how likely
     each fails with it, and the share of user traffic lost, largest first."""
     live, at_ms = await _live(request, session, principal.org_id, at, window)
+    seen = await teams.visibility(session, principal)
     saturation = live.saturation()
     if service_name is not None:
-        if service_name not in live.graph:
+        if service_name not in live.graph or not seen.admits(service_name):
             raise NotFound(f"service {service_name} is not in the topology")
         radii = {service_name: blast_radius(live.graph, service_name, saturation)}
     else:
@@ -192,13 +207,14 @@ async def get_blast_radius(
     items = [
         BlastRadiusItem(
             service=r.service,
-            affected=list(r.affected),
+            affected=[name for name in r.affected if seen.admits(name)],
             count=r.count,
             weighted_count=r.weighted_count,
             traffic_share=r.traffic_share,
             expected_traffic_loss=r.expected_traffic_loss,
         )
         for r in radii.values()
+        if seen.admits(r.service)
     ]
     items.sort(key=lambda i: (-i.expected_traffic_loss, -i.weighted_count, i.service))
     return BlastRadiusOut(at=ms_to_datetime(at_ms), source=live.source, services=items)

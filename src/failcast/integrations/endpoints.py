@@ -31,6 +31,7 @@ from failcast.kit.names import SERVICE_PATTERN
 from failcast.kit.responses import errors
 from failcast.models import ScrapeTarget
 from failcast.ops.body_limit import bulk_body
+from failcast.teams import service as teams
 
 router = APIRouter(tags=["integrations"])
 
@@ -195,7 +196,12 @@ async def prometheus_export(request: Request, principal: CanRead, session: Sessi
     burn rates and budgets, time to breach, sample counts) in the Prometheus text format, for a
     Prometheus server to scrape with the API key as bearer token."""
     registry: ExporterRegistry = getattr(request.app.state, "exporters", DEFAULT_EXPORTERS)
-    samples = await registry.collect(session, principal.org_id)
+    seen = await teams.visibility(session, principal)
+    samples = [
+        s
+        for s in await registry.collect(session, principal.org_id)
+        if "service" not in s.labels or seen.admits(s.labels["service"])
+    ]
     return Response(render(samples), media_type=CONTENT_TYPE_LATEST)
 
 

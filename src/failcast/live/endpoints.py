@@ -1,9 +1,16 @@
-"""The live stream: a WebSocket that pushes the org's events (simulator ticks and more)."""
+"""The live stream: a WebSocket that pushes the org's events (simulator ticks and more).
+
+A member restricted to their teams' services hears about those services only. What they may
+see is read when they connect and again at most every `VISIBILITY_SECONDS` while events come,
+so a change of teams or of the org's setting reaches an open stream within that time."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
@@ -12,9 +19,31 @@ from failcast.auth.principal import Principal, principal_from_token
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.errors import Unauthorized
+from failcast.live.events import scoped
 from failcast.live.hub import Hub, org_topic
+from failcast.teams import service as teams
 
 router = APIRouter(tags=["live"])
+
+VISIBILITY_SECONDS = 10.0
+
+
+class _Viewer:
+    """What one connection may see, read again from the store once it is older than
+    `VISIBILITY_SECONDS`."""
+
+    def __init__(self, database: Database, principal: Principal) -> None:
+        self.database = database
+        self.principal = principal
+        self.seen = teams.EVERYTHING
+        self.read_at = -math.inf
+
+    async def scope(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        if time.monotonic() - self.read_at >= VISIBILITY_SECONDS:
+            async with self.database.session() as session:
+                self.seen = await teams.visibility(session, self.principal)
+            self.read_at = time.monotonic()
+        return scoped(message, self.seen)
 
 
 async def _authenticate(websocket: WebSocket) -> Principal | None:
@@ -35,7 +64,8 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
 
 @router.websocket("/api/v1/stream")
 async def stream(websocket: WebSocket) -> None:
-    """Push every event of the caller's org as JSON text frames.
+    """Push every event of the caller's org as JSON text frames (of the caller's teams'
+    services, in an org that restricts members to them).
 
     Authenticate with `Authorization: Bearer ...` or, from browsers, `?token=...` (an access
     token or an API key with the read scope). Unauthenticated connections are closed with 1008.
@@ -48,6 +78,7 @@ async def stream(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     hub: Hub = websocket.app.state.hub
+    viewer = _Viewer(websocket.app.state.db, principal)
     async with hub.subscribe(org_topic(principal.org_id)) as subscription:
         await websocket.send_json({"type": "hello", "org_id": principal.org_id})
         receiver = asyncio.create_task(_drain_client(websocket))
@@ -58,7 +89,9 @@ async def stream(websocket: WebSocket) -> None:
                     {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if getter in done:
-                    await websocket.send_json(getter.result())
+                    message = await viewer.scope(getter.result())
+                    if message is not None:
+                        await websocket.send_json(message)
                 else:
                     getter.cancel()
         except WebSocketDisconnect:

@@ -18,6 +18,13 @@ Health is computed, not stored: after an org's ingest it is recomputed (at most 
 `health_seconds`, and once more after the last ingest of a burst) and the services whose
 score or status moved are published. The services whose status moved from a known one are
 also handed to the `status_listeners` (early re-scoring of predictions listens).
+
+The simulator publishes its ticks to the same topic:
+
+    {"type": "tick", "ts", "values": {service: {metric: value}}, "active_faults": [{"target",
+     ...}]}
+
+`scoped` cuts a message down to what a member restricted to their teams' services may see.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from failcast.db.engine import Database
 from failcast.live.hub import Hub, org_topic
 from failcast.models import Alert, FailurePrediction
+from failcast.teams.service import Visibility
 
 log = logging.getLogger("failcast.live")
 
@@ -54,6 +62,29 @@ def stage(session: AsyncSession | Session, org_id: int, message: dict[str, Any])
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     if _PUBLISHER in sync.info:
         sync.info.setdefault(_PENDING, []).append((org_id, message))
+
+
+def scoped(message: dict[str, Any], seen: Visibility) -> dict[str, Any] | None:
+    """The part of `message` about the services `seen` admits, or None when nothing of it is
+    left. Ingest counts name no service and pass whole; a kind not known here is withheld."""
+    if seen.everything:
+        return message
+    kind = message.get("type")
+    if kind == "alert":
+        return message if seen.admits(message["alert"]["service"]) else None
+    if kind == "predictions":
+        items = [i for i in message["items"] if seen.admits_id(i["service_id"])]
+        if not items:
+            return None
+        return {**message, "count": len(items), "ts": max(i["ts"] for i in items), "items": items}
+    if kind == "health":
+        services = [s for s in message["services"] if seen.admits(s["service"])]
+        return {**message, "services": services} if services else None
+    if kind == "tick":
+        values = {k: v for k, v in message["values"].items() if seen.admits(k)}
+        faults = [f for f in message["active_faults"] if seen.admits(f.get("target"))]
+        return {**message, "values": values, "active_faults": faults}
+    return message if kind == "ingest" else None
 
 
 def _alert(alert: Alert, previous: str | None) -> dict[str, Any]:

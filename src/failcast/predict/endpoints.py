@@ -31,6 +31,7 @@ from failcast.predict.schemas import (
     TrainAccepted,
     TrainIn,
 )
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime, now_ms
 
 router = APIRouter(prefix="/api/v1", tags=["prediction"])
@@ -69,12 +70,17 @@ def _model_out(row: ModelVersion) -> ModelOut:
 
 
 @router.post(
-    "/predict", response_model=PredictOut, operation_id="predict", responses=errors(409, 402)
+    "/predict",
+    response_model=PredictOut,
+    operation_id="predict",
+    responses=errors(404, 409, 402),
 )
 async def predict(
     body: PredictIn, principal: CanRead, session: SessionDep, request: Request
 ) -> PredictOut:
     """P(failure) per horizon with risk level, incident type, top factors and root cause."""
+    if body.service is not None:
+        await teams.require_visible(session, principal, body.service, "service")
     version, model = await registry.active_model(session, principal.org_id, _cache(request))
     if body.features is not None:
         score = scoring.score_features(model, body.features)
@@ -136,6 +142,7 @@ async def list_predictions(
     rows = await repository.predictions(
         session, principal.org_id, service=service_name, matched=matched, horizon=horizon,
         shadow=shadow, latest=latest if latest is not None else matched is None, limit=limit,
+        seen=await teams.visibility(session, principal),
     )  # fmt: skip
     return PredictionList(
         items=[
@@ -278,7 +285,8 @@ def _declaration_out(row: MetricDeclaration) -> MetricRoleOut:
 @router.get("/metric-roles", response_model=MetricRoleList, operation_id="list_metric_roles")
 async def list_metric_roles(principal: CanRead, session: SessionDep) -> MetricRoleList:
     """The roles and limits the organisation declared for its metrics."""
-    rows = await repository.declaration_rows(session, principal.org_id)
+    seen = await teams.visibility(session, principal)
+    rows = await repository.declaration_rows(session, principal.org_id, seen)
     return MetricRoleList(items=[_declaration_out(r) for r in rows], roles=list(ROLES))
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failcast.models
@@ -24,6 +24,7 @@ from failcast.models import (
 from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
 from failcast.predict.labels import IncidentRecord
 from failcast.store.samples import Aggregation, read_range
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.graph import DependencyGraph
 
@@ -129,10 +130,15 @@ async def declarations(
     return {(r.service, r.metric): (r.role, r.limit_value) for r in rows}
 
 
-async def declaration_rows(session: AsyncSession, org_id: int) -> list[MetricDeclaration]:
+async def declaration_rows(
+    session: AsyncSession, org_id: int, seen: Visibility = EVERYTHING
+) -> list[MetricDeclaration]:
+    """The org's declarations: those of every service, and those of the services `seen`
+    admits."""
     rows = await session.scalars(
         select(MetricDeclaration)
         .where(MetricDeclaration.org_id == org_id)
+        .where(or_(MetricDeclaration.service == "", seen.where(MetricDeclaration.service)))
         .order_by(MetricDeclaration.metric, MetricDeclaration.service)
     )
     return list(rows)
@@ -227,13 +233,16 @@ async def predictions(
     shadow: bool = False,
     latest: bool = False,
     limit: int = 500,
+    seen: Visibility = EVERYTHING,
 ) -> list[tuple[FailurePrediction, str, int]]:
-    """(prediction, service name, model version), newest first."""
+    """(prediction, service name, model version) of the services `seen` admits, newest
+    first."""
     statement = (
         select(FailurePrediction, Service.name, ModelVersion.version)
         .join(Service, Service.id == FailurePrediction.service_id)
         .join(ModelVersion, ModelVersion.id == FailurePrediction.model_version_id)
         .where(FailurePrediction.org_id == org_id, FailurePrediction.shadow == shadow)
+        .where(seen.where(Service.name))
         .order_by(FailurePrediction.ts.desc(), Service.name, FailurePrediction.horizon_h)
         .limit(limit)
     )

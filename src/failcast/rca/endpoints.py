@@ -1,8 +1,14 @@
 """Root-cause analysis over the API: for a symptom and a time, or for an alert or an incident
-(its service, from its start)."""
+(its service, from its start).
+
+The analysis always runs over the org's whole graph. A member restricted to their teams'
+services is shown the candidates among those services only; when the likeliest cause (or one
+too close to tell from it) is another team's service, the verdict is inconclusive and says
+so, without naming it (docs/teams.md)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -33,11 +39,22 @@ def _maybe(ms: int | None) -> datetime | None:
     return None if ms is None else ms_to_datetime(ms)
 
 
-def _out(analysis: Analysis, source: str) -> RcaOut:
+# The reason a restricted member is given when the ranking's top is another team's service.
+HIDDEN_CAUSE = (
+    "the likeliest cause, or one too close to tell from it, is a service outside your teams"
+)
+
+
+def _out(analysis: Analysis, source: str, seen: teams.Visibility) -> RcaOut:
     q = analysis.question
     normal = analysis.normal or (None, None)
+    verdict, reason = analysis.verdict, analysis.ranking.reason
+    if not all(seen.admits(name) for name in analysis.ranking.close):
+        verdict, reason = "inconclusive", HIDDEN_CAUSE
     candidates = []
-    for c in analysis.candidates[:10]:
+    for c in [c for c in analysis.candidates if seen.admits(c.service)][:10]:
+        if c.explained_by is not None and not seen.admits(c.explained_by):
+            c = replace(c, explained_by=None)
         item = candidate_dict(c)
         candidates.append(
             CandidateOut(
@@ -47,8 +64,8 @@ def _out(analysis: Analysis, source: str) -> RcaOut:
             )
         )
     return RcaOut(
-        verdict=analysis.verdict,
-        reason=analysis.ranking.reason,
+        verdict=verdict,
+        reason=reason,
         service=q.service,
         metric=q.metric,
         at=ms_to_datetime(q.at_ms),
@@ -57,18 +74,22 @@ def _out(analysis: Analysis, source: str) -> RcaOut:
         normal_start=_maybe(normal[0]),
         normal_end=_maybe(normal[1]),
         topology=source,
-        close=list(analysis.ranking.close),
-        unjudged=list(analysis.unjudged),
+        close=[name for name in analysis.ranking.close if seen.admits(name)],
+        unjudged=[name for name in analysis.unjudged if seen.admits(name)],
         candidates=candidates,
     )
 
 
 async def _answer(
-    request: Request, session: AsyncSession, org_id: int, question: Question
+    request: Request,
+    session: AsyncSession,
+    org_id: int,
+    question: Question,
+    seen: teams.Visibility,
 ) -> RcaOut:
     simulated: SimulatedTopology | None = getattr(request.app.state, "simulated_topology", None)
     analysis, source = await service.analyse_org(session, org_id, simulated, question)
-    return _out(analysis, source)
+    return _out(analysis, source, seen)
 
 
 @router.post("/rca", response_model=RcaOut, operation_id="analyse_root_cause")
@@ -79,13 +100,14 @@ async def analyse_root_cause(
     samples and its topology (declared, else the simulated fleet's). Answers `root_cause`
     with the top candidate and the metric that points to it, or `inconclusive` with the
     candidates that came too close to tell apart."""
+    seen = await teams.require_visible(session, principal, body.service, "service")
     question = Question(
         body.service, _ms(body.at), body.metric,
         before_ms=round(body.before_minutes * 60_000),
         after_ms=round(body.after_minutes * 60_000),
         normal_ms=round(body.normal_minutes * 60_000),
     )  # fmt: skip
-    return await _answer(request, session, principal.org_id, question)
+    return await _answer(request, session, principal.org_id, question, seen)
 
 
 @router.get("/alerts/{alert_id}/rca", response_model=RcaOut, operation_id="analyse_alert")
@@ -95,11 +117,11 @@ async def analyse_alert(
     """The root-cause analysis of an alert: its service, from the time it started (the
     alert's `rca` link)."""
     alert = await get_owned(session, Alert, principal.org_id, alert_id, "alert")
-    await teams.require_visible(session, principal, alert.service, "alert")
+    seen = await teams.require_visible(session, principal, alert.service, "alert")
     if not alert.service:
         raise ValidationFailed([{"field": "service", "msg": "the alert names no service"}])
     question = Question(alert.service, _ms(alert.started_at))
-    return await _answer(request, session, principal.org_id, question)
+    return await _answer(request, session, principal.org_id, question, seen)
 
 
 @router.get("/incidents/{incident_id}/rca", response_model=RcaOut, operation_id="analyse_incident")
@@ -111,5 +133,6 @@ async def analyse_incident(
     incident = await get_owned(session, Incident, principal.org_id, incident_id, "incident")
     name = await session.get(Service, incident.service_id)
     assert name is not None  # the foreign key holds
+    seen = await teams.require_visible(session, principal, name.name, "incident")
     question = Question(name.name, _ms(incident.started_at))
-    return await _answer(request, session, principal.org_id, question)
+    return await _answer(request, session, principal.org_id, question, seen)

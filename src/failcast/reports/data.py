@@ -1,4 +1,5 @@
-"""Everything a reliability report shows, gathered from the store for one org and period."""
+"""Everything a reliability report shows, gathered from the store for one org and period (and,
+for a member restricted to their teams' services, over those services only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from failcast.health import score_org
 from failcast.health.service import fleet_health, org_risk
 from failcast.models import Alert, FailurePrediction, Incident, Organization, Service
 from failcast.predict.risk import LEVELS
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 
 TREND_POINTS = 28
@@ -102,14 +104,14 @@ class ReportData:
 
 
 async def _trend(
-    session: AsyncSession, org_id: int, start_ms: int, end_ms: int
+    session: AsyncSession, org_id: int, start_ms: int, end_ms: int, seen: Visibility
 ) -> list[tuple[datetime, float | None]]:
     """Org health at evenly spaced instants, each from the metric means of its own step."""
     step = max(60_000, (end_ms - start_ms) // TREND_POINTS)
     points = []
     at = start_ms + step
     while at <= end_ms:
-        fleet = await fleet_health(session, org_id, at, step)
+        fleet = await fleet_health(session, org_id, at, step, seen=seen)
         org = score_org([s.health for s in fleet.services], fleet.config)
         points.append((ms_to_datetime(at), org.score))
         at += step
@@ -117,30 +119,32 @@ async def _trend(
 
 
 async def _incidents(
-    session: AsyncSession, org_id: int, start: datetime, end: datetime
+    session: AsyncSession, org_id: int, start: datetime, end: datetime, seen: Visibility
 ) -> list[IncidentLine]:
     rows = await session.execute(
         select(Incident, Service.name)
         .join(Service, Service.id == Incident.service_id)
         .where(Incident.org_id == org_id, Incident.started_at >= start, Incident.started_at < end)
+        .where(seen.where(Service.name))
         .order_by(Incident.started_at)
     )
     return [IncidentLine(name, i.type, i.title, i.started_at, i.ended_at) for i, name in rows.all()]
 
 
 async def _alerts(
-    session: AsyncSession, org_id: int, start: datetime, end: datetime
+    session: AsyncSession, org_id: int, start: datetime, end: datetime, seen: Visibility
 ) -> dict[str, int]:
     rows = await session.execute(
         select(Alert.severity, func.count())
         .where(Alert.org_id == org_id, Alert.fired_at >= start, Alert.fired_at < end)
+        .where(seen.where(Alert.service))
         .group_by(Alert.severity)
     )
     return {str(severity): int(n) for severity, n in rows.all()}
 
 
 async def _predictions(
-    session: AsyncSession, org_id: int, start: datetime, end: datetime
+    session: AsyncSession, org_id: int, start: datetime, end: datetime, seen: Visibility
 ) -> list[PredictionScore]:
     rows = await session.execute(
         select(
@@ -150,6 +154,7 @@ async def _predictions(
             FailurePrediction.org_id == org_id, FailurePrediction.shadow.is_(False),
             FailurePrediction.outcome.is_not(None),
             FailurePrediction.ts >= start, FailurePrediction.ts < end,
+            seen.where_id(FailurePrediction.service_id),
         )
     )  # fmt: skip
     by_horizon: dict[int, list[tuple[bool, bool, float]]] = {}
@@ -172,13 +177,19 @@ async def _predictions(
 
 
 async def gather(
-    session: AsyncSession, org_id: int, start_ms: int, end_ms: int, now: datetime
+    session: AsyncSession,
+    org_id: int,
+    start_ms: int,
+    end_ms: int,
+    now: datetime,
+    seen: Visibility = EVERYTHING,
 ) -> ReportData:
-    """The report's figures for [start, end); health, SLOs and risks are as of `end`."""
+    """The report's figures for [start, end) about the services `seen` admits; health, SLOs
+    and risks are as of `end`."""
     org = await session.get(Organization, org_id)
     assert org is not None
     start, end = ms_to_datetime(start_ms), ms_to_datetime(end_ms)
-    risk = await org_risk(session, org_id, end_ms)
+    risk = await org_risk(session, org_id, end_ms, seen=seen)
     slos = []
     for evaluation in risk.slos:
         status = evaluation.status
@@ -206,11 +217,11 @@ async def gather(
         summary=risk.summary,
         health_now=risk.org.score,
         health_status=risk.org.status,
-        trend=await _trend(session, org_id, start_ms, end_ms),
-        incidents=await _incidents(session, org_id, start, end),
-        alerts_by_severity=await _alerts(session, org_id, start, end),
+        trend=await _trend(session, org_id, start_ms, end_ms, seen),
+        incidents=await _incidents(session, org_id, start, end, seen),
+        alerts_by_severity=await _alerts(session, org_id, start, end, seen),
         slos=slos,
-        predictions=await _predictions(session, org_id, start, end),
+        predictions=await _predictions(session, org_id, start, end, seen),
         risks=[RiskLine(r.service, r.level, r.reasons()) for r in serious[:TOP_RISKS]],
         services=len(risk.fleet.services),
         generated_at=now,

@@ -1,4 +1,7 @@
-"""Reliability reports as PDF: on demand, stored, listed, and who receives the weekly one."""
+"""Reliability reports as PDF: on demand, stored, listed, and who receives the weekly one.
+
+A member restricted to their teams' services gets on-demand reports about those services only;
+stored reports cover the whole org, so such a member neither lists, reads nor stores them."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
 from failcast.deps import PathId, SessionDep
+from failcast.errors import Forbidden, NotFound
 from failcast.kit.params import parse_range
 from failcast.kit.responses import errors
 from failcast.models import ReliabilityReport
@@ -21,6 +25,7 @@ from failcast.reports.schemas import (
     SubscriberList,
     SubscriberOut,
 )
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -62,10 +67,14 @@ async def reliability_pdf(
     end: Annotated[str | None, Query(description=TIME_HELP + " Default: now.")] = None,
 ) -> Response:
     """The org's reliability report for [start, end), made now: executive summary, health
-    trend, incidents and MTTR, SLO compliance, predictions against outcomes, top risks."""
+    trend, incidents and MTTR, SLO compliance, predictions against outcomes, top risks (of
+    the caller's teams' services, in an org that restricts members to them)."""
     span = parse_range(start, end, None, default_span_ms=WEEK_MS)
     now = datetime.now(UTC)
-    document, _ = await service.pdf(session, principal.org_id, span.start_ms, span.end_ms, now)
+    seen = await teams.visibility(session, principal)
+    document, _ = await service.pdf(
+        session, principal.org_id, span.start_ms, span.end_ms, now, seen
+    )
     name = service.filename(
         principal.org_id, ms_to_datetime(span.start_ms), ms_to_datetime(span.end_ms)
     )
@@ -77,9 +86,15 @@ async def reliability_pdf(
     response_model=ReportOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_report",
+    responses=errors(403),
 )
 async def create_report(body: ReportIn, principal: CanWrite, session: SessionDep) -> ReportOut:
     """Generate the report for a period and keep it; fetch it from the returned `url`."""
+    if not (await teams.visibility(session, principal)).everything:
+        raise Forbidden(
+            "stored reports cover the whole organisation; GET /api/v1/reports/reliability.pdf"
+            " makes one of your teams' services"
+        )
     span = parse_range(body.start, body.end, None, default_span_ms=WEEK_MS)
     row, _ = await service.store(
         session, principal.org_id, span.start_ms, span.end_ms, "on_demand", datetime.now(UTC)
@@ -90,6 +105,8 @@ async def create_report(body: ReportIn, principal: CanWrite, session: SessionDep
 @router.get("", response_model=ReportList, operation_id="list_reports")
 async def list_reports(principal: CanRead, session: SessionDep) -> ReportList:
     """Stored reports, newest first (the last 200)."""
+    if not (await teams.visibility(session, principal)).everything:
+        return ReportList(reports=[])
     return ReportList(reports=[_out(r) for r in await service.listing(session, principal.org_id)])
 
 
@@ -136,5 +153,7 @@ async def unsubscribe(
 )
 async def report_pdf(report_id: PathId, principal: CanRead, session: SessionDep) -> Response:
     """A stored report's PDF."""
+    if not (await teams.visibility(session, principal)).everything:
+        raise NotFound("report not found")
     row = await service.stored(session, principal.org_id, report_id)
     return _pdf(row.pdf, service.filename(row.org_id, row.period_start, row.period_end))

@@ -19,6 +19,7 @@ from failcast.models import Organization, ReliabilityReport, ReportSubscription
 from failcast.reports.data import gather
 from failcast.reports.mail import report_email, send_with_pdf
 from failcast.reports.render import render
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 
 log = logging.getLogger("failcast.reports")
@@ -33,11 +34,17 @@ def check_span(start_ms: int, end_ms: int) -> None:
 
 
 async def pdf(
-    session: AsyncSession, org_id: int, start_ms: int, end_ms: int, now: datetime
+    session: AsyncSession,
+    org_id: int,
+    start_ms: int,
+    end_ms: int,
+    now: datetime,
+    seen: Visibility = EVERYTHING,
 ) -> tuple[bytes, str]:
-    """(PDF, executive summary) of the org's report for [start, end)."""
+    """(PDF, executive summary) of the org's report for [start, end), over the services
+    `seen` admits."""
     check_span(start_ms, end_ms)
-    data = await gather(session, org_id, start_ms, end_ms, now)
+    data = await gather(session, org_id, start_ms, end_ms, now, seen)
     # Drawing charts and laying out pages is CPU work: keep it off the event loop.
     document = await anyio.to_thread.run_sync(render, data)
     return document, data.summary

@@ -22,6 +22,7 @@ from failcast.slo.openslo import import_openslo
 from failcast.slo.responses import SloImportResult, SloOut, SloStatusOut
 from failcast.slo.schemas import SloDefinition
 from failcast.slo.sloth import import_sloth
+from failcast.teams import service as teams
 from failcast.timeutil import now_ms
 
 router = APIRouter(prefix="/api/v1/slos", tags=["slos"])
@@ -65,7 +66,9 @@ async def list_slos(
     service_name: Annotated[str | None, Query(alias="service")] = None,
 ) -> list[SloOut]:
     """Every SLO of the org by service and name, or of one service."""
-    return [_out(r) for r in await repository.list_slos(session, principal.org_id, service_name)]
+    seen = await teams.visibility(session, principal)
+    rows = await repository.list_slos(session, principal.org_id, service_name, seen)
+    return [_out(r) for r in rows]
 
 
 @router.post(
@@ -73,10 +76,11 @@ async def list_slos(
     response_model=SloOut,
     status_code=status.HTTP_201_CREATED,
     operation_id="create_slo",
-    responses=errors(409),
+    responses=errors(404, 409),
 )
 async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionDep) -> SloOut:
     """Define an SLO: availability (events or an error rate), latency, or ML quality."""
+    await teams.require_visible(session, principal, body.service, "service")
     row = await repository.create(session, principal.org_id, body)
     await session.commit()
     return _out(row)
@@ -92,7 +96,7 @@ async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionD
             "content": {"application/yaml": {"schema": {"type": "string"}}},
         }
     },
-    responses=errors(409),
+    responses=errors(404, 409),
 )
 @bulk_body
 async def import_slos(
@@ -104,6 +108,9 @@ async def import_slos(
     kind = detect_format(text, "slos.yaml")
     loaders = {"sloth": import_sloth, "openslo": import_openslo, "failcast": load_slo_yaml}
     definitions = loaders[kind](text, f"{kind}.yaml")
+    seen = await teams.visibility(session, principal)
+    for slo in definitions:
+        seen.require(slo.service, "service")
     created: list[int] = []
     updated: list[int] = []
     rows: list[Slo] = []
@@ -131,14 +138,16 @@ async def list_status(
 ) -> list[SloStatusOut]:
     """Budget left, burn rates per window, the firing tier and time to exhaustion of every SLO."""
     at_ms = parse_time_param("at", at, now_ms())
-    found = await service.evaluate_all(session, principal.org_id, at_ms, service_name)
+    seen = await teams.visibility(session, principal)
+    found = await service.evaluate_all(session, principal.org_id, at_ms, service_name, seen)
     return [SloStatusOut.of(e) for e in found]
 
 
 @router.get("/{slo_id}", response_model=SloOut, operation_id="get_slo")
 async def get_slo(slo_id: PathId, principal: CanRead, session: SessionDep) -> SloOut:
     """One SLO's definition."""
-    return _out(await repository.get_slo(session, principal.org_id, slo_id))
+    seen = await teams.visibility(session, principal)
+    return _out(await repository.get_slo(session, principal.org_id, slo_id, seen))
 
 
 @router.put("/{slo_id}", response_model=SloOut, operation_id="update_slo", responses=errors(409))
@@ -146,7 +155,9 @@ async def update_slo(
     slo_id: PathId, body: SloDefinition, principal: CanWrite, session: SessionDep
 ) -> SloOut:
     """Replace an SLO's definition."""
-    row = await repository.get_slo(session, principal.org_id, slo_id)
+    seen = await teams.visibility(session, principal)
+    row = await repository.get_slo(session, principal.org_id, slo_id, seen)
+    seen.require(body.service, "service")
     await repository.update(session, principal.org_id, row, body)
     await session.commit()
     return _out(row)
@@ -155,7 +166,8 @@ async def update_slo(
 @router.delete("/{slo_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_slo")
 async def delete_slo(slo_id: PathId, principal: CanWrite, session: SessionDep) -> Response:
     """Remove an SLO; alert rules naming it stop seeing it."""
-    row = await repository.get_slo(session, principal.org_id, slo_id)
+    seen = await teams.visibility(session, principal)
+    row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     await session.delete(row)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -171,5 +183,6 @@ async def get_status(
     """One SLO's budget, burn rates per window, tiers with the minimum-traffic guard, and the
     loudest firing tier."""
     at_ms = parse_time_param("at", at, now_ms())
-    row = await repository.get_slo(session, principal.org_id, slo_id)
+    seen = await teams.visibility(session, principal)
+    row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     return SloStatusOut.of(await service.evaluate(session, principal.org_id, row, at_ms))

@@ -13,23 +13,37 @@ from failcast.errors import Conflict, NotFound
 from failcast.models import Series, Service, Slo
 from failcast.slo.schemas import SloDefinition
 from failcast.store.samples import Aggregation, read_range
+from failcast.teams.service import EVERYTHING, Visibility
 
 # More buckets than a 30-day window of minutes holds, times a generous number of label sets.
 MAX_POINTS = 5_000_000
 
 
-async def list_slos(session: AsyncSession, org_id: int, service: str | None = None) -> list[Slo]:
-    """The org's SLOs by service and name, optionally of one service only."""
-    statement = select(Slo).where(Slo.org_id == org_id).order_by(Slo.service, Slo.name)
+async def list_slos(
+    session: AsyncSession,
+    org_id: int,
+    service: str | None = None,
+    seen: Visibility = EVERYTHING,
+) -> list[Slo]:
+    """The org's SLOs of the services `seen` admits by service and name, optionally of one
+    service only."""
+    statement = (
+        select(Slo)
+        .where(Slo.org_id == org_id, seen.where(Slo.service))
+        .order_by(Slo.service, Slo.name)
+    )
     if service is not None:
         statement = statement.where(Slo.service == service)
     return list(await session.scalars(statement))
 
 
-async def get_slo(session: AsyncSession, org_id: int, slo_id: int) -> Slo:
-    """The org's SLO, or NotFound: another org's id looks exactly like a missing one."""
+async def get_slo(
+    session: AsyncSession, org_id: int, slo_id: int, seen: Visibility = EVERYTHING
+) -> Slo:
+    """The org's SLO, or NotFound: another org's id, or one of a service `seen` does not
+    admit, looks exactly like a missing one."""
     row = await session.scalar(select(Slo).where(Slo.id == slo_id, Slo.org_id == org_id))
-    if row is None:
+    if row is None or not seen.admits(row.service):
         raise NotFound("SLO not found")
     return row
 

@@ -39,6 +39,7 @@ from failcast.slo.schemas import (
     ThresholdSli,
 )
 from failcast.store.samples import Aggregation
+from failcast.teams.service import EVERYTHING, Visibility
 
 BUCKET_MS = 60_000
 THROUGHPUT_METRICS = ("throughput_rps", "traffic_rps")
@@ -199,8 +200,12 @@ async def evaluate(session: AsyncSession, org_id: int, row: Slo, at_ms: int) -> 
 
 
 async def evaluate_all(
-    session: AsyncSession, org_id: int, at_ms: int, service: str | None = None
+    session: AsyncSession,
+    org_id: int,
+    at_ms: int,
+    service: str | None = None,
+    seen: Visibility = EVERYTHING,
 ) -> list[Evaluation]:
-    """Every SLO of the org (or of one service) at `at_ms`."""
-    rows = await repository.list_slos(session, org_id, service)
+    """Every SLO of the org (or of one service) that `seen` admits, at `at_ms`."""
+    rows = await repository.list_slos(session, org_id, service, seen)
     return [await evaluate(session, org_id, row, at_ms) for row in rows]

@@ -117,8 +117,8 @@ async def get_team_settings(principal: CanRead, session: SessionDep) -> TeamSett
 async def update_team_settings(
     body: TeamSettings, principal: AsAdmin, session: SessionDep
 ) -> TeamSettings:
-    """Restrict members and viewers to their teams' services (and those services' alerts), or
-    lift the restriction."""
+    """Restrict members and viewers to their teams' services and what is about them (see
+    docs/teams.md), or lift the restriction."""
     await service.set_restricted(session, principal.org_id, body.restrict_members_to_teams)
     audit.record(
         session,

@@ -53,7 +53,8 @@ class TeamSettings(BaseModel):
 
     restrict_members_to_teams: bool = Field(
         description=(
-            "Members and viewers see only the services of their teams, and those services' "
-            "alerts; owners, admins and API keys see everything."
+            "Members and viewers see only the services of their teams and what is about them "
+            "(alerts, health, SLOs, predictions, topology, exports, the live stream; not yet "
+            "the query APIs); owners, admins and API keys see everything."
         )
     )

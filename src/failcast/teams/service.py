@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from failcast.auth.principal import Principal
 from failcast.db.base import utcnow
@@ -187,35 +188,77 @@ async def set_restricted(session: AsyncSession, org_id: int, value: bool) -> Non
     )
 
 
-async def visible_services(session: AsyncSession, principal: Principal) -> set[str] | None:
-    """The names of the services the caller may see, or None for all of them: members and
-    viewers of an org that restricts them see their teams' services only."""
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """The services of an org a caller may see: all of them (`names` is None), or those a
+    restricted member's teams own, by name and by id."""
+
+    names: frozenset[str] | None = None
+    ids: frozenset[int] = frozenset()
+
+    @property
+    def everything(self) -> bool:
+        return self.names is None
+
+    def admits(self, service: str | None) -> bool:
+        """Whether a thing of `service` (None: of no service) is visible."""
+        return self.names is None or (service is not None and service in self.names)
+
+    def admits_id(self, service_id: int | None) -> bool:
+        """`admits`, for a thing that names its service by id."""
+        return self.names is None or (service_id is not None and service_id in self.ids)
+
+    def require(self, service: str | None, what: str) -> None:
+        """NotFound, as for another org's thing, unless `service`'s things are visible."""
+        if not self.admits(service):
+            raise NotFound(f"{what} not found")
+
+    def where(
+        self, name: ColumnElement[str | None] | InstrumentedAttribute[str | None]
+    ) -> ColumnElement[bool]:
+        """A SQL condition on a service name column that holds for visible services only."""
+        return true() if self.names is None else name.in_(sorted(self.names))
+
+    def where_id(
+        self, service_id: ColumnElement[int | None] | InstrumentedAttribute[int | None]
+    ) -> ColumnElement[bool]:
+        """`where`, on a service id column."""
+        return true() if self.names is None else service_id.in_(sorted(self.ids))
+
+
+EVERYTHING = Visibility()
+
+
+async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
+    """What the caller may see: members and viewers of an org that restricts them see their
+    teams' services only; owners, admins and API keys see the whole org."""
     if principal.user_id is None or principal.role in _UNRESTRICTED:
-        return None
+        return EVERYTHING
     if not await restricted(session, principal.org_id):
-        return None
+        return EVERYTHING
     teams = (
         select(Team.name)
         .join(TeamMember, TeamMember.team_id == Team.id)
         .where(Team.org_id == principal.org_id, TeamMember.user_id == principal.user_id)
     )
-    rows = await session.scalars(
-        select(Service.name).where(Service.org_id == principal.org_id, Service.team.in_(teams))
-    )
-    return set(rows)
-
-
-def admits(visible: Collection[str] | None, service: str | None) -> bool:
-    """Whether a thing of `service` (None: of no service) is visible."""
-    return visible is None or (service is not None and service in visible)
+    rows = (
+        await session.execute(
+            select(Service.id, Service.name).where(
+                Service.org_id == principal.org_id, Service.team.in_(teams)
+            )
+        )
+    ).all()
+    return Visibility(frozenset(name for _, name in rows), frozenset(i for i, _ in rows))
 
 
 async def require_visible(
     session: AsyncSession, principal: Principal, service: str | None, what: str
-) -> None:
-    """NotFound, as for another org's thing, unless the caller may see `service`'s things."""
-    if not admits(await visible_services(session, principal), service):
-        raise NotFound(f"{what} not found")
+) -> Visibility:
+    """The caller's visibility; NotFound, as for another org's thing, unless it admits
+    `service`."""
+    seen = await visibility(session, principal)
+    seen.require(service, what)
+    return seen
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ class TeamsPage:
             ui.label("Teams").classes("fc-title")
             with card("Visibility", "owners and admins always see everything"):
                 self.restrict = ui.switch(
-                    "Members and viewers see only their teams' services and alerts",
+                    "Members and viewers see only their teams' services and what is about them",
                     on_change=self.set_restricted,
                 ).mark("restrict-to-teams")
                 if not self.ctx.can_admin:
