@@ -100,6 +100,12 @@ async def org(
             )
     for ago in (120, 60):
         await _push(client, api_key, ago)
+    now = datetime.now(UTC).isoformat()
+    logs = [
+        {"service": name, "ts": now, "level": "error", "message": "timeout"} for name in ("a", "b")
+    ]
+    response = await client.post("/api/v1/logs", json={"logs": logs}, headers=bearer(api_key))
+    assert response.status_code == 200, response.text
     world = Org(client, account, member, viewer, loner, api_key, services)
     for name in ("a", "b"):
         body = {
@@ -253,6 +259,25 @@ def _export(kind: str) -> Lister:
     return rows
 
 
+async def _metric_query(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/api/v1/metrics", metric="error_rate")).json()
+    return {series["service"] for series in body["series"]}
+
+
+async def _logs(org: Org, who: Account) -> set[str]:
+    return {line["service"] for line in (await org.get(who, "/api/v1/logs")).json()["logs"]}
+
+
+async def _promql_query(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/prometheus/api/v1/query", query="error_rate")).json()
+    return {item["metric"]["service"] for item in body["data"]["result"]}
+
+
+async def _promql_series(org: Org, who: Account) -> set[str]:
+    body = (await org.get(who, "/prometheus/api/v1/series", **{"match[]": "error_rate"})).json()
+    return {labels["service"] for labels in body["data"]}
+
+
 async def _exposition(org: Org, who: Account) -> set[str]:
     text = (await org.get(who, "/api/v1/prometheus/metrics")).text
     return set(re.findall(r'service="([^"]+)"', text))
@@ -278,6 +303,10 @@ LISTS: dict[str, Lister] = {
         for kind in ("metrics", "alerts", "incidents", "predictions")
     },
     "Prometheus exposition": _exposition,
+    "metric query": _metric_query,
+    "logs": _logs,
+    "PromQL query": _promql_query,
+    "PromQL series": _promql_series,
 }
 
 

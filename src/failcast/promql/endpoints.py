@@ -16,11 +16,13 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from failcast import __version__
+from failcast.auth.principal import Principal
 from failcast.deps import SessionDep, SettingsDep
 from failcast.integrations.auth import CanQuery
 from failcast.integrations.exporters import ExporterRegistry
 from failcast.promql import engine, service
 from failcast.promql.engine import BadQuery, Matcher, Scalar, Unsupported, Vector
+from failcast.teams import service as teams
 from failcast.timeutil import now_ms, parse_duration_ms, parse_ts
 
 router = APIRouter(prefix="/prometheus/api/v1", tags=["prometheus"])
@@ -137,12 +139,15 @@ def _results(request: Request, *, recent: bool = False) -> service.Results | Non
 
 
 async def _evaluate(
-    request: Request, session: SessionDep, org_id: int, text: str | None, steps: np.ndarray
+    request: Request, session: SessionDep, principal: Principal, text: str | None, steps: np.ndarray
 ) -> engine.Value:
     if not text:
         raise BadQuery("invalid parameter 'query': missing")
     query = engine.parse(text)
-    return await service.run(session, org_id, query, steps, MAX_SAMPLES, _results(request))
+    seen = await teams.visibility(session, principal)
+    return await service.run(
+        session, principal.org_id, query, steps, MAX_SAMPLES, _results(request), seen
+    )
 
 
 async def _answer(make: Any) -> Response:
@@ -160,9 +165,7 @@ async def query(request: Request, principal: CanQuery, session: SessionDep) -> R
     async def make() -> dict[str, Any]:
         params = await _params(request)
         at = _time(params, "time", now_ms())
-        value = await _evaluate(
-            request, session, principal.org_id, _one(params, "query"), np.array([at])
-        )
+        value = await _evaluate(request, session, principal, _one(params, "query"), np.array([at]))
         return _instant(value, at)
 
     return await _answer(make)
@@ -184,7 +187,7 @@ async def query_range(request: Request, principal: CanQuery, session: SessionDep
                 "Try decreasing the query resolution (?step=XX)"
             )
         steps = np.arange(start, end + 1, step, dtype=np.int64)
-        value = await _evaluate(request, session, principal.org_id, _one(params, "query"), steps)
+        value = await _evaluate(request, session, principal, _one(params, "query"), steps)
         return _matrix(value, steps)
 
     return await _answer(make)
@@ -201,18 +204,23 @@ def _selectors(params: dict[str, list[str]]) -> list[list[Matcher]]:
 
 
 async def _found(
-    request: Request, session: SessionDep, org_id: int, params: dict[str, list[str]]
+    request: Request, session: SessionDep, principal: Principal, params: dict[str, list[str]]
 ) -> list[dict[str, str]]:
+    """The label sets matching any `match[]` selector, of the services the caller may see."""
     selectors = _selectors(params)
-    seen: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    visible = await teams.visibility(session, principal)
+    org_id = principal.org_id
+    found: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for matchers in selectors:
-        for found in await service.find_series(session, org_id, matchers):
-            seen.setdefault(tuple(sorted(found.labels.items())), found.labels)
+        for one in await service.find_series(session, org_id, matchers, visible):
+            found.setdefault(tuple(sorted(one.labels.items())), one.labels)
         results = _results(request, recent=True)
         if results is not None:
-            for virtual in await service.result_series(session, org_id, matchers, results):
-                seen.setdefault(tuple(sorted(virtual.labels.items())), virtual.labels)
-    return list(seen.values())
+            for virtual in await service.result_series(
+                session, org_id, matchers, results, None, visible
+            ):
+                found.setdefault(tuple(sorted(virtual.labels.items())), virtual.labels)
+    return list(found.values())
 
 
 async def series(request: Request, principal: CanQuery, session: SessionDep) -> Response:
@@ -222,7 +230,7 @@ async def series(request: Request, principal: CanQuery, session: SessionDep) -> 
         params = await _params(request)
         if not params.get("match[]"):
             raise BadQuery("no match[] parameter provided")
-        return await _found(request, session, principal.org_id, params)
+        return await _found(request, session, principal, params)
 
     return await _answer(make)
 
@@ -236,7 +244,7 @@ async def labels(request: Request, principal: CanQuery, session: SessionDep) -> 
             return await service.label_names(
                 session, principal.org_id, _results(request, recent=True)
             )
-        found = await _found(request, session, principal.org_id, params)
+        found = await _found(request, session, principal, params)
         return sorted({name for labels in found for name in labels})
 
     return await _answer(make)
@@ -270,7 +278,7 @@ async def label_values(
             return await service.label_values(
                 session, principal.org_id, name, _results(request, recent=True)
             )
-        found = await _found(request, session, principal.org_id, params)
+        found = await _found(request, session, principal, params)
         return sorted({labels[name] for labels in found if name in labels})
 
     return await _answer(make)

@@ -38,6 +38,7 @@ from failcast.promql.engine import (
 )
 from failcast.store import series as store
 from failcast.store.samples import Aggregation, read_range
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime, now_ms
 
 Results = Callable[[AsyncSession, int], Awaitable[list[ExportedSample]]]
@@ -118,9 +119,10 @@ async def result_series(
     matchers: Iterable[Matcher],
     results: Results,
     span: tuple[int, int] | None = None,
+    seen: Visibility = EVERYTHING,
 ) -> list[Series]:
-    """Failcast's results that match: current values, stamped now, and for the incident
-    probability also the stored predictions over `span` (epoch ms)."""
+    """Failcast's results that match, of the services `seen` admits: current values, stamped
+    now, and for the incident probability also the stored predictions over `span` (epoch ms)."""
     matchers = list(matchers)
     exact = [m.value for m in matchers if m.name == NAME and m.op == "="]
     if exact and not exact[0].startswith(PREFIX):
@@ -133,6 +135,8 @@ async def result_series(
     found: dict[tuple[tuple[str, str], ...], tuple[Labels, list[tuple[int, float]]]] = {}
     for sample in await results(session, org_id) if current else []:
         labels = _result_labels(sample)
+        if not seen.admits(labels.get("service")):
+            continue
         if all(m.matches(labels.get(m.name, "")) for m in matchers):
             key = tuple(sorted(labels.items()))
             found.setdefault(key, (labels, []))[1].append((stamp, sample.value))
@@ -156,7 +160,7 @@ async def result_series(
         )
         for service, horizon, ts, value in rows:
             labels = {NAME: PROBABILITY, "service": service, "horizon": f"{horizon}h"}
-            if all(m.matches(labels.get(m.name, "")) for m in matchers):
+            if seen.admits(service) and all(m.matches(labels.get(m.name, "")) for m in matchers):
                 key = tuple(sorted(labels.items()))
                 stamp = round(ts.timestamp() * 1000)
                 found.setdefault(key, (labels, []))[1].append((stamp, float(value)))
@@ -174,9 +178,10 @@ async def result_series(
 
 
 async def find_series(
-    session: AsyncSession, org_id: int, matchers: Iterable[Matcher]
+    session: AsyncSession, org_id: int, matchers: Iterable[Matcher], seen: Visibility = EVERYTHING
 ) -> list[Found]:
-    """The org's series matching every matcher, by metric, service and labels."""
+    """The org's series matching every matcher, by metric, service and labels, of the services
+    `seen` admits."""
     matchers = list(matchers)
     rest = [m for m in matchers if m.name != JOB]
     if any(not m.matches_empty for m in rest):
@@ -191,6 +196,8 @@ async def find_series(
         ids |= await store.series_ids(session, org_id, [*rest, by_service])
     found = []
     for row in await store.describe(session, ids):
+        if not seen.admits(row.service):
+            continue
         labels = prometheus_labels(row.metric, row.service, row.labels)
         if all(m.matches(labels.get(m.name, "")) for m in matchers):
             found.append(Found(row.id, labels))
@@ -205,6 +212,7 @@ async def fetch(
     end_ms: int,
     max_samples: int,
     results: Results | None = None,
+    seen: Visibility = EVERYTHING,
 ) -> dict[Selector, list[Series]]:
     """The samples every selector of `query` needs to be evaluated over [start, end]."""
     data: dict[Selector, list[Series]] = {}
@@ -212,7 +220,7 @@ async def fetch(
     for selector, range_ms in query.selectors:
         if selector in data:
             continue
-        found = await find_series(session, org_id, selector.matchers)
+        found = await find_series(session, org_id, selector.matchers, seen)
         lo = start_ms - selector.offset_ms - max(range_ms, LOOKBACK_MS)
         hi = end_ms - selector.offset_ms + 1
         points = await read_range(
@@ -241,7 +249,7 @@ async def fetch(
         ]
         if results is not None:
             data[selector] += await result_series(
-                session, org_id, selector.matchers, results, (lo, hi)
+                session, org_id, selector.matchers, results, (lo, hi), seen
             )
     return data
 
@@ -253,9 +261,13 @@ async def run(
     steps: np.ndarray,
     max_samples: int,
     results: Results | None = None,
+    seen: Visibility = EVERYTHING,
 ) -> Value:
-    """Evaluate `query` at each of `steps` (epoch ms) on the org's data."""
+    """Evaluate `query` at each of `steps` (epoch ms) on the data of the org's services that
+    `seen` admits."""
     if not len(steps):
         raise BadQuery("no evaluation steps")
-    data = await fetch(session, org_id, query, int(steps[0]), int(steps[-1]), max_samples, results)
+    data = await fetch(
+        session, org_id, query, int(steps[0]), int(steps[-1]), max_samples, results, seen
+    )
     return evaluate(query, steps, data)

@@ -15,6 +15,7 @@ from failcast.query.schemas import LogOut, LogPage, MetricsOut, StatsOut
 from failcast.store.labels import exact
 from failcast.store.samples import Aggregation, read_range
 from failcast.store.series import select_series
+from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime, ms_to_rfc3339
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
@@ -58,7 +59,12 @@ async def query_metrics(
     matchers = exact(service.parse_matchers(labels))
     if selector:
         matchers += service.parse_selector_param("selector", selector)
-    selected = await select_series(session, principal.org_id, metric, service_name, matchers)
+    seen = await teams.visibility(session, principal)
+    selected = [
+        series
+        for series in await select_series(session, principal.org_id, metric, service_name, matchers)
+        if seen.admits(series.service)
+    ]
     limit = settings.max_query_points
     points = await read_range(
         session,
@@ -120,6 +126,7 @@ async def query_logs(
         end_ms=span.end_ms,
         cursor=cursor,
         limit=limit,
+        seen=await teams.visibility(session, principal),
     )
     return LogPage(
         logs=[

@@ -12,6 +12,7 @@ from failcast.kit.params import decode_cursor, encode_cursor, problem
 from failcast.models import LogEntry, Sample, Series, Service
 from failcast.store.labels import BadMatcher, Matcher, parse_beside_metric
 from failcast.store.remote import samples_engine
+from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import now_ms
 
 
@@ -49,12 +50,15 @@ async def search_logs(
     end_ms: int,
     cursor: str | None,
     limit: int,
+    seen: Visibility = EVERYTHING,
 ) -> tuple[list[tuple[LogEntry, str]], str | None]:
-    """Newest first; the cursor continues strictly after the last line of the previous page."""
+    """Newest first, of the services `seen` admits; the cursor continues strictly after the
+    last line of the previous page."""
     statement = (
         select(LogEntry, Service.name)
         .join(Service, Service.id == LogEntry.service_id)
         .where(LogEntry.org_id == org_id, LogEntry.ts >= start_ms, LogEntry.ts < end_ms)
+        .where(seen.where(Service.name))
     )
     if service is not None:
         statement = statement.where(Service.name == service)
