@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     rollup_retention: timedelta = timedelta(days=730)
     partition_days_ahead: int = Field(default=3, ge=1)
     rollup_interval_seconds: float = Field(default=60.0, gt=0)
+    # A closed two-hour window of samples is compacted into chunks this long after it ends;
+    # later samples for it are merged in at the next compaction
+    chunk_grace: timedelta = timedelta(hours=1)
+    compaction_interval_seconds: float = Field(default=300.0, gt=0)
     # The web dashboard at /app; API-only deployments and API tests turn it off.
     dashboard_enabled: bool = True
 

@@ -1,100 +1,237 @@
-"""The sample chunk codec: one series' points of one window, packed into a few bytes each.
+"""Compressed sample chunks: compaction of closed windows, reads merged with the head, retention.
 
-Timestamps are stored as delta-of-deltas and values as the XOR of each float64 bit pattern
-with the previous one, as in Facebook's Gorilla and Prometheus. Regular scrapes make almost
-every delta-of-delta zero and slowly moving values make the XORs mostly zero bits; instead of
-a bit-level variable-length code, both columns are zigzagged where signed, split into byte
-planes (all first bytes, then all second bytes, ...) so that the runs of zero bytes sit
-together, and handed to zstd. That keeps encoding and decoding vectorised with numpy, and the
-byte compressor is a proven library rather than our own bit packing.
+Samples are written as rows of `sample`, the head: a committed write is durable at once and
+any API replica or worker sees it. Once a two-hour window of a series has closed (its end
+plus a grace period has passed), compaction moves its rows into one `sample_chunk` row packed
+by the codec (store/codec.py), in one short transaction per batch of series. A sample that
+arrives later for a compacted window lands in the head again and is merged into the chunk at
+the next compaction, the head's value winning. Reads decode the chunks of their range and
+merge the head over them, so they answer the same whichever side a sample is on.
 
-The XOR works on bit patterns, so every float64 — NaN payloads and Prometheus staleness
-markers included — comes back bit for bit; timestamp arithmetic wraps modulo 2**64, so every
-sorted int64 sequence comes back too.
-
-Layout: one version byte, the point count as a little-endian uint32, then the zstd frame of
-the timestamp planes followed by the value planes.
+Two compactions may run at once (two workers, or a retried job): on PostgreSQL each batch
+first takes a transaction-level advisory lock, on SQLite the first statement of a batch is
+the delete that takes the single writer's lock. The head rows are taken with one
+`DELETE ... RETURNING`, so exactly the rows removed are the rows packed, and a write that
+commits meanwhile stays in the head for the next pass.
 """
 
 from __future__ import annotations
 
-import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-import cramjam
 import numpy as np
-import numpy.typing as npt
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-Int64s = npt.NDArray[np.int64]
-Float64s = npt.NDArray[np.float64]
+from failcast.store import codec
+from failcast.store.codec import Float64s, Int64s
 
-VERSION = 1
-_HEADER = struct.Struct("<BI")
-# zstd level: chunks are written once per window and read many times; beyond 9 the gain on
-# these planes is under 1% for several times the encoding cost.
-_LEVEL = 9
+CHUNK_MS = 2 * 3_600_000
+# Pairs of (series, window) moved per transaction: a few hundred kB of rows at 15 s scrapes.
+SERIES_PER_BATCH = 200
+# pg_advisory_xact_lock key shared by compaction and the rollup job (store/rollups.py).
+LOCK_KEY = 0x5A3D_0002
 
-
-def _zigzag(x: Int64s) -> npt.NDArray[np.uint64]:
-    return ((x << 1) ^ (x >> 63)).view(np.uint64)
-
-
-def _unzigzag(u: npt.NDArray[np.uint64]) -> Int64s:
-    return ((u >> np.uint64(1)) ^ (np.uint64(0) - (u & np.uint64(1)))).view(np.int64)
+Points = tuple[Int64s, Float64s]
 
 
-def _planes(words: npt.NDArray[np.uint64]) -> bytes:
-    """The little-endian bytes of `words`, byte 0 of every word first, then byte 1, ..."""
-    return words.astype("<u8").view(np.uint8).reshape(-1, 8).T.tobytes()
+def window_of(ts_ms: int) -> int:
+    """The start (ms) of the chunk window holding `ts_ms`."""
+    return ts_ms - ts_ms % CHUNK_MS
 
 
-def _words(planes: bytes, n: int) -> npt.NDArray[np.uint64]:
-    return np.frombuffer(planes, dtype=np.uint8).reshape(8, n).T.copy().view("<u8").ravel()
+async def lock(session: AsyncSession) -> None:
+    """Serialise with other compactions and rollup passes until the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
 
 
-def encode(ts: Int64s, values: Float64s) -> bytes:
-    """Pack points with strictly increasing timestamps into a chunk."""
-    ts = np.ascontiguousarray(ts, dtype=np.int64)
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-    n = len(ts)
-    if len(bits) != n:
-        raise ValueError("timestamps and values must have the same length")
-    with np.errstate(over="ignore"):
-        deltas = np.diff(ts, prepend=np.int64(0))
-        dod = deltas.copy()
-        dod[2:] = deltas[2:] - deltas[1:-1]
-    xor = bits.copy()
-    xor[1:] = bits[1:] ^ bits[:-1]
-    body = _planes(_zigzag(dod)) + _planes(xor)
-    return _HEADER.pack(VERSION, n) + bytes(cramjam.zstd.compress(body, level=_LEVEL))
+def _ids(series_ids: Iterable[int]) -> str:
+    return ", ".join(str(int(i)) for i in series_ids)
 
 
-def decode(chunk: bytes) -> tuple[Int64s, Float64s]:
-    """The timestamps and values packed by `encode`."""
-    version, n = _HEADER.unpack_from(chunk)
-    if version != VERSION:
-        raise ValueError(f"unknown chunk version {version}")
-    body = bytes(cramjam.zstd.decompress(chunk[_HEADER.size :]))
-    if len(body) != 16 * n:
-        raise ValueError("chunk body does not match its point count")
-    dod = _unzigzag(_words(body[: 8 * n], n))
-    xor = _words(body[8 * n :], n)
-    with np.errstate(over="ignore"):
-        deltas = dod.copy()
-        deltas[1:] = np.cumsum(dod[1:], dtype=np.int64)
-        ts = np.cumsum(deltas, dtype=np.int64)
-    values = np.bitwise_xor.accumulate(xor).view(np.float64)
-    return ts, values
+def _empty() -> Points:
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
 
 
-def merge(
-    old_ts: Int64s, old_values: Float64s, new_ts: Int64s, new_values: Float64s
-) -> tuple[Int64s, Float64s]:
-    """Both point sets sorted by time; where both have a timestamp, the new value wins."""
-    ts = np.concatenate([old_ts, new_ts])
-    values = np.concatenate([old_values, new_values])
-    # A stable sort keeps the new point after the old one of the same timestamp.
-    order = np.argsort(ts, kind="stable")
-    ts, values = ts[order], values[order]
-    keep = np.ones(len(ts), dtype=bool)
-    keep[:-1] = ts[:-1] != ts[1:]
-    return ts[keep], values[keep]
+def _columns(rows: Sequence[Any]) -> dict[int, Points]:
+    """Rows of (series_id, ts, value), ordered by series then time, as columns per series."""
+    out: dict[int, Points] = {}
+    if not rows:
+        return out
+    sids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    ts = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    values = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    cuts = np.flatnonzero(np.diff(sids)) + 1
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rows)], strict=True):
+        out[int(sids[lo])] = (ts[lo:hi], values[lo:hi])
+    return out
+
+
+async def read_points(
+    session: AsyncSession, series_ids: Sequence[int], start_ms: int, end_ms: int
+) -> dict[int, Points]:
+    """Every point of each series in [start, end), head and chunks merged, sorted by time.
+
+    The head is read before the chunks: a compaction committing in between moves rows from
+    the head into a chunk, so they are read twice (and merged) rather than missed.
+    """
+    result = {int(sid): _empty() for sid in series_ids}
+    if not series_ids:
+        return result
+    ids = _ids(series_ids)
+    bounds = {"start": start_ms, "end": end_ms}
+    head_rows = await session.execute(
+        text(
+            f"SELECT series_id, ts, value FROM sample WHERE series_id IN ({ids}) "
+            "AND ts >= :start AND ts < :end ORDER BY series_id, ts"
+        ),
+        bounds,
+    )
+    head = _columns(head_rows.all())
+    chunk_rows = await session.execute(
+        text(
+            f"SELECT series_id, data FROM sample_chunk WHERE series_id IN ({ids}) "
+            "AND start_ts > :lo AND start_ts < :end AND last_ts >= :start "
+            "ORDER BY series_id, start_ts"
+        ),
+        {**bounds, "lo": start_ms - CHUNK_MS},
+    )
+    decoded: dict[int, list[Points]] = {}
+    for series_id, data in chunk_rows:
+        ts, values = codec.decode(data)
+        keep = (ts >= start_ms) & (ts < end_ms)
+        decoded.setdefault(int(series_id), []).append((ts[keep], values[keep]))
+    for series_id in result:
+        parts = decoded.get(series_id)
+        old = (
+            (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+            if parts
+            else None
+        )
+        new = head.get(series_id)
+        if old is None:
+            result[series_id] = new if new is not None else _empty()
+        elif new is None:
+            result[series_id] = old
+        else:
+            result[series_id] = codec.merge(*old, *new)
+    return result
+
+
+async def chunked_series(
+    session: AsyncSession, start_ms: int, end_ms: int, series_ids: Sequence[int] | None = None
+) -> list[int]:
+    """The series with a chunk holding points in [start, end)."""
+    only = f"AND series_id IN ({_ids(series_ids)})" if series_ids else ""
+    rows = await session.scalars(
+        text(
+            "SELECT DISTINCT series_id FROM sample_chunk "
+            f"WHERE start_ts > :lo AND start_ts < :end AND last_ts >= :start {only}"
+        ),
+        {"lo": start_ms - CHUNK_MS, "start": start_ms, "end": end_ms},
+    )
+    return sorted(int(sid) for sid in rows)
+
+
+@dataclass
+class CompactionReport:
+    chunks: int = 0
+    samples: int = 0
+    merged: int = 0
+    windows: list[int] = field(default_factory=list)
+
+
+async def _pending(session: AsyncSession, cutoff_ms: int) -> list[tuple[int, int]]:
+    """(window, series) pairs with head rows in windows closed before `cutoff_ms`."""
+    rows = await session.execute(
+        text(
+            f"SELECT DISTINCT ts - ts % {CHUNK_MS} AS w, series_id FROM sample "
+            "WHERE ts < :cutoff ORDER BY w, series_id"
+        ),
+        {"cutoff": cutoff_ms},
+    )
+    return [(int(w), int(sid)) for w, sid in rows]
+
+
+_UPSERT_CHUNK = text(
+    "INSERT INTO sample_chunk (series_id, start_ts, last_ts, count, data) "
+    "VALUES (:series_id, :start_ts, :last_ts, :count, :data) "
+    "ON CONFLICT (series_id, start_ts) DO UPDATE SET last_ts = excluded.last_ts, "
+    "count = excluded.count, data = excluded.data"
+)
+
+
+async def _compact_batch(
+    session: AsyncSession, window: int, series_ids: Sequence[int], report: CompactionReport
+) -> None:
+    """Move the head rows of one window of these series into their chunks, and commit."""
+    await lock(session)
+    ids = _ids(series_ids)
+    bounds = {"lo": window, "hi": window + CHUNK_MS}
+    moved = await session.execute(
+        text(
+            f"DELETE FROM sample WHERE series_id IN ({ids}) AND ts >= :lo AND ts < :hi "
+            "RETURNING series_id, ts, value"
+        ),
+        bounds,
+    )
+    # RETURNING has no ORDER BY: sort by (series, ts) here.
+    rows = sorted(moved.all())
+    if not rows:
+        await session.commit()
+        return
+    head = _columns(rows)
+    existing = await session.execute(
+        text(
+            f"SELECT series_id, data FROM sample_chunk WHERE series_id IN ({_ids(head)}) "
+            "AND start_ts = :lo"
+        ),
+        {"lo": window},
+    )
+    old = {int(sid): codec.decode(data) for sid, data in existing}
+    params = []
+    for series_id, (ts, values) in head.items():
+        if series_id in old:
+            ts, values = codec.merge(*old[series_id], ts, values)
+            report.merged += 1
+        params.append(
+            {
+                "series_id": series_id,
+                "start_ts": window,
+                "last_ts": int(ts[-1]),
+                "count": len(ts),
+                "data": codec.encode(ts, values),
+            }
+        )
+    await session.execute(_UPSERT_CHUNK, params)
+    await session.commit()
+    report.chunks += len(params)
+    report.samples += len(rows)
+
+
+async def compact(session: AsyncSession, now_ms: int, *, grace_ms: int) -> CompactionReport:
+    """Move every window closed for `grace_ms` from the head into chunks; commit per batch."""
+    report = CompactionReport()
+    cutoff = window_of(now_ms - grace_ms)
+    pending = await _pending(session, cutoff)
+    await session.commit()
+    by_window: dict[int, list[int]] = {}
+    for window, series_id in pending:
+        by_window.setdefault(window, []).append(series_id)
+    for window, series_ids in by_window.items():
+        for k in range(0, len(series_ids), SERIES_PER_BATCH):
+            await _compact_batch(session, window, series_ids[k : k + SERIES_PER_BATCH], report)
+        report.windows.append(window)
+    return report
+
+
+async def expire(session: AsyncSession, cutoff_ms: int) -> int:
+    """Delete the chunks whose whole window lies before `cutoff_ms`; the caller commits."""
+    result = await session.execute(
+        text("DELETE FROM sample_chunk WHERE start_ts <= :last"),
+        {"last": cutoff_ms - CHUNK_MS},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

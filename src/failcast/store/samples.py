@@ -1,9 +1,11 @@
 """Sample writes and downsampled range reads.
 
-Writes upsert on (series_id, ts), so re-sending a batch never duplicates and the last write
-wins. SQLite takes an executemany; PostgreSQL takes a binary COPY into a temporary table, then
-one INSERT ... ON CONFLICT from it. Each write also marks the hours it touched for the rollup job,
-and reads whose buckets are whole hours are answered from the rollups (store/rollups.py).
+Writes go to the head, the `sample` table, and upsert on (series_id, ts), so re-sending a
+batch never duplicates and the last write wins. SQLite takes an executemany; PostgreSQL takes
+a binary COPY into a temporary table, then one INSERT ... ON CONFLICT from it. Each write also
+marks the hours it touched for the rollup job. Closed windows move from the head into
+compressed chunks (store/chunks.py); reads merge both, and reads whose buckets are whole hours
+are answered from the rollups (store/rollups.py).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import text
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE, begin_writing
 from failcast.ops.collector import collector_paused
-from failcast.store import rollups
+from failcast.store import chunks, rollups
+from failcast.store.codec import Float64s, Int64s
 
 SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
 
@@ -67,6 +70,13 @@ async def write_sample_columns(
     """Upsert the samples (series_ids[i], ts[i], values[i]) inside the session's transaction,
     the last of any repeated (series, ts) winning; return how many rows that is. The caller
     commits."""
+    return await _write_head(session, series_ids, ts, values)
+
+
+async def _write_head(
+    session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
+) -> int:
+    """`write_sample_columns` into this store's head, the `sample` table."""
     if not len(series_ids) == len(ts) == len(values):
         raise ValueError("series_ids, ts and values must have the same length")
     written = len(dict.fromkeys(zip(series_ids, ts, strict=True)))
@@ -108,15 +118,28 @@ class Point:
     value: float
 
 
-def _aggregate_sql(agg: Aggregation, dialect: str) -> str:
+def _buckets(
+    ts: Int64s, values: Float64s, start_ms: int, step_ms: int, agg: Aggregation
+) -> tuple[list[int], list[float]]:
+    """One aggregated value per bucket holding points, stamped with the bucket's start."""
+    if not len(ts):
+        return [], []
+    index = (ts - start_ms) // step_ms
+    firsts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
+    counts = np.diff(np.r_[firsts, len(ts)])
+    stamps = (index[firsts] * step_ms + start_ms).tolist()
     if agg is Aggregation.last:
-        if dialect == "postgresql":
-            return "(array_agg(value ORDER BY ts DESC))[1]"
-        # SQLite returns the bare column from the row holding max(ts).
-        return "value"
-    if agg is Aggregation.count_:
-        return "count(value)"
-    return f"{agg.value}(value)"
+        out = values[firsts + counts - 1]
+    elif agg is Aggregation.count_:
+        out = counts.astype(np.float64)
+    elif agg is Aggregation.min:
+        out = np.minimum.reduceat(values, firsts)
+    elif agg is Aggregation.max:
+        out = np.maximum.reduceat(values, firsts)
+    else:
+        sums = np.add.reduceat(values, firsts)
+        out = sums if agg is Aggregation.sum else sums / counts
+    return stamps, out.tolist()
 
 
 async def read_range(
@@ -131,6 +154,23 @@ async def read_range(
 ) -> dict[int, list[Point]]:
     """Points of each series in [start, end). With a step, one aggregated point per bucket,
     stamped with the bucket's start. At most `limit` points in all (the caller checks)."""
+    return await _read_stored(
+        session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+    )
+
+
+async def _read_stored(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    *,
+    step_ms: int | None,
+    agg: Aggregation,
+    limit: int,
+) -> dict[int, list[Point]]:
+    """`read_range` from this store: hourly rollups where they answer, else the head's rows
+    merged over the decoded chunks, the first `limit` points in (series, time) order."""
     result: dict[int, list[Point]] = {series_id: [] for series_id in series_ids}
     if not series_ids:
         return result
@@ -139,23 +179,17 @@ async def read_range(
             session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
         )
         return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in hourly.items()}
-    dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"start": start_ms, "end": end_ms, "limit": limit}
-    ids = ", ".join(str(int(i)) for i in series_ids)
-    where = f"series_id IN ({ids}) AND ts >= :start AND ts < :end"
-    if step_ms is None:
-        sql = f"SELECT series_id, ts, value FROM sample WHERE {where} ORDER BY series_id, ts"
-    else:
-        params["step"] = step_ms
-        bucket = "(ts - :start) / :step * :step + :start"
-        value = _aggregate_sql(agg, dialect)
-        select_value = f"max(ts), {value}" if value == "value" else value
-        sql = (
-            f"SELECT series_id, {bucket} AS bucket, {select_value} FROM sample WHERE {where} "
-            f"GROUP BY series_id, bucket ORDER BY series_id, bucket"
-        )
-    rows = await session.execute(text(sql + " LIMIT :limit"), params)
+    points = await chunks.read_points(session, sorted(set(series_ids)), start_ms, end_ms)
+    left = limit
     with collector_paused():
-        for row in rows.all():
-            result[row[0]].append(Point(int(row[1]), float(row[-1])))
+        for series_id, (ts, values) in sorted(points.items()):
+            if left <= 0:
+                break
+            if step_ms is None:
+                stamps, out = ts[:left].tolist(), values[:left].tolist()
+            else:
+                stamps, out = _buckets(ts, values, start_ms, step_ms, agg)
+                stamps, out = stamps[:left], out[:left]
+            result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
+            left -= len(stamps)
     return result

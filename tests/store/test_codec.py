@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failcast.store.chunks import decode, encode, merge
+from failcast.store.codec import decode, encode, merge
 
 STALE_NAN = 0x7FF0000000000002  # Prometheus' staleness marker
 

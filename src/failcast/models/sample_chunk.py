@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary
+from sqlalchemy.orm import Mapped, mapped_column
+
+from failcast.db.base import Base
+
+
+class SampleChunk(Base):
+    """One series' samples of one closed window, packed by the chunk codec (store/codec.py).
+
+    `start_ts` is the window's start in milliseconds (windows are `CHUNK_MS` long and aligned
+    on the epoch); `last_ts` is the time of its last point and `count` the number of points.
+    Recent samples stay rows of `sample` until their window closes (docs/architecture.md).
+    """
+
+    __tablename__ = "sample_chunk"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Retention and the rollup job ask for windows across every series.
+    start_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
