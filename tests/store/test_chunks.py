@@ -17,6 +17,7 @@ from failcast.jobs.maintenance import StoreJobs
 from failcast.models import Organization, Sample, SampleChunk, SampleRollup, Series, Service
 from failcast.store import codec
 from failcast.store.chunks import CHUNK_MS
+from failcast.store.partitions import DAY_MS, partition_name
 from failcast.store.rollups import HOUR_MS
 from failcast.store.samples import Aggregation, read_range, write_samples
 
@@ -283,5 +284,42 @@ async def test_deleting_a_series_deletes_its_chunks(chunk_settings: Settings) ->
             await session.commit()
             left = await session.scalars(select(SampleChunk.series_id).distinct())
             assert list(left) == [ids[1]]
+    finally:
+        await database.dispose()
+
+
+async def test_compacted_days_give_their_space_back(chunk_settings: Settings) -> None:
+    if not chunk_settings.sqlalchemy_url.startswith("postgresql"):
+        pytest.skip("day partitions are PostgreSQL's")
+    database = Database(chunk_settings)
+    try:
+        ids = await _series(database, 2)
+        jobs = StoreJobs(database, chunk_settings, clock=lambda: NOW)
+        # Day partitions around NOW, so that the data does not land in the DEFAULT one.
+        await jobs.partitions()
+        data: Data = {}
+        await _write(database, _fill(ids), data)
+        yesterday = f"sample_partitions.{partition_name(NOW - NOW % DAY_MS - DAY_MS)}"
+
+        async def held(table: str) -> int:
+            async with database.session() as session:
+                size = await session.scalar(
+                    text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": table}
+                )
+                return int(size or 0)
+
+        full = await held(yesterday)
+        report = await jobs.compact()
+        assert report.released == [partition_name(NOW - NOW % DAY_MS - DAY_MS)]
+        # As small as a day partition never written to.
+        tomorrow = f"sample_partitions.{partition_name(NOW - NOW % DAY_MS + DAY_MS)}"
+        assert await held(yesterday) <= await held(tomorrow) < full
+        await _assert_answers(database, ids, data)
+        # A late sample for the emptied day lands there and is read, then compacted.
+        await _write(database, [(ids[0], START + 1, 5.0)], data)
+        await _assert_answers(database, ids, data)
+        again = await jobs.compact()
+        assert (again.samples, again.released) == (1, [partition_name(START)])
+        await _assert_answers(database, ids, data)
     finally:
         await database.dispose()

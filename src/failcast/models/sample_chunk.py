@@ -15,7 +15,8 @@ class SampleChunk(Base):
     """
 
     __tablename__ = "sample_chunk"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # A rowid table on SQLite: a WITHOUT ROWID row keeps only about 1 kB in its page and
+    # spills the rest of a chunk into a mostly empty overflow page.
 
     series_id: Mapped[int] = mapped_column(
         ForeignKey("series.id", ondelete="CASCADE"), primary_key=True

@@ -13,6 +13,10 @@ first takes a transaction-level advisory lock, on SQLite the first statement of 
 the delete that takes the single writer's lock. The head rows are taken with one
 `DELETE ... RETURNING`, so exactly the rows removed are the rows packed, and a write that
 commits meanwhile stays in the head for the next pass.
+
+On PostgreSQL the head is partitioned by day, and a past day's partition keeps the space of
+its deleted rows until retention drops it; compaction therefore empties the partitions of
+fully compacted days with TRUNCATE. SQLite reuses the freed pages for new head rows.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.store import codec
+from failcast.store import codec, partitions
 from failcast.store.codec import Float64s, Int64s
 
 CHUNK_MS = 2 * 3_600_000
@@ -33,6 +38,13 @@ CHUNK_MS = 2 * 3_600_000
 SERIES_PER_BATCH = 200
 # pg_advisory_xact_lock key shared by compaction and the rollup job (store/rollups.py).
 LOCK_KEY = 0x5A3D_0002
+# A fresh day partition's indexes (primary key and BRIN) take a few pages; more than this
+# means deleted head rows still hold space.
+_EMPTY_INDEXES_BYTES = 65_536
+# Emptying a day partition waits this long for its readers and writers, else the next pass
+# tries again.
+_TRUNCATE_LOCK_TIMEOUT = "2s"
+_LOCK_NOT_AVAILABLE = "55P03"
 
 Points = tuple[Int64s, Float64s]
 
@@ -142,6 +154,7 @@ class CompactionReport:
     samples: int = 0
     merged: int = 0
     windows: list[int] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
 
 
 async def _pending(session: AsyncSession, cutoff_ms: int) -> list[tuple[int, int]]:
@@ -225,7 +238,51 @@ async def compact(session: AsyncSession, now_ms: int, *, grace_ms: int) -> Compa
         for k in range(0, len(series_ids), SERIES_PER_BATCH):
             await _compact_batch(session, window, series_ids[k : k + SERIES_PER_BATCH], report)
         report.windows.append(window)
+    if await partitions.is_partitioned(session):
+        report.released = await _release_days(session, cutoff)
+    await session.commit()
     return report
+
+
+async def _release_days(session: AsyncSession, cutoff_ms: int) -> list[str]:
+    """Give the space of compacted day partitions back, committing per partition.
+
+    Deleting the head rows of a past day leaves its partition's pages and index as large as
+    before: nothing else is written there, and only retention would drop it. A day whose
+    windows are all compacted and which holds no row is emptied with TRUNCATE, under an
+    exclusive lock, so a late sample written meanwhile is seen and kept.
+    """
+    released = []
+    await session.commit()
+    for day in await partitions.partition_days(session):
+        if day + partitions.DAY_MS > cutoff_ms:
+            continue
+        name = f"{partitions.SCHEMA}.{partitions.partition_name(day)}"
+        held = await session.scalar(
+            text(
+                "SELECT pg_relation_size(CAST(:t AS regclass)) > 0 OR "
+                "pg_indexes_size(CAST(:t AS regclass)) > :empty"
+            ),
+            {"t": name, "empty": _EMPTY_INDEXES_BYTES},
+        )
+        await session.commit()
+        if not held:
+            continue
+        try:
+            await session.execute(text(f"SET LOCAL lock_timeout = '{_TRUNCATE_LOCK_TIMEOUT}'"))
+            await session.execute(text(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"))
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            await session.rollback()
+            continue
+        if await session.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {name})")):
+            await session.rollback()
+            continue
+        await session.execute(text(f"TRUNCATE {name}"))
+        await session.commit()
+        released.append(partitions.partition_name(day))
+    return released
 
 
 async def expire(session: AsyncSession, cutoff_ms: int) -> int:
