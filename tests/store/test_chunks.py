@@ -1,12 +1,16 @@
 """Compaction moves closed windows from the head into chunks without changing any answer:
-raw and bucketed reads, late writes, rollups, concurrent compactions, failures, retention —
-on SQLite and PostgreSQL."""
+raw and bucketed reads, late writes, rollups, concurrent compactions, failures and SIGKILL,
+retention — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import signal
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -320,6 +324,61 @@ async def test_compacted_days_give_their_space_back(chunk_settings: Settings) ->
         await _assert_answers(database, ids, data)
         again = await jobs.compact()
         assert (again.samples, again.released) == (1, [partition_name(START)])
+        await _assert_answers(database, ids, data)
+    finally:
+        await database.dispose()
+
+
+TESTS = Path(__file__).resolve().parents[1]
+_KILLED_COMPACTION = """
+import asyncio, json, sys, time
+sys.path.insert(0, sys.argv[1])
+from factories import make_settings
+from failcast.db.engine import Database
+from failcast.jobs.maintenance import StoreJobs
+from failcast.store import codec
+
+def stuck(*_):
+    print("encoding", flush=True)
+    time.sleep(120)
+
+codec.encode = stuck
+settings = make_settings(**json.loads(sys.argv[2]))
+asyncio.run(StoreJobs(Database(settings), settings, clock=lambda: int(sys.argv[3])).compact())
+"""
+
+
+async def test_a_compaction_killed_with_sigkill_loses_nothing(chunk_settings: Settings) -> None:
+    database = Database(chunk_settings)
+    try:
+        ids = await _series(database, 2)
+        data: Data = {}
+        await _write(database, _fill(ids), data)
+        where = {"data_dir": str(chunk_settings.data_dir)}
+        if chunk_settings.database_url:
+            where["database_url"] = chunk_settings.database_url
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _KILLED_COMPACTION,
+            str(TESTS),
+            json.dumps(where),
+            str(NOW),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            # The head rows of the first batch are deleted, in a transaction not yet committed.
+            line = await asyncio.wait_for(process.stdout.readline(), 60)
+            assert line == b"encoding\n"
+        finally:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        assert await _counts(database) == (len(data), 0)
+        await _assert_answers(database, ids, data)
+        # The lock died with the process: the next compaction runs.
+        report = await StoreJobs(database, chunk_settings, clock=lambda: NOW).compact()
+        assert report.chunks > 0
         await _assert_answers(database, ids, data)
     finally:
         await database.dispose()
