@@ -19,7 +19,7 @@ from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import Organization, Sample, SampleChunk, SampleRollup, Series, Service
-from failcast.store import codec
+from failcast.store import codec, samples
 from failcast.store.chunks import CHUNK_MS
 from failcast.store.partitions import DAY_MS, partition_name
 from failcast.store.rollups import HOUR_MS
@@ -336,7 +336,7 @@ sys.path.insert(0, sys.argv[1])
 from factories import make_settings
 from failcast.db.engine import Database
 from failcast.jobs.maintenance import StoreJobs
-from failcast.store import codec
+from failcast.store import codec, samples
 
 def stuck(*_):
     print("encoding", flush=True)
@@ -380,5 +380,32 @@ async def test_a_compaction_killed_with_sigkill_loses_nothing(chunk_settings: Se
         report = await StoreJobs(database, chunk_settings, clock=lambda: NOW).compact()
         assert report.chunks > 0
         await _assert_answers(database, ids, data)
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("per_read", [1, 64])
+async def test_the_limit_takes_points_in_series_then_time_order(
+    chunk_settings: Settings, monkeypatch: pytest.MonkeyPatch, per_read: int
+) -> None:
+    monkeypatch.setattr(samples, "SERIES_PER_READ", per_read)
+    database = Database(chunk_settings)
+    try:
+        ids = await _series(database, 3)
+        data: Data = {}
+        await _write(database, _fill(ids), data)
+        await StoreJobs(database, chunk_settings, clock=lambda: NOW).compact()
+        first = sum(1 for s, _ in data if s == ids[0])
+        async with database.session() as session:
+            for step, limit in ((None, first + 5), (600_000, 20), (None, 0)):
+                got = await read_range(
+                    session, ids, START, NOW, step_ms=step, agg=Aggregation.max, limit=limit
+                )
+                want = [
+                    (sid, point)
+                    for sid in ids
+                    for point in _reference(data, sid, START, NOW, step, Aggregation.max)
+                ][:limit]
+                assert [(sid, (p.ts, p.value)) for sid in ids for p in got[sid]] == want
     finally:
         await database.dispose()

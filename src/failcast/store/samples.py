@@ -24,6 +24,8 @@ from failcast.store import chunks, rollups
 from failcast.store.codec import Float64s, Int64s
 
 SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
+# Series read and decoded together by a range read.
+SERIES_PER_READ = 64
 
 
 class Aggregation(StrEnum):
@@ -179,17 +181,24 @@ async def _read_stored(
             session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
         )
         return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in hourly.items()}
-    points = await chunks.read_points(session, sorted(set(series_ids)), start_ms, end_ms)
     left = limit
-    with collector_paused():
-        for series_id, (ts, values) in sorted(points.items()):
-            if left <= 0:
-                break
-            if step_ms is None:
-                stamps, out = ts[:left].tolist(), values[:left].tolist()
-            else:
-                stamps, out = _buckets(ts, values, start_ms, step_ms, agg)
-                stamps, out = stamps[:left], out[:left]
-            result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
-            left -= len(stamps)
+    ordered = sorted(set(series_ids))
+    # A few series at a time, so that a read stopped by `limit` decodes no more than it needs.
+    for k in range(0, len(ordered), SERIES_PER_READ):
+        if left <= 0:
+            break
+        points = await chunks.read_points(
+            session, ordered[k : k + SERIES_PER_READ], start_ms, end_ms
+        )
+        with collector_paused():
+            for series_id, (ts, values) in points.items():
+                if left <= 0:
+                    break
+                if step_ms is None:
+                    stamps, out = ts[:left].tolist(), values[:left].tolist()
+                else:
+                    stamps, out = _buckets(ts, values, start_ms, step_ms, agg)
+                    stamps, out = stamps[:left], out[:left]
+                result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
+                left -= len(stamps)
     return result
