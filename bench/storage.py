@@ -4,11 +4,11 @@ noisy gauge and for a counter, fed the same remote-write payloads in one run.
     python -m bench.storage [--series 100] [--hours 24] [--interval 15] [--skip-postgres]
                             [--skip-prometheus]
 
-Each kind of series goes to fresh stores of its own. Failcast is measured twice on the same
-data: right after ingestion through a server that runs no periodic job, with every sample
-still a row of the head, and after one pass of the store's compaction job has moved every
-closed window into chunks. Prometheus is measured on the blocks it has compacted (its head
-lives in memory and its write-ahead log).
+Each kind of series goes to fresh stores of its own. Failcast takes the data in two ways: as
+a backfill (measured with every sample still a row of the head, then after one pass of the
+store's compaction job), and as it arrives (the job runs between requests on a clock that
+follows the data). Prometheus is measured on the blocks it has compacted (its head lives in
+memory and its write-ahead log).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from failcast.db.engine import Database
 from failcast.integrations.proto import remote_pb2
 from failcast.integrations.remote_write import encode_write_request
 from failcast.jobs.maintenance import StoreJobs
-from failcast.store.chunks import CompactionReport
 
 KINDS = ("noisy gauge", "counter")
 # Points of every series per remote-write request: ten minutes at 15 s.
@@ -51,13 +50,16 @@ def series_values(kind: str, n: int, seed: int) -> np.ndarray:
     return np.cumsum(rng.poisson(20 + seed % 30, n)).astype(np.float64) + seed * 1000
 
 
-def payloads(kind: str, series: int, points: int, start_ms: int, interval_ms: int) -> list[bytes]:
-    """Time-ordered requests, each carrying the next slice of points of every series."""
+def payloads(
+    kind: str, series: int, points: int, start_ms: int, interval_ms: int
+) -> tuple[list[bytes], list[int]]:
+    """Time-ordered requests, each carrying the next slice of points of every series, and the
+    time of each request's last point."""
     rng = np.random.default_rng(0)
     # Scrapes land a few milliseconds off the interval, as real ones do.
     ts = start_ms + np.arange(points) * interval_ms + rng.integers(-5, 6, points)
     values = [series_values(kind, points, s) for s in range(series)]
-    bodies = []
+    bodies, stamps = [], []
     for lo in range(0, points, POINTS_PER_REQUEST):
         write = remote_pb2.WriteRequest()
         for s in range(series):
@@ -68,7 +70,8 @@ def payloads(kind: str, series: int, points: int, start_ms: int, interval_ms: in
             for i in range(lo, min(lo + POINTS_PER_REQUEST, points)):
                 item.samples.add(timestamp=int(ts[i]), value=float(values[s][i]))
         bodies.append(encode_write_request(write))
-    return bodies
+        stamps.append(int(ts[min(lo + POINTS_PER_REQUEST, points) - 1]))
+    return bodies, stamps
 
 
 @dataclass
@@ -126,40 +129,82 @@ def until(done: Callable[[], bool], what: str, seconds: float) -> None:
         time.sleep(1)
 
 
-async def _compact(data_dir: Path, db_url: str) -> tuple[CompactionReport, float]:
-    """One pass of the store's compaction job, as a worker runs it, on the real clock."""
-    settings = Settings(data_dir=data_dir, database_url=db_url)
-    database = Database(settings)
+async def _vacuum(url: str) -> None:
+    import asyncpg
+
+    db = await asyncpg.connect(url)
     try:
-        started = time.perf_counter()
-        report = await StoreJobs(database, settings).compact()
-        return report, time.perf_counter() - started
+        await db.execute("VACUUM sample, sample_chunk")
+    finally:
+        await db.close()
+
+
+async def _send_and_compact(
+    write_url: str,
+    auth: dict[str, str],
+    bodies: list[bytes],
+    stamps: list[int] | None,
+    settings: Settings,
+) -> tuple[int, float]:
+    """Send the requests; run the store's compaction job once after the last one (a backfill),
+    or after each one on a clock that follows the data (samples arriving as they are taken,
+    compacted every ten minutes of data). Return the samples compacted and the seconds spent.
+
+    After a pass that moved samples, PostgreSQL gets the VACUUM its autovacuum would run, so
+    that new head rows reuse the space of the compacted ones.
+    """
+    database = Database(settings)
+    clock = [0]
+    jobs = StoreJobs(database, settings, clock=lambda: clock[0])
+    moved, seconds = 0, 0.0
+    try:
+        batches = [bodies] if stamps is None else [[body] for body in bodies]
+        for k, batch in enumerate(batches):
+            await asyncio.to_thread(send_all, write_url, batch, 2, auth)
+            clock[0] = int(time.time() * 1000) if stamps is None else stamps[k]
+            started = time.perf_counter()
+            report = await jobs.compact()
+            seconds += time.perf_counter() - started
+            moved += report.samples
+            if report.samples and settings.database_url and stamps is not None:
+                await _vacuum(settings.database_url)
     finally:
         await database.dispose()
+    return moved, seconds
 
 
 def measure_failcast(
-    db_url: str, bodies: list[bytes]
-) -> tuple[Sizes, Sizes, CompactionReport, float]:
-    """Sizes with every sample in the head, then after the store's compaction job ran."""
+    db_url: str, bodies: list[bytes], stamps: list[int] | None
+) -> tuple[Sizes, Sizes, float]:
+    """Sizes with every sample in the head and after compaction, for a backfill (`stamps`
+    None), else sizes after ingesting as the samples arrive, compacting as time passes;
+    and the compaction's samples per second."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir, database_url=db_url)
 
         def sizes() -> Sizes:
             if db_url:
                 return asyncio.run(_postgres_sizes(db_url))
             return sqlite_sizes(data_dir / "failcast.db")
 
-        # The server only ingests: its periodic jobs would compact while the head is being
-        # measured, and the live scoring would add score series of its own to the store.
+        # The server only ingests and the compaction job runs here, at the times the
+        # scenario gives; the server's live scoring would add score series of its own.
         os.environ["FAILCAST_PERIODIC_JOBS"] = "false"
         with server(data_dir, db_url) as url:
             auth = {"Authorization": f"Bearer {api_key(url)}"}
-            send_all(url + "/api/v1/prometheus/write", bodies, 2, auth)
-        before = sizes()
-        report, seconds = asyncio.run(_compact(data_dir, db_url))
+            write_url = url + "/api/v1/prometheus/write"
+            if stamps is None:
+                send_all(write_url, bodies, 2, auth)
+                before = sizes()
+                bodies = []
+            moved, seconds = asyncio.run(
+                _send_and_compact(write_url, auth, bodies, stamps, settings)
+            )
         after = sizes()
-    return before, after, report, seconds
+        if stamps is not None:
+            before = Sizes(after.head_bytes, after.head_samples, 0, 0)
+    return before, after, moved / seconds
 
 
 def measure_prometheus(bodies: list[bytes], total: int) -> tuple[float, int, float]:
@@ -213,29 +258,32 @@ def main() -> None:
 
     rows: list[list[object]] = []
     for kind in KINDS:
-        bodies = payloads(kind, args.series, points, start_ms, interval_ms)
+        bodies, stamps = payloads(kind, args.series, points, start_ms, interval_ms)
         print(f"{kind}: {args.series} series x {points} points, {len(bodies)} requests")
-        stores: list[tuple[str, AbstractContextManager[str]]] = [("SQLite", nullcontext(""))]
+        stores: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
+            ("SQLite", lambda: nullcontext(""))
+        ]
         if not args.skip_postgres:
-            stores.append(("PostgreSQL", postgres_database()))
+            stores.append(("PostgreSQL", postgres_database))
         for name, database in stores:
-            with database as db_url:
-                before, after, report, seconds = measure_failcast(db_url, bodies)
-            assert before.head_samples == total, (before.head_samples, total)
-            assert after.head_samples + after.chunk_samples == total
-            chunked = after.chunk_bytes / after.chunk_samples
-            rows.append(
-                [
-                    kind,
-                    f"Failcast on {name}",
-                    f"{before.per_sample():.1f}",
-                    f"{chunked:.2f}",
-                    f"{after.per_sample():.2f}",
-                    f"{after.chunk_samples / total:.0%}",
-                    f"{report.samples / seconds:,.0f}",
-                ]
-            )
-            print("  " + " | ".join(map(str, rows[-1][1:])))
+            for scenario, times in (("backfill", None), ("as it arrives", stamps)):
+                with database() as db_url:
+                    before, after, rate = measure_failcast(db_url, bodies, times)
+                assert after.head_samples + after.chunk_samples == total
+                if times is None:
+                    assert before.head_samples == total, (before.head_samples, total)
+                rows.append(
+                    [
+                        kind,
+                        f"Failcast on {name}, {scenario}",
+                        f"{before.per_sample():.1f}",
+                        f"{after.chunk_bytes / after.chunk_samples:.2f}",
+                        f"{after.per_sample():.2f}",
+                        f"{after.chunk_samples / total:.0%}",
+                        f"{rate:,.0f}",
+                    ]
+                )
+                print("  " + " | ".join(map(str, rows[-1][1:])))
         if with_prometheus:
             blocks, in_blocks, everything = measure_prometheus(bodies, total)
             rows.append(
@@ -256,20 +304,26 @@ def main() -> None:
         f"jitter) for {args.hours:g} h: {total:,} samples per kind, sent as time-ordered "
         f"remote-write requests of {POINTS_PER_REQUEST} points per series. Noisy gauge: a slow "
         "wave plus normal noise at full float64 precision; counter: cumulative Poisson counts.\n\n"
-        "Bytes on disk per sample. *All in the head*: every sample a row of `sample`, as the "
-        "store kept them before chunks. *Compacted*: the `sample_chunk` table (rows, index, "
+        "Two ways in for Failcast: a *backfill* sends the whole day, then the store's compaction "
+        "job (`StoreJobs.compact`, as a worker runs it) makes one pass; *as it arrives* sends "
+        "the requests in time order and runs the job after each, on a clock that follows the "
+        "data (ten minutes of data between passes; PostgreSQL gets the `VACUUM` its autovacuum "
+        "would run after a pass that moved samples).\n\n"
+        "Bytes on disk per sample. *Head*: bytes of the `sample` table per row in it (for a "
+        "backfill, every sample before compaction, as the store kept them before chunks). "
+        "*Compacted*: the `sample_chunk` table (rows, index, "
         "TOAST) over the samples in it, against Prometheus' 2 h blocks over theirs. *Samples "
         "at rest*: head plus chunks over every sample, the last open window and the grace hour "
         "still in the head (Prometheus: its whole data directory, write-ahead log included). "
         "SQLite sizes are the pages the tables and their indexes use (`dbstat`); PostgreSQL's "
         "are `pg_total_relation_size` after a plain `VACUUM`, the head's day partitions summed. "
-        "Compaction is one pass of the store's job (`StoreJobs.compact`, as a worker runs it) "
-        "after ingestion, one process on the real clock.\n\n"
+        "Compaction rate: samples moved into chunks per second spent in the job, one process."
+        "\n\n"
         + table(
             [
                 "series",
                 "store",
-                "all in the head",
+                "head",
                 "compacted",
                 "samples at rest",
                 "share compacted",
