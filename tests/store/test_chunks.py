@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from failcast.catalog.repository import last_sample_ms
+from failcast.chaos.demo import has_samples
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.jobs.maintenance import StoreJobs
@@ -407,5 +409,25 @@ async def test_the_limit_takes_points_in_series_then_time_order(
                     for point in _reference(data, sid, START, NOW, step, Aggregation.max)
                 ][:limit]
                 assert [(sid, (p.ts, p.value)) for sid in ids for p in got[sid]] == want
+    finally:
+        await database.dispose()
+
+
+async def test_a_service_whose_samples_are_all_compacted_still_has_them(
+    chunk_settings: Settings,
+) -> None:
+    database = Database(chunk_settings)
+    try:
+        ids = await _series(database, 2)
+        old = [(sid, ts, value) for sid, ts, value in _fill(ids) if ts < NOW - 4 * HOUR_MS]
+        await _write(database, old, {})
+        await StoreJobs(database, chunk_settings, clock=lambda: NOW).compact()
+        head, chunks = await _counts(database)
+        assert head == 0 and chunks > 0
+        async with database.session() as session:
+            series = await session.get_one(Series, ids[0])
+            last = await last_sample_ms(session, series.service_id)
+            assert last == max(ts for _, ts, _ in old)
+            assert await has_samples(session, series.org_id)
     finally:
         await database.dispose()

@@ -285,6 +285,29 @@ async def _release_days(session: AsyncSession, cutoff_ms: int) -> list[str]:
     return released
 
 
+async def expire_series(session: AsyncSession, series_id: int, cutoff_ms: int) -> int:
+    """Delete one series' chunks whose whole window lies before `cutoff_ms`; return the
+    samples they held. The caller commits."""
+    counts = await session.scalars(
+        text(
+            "DELETE FROM sample_chunk WHERE series_id = :series_id AND start_ts <= :last "
+            "RETURNING count"
+        ),
+        {"series_id": series_id, "last": cutoff_ms - CHUNK_MS},
+    )
+    return sum(counts)
+
+
+async def last_ts(session: AsyncSession, series_ids: Sequence[int]) -> int | None:
+    """The time of the newest chunked sample of these series."""
+    if not series_ids:
+        return None
+    value = await session.scalar(
+        text(f"SELECT max(last_ts) FROM sample_chunk WHERE series_id IN ({_ids(series_ids)})")
+    )
+    return None if value is None else int(value)
+
+
 async def expire(session: AsyncSession, cutoff_ms: int) -> int:
     """Delete the chunks whose whole window lies before `cutoff_ms`; the caller commits."""
     result = await session.execute(
