@@ -19,8 +19,11 @@ from failcast.catalog.repository import last_sample_ms
 from failcast.chaos.demo import has_samples
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.exports.service import Kind, Query
+from failcast.exports.service import chunks as export_pages
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import Organization, Sample, SampleChunk, SampleRollup, Series, Service
+from failcast.query.service import org_stats
 from failcast.store import codec, samples
 from failcast.store.chunks import CHUNK_MS
 from failcast.store.partitions import DAY_MS, partition_name
@@ -429,5 +432,35 @@ async def test_a_service_whose_samples_are_all_compacted_still_has_them(
             last = await last_sample_ms(session, series.service_id)
             assert last == max(ts for _, ts, _ in old)
             assert await has_samples(session, series.org_id)
+    finally:
+        await database.dispose()
+
+
+async def test_exports_and_org_stats_see_head_and_chunks(chunk_settings: Settings) -> None:
+    database = Database(chunk_settings)
+    try:
+        ids = await _series(database, 2)
+        data: Data = {}
+        await _write(database, _fill(ids), data)
+        await StoreJobs(database, chunk_settings, clock=lambda: NOW).compact()
+        late = [(ids[0], START + 1, 9.5), (ids[1], NOW - 1, 8.5)]
+        await _write(database, late, data)
+        async with database.session() as session:
+            org_id = (await session.get_one(Series, ids[0])).org_id
+            stats = await org_stats(session, org_id)
+        # The late sample at START + 1 is new, not a rewrite: nothing counts twice.
+        assert (stats.samples, stats.oldest_ms, stats.newest_ms) == (len(data), START, NOW - 1)
+        query = Query(org_id=org_id, kind=Kind.metrics, start_ms=START + 5, end_ms=NOW)
+        # Pages of 997 rows stop inside series and inside chunks.
+        exported = [
+            (row["metric"], int(row["ts"].timestamp() * 1000), row["value"])
+            async for page in export_pages(database, query, chunk=997)
+            for row in page
+        ]
+        metric = {ids[0]: "m0", ids[1]: "m1"}
+        want = sorted(
+            (metric[sid], ts, value) for (sid, ts), value in data.items() if START + 5 <= ts < NOW
+        )
+        assert exported == want
     finally:
         await database.dispose()

@@ -10,7 +10,8 @@ class SampleChunk(Base):
     """One series' samples of one closed window, packed by the chunk codec (store/codec.py).
 
     `start_ts` is the window's start in milliseconds (windows are `CHUNK_MS` long and aligned
-    on the epoch); `last_ts` is the time of its last point and `count` the number of points.
+    on the epoch); `first_ts` and `last_ts` are the times of its first and last points and
+    `count` the number of points.
     Recent samples stay rows of `sample` until their window closes (docs/architecture.md).
     """
 
@@ -23,6 +24,7 @@ class SampleChunk(Base):
     )
     # Retention and the rollup job ask for windows across every series.
     start_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    first_ts: Mapped[int] = mapped_column(BigInteger)
     last_ts: Mapped[int] = mapped_column(BigInteger)
     count: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.db.cursors import MAX_BIGINT
 from failcast.errors import ValidationFailed
 from failcast.ingest.schemas import LogLevel
-from failcast.models import LogEntry, Sample, Series, Service
+from failcast.models import LogEntry, Sample, SampleChunk, Series, Service
 from failcast.timeutil import now_ms, parse_duration_ms, parse_ts
 
 
@@ -139,12 +139,26 @@ async def org_stats(session: AsyncSession, org_id: int) -> Stats:
             .where(Series.org_id == org_id)
         )
     ).one()
+    # Compacted samples (store/chunks.py); one rewritten after its window was compacted counts
+    # twice until the next compaction merges it.
+    chunk_row = (
+        await session.execute(
+            select(
+                func.sum(SampleChunk.count), func.min(SampleChunk.first_ts),
+                func.max(SampleChunk.last_ts),
+            )
+            .join(Series, Series.id == SampleChunk.series_id)
+            .where(Series.org_id == org_id)
+        )
+    ).one()  # fmt: skip
     logs = await session.scalar(select(func.count()).where(LogEntry.org_id == org_id))
+    oldest = [t for t in (sample_row[1], chunk_row[1]) if t is not None]
+    newest = [t for t in (sample_row[2], chunk_row[2]) if t is not None]
     return Stats(
         services=services or 0,
         series=series or 0,
-        samples=sample_row[0] or 0,
+        samples=(sample_row[0] or 0) + int(chunk_row[0] or 0),
         logs=logs or 0,
-        oldest_ms=sample_row[1],
-        newest_ms=sample_row[2],
+        oldest_ms=min(oldest, default=None),
+        newest_ms=max(newest, default=None),
     )

@@ -170,10 +170,10 @@ async def _pending(session: AsyncSession, cutoff_ms: int) -> list[tuple[int, int
 
 
 _UPSERT_CHUNK = text(
-    "INSERT INTO sample_chunk (series_id, start_ts, last_ts, count, data) "
-    "VALUES (:series_id, :start_ts, :last_ts, :count, :data) "
-    "ON CONFLICT (series_id, start_ts) DO UPDATE SET last_ts = excluded.last_ts, "
-    "count = excluded.count, data = excluded.data"
+    "INSERT INTO sample_chunk (series_id, start_ts, first_ts, last_ts, count, data) "
+    "VALUES (:series_id, :start_ts, :first_ts, :last_ts, :count, :data) "
+    "ON CONFLICT (series_id, start_ts) DO UPDATE SET first_ts = excluded.first_ts, "
+    "last_ts = excluded.last_ts, count = excluded.count, data = excluded.data"
 )
 
 
@@ -214,6 +214,7 @@ async def _compact_batch(
             {
                 "series_id": series_id,
                 "start_ts": window,
+                "first_ts": int(ts[0]),
                 "last_ts": int(ts[-1]),
                 "count": len(ts),
                 "data": codec.encode(ts, values),

@@ -21,6 +21,7 @@ def upgrade() -> None:
         "sample_chunk",
         sa.Column("series_id", sa.Integer(), nullable=False),
         sa.Column("start_ts", sa.BigInteger(), nullable=False),
+        sa.Column("first_ts", sa.BigInteger(), nullable=False),
         sa.Column("last_ts", sa.BigInteger(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
