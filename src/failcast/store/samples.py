@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE, begin_writing
@@ -120,6 +121,47 @@ class Point:
     value: float
 
 
+def _aggregate_sql(agg: Aggregation, dialect: str) -> str:
+    if agg is Aggregation.last:
+        if dialect == "postgresql":
+            return "(array_agg(value ORDER BY ts DESC))[1]"
+        # SQLite returns the bare column from the row holding max(ts).
+        return "value"
+    if agg is Aggregation.count_:
+        return "count(value)"
+    return f"{agg.value}(value)"
+
+
+async def _head_buckets(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    step_ms: int,
+    agg: Aggregation,
+    limit: int,
+) -> dict[int, tuple[list[int], list[float]]]:
+    """Bucketed points of the head alone, aggregated by the database."""
+    dialect = session.get_bind().dialect.name
+    ids = ", ".join(str(int(i)) for i in series_ids)
+    value = _aggregate_sql(agg, dialect)
+    select_value = f"max(ts), {value}" if value == "value" else value
+    rows = await session.execute(
+        text(
+            f"SELECT series_id, (ts - :start) / :step * :step + :start AS bucket, {select_value} "
+            f"FROM sample WHERE series_id IN ({ids}) AND ts >= :start AND ts < :end "
+            "GROUP BY series_id, bucket ORDER BY series_id, bucket LIMIT :limit"
+        ),
+        {"start": start_ms, "end": end_ms, "step": step_ms, "limit": limit},
+    )
+    out: dict[int, tuple[list[int], list[float]]] = {int(sid): ([], []) for sid in series_ids}
+    for row in rows.all():
+        stamps, values = out[row[0]]
+        stamps.append(int(row[1]))
+        values.append(float(row[-1]))
+    return out
+
+
 def _buckets(
     ts: Int64s, values: Float64s, start_ms: int, step_ms: int, agg: Aggregation
 ) -> tuple[list[int], list[float]]:
@@ -187,9 +229,20 @@ async def _read_stored(
     for k in range(0, len(ordered), SERIES_PER_READ):
         if left <= 0:
             break
-        points = await chunks.read_points(
-            session, ordered[k : k + SERIES_PER_READ], start_ms, end_ms
-        )
+        group = ordered[k : k + SERIES_PER_READ]
+        if step_ms is not None:
+            # Recent ranges live in the head alone: there the database aggregates. The head is
+            # read before the chunks are looked for, so a compaction committing in between
+            # is seen as chunks and the group is read again, merged.
+            head = await _head_buckets(session, group, start_ms, end_ms, step_ms, agg, left)
+            if not await chunks.chunked_series(session, start_ms, end_ms, group):
+                with collector_paused():
+                    for series_id in group:
+                        stamps, out = head[series_id]
+                        result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
+                        left -= len(stamps)
+                continue
+        points = await chunks.read_points(session, group, start_ms, end_ms)
         with collector_paused():
             for series_id, (ts, values) in points.items():
                 if left <= 0:
