@@ -256,6 +256,10 @@ class Settings(BaseSettings):
     metrics_source: str = ""
     metrics_source_match: dict[str, list[str]] = Field(default_factory=dict)
     metrics_discovery_seconds: float = Field(default=300.0, gt=0)
+    # A closed two-hour window of samples is compacted into chunks this long after it ends;
+    # later samples for it are merged in at the next compaction
+    chunk_grace: timedelta = timedelta(hours=1)
+    compaction_interval_seconds: float = Field(default=300.0, gt=0)
     # The web dashboard at /app; API-only deployments and API tests turn it off.
     dashboard_enabled: bool = True
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from conftest import BillingClock, make_superuser, set_plan
 from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
@@ -14,7 +15,9 @@ from sqlalchemy import func, select
 
 from failcast.billing import repository
 from failcast.billing.plans import month_key
-from failcast.models import LogEntry, Sample, Series
+from failcast.jobs.maintenance import StoreJobs
+from failcast.models import LogEntry, Series
+from failcast.store.samples import Aggregation, read_range
 
 NOW_S = datetime.now(UTC).timestamp()
 
@@ -213,12 +216,14 @@ async def test_samples_a_minute_are_rate_limited_and_metered(
     assert body["limits"]["max_services"] == 5
 
 
+@pytest.mark.parametrize("compacted", [False, True], ids=["head", "chunks"])
 async def test_retention_deletes_what_the_plan_no_longer_keeps(
     app: FastAPI,
     client: httpx.AsyncClient,
     account: Account,
     api_key: str,
     billing_clock: BillingClock,
+    compacted: bool,
 ) -> None:
     h = bearer(api_key)
     day = 86_400.0
@@ -244,16 +249,18 @@ async def test_retention_deletes_what_the_plan_no_longer_keeps(
         await client.post("/api/v1/metrics", json=batch, headers=bearer(other_key))
     ).status_code == 200
     await set_plan(app, other.org_id, "professional")
+    if compacted:
+        # Every sample is at least half a day old: all of them move into chunks.
+        jobs = StoreJobs(app.state.db, app.state.settings, clock=lambda: int(NOW_S * 1000))
+        assert (await jobs.compact()).samples == 32
 
     async def kept(org_id: int) -> list[float]:
         async with app.state.db.session() as session:
-            values = await session.scalars(
-                select(Sample.value)
-                .join(Series)
-                .where(Series.org_id == org_id)
-                .order_by(Sample.value)
+            ids = list(await session.scalars(select(Series.id).where(Series.org_id == org_id)))
+            points = await read_range(
+                session, ids, 0, 2**62, step_ms=None, agg=Aggregation.last, limit=1000
             )
-            return list(values)
+            return sorted(p.value for series in points.values() for p in series)
 
     deleted = await app.state.billing.retention()
     # Free keeps 7 days: 5 of 8 ages per series go, in batches of 3; 5 log lines go.

@@ -1,7 +1,8 @@
 """Plan-based retention: delete each org's samples and logs older than its plan keeps.
 
 Deletes run in batches of `batch` rows, each in its own short transaction, so ingestion keeps
-writing while old data goes. Samples are deleted per series along the (series_id, ts) key.
+writing while old data goes. Samples are deleted per series along the (series_id, ts) key, and
+a series' compressed chunks whole, once their window lies entirely before the cutoff.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.billing import repository
 from failcast.db.engine import Database
 from failcast.models import LogEntry, Organization, Sample, Series
+from failcast.store import chunks
 
 
 async def _delete_series_before(
@@ -35,7 +37,10 @@ async def _delete_series_before(
         count = int(getattr(result, "rowcount", 0) or 0)
         deleted += count
         if bound is None or count == 0:
-            return deleted
+            break
+    deleted += await chunks.expire_series(session, series_id, cutoff_ms)
+    await session.commit()
+    return deleted
 
 
 async def _delete_logs_before(

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.errors import NotFound
 from failcast.models import Sample, Series, Service
+from failcast.store import chunks
 from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
@@ -53,4 +54,5 @@ async def last_sample_ms(session: AsyncSession, service_id: int) -> int | None:
     value: int | None = await session.scalar(
         select(func.max(Sample.ts)).where(Sample.series_id.in_(series_ids))
     )
-    return value
+    chunked = await chunks.last_ts(session, list(await session.scalars(series_ids)))
+    return max((v for v in (value, chunked) if v is not None), default=None)

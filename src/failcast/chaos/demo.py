@@ -29,7 +29,7 @@ from failcast.db.engine import Database
 from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_samples
-from failcast.models import Membership, Organization, Role, Sample, Series, User
+from failcast.models import Membership, Organization, Role, Sample, SampleChunk, Series, User
 from failcast.orgs.defaults import ERROR_METRIC, LATENCY_METRIC, apply_defaults, slo_services
 from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
@@ -134,6 +134,8 @@ async def has_samples(session: AsyncSession, org_id: int) -> bool:
         return (await remote.summary(org_id, None, now_ms())).samples > 0
     series = select(Series.id).where(Series.org_id == org_id)
     found = await session.scalar(select(exists().where(Sample.series_id.in_(series))))
+    if not found:
+        found = await session.scalar(select(exists().where(SampleChunk.series_id.in_(series))))
     return bool(found)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
@@ -22,10 +22,11 @@ from failcast.models import (
     FailurePrediction,
     Incident,
     ModelVersion,
-    Sample,
     Series,
     Service,
 )
+from failcast.store import chunks as sample_chunks
+from failcast.store.samples import SERIES_PER_READ
 from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 
@@ -79,23 +80,57 @@ class Query:
         return ms_to_datetime(self.end_ms)
 
 
+@dataclass(frozen=True, slots=True)
+class _Point:
+    series_id: int
+    ts: int
+    value: float
+    metric: str
+    labels: Any
+    name: str
+
+
 async def _metrics(session: AsyncSession, q: Query, after: Any, chunk: int) -> list[Any]:
+    """The next `chunk` samples in (series, time) order after `after`, head and chunks merged."""
     statement = (
-        select(Sample.series_id, Sample.ts, Sample.value, Series.metric, Series.labels,
-               Service.name)
-        .join(Series, Series.id == Sample.series_id)
+        select(Series.id, Series.metric, Series.labels, Service.name)
         .join(Service, Service.id == Series.service_id)
-        .where(Series.org_id == q.org_id, Sample.ts >= q.start_ms, Sample.ts < q.end_ms)
+        .where(Series.org_id == q.org_id)
         .where(q.seen.where(Service.name))
-    )  # fmt: skip
+    )
     if q.service is not None:
         statement = statement.where(Service.name == q.service)
     if q.metric is not None:
         statement = statement.where(Series.metric == q.metric)
     if after is not None:
-        statement = statement.where(tuple_(Sample.series_id, Sample.ts) > tuple_(*after))
-    statement = statement.order_by(Sample.series_id, Sample.ts).limit(chunk)
-    return list((await session.execute(statement)).all())
+        statement = statement.where(Series.id >= after[0])
+    series = (await session.execute(statement.order_by(Series.id))).all()
+    found: list[Any] = []
+    for k in range(0, len(series), SERIES_PER_READ):
+        group = series[k : k + SERIES_PER_READ]
+        start = q.start_ms
+        if after is not None and group[0].id == after[0]:
+            # The series the previous page stopped in is read from where it stopped.
+            first = await sample_chunks.read_points(
+                session, [group[0].id], max(start, after[1] + 1), q.end_ms
+            )
+            points = first | await sample_chunks.read_points(
+                session, [s.id for s in group[1:]], start, q.end_ms
+            )
+        else:
+            points = await sample_chunks.read_points(
+                session, [s.id for s in group], start, q.end_ms
+            )
+        for s in group:
+            ts, values = points[s.id]
+            take = chunk - len(found)
+            found.extend(
+                _Point(s.id, t, v, s.metric, s.labels, s.name)
+                for t, v in zip(ts[:take].tolist(), values[:take].tolist(), strict=True)
+            )
+            if len(found) >= chunk:
+                return found
+    return found
 
 
 def _metric_row(r: Any) -> Row:

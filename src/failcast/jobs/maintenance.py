@@ -1,4 +1,5 @@
-"""The store's periodic jobs: partitions and retention (hourly), rollups (every minute)."""
+"""The store's periodic jobs: partitions and retention (hourly), rollups (every minute),
+compaction of closed windows into chunks (every few minutes)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from sqlalchemy import text
 
 from failcast.config import Settings
 from failcast.db.engine import Database
-from failcast.store import partitions, rollups
+from failcast.store import chunks, partitions, rollups
 from failcast.timeutil import now_ms
 
 PARTITIONS_TASK = "store.partitions"
 ROLLUPS_TASK = "store.rollups"
+COMPACTION_TASK = "store.compact"
 PARTITIONS_SECONDS = 3600.0
 # Long enough for the weekly jobs' slots to stay deduplicated, short enough to stay small.
 JOB_RUN_RETENTION_MS = 14 * 86_400_000
@@ -54,6 +56,7 @@ class StoreJobs:
                     ),
                     {"cutoff": cutoff},
                 )
+            await chunks.expire(session, cutoff)
             await rollups.expire(session, at - rollup_ms)
             await session.execute(
                 text("DELETE FROM job_run WHERE slot_ms < :cutoff"),
@@ -68,6 +71,13 @@ class StoreJobs:
         async with self.database.session() as session:
             return await rollups.refresh(session, at, raw_cutoff_ms=self.raw_cutoff(at))
 
+    async def compact(self, now: int | None = None) -> chunks.CompactionReport:
+        """Move the samples of windows closed for the grace period into chunks."""
+        at = self.clock() if now is None else now
+        grace_ms = int(self.settings.chunk_grace.total_seconds() * 1000)
+        async with self.database.session() as session:
+            return await chunks.compact(session, at, grace_ms=grace_ms)
+
 
 def install_store_jobs(app: FastAPI) -> StoreJobs:
     """Register the store's jobs on the app's runner."""
@@ -75,9 +85,11 @@ def install_store_jobs(app: FastAPI) -> StoreJobs:
     jobs = StoreJobs(app.state.db, settings)
     app.state.runner.register(PARTITIONS_TASK, jobs.partitions)
     app.state.runner.register(ROLLUPS_TASK, jobs.rollups)
+    app.state.runner.register(COMPACTION_TASK, jobs.compact)
     app.state.runner.every(PARTITIONS_SECONDS, PARTITIONS_TASK)
     if settings.metrics_engine is None:
-        # With a metrics engine the sample tables stay empty: nothing to roll up. Partitions
-        # keep running: they also expire the job runs.
+        # With a metrics engine the sample tables stay empty: nothing to roll up or compact.
+        # Partitions keep running: they also expire the job runs.
         app.state.runner.every(settings.rollup_interval_seconds, ROLLUPS_TASK)
+        app.state.runner.every(settings.compaction_interval_seconds, COMPACTION_TASK)
     return jobs

@@ -33,6 +33,7 @@ from failcast.models.refresh_token import RefreshToken
 from failcast.models.reliability_report import ReliabilityReport
 from failcast.models.report_subscription import ReportSubscription
 from failcast.models.sample import Sample
+from failcast.models.sample_chunk import SampleChunk
 from failcast.models.sample_rollup import SampleRollup
 from failcast.models.sample_rollup_dirty import SampleRollupDirty
 from failcast.models.scrape_target import ScrapeTarget
@@ -89,6 +90,7 @@ __all__ = [
     "ReportSubscription",
     "Role",
     "Sample",
+    "SampleChunk",
     "SampleRollup",
     "SampleRollupDirty",
     "ScrapeTarget",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.ingest.schemas import LogLevel
 from failcast.kit.params import decode_cursor, encode_cursor, problem
-from failcast.models import LogEntry, Sample, Series, Service
+from failcast.models import LogEntry, Sample, SampleChunk, Series, Service
 from failcast.store.labels import BadMatcher, Matcher, parse_beside_metric
 from failcast.store.remote import samples_engine
 from failcast.teams.service import EVERYTHING, Visibility
@@ -96,7 +96,7 @@ async def org_stats(session: AsyncSession, org_id: int) -> Stats:
         summary = await remote.summary(org_id, None, now_ms())
         count, oldest, newest = summary.samples, summary.oldest_ms, summary.newest_ms
     else:
-        row = (
+        sample_row = (
             await session.execute(
                 select(func.count(), func.min(Sample.ts), func.max(Sample.ts))
                 .select_from(Sample)
@@ -104,7 +104,21 @@ async def org_stats(session: AsyncSession, org_id: int) -> Stats:
                 .where(Series.org_id == org_id)
             )
         ).one()
-        count, oldest, newest = row[0] or 0, row[1], row[2]
+        # Compacted samples (store/chunks.py); one rewritten after its window was compacted
+        # counts twice until the next compaction merges it.
+        chunk_row = (
+            await session.execute(
+                select(
+                    func.sum(SampleChunk.count), func.min(SampleChunk.first_ts),
+                    func.max(SampleChunk.last_ts),
+                )
+                .join(Series, Series.id == SampleChunk.series_id)
+                .where(Series.org_id == org_id)
+            )
+        ).one()  # fmt: skip
+        count = (sample_row[0] or 0) + int(chunk_row[0] or 0)
+        oldest = min((t for t in (sample_row[1], chunk_row[1]) if t is not None), default=None)
+        newest = max((t for t in (sample_row[2], chunk_row[2]) if t is not None), default=None)
     logs = await session.scalar(select(func.count()).where(LogEntry.org_id == org_id))
     return Stats(
         services=services or 0,

@@ -1,5 +1,7 @@
 """Hourly rollups of samples, kept exact under late writes, and the long-range reads they serve.
 
+The samples of an hour are the head's rows merged over the decoded chunks (store/chunks.py).
+
 Every sample write appends the hours it touched to `sample_rollup_dirty` in its own
 transaction. The rollup job deletes the marks of closed hours and recomputes those hours from
 the raw samples in the same transaction: a mark it deleted was committed, so the samples
@@ -14,8 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.store import chunks
+from failcast.store.codec import Float64s, Int64s
 
 if TYPE_CHECKING:
     from failcast.store.samples import Aggregation
@@ -64,6 +70,8 @@ async def refresh(session: AsyncSession, now_ms: int, *, raw_cutoff_ms: int) -> 
     current = hour_of(now_ms)
     done: list[int] = []
     while True:
+        # A compaction moving an hour's samples between head and chunks waits for this pass.
+        await chunks.lock(session)
         rows = await session.scalars(
             text(
                 "SELECT DISTINCT hour_ts FROM sample_rollup_dirty WHERE hour_ts < :current "
@@ -82,14 +90,45 @@ async def refresh(session: AsyncSession, now_ms: int, *, raw_cutoff_ms: int) -> 
                 continue
             params = {"lo": hour, "hi": hour + HOUR_MS}
             await session.execute(text("DELETE FROM sample_rollup WHERE hour_ts = :lo"), params)
+            # Series with a chunk in this hour are summarised here from the merged points, the
+            # others by the database from the head alone.
+            chunked = await chunks.chunked_series(session, hour, hour + HOUR_MS)
+            head_only = "ts >= :lo AND ts < :hi"
+            if chunked:
+                head_only += f" AND series_id NOT IN ({', '.join(map(str, chunked))})"
             await session.execute(
                 text(
                     "INSERT INTO sample_rollup (series_id, hour_ts, min_value, max_value, "
                     "sum_value, count, last_ts, last_value) SELECT series_id, h, mn, mx, sm, n, "
-                    "lts, value FROM (" + _hourly_parts_sql("ts >= :lo AND ts < :hi") + ") AS p"
+                    "lts, value FROM (" + _hourly_parts_sql(head_only) + ") AS p"
                 ),
                 params,
             )
+            if chunked:
+                merged = await chunks.read_points(session, chunked, hour, hour + HOUR_MS)
+                summaries = [
+                    {
+                        "series_id": sid,
+                        "hour_ts": h,
+                        "mn": part.mn,
+                        "mx": part.mx,
+                        "sm": part.sm,
+                        "n": part.n,
+                        "lts": part.lts,
+                        "last": part.last,
+                    }
+                    for sid, (ts, values) in merged.items()
+                    for h, part in _summarise(ts, values)
+                ]
+                if summaries:
+                    await session.execute(
+                        text(
+                            "INSERT INTO sample_rollup (series_id, hour_ts, min_value, "
+                            "max_value, sum_value, count, last_ts, last_value) VALUES "
+                            "(:series_id, :hour_ts, :mn, :mx, :sm, :n, :lts, :last)"
+                        ),
+                        summaries,
+                    )
             done.append(hour)
         await session.commit()
 
@@ -136,6 +175,26 @@ class _Summary:
         if agg == "count":
             return float(self.n)
         return self.last
+
+
+def _summarise(ts: Int64s, values: Float64s) -> list[tuple[int, _Summary]]:
+    """Per hour holding points of one series' sorted points: its summary."""
+    if not len(ts):
+        return []
+    hours = ts - ts % HOUR_MS
+    firsts = np.r_[0, np.flatnonzero(np.diff(hours)) + 1]
+    lasts = np.r_[firsts[1:], len(ts)] - 1
+    columns = zip(
+        hours[firsts].tolist(),
+        np.minimum.reduceat(values, firsts).tolist(),
+        np.maximum.reduceat(values, firsts).tolist(),
+        np.add.reduceat(values, firsts).tolist(),
+        (lasts - firsts + 1).tolist(),
+        ts[lasts].tolist(),
+        values[lasts].tolist(),
+        strict=True,
+    )
+    return [(h, _Summary(mn, mx, sm, n, lts, last)) for h, mn, mx, sm, n, lts, last in columns]
 
 
 def _ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
@@ -187,14 +246,12 @@ async def read_hourly(
         (int(r[0]), int(r[1]), _Summary(r[2], r[3], r[4], int(r[5]), int(r[6]), r[7]))
         for r in rollup_rows
     )
-    if raw:
-        spans = " OR ".join(f"(ts >= {lo} AND ts < {hi})" for lo, hi in raw)
-        raw_rows = await session.execute(
-            text(_hourly_parts_sql(f"series_id IN ({ids}) AND ({spans})"))
-        )
+    for lo, hi in raw:
+        merged = await chunks.read_points(session, series_ids, lo, hi)
         parts.extend(
-            (int(r[0]), int(r[1]), _Summary(r[2], r[3], r[4], int(r[5]), int(r[6]), r[7]))
-            for r in raw_rows
+            (series_id, hour, summary)
+            for series_id, (ts, values) in merged.items()
+            for hour, summary in _summarise(ts, values)
         )
     buckets: dict[tuple[int, int], _Summary] = {}
     for series_id, hour, summary in parts:

@@ -1,12 +1,14 @@
 """Sample writes and downsampled range reads.
 
-Writes upsert on (series_id, ts), so re-sending a batch never duplicates and the last write
-wins. SQLite takes an executemany; PostgreSQL takes a binary COPY into a temporary table, then
-one INSERT ... ON CONFLICT from it. Each write also marks the hours it touched for the rollup job,
-and reads whose buckets are whole hours are answered from the rollups (store/rollups.py).
+Writes go to the head, the `sample` table, and upsert on (series_id, ts), so re-sending a
+batch never duplicates and the last write wins. SQLite takes an executemany; PostgreSQL takes
+a binary COPY into a temporary table, then one INSERT ... ON CONFLICT from it. Each write also
+marks the hours it touched for the rollup job. Closed windows move from the head into
+compressed chunks (store/chunks.py); reads merge both, and reads whose buckets are whole hours
+are answered from the rollups (store/rollups.py).
 
 With a metrics engine configured (`FAILCAST_METRICS_BACKEND`), both entry points hand the
-samples to it instead (store/remote.py) and the SQL `sample` tables stay empty. Beside a
+samples to it instead (store/remote.py) and the SQL sample tables stay empty. Beside a
 read-only source (`FAILCAST_METRICS_SOURCE`) they hand it every call too; it reads the series
 discovered in it and sends everything else back here.
 """
@@ -18,15 +20,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE, begin_writing
 from failcast.ops.collector import collector_paused
-from failcast.store import rollups
+from failcast.store import chunks, rollups
+from failcast.store.codec import Float64s, Int64s
 from failcast.store.remote import remote_backend
 
 SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
+# Series read and decoded together by a range read.
+SERIES_PER_READ = 64
 
 
 class Aggregation(StrEnum):
@@ -77,6 +83,13 @@ async def write_sample_columns(
         raise ValueError("series_ids, ts and values must have the same length")
     if (remote := remote_backend(session)) is not None:
         return await remote.write_sample_columns(session, series_ids, ts, values)
+    return await _write_head(session, series_ids, ts, values)
+
+
+async def _write_head(
+    session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
+) -> int:
+    """`write_sample_columns` into this store's head, the `sample` table."""
     written = len(dict.fromkeys(zip(series_ids, ts, strict=True)))
     if written < len(ts):
         series_ids, ts, values = (
@@ -127,6 +140,60 @@ def _aggregate_sql(agg: Aggregation, dialect: str) -> str:
     return f"{agg.value}(value)"
 
 
+async def _head_buckets(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    step_ms: int,
+    agg: Aggregation,
+    limit: int,
+) -> dict[int, tuple[list[int], list[float]]]:
+    """Bucketed points of the head alone, aggregated by the database."""
+    dialect = session.get_bind().dialect.name
+    ids = ", ".join(str(int(i)) for i in series_ids)
+    value = _aggregate_sql(agg, dialect)
+    select_value = f"max(ts), {value}" if value == "value" else value
+    rows = await session.execute(
+        text(
+            f"SELECT series_id, (ts - :start) / :step * :step + :start AS bucket, {select_value} "
+            f"FROM sample WHERE series_id IN ({ids}) AND ts >= :start AND ts < :end "
+            "GROUP BY series_id, bucket ORDER BY series_id, bucket LIMIT :limit"
+        ),
+        {"start": start_ms, "end": end_ms, "step": step_ms, "limit": limit},
+    )
+    out: dict[int, tuple[list[int], list[float]]] = {int(sid): ([], []) for sid in series_ids}
+    for row in rows.all():
+        stamps, values = out[row[0]]
+        stamps.append(int(row[1]))
+        values.append(float(row[-1]))
+    return out
+
+
+def _buckets(
+    ts: Int64s, values: Float64s, start_ms: int, step_ms: int, agg: Aggregation
+) -> tuple[list[int], list[float]]:
+    """One aggregated value per bucket holding points, stamped with the bucket's start."""
+    if not len(ts):
+        return [], []
+    index = (ts - start_ms) // step_ms
+    firsts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
+    counts = np.diff(np.r_[firsts, len(ts)])
+    stamps = (index[firsts] * step_ms + start_ms).tolist()
+    if agg is Aggregation.last:
+        out = values[firsts + counts - 1]
+    elif agg is Aggregation.count_:
+        out = counts.astype(np.float64)
+    elif agg is Aggregation.min:
+        out = np.minimum.reduceat(values, firsts)
+    elif agg is Aggregation.max:
+        out = np.maximum.reduceat(values, firsts)
+    else:
+        sums = np.add.reduceat(values, firsts)
+        out = sums if agg is Aggregation.sum else sums / counts
+    return stamps, out.tolist()
+
+
 async def read_range(
     session: AsyncSession,
     series_ids: Sequence[int],
@@ -144,6 +211,23 @@ async def read_range(
             session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
         )
         return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in found.items()}
+    return await _read_stored(
+        session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+    )
+
+
+async def _read_stored(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    *,
+    step_ms: int | None,
+    agg: Aggregation,
+    limit: int,
+) -> dict[int, list[Point]]:
+    """`read_range` from this store: hourly rollups where they answer, else the head's rows
+    merged over the decoded chunks, the first `limit` points in (series, time) order."""
     result: dict[int, list[Point]] = {series_id: [] for series_id in series_ids}
     if not series_ids:
         return result
@@ -152,23 +236,35 @@ async def read_range(
             session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
         )
         return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in hourly.items()}
-    dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"start": start_ms, "end": end_ms, "limit": limit}
-    ids = ", ".join(str(int(i)) for i in series_ids)
-    where = f"series_id IN ({ids}) AND ts >= :start AND ts < :end"
-    if step_ms is None:
-        sql = f"SELECT series_id, ts, value FROM sample WHERE {where} ORDER BY series_id, ts"
-    else:
-        params["step"] = step_ms
-        bucket = "(ts - :start) / :step * :step + :start"
-        value = _aggregate_sql(agg, dialect)
-        select_value = f"max(ts), {value}" if value == "value" else value
-        sql = (
-            f"SELECT series_id, {bucket} AS bucket, {select_value} FROM sample WHERE {where} "
-            f"GROUP BY series_id, bucket ORDER BY series_id, bucket"
-        )
-    rows = await session.execute(text(sql + " LIMIT :limit"), params)
-    with collector_paused():
-        for row in rows.all():
-            result[row[0]].append(Point(int(row[1]), float(row[-1])))
+    left = limit
+    ordered = sorted(set(series_ids))
+    # A few series at a time, so that a read stopped by `limit` decodes no more than it needs.
+    for k in range(0, len(ordered), SERIES_PER_READ):
+        if left <= 0:
+            break
+        group = ordered[k : k + SERIES_PER_READ]
+        if step_ms is not None:
+            # Recent ranges live in the head alone: there the database aggregates. The head is
+            # read before the chunks are looked for, so a compaction committing in between
+            # is seen as chunks and the group is read again, merged.
+            head = await _head_buckets(session, group, start_ms, end_ms, step_ms, agg, left)
+            if not await chunks.chunked_series(session, start_ms, end_ms, group):
+                with collector_paused():
+                    for series_id in group:
+                        stamps, out = head[series_id]
+                        result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
+                        left -= len(stamps)
+                continue
+        points = await chunks.read_points(session, group, start_ms, end_ms)
+        with collector_paused():
+            for series_id, (ts, values) in points.items():
+                if left <= 0:
+                    break
+                if step_ms is None:
+                    stamps, out = ts[:left].tolist(), values[:left].tolist()
+                else:
+                    stamps, out = _buckets(ts, values, start_ms, step_ms, agg)
+                    stamps, out = stamps[:left], out[:left]
+                result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
+                left -= len(stamps)
     return result
