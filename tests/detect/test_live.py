@@ -24,7 +24,8 @@ from failcast.app import create_app
 from failcast.cli import app as cli
 from failcast.config import Settings
 from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
-from failcast.detect.service import LiveConfig, LiveScoring
+from failcast.detect.live_store import LiveConfig
+from failcast.detect.service import LiveScoring
 from failcast.models import Alert, DetectorState, Sample, Series, Service
 
 MINUTE_MS = 60_000

@@ -1,0 +1,277 @@
+"""Live scoring's batch against the store: read the detectors to advance with their new
+samples (step 1 of detect/service.py), and write their scores, states and cursors back on
+the condition that no cursor moved (step 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from failcast.detect.base import State
+from failcast.detect.choices import specs_by_metric
+from failcast.detect.live import (
+    CHANGE_METRIC,
+    DEFAULT_DETECTOR,
+    SCORE_METRIC,
+    SCORE_METRICS,
+    SERVICE_DETECTOR,
+    SERVICE_SCOPE,
+    Spec,
+    align,
+    score_labels,
+    spec_version,
+)
+from failcast.ingest.validate import labels_key
+from failcast.models import DetectorState, Series
+from failcast.store.samples import Aggregation, SampleRow, read_range, write_samples
+from failcast.store.series import create_series
+
+HOUR_MS = 3_600_000
+Points = list[tuple[int, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    series_id: int
+    service_id: int
+    metric: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    score_series_id: int
+    detector: str
+    version: str
+    state: State
+    cursor_ts: int
+    scored_at: datetime
+
+
+@dataclass
+class Work:
+    """One detector to advance: a series, or a service's whole metric vector."""
+
+    service_id: int
+    metric: str  # the scored metric, or SERVICE_SCOPE
+    labels: dict[str, str]
+    inputs: list[Input]
+    spec: Spec
+    saved: Saved | None
+    series_id: int | None = None
+    points: Points = field(default_factory=list)
+    rows: list[list[float]] = field(default_factory=list)
+    row_ts: list[int] = field(default_factory=list)
+    scores: Points = field(default_factory=list)
+    changes: Points = field(default_factory=list)
+    cursor: int | None = None  # the newest input timestamp scored
+    state: State = field(default_factory=dict)
+    reset: bool = False
+
+    @property
+    def start(self) -> int | None:
+        return None if self.saved is None else self.saved.cursor_ts + 1
+
+    @property
+    def scored(self) -> int:
+        """Points (or rows) this run advanced the detector by."""
+        return len(self.points) or len(self.rows)
+
+    @property
+    def key(self) -> str:
+        return f"{self.service_id}/{self.metric}{self.labels or ''}"
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What live scoring runs and how much one run may take on."""
+
+    detector: Spec = field(default_factory=lambda: dict(DEFAULT_DETECTOR))
+    # None: no service-wide detector.
+    service_detector: Spec | None = field(default_factory=lambda: dict(SERVICE_DETECTOR))
+    max_series: int = 2_000  # detectors advanced per org and run
+    max_points: int = 100_000  # samples read per org and run
+    max_points_per_series: int = 5_000
+    # A series seen for the first time is scored from this far back, not from its beginning.
+    initial_lookback_ms: int = 24 * HOUR_MS
+    # A service-wide vector over more series than this is not worth its covariance matrix.
+    max_service_series: int = 40
+
+
+async def read_work(
+    session: AsyncSession, org_id: int, now: int, cfg: LiveConfig
+) -> tuple[list[Work], bool]:
+    """The detectors to advance, least recently scored first, with the samples that arrived
+    since their cursors (within the run's budgets); and whether some are left for later."""
+    rows = await session.execute(
+        select(Series.id, Series.service_id, Series.metric, Series.labels)
+        .where(Series.org_id == org_id, Series.metric.not_in(SCORE_METRICS))
+        .order_by(Series.id)
+    )
+    inputs = [Input(i, s, m, dict(labels)) for i, s, m, labels in rows]
+    saved_by_series: dict[int, Saved] = {}
+    saved_by_service: dict[int, Saved] = {}
+    for state in await session.scalars(select(DetectorState).where(DetectorState.org_id == org_id)):
+        saved = Saved(
+            state.score_series_id,
+            state.detector,
+            state.version,
+            state.state,
+            state.cursor_ts,
+            state.scored_at,
+        )
+        if state.series_id is None:
+            saved_by_service[state.service_id] = saved
+        else:
+            saved_by_series[state.series_id] = saved
+    picked = await specs_by_metric(session, org_id)
+    work = [
+        Work(
+            i.service_id,
+            i.metric,
+            i.labels,
+            [i],
+            picked.get((i.service_id, i.metric), cfg.detector),
+            saved_by_series.get(i.series_id),
+            series_id=i.series_id,
+        )
+        for i in inputs
+    ]
+    if cfg.service_detector is not None:
+        by_service: dict[int, list[Input]] = {}
+        for i in inputs:
+            by_service.setdefault(i.service_id, []).append(i)
+        for service_id, members in by_service.items():
+            if 2 <= len(members) <= cfg.max_service_series:
+                work.append(
+                    Work(
+                        service_id,
+                        SERVICE_SCOPE,
+                        {},
+                        members,
+                        cfg.service_detector,
+                        saved_by_service.get(service_id),
+                    )
+                )
+    oldest = datetime.min.replace(tzinfo=UTC)
+    work.sort(key=lambda w: (w.saved.scored_at if w.saved else oldest, w.key))
+    budget = cfg.max_points
+    cache: dict[tuple[int, int], Points] = {}
+    chosen: list[Work] = []
+    backlog = len(work) > cfg.max_series
+    for item in work[: cfg.max_series]:
+        if budget <= 0:
+            backlog = True
+            break
+        start = item.start if item.start is not None else now - cfg.initial_lookback_ms
+        limit = min(cfg.max_points_per_series, budget)
+        per_input: dict[str, Points] = {}
+        for i in item.inputs:
+            key = (i.series_id, start)
+            cached = cache.get(key)
+            if cached is None:
+                points = await _points(session, i.series_id, start, now, limit)
+                cache[key] = points
+                budget -= len(points)
+            else:
+                points = cached[:limit]
+            per_input[str(i.series_id)] = points
+            backlog = backlog or len(points) >= limit
+        if item.series_id is not None:
+            item.points = per_input[str(item.series_id)]
+        else:
+            aligned = align([str(i.series_id) for i in item.inputs], per_input)
+            item.row_ts, item.rows = aligned.ts, aligned.rows
+        chosen.append(item)
+    return chosen, backlog
+
+
+async def _points(
+    session: AsyncSession, series_id: int, start: int, now: int, limit: int
+) -> Points:
+    found = await read_range(
+        session, [series_id], start, now + 1, step_ms=None, agg=Aggregation.avg, limit=limit
+    )
+    return [(p.ts, p.value) for p in found[series_id]]
+
+
+async def _score_series(
+    session: AsyncSession, org_id: int, work: Sequence[Work], metric: str
+) -> dict[int, int]:
+    """The `metric` (anomaly or change score) series id of each work item (by position),
+    created if new."""
+    wanted: dict[int, tuple[int, str, str, dict[str, str]]] = {}
+    for n, item in enumerate(work):
+        labels = score_labels(item.metric, item.labels, str(item.spec["name"]))
+        wanted[n] = (item.service_id, metric, labels_key(labels), labels)
+    if not wanted:
+        return {}
+    ids = await create_series(
+        session,
+        org_id,
+        list({(w[0], w[1], w[2]): w for w in wanted.values()}.values()),
+    )
+    return {n: ids[(s, m, key)] for n, (s, m, key, _) in wanted.items()}
+
+
+async def write_work(session: AsyncSession, org_id: int, work: Sequence[Work], now: int) -> bool:
+    """Store scores and states; False when a cursor moved since it was read."""
+    targets = await _score_series(session, org_id, work, SCORE_METRIC)
+    rows: list[SampleRow] = []
+    for n, item in enumerate(work):
+        rows.extend((targets[n], ts, score) for ts, score in item.scores)
+    with_changes = [item for item in work if item.changes]
+    change_targets = await _score_series(session, org_id, with_changes, CHANGE_METRIC)
+    for n, item in enumerate(with_changes):
+        rows.extend((change_targets[n], ts, change) for ts, change in item.changes)
+    await write_samples(session, rows)
+    at = datetime.fromtimestamp(now / 1000, UTC)
+    table = cast(Table, DetectorState.__table__)
+    for n, item in enumerate(work):
+        values: dict[str, Any] = {
+            "org_id": org_id,
+            "service_id": item.service_id,
+            "series_id": item.series_id,
+            "detector": str(item.spec["name"]),
+            "version": spec_version(item.spec),
+            "state": item.state,
+            "cursor_ts": item.cursor,
+            "scored_at": at,
+        }
+        saved = item.saved
+        if saved is not None and saved.score_series_id == targets[n]:
+            result = await session.execute(
+                update(table)
+                .where(
+                    table.c.score_series_id == saved.score_series_id,
+                    table.c.cursor_ts == saved.cursor_ts,
+                )
+                .values(points=table.c.points + item.scored, **values)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            continue
+        if saved is not None:
+            # Another detector now scores this input: its scores go to a new series.
+            result = await session.execute(
+                delete(table).where(
+                    table.c.score_series_id == saved.score_series_id,
+                    table.c.cursor_ts == saved.cursor_ts,
+                )
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+        exists = await session.scalar(
+            select(table.c.score_series_id).where(table.c.score_series_id == targets[n])
+        )
+        if exists is not None:
+            return False
+        await session.execute(
+            insert(table).values(score_series_id=targets[n], points=item.scored, **values)
+        )
+    return True
