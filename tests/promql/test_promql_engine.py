@@ -8,16 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from failcast.promql.engine import (
-    BadQuery,
-    Scalar,
-    Selector,
-    Series,
-    Unsupported,
-    Vector,
-    evaluate,
-    parse,
-)
+from failcast.promql.engine import evaluate
+from failcast.promql.expr import BadQuery, Scalar, Selector, Series, Unsupported, Vector, parse
 
 S = 1000  # ms
 

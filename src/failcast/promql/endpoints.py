@@ -20,8 +20,9 @@ from failcast.auth.principal import Principal
 from failcast.deps import SessionDep, SettingsDep
 from failcast.integrations.auth import CanQuery
 from failcast.integrations.exporters import ExporterRegistry
-from failcast.promql import engine, service
-from failcast.promql.engine import BadQuery, Matcher, Scalar, Unsupported, Vector
+from failcast.promql import expr, service
+from failcast.promql.engine import Matcher
+from failcast.promql.expr import BadQuery, Scalar, Unsupported, Vector
 from failcast.teams import service as teams
 from failcast.timeutil import now_ms, parse_duration_ms, parse_ts
 
@@ -101,7 +102,7 @@ def _number(value: float) -> str:
     return np.format_float_positional(value, unique=True, trim="-")
 
 
-def _matrix(value: engine.Value, steps: np.ndarray) -> dict[str, Any]:
+def _matrix(value: expr.Value, steps: np.ndarray) -> dict[str, Any]:
     seconds = (steps / 1000.0).tolist()
     if isinstance(value, Scalar):
         rows: list[tuple[dict[str, str], np.ndarray]] = [({}, value.values)]
@@ -116,7 +117,7 @@ def _matrix(value: engine.Value, steps: np.ndarray) -> dict[str, Any]:
     return {"resultType": "matrix", "result": result}
 
 
-def _instant(value: engine.Value, at: int) -> dict[str, Any]:
+def _instant(value: expr.Value, at: int) -> dict[str, Any]:
     t = at / 1000.0
     if isinstance(value, Scalar):
         return {"resultType": "scalar", "result": [t, _number(float(value.values[0]))]}
@@ -140,10 +141,10 @@ def _results(request: Request, *, recent: bool = False) -> service.Results | Non
 
 async def _evaluate(
     request: Request, session: SessionDep, principal: Principal, text: str | None, steps: np.ndarray
-) -> engine.Value:
+) -> expr.Value:
     if not text:
         raise BadQuery("invalid parameter 'query': missing")
-    query = engine.parse(text)
+    query = expr.parse(text)
     seen = await teams.visibility(session, principal)
     return await service.run(
         session, principal.org_id, query, steps, MAX_SAMPLES, _results(request), seen
@@ -196,7 +197,7 @@ async def query_range(request: Request, principal: CanQuery, session: SessionDep
 def _selectors(params: dict[str, list[str]]) -> list[list[Matcher]]:
     chosen = []
     for text in params.get("match[]", []):
-        query = engine.parse(text)
+        query = expr.parse(text)
         if len(query.selectors) != 1 or type(query.expr).__name__ != "VectorSelector":
             raise BadQuery(f"invalid parameter 'match[]': {text!r} is not a series selector")
         chosen.append(list(query.selectors[0][0].matchers))

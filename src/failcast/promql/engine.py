@@ -18,145 +18,41 @@ native-histogram functions are refused with an error that names them.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-import promql_parser as pp
 
+from failcast.promql.expr import (
+    LOOKBACK_MS,
+    BadQuery,
+    FloatArray,
+    IntArray,
+    Labels,
+    Query,
+    Scalar,
+    Selector,
+    Series,
+    Unsupported,
+    Value,
+    Vector,
+    duration_ms,
+    enum,
+    selector_of,
+)
+from failcast.promql.windows import (
+    RANGE_FUNCTIONS,
+    bucket_quantile,
+    extrapolated,
+    instant_rate,
+    over_time,
+    quantile,
+    top,
+)
 from failcast.store.labels import NAME as NAME
-from failcast.store.labels import BadMatcher, from_parser
 from failcast.store.labels import Matcher as Matcher
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Labels = dict[str, str]
-
-LOOKBACK_MS = 5 * 60_000
-
-
-class Unsupported(ValueError):
-    """Valid PromQL outside the evaluated subset; the message names the construct."""
-
-
-class BadQuery(ValueError):
-    """A query that cannot be parsed or evaluated as written."""
-
-
-@dataclass(frozen=True)
-class Selector:
-    """A series selector: matchers (the metric name is a `__name__` matcher) and an offset."""
-
-    matchers: tuple[Matcher, ...]
-    offset_ms: int = 0
-
-    @property
-    def name(self) -> str | None:
-        for m in self.matchers:
-            if m.name == NAME and m.op == "=":
-                return m.value
-        return None
-
-    def matches(self, labels: Labels) -> bool:
-        return all(m.matches(labels.get(m.name, "")) for m in self.matchers)
-
-
-@dataclass
-class Series:
-    """One series: its labels (with `__name__`) and its samples in time order (ms)."""
-
-    labels: Labels
-    ts: IntArray
-    values: FloatArray
-
-
-@dataclass
-class Vector:
-    """An instant vector over the steps: label sets and their values (NaN = no sample)."""
-
-    labels: list[Labels]
-    values: FloatArray  # (series, steps)
-
-
-@dataclass
-class Scalar:
-    values: FloatArray  # (steps,)
-
-
-Value = Vector | Scalar
-
-
-@dataclass
-class Query:
-    """A parsed expression with the selectors it reads and the time each must cover."""
-
-    expr: Any
-    selectors: list[tuple[Selector, int]] = field(default_factory=list)  # (selector, range ms)
-
-
-def _enum(value: Any) -> str:
-    """The member name of one of the parser's enums (`MatchOp.Re` -> `Re`)."""
-    return str(value).rsplit(".", 1)[-1]
-
-
-def _duration_ms(value: Any) -> int:
-    return round(float(value.total_seconds()) * 1000)
-
-
-def _selector(vs: Any) -> Selector:
-    if getattr(vs, "at", None) is not None:
-        raise Unsupported("the @ modifier is not supported")
-    if vs.matchers.or_matchers:
-        raise Unsupported("'or' inside a selector is not supported")
-    try:
-        matchers = from_parser(vs)
-    except BadMatcher as exc:
-        raise BadQuery(str(exc)) from None
-    if not any(m.matches("") is False for m in matchers):
-        raise BadQuery("vector selector must contain at least one non-empty matcher")
-    offset = _duration_ms(vs.offset) if vs.offset is not None else 0
-    return Selector(tuple(matchers), offset)
-
-
-def parse(text: str) -> Query:
-    """Parse a PromQL expression and list its selectors; BadQuery or Unsupported on failure."""
-    try:
-        expr = pp.parse(text)
-    except (ValueError, RuntimeError) as exc:
-        raise BadQuery(f"parse error: {exc}") from None
-    query = Query(expr)
-    for node, range_ms in _walk(expr, 0):
-        query.selectors.append((_selector(node), range_ms))
-    return query
-
-
-def _walk(node: Any, range_ms: int) -> Iterator[tuple[Any, int]]:
-    kind = type(node).__name__
-    if kind == "VectorSelector":
-        yield node, range_ms
-    elif kind == "MatrixSelector":
-        yield node.vector_selector, _duration_ms(node.range)
-    elif kind == "SubqueryExpr":
-        raise Unsupported("subqueries are not supported")
-    elif kind in ("ParenExpr", "UnaryExpr"):
-        yield from _walk(node.expr, range_ms)
-    elif kind == "AggregateExpr":
-        if node.param is not None:
-            yield from _walk(node.param, 0)
-        yield from _walk(node.expr, 0)
-    elif kind == "BinaryExpr":
-        yield from _walk(node.lhs, 0)
-        yield from _walk(node.rhs, 0)
-    elif kind == "Call":
-        for arg in node.args:
-            yield from _walk(arg, 0)
-    elif kind not in ("NumberLiteral", "StringLiteral"):
-        raise Unsupported(f"{kind} is not supported")
-
 
 # -- evaluation ---------------------------------------------------------------------------------
 
@@ -188,7 +84,7 @@ def _eval(node: Any, ctx: Context) -> Value:
             return Scalar(-inner.values)
         return Vector([_drop_name(lab) for lab in inner.labels], -inner.values)
     if kind == "VectorSelector":
-        return _instant(_selector(node), ctx)
+        return _instant(selector_of(node), ctx)
     if kind == "MatrixSelector":
         raise BadQuery("a range vector cannot be the result of an expression; use it in a function")
     if kind == "StringLiteral":
@@ -243,132 +139,6 @@ def _windows(
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
-def _extrapolated(
-    series: Series,
-    lo: IntArray,
-    hi: IntArray,
-    ends: IntArray,
-    range_ms: int,
-    counter: bool,
-    rate: bool,
-) -> FloatArray:
-    """Prometheus' extrapolatedRate for every step (rate, increase, delta)."""
-    ts = series.ts
-    v = series.values
-    # Counter resets: each drop adds the value before it, counted inside a window only.
-    if counter and len(v) > 1:
-        drops = np.concatenate(([0.0], np.where(np.diff(v) < 0, v[:-1], 0.0)))
-        adjusted = v + np.cumsum(drops)
-    else:
-        adjusted = v
-    out = np.full(len(lo), np.nan)
-    for i in range(len(lo)):
-        a, b = int(lo[i]), int(hi[i]) - 1
-        if b - a < 1:
-            continue
-        result = float(adjusted[b] - adjusted[a])
-        # Differences of integer milliseconds first, as Prometheus does: seconds since 1970
-        # as floats would lose the last digits.
-        to_start = int(ts[a] - (ends[i] - range_ms)) / 1000.0
-        to_end = int(ends[i] - ts[b]) / 1000.0
-        sampled = int(ts[b] - ts[a]) / 1000.0
-        average = sampled / (b - a)
-        if counter and result > 0 and v[a] >= 0:
-            to_zero = sampled * (v[a] / result)
-            if to_zero < to_start:
-                to_start = to_zero
-        threshold = average * 1.1
-        interval = sampled
-        interval += to_start if to_start < threshold else average / 2
-        interval += to_end if to_end < threshold else average / 2
-        result *= interval / sampled
-        if rate:
-            result /= range_ms / 1000.0
-        out[i] = result
-    return out
-
-
-def _instant_rate(series: Series, lo: IntArray, hi: IntArray, rate: bool) -> FloatArray:
-    out = np.full(len(lo), np.nan)
-    ts, v = series.ts, series.values
-    for i in range(len(lo)):
-        b = int(hi[i]) - 1
-        if b - int(lo[i]) < 1:
-            continue
-        last, prev = v[b], v[b - 1]
-        if rate:
-            diff = last if last < prev else last - prev
-            out[i] = diff / (int(ts[b] - ts[b - 1]) / 1000.0)
-        else:
-            out[i] = last - prev
-    return out
-
-
-def _over_time(series: Series, lo: IntArray, hi: IntArray, how: str, q: float) -> FloatArray:
-    out = np.full(len(lo), np.nan)
-    v = series.values
-    reducers: dict[str, Callable[[FloatArray], float]] = {
-        "avg": lambda w: float(np.mean(w)),
-        "sum": lambda w: float(np.sum(w)),
-        "min": lambda w: float(np.min(w)),
-        "max": lambda w: float(np.max(w)),
-        "count": lambda w: float(len(w)),
-        "last": lambda w: float(w[-1]),
-        "stddev": lambda w: float(np.std(w)),
-        "stdvar": lambda w: float(np.var(w)),
-        "present": lambda w: 1.0,
-        "quantile": lambda w: _quantile(q, w),
-        "resets": lambda w: float(np.sum(np.diff(w) < 0)),
-        "changes": lambda w: float(np.sum(np.diff(w) != 0)),
-    }
-    reduce = reducers[how]
-    for i in range(len(lo)):
-        a, b = int(lo[i]), int(hi[i])
-        if b > a:
-            out[i] = reduce(v[a:b])
-    return out
-
-
-def _quantile(q: float, values: FloatArray) -> float:
-    """Prometheus' quantile: linear interpolation between closest ranks."""
-    if len(values) == 0:
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    ordered = np.sort(values)
-    rank = q * (len(ordered) - 1)
-    lower = math.floor(rank)
-    upper = min(lower + 1, len(ordered) - 1)
-    weight = rank - lower
-    return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
-
-
-_RANGE_FUNCTIONS = {
-    "rate",
-    "increase",
-    "delta",
-    "irate",
-    "idelta",
-    "resets",
-    "changes",
-    *(
-        f"{how}_over_time"
-        for how in (
-            "avg",
-            "sum",
-            "min",
-            "max",
-            "count",
-            "last",
-            "stddev",
-            "stdvar",
-            "quantile",
-            "present",
-        )
-    ),
-}
 _MATH: dict[str, Callable[[FloatArray], FloatArray]] = {
     "abs": np.abs,
     "ceil": np.ceil,
@@ -391,7 +161,7 @@ def _scalar_arg(node: Any, ctx: Context, what: str) -> FloatArray:
 def _call(node: Any, ctx: Context) -> Value:
     name = node.func.name
     args = list(node.args)
-    if name in _RANGE_FUNCTIONS:
+    if name in RANGE_FUNCTIONS:
         return _range_call(name, args, ctx)
     if name in _MATH or name in ("round", "clamp", "clamp_min", "clamp_max", "timestamp"):
         vector = _eval(args[0], ctx)
@@ -442,7 +212,7 @@ def _call(node: Any, ctx: Context) -> Value:
 def _timestamps(node: Any, ctx: Context) -> Vector:
     if type(node).__name__ != "VectorSelector":
         raise Unsupported("timestamp() of anything but a selector is not supported")
-    selector = _selector(node)
+    selector = selector_of(node)
     labels: list[Labels] = []
     rows: list[FloatArray] = []
     t = ctx.steps - selector.offset_ms
@@ -465,21 +235,21 @@ def _range_call(name: str, args: list[Any], ctx: Context) -> Vector:
     matrix = args[0]
     if type(matrix).__name__ != "MatrixSelector":
         raise BadQuery(f"{name}() takes a range vector such as metric[5m]")
-    selector = _selector(matrix.vector_selector)
-    range_ms = _duration_ms(matrix.range)
+    selector = selector_of(matrix.vector_selector)
+    range_ms = duration_ms(matrix.range)
     ends = ctx.steps - selector.offset_ms
     labels: list[Labels] = []
     rows: list[FloatArray] = []
     for series in ctx.data.get(selector, []):
         lo, hi = _windows(series, selector, range_ms, ctx)
         if name in ("rate", "increase", "delta"):
-            row = _extrapolated(series, lo, hi, ends, range_ms, name != "delta", name == "rate")
+            row = extrapolated(series, lo, hi, ends, range_ms, name != "delta", name == "rate")
         elif name in ("irate", "idelta"):
-            row = _instant_rate(series, lo, hi, name == "irate")
+            row = instant_rate(series, lo, hi, name == "irate")
         elif name in ("resets", "changes"):
-            row = _over_time(series, lo, hi, name, q)
+            row = over_time(series, lo, hi, name, q)
         else:
-            row = _over_time(series, lo, hi, name.removesuffix("_over_time"), q)
+            row = over_time(series, lo, hi, name.removesuffix("_over_time"), q)
         if np.isnan(row).all():
             continue
         labels.append(
@@ -512,37 +282,10 @@ def _histogram_quantile(q: FloatArray, vector: Value) -> Vector:
         counts = vector.values[[i for _, i in buckets]]
         row = np.full(steps, np.nan)
         for s in range(steps):
-            row[s] = _bucket_quantile(float(q[s]), bounds, counts[:, s])
+            row[s] = bucket_quantile(float(q[s]), bounds, counts[:, s])
         out_labels.append(dict(key))
         rows.append(row)
     return Vector(out_labels, _stack(rows, steps))
-
-
-def _bucket_quantile(q: float, bounds: FloatArray, counts: FloatArray) -> float:
-    present = ~np.isnan(counts)
-    bounds, counts = bounds[present], counts[present]
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    if len(counts) < 2 or not math.isinf(bounds[-1]):
-        return math.nan
-    counts = np.maximum.accumulate(counts)  # buckets must not decrease
-    total = counts[-1]
-    if total == 0:
-        return math.nan
-    rank = q * total
-    b = int(np.searchsorted(counts, rank, side="left"))
-    if b == len(counts) - 1:
-        return float(bounds[-2])
-    if b == 0 and bounds[0] <= 0:
-        return float(bounds[0])
-    start, end = (0.0, bounds[b]) if b == 0 else (bounds[b - 1], bounds[b])
-    below = 0.0 if b == 0 else counts[b - 1]
-    in_bucket = counts[b] - below
-    if in_bucket == 0:
-        return float(end)
-    return float(start + (end - start) * ((rank - below) / in_bucket))
 
 
 def _label_replace(args: list[Any], ctx: Context) -> Vector:
@@ -591,7 +334,7 @@ def _aggregate(node: Any, ctx: Context) -> Vector:
     without = False
     if node.modifier is not None:
         names = list(node.modifier.labels)
-        without = _enum(node.modifier.type) == "Without"
+        without = enum(node.modifier.type) == "Without"
     param = None
     if op in ("topk", "bottomk", "quantile"):
         param = _scalar_arg(node.param, ctx, f"{op}()'s parameter")
@@ -609,7 +352,7 @@ def _aggregate(node: Any, ctx: Context) -> Vector:
         with np.errstate(all="ignore"):
             if op in ("topk", "bottomk"):
                 assert param is not None
-                kept = _top(block, param, op == "topk")
+                kept = top(block, param, op == "topk")
                 for j, member in enumerate(members):
                     if not np.isnan(kept[j]).all():
                         out_labels.append(dict(inner.labels[member]))
@@ -635,27 +378,13 @@ def _aggregate(node: Any, ctx: Context) -> Vector:
                 assert param is not None
                 row = np.array(
                     [
-                        _quantile(float(param[s]), block[present[:, s], s])
+                        quantile(float(param[s]), block[present[:, s], s])
                         for s in range(block.shape[1])
                     ]
                 )
         out_labels.append(dict(key))
         rows.append(np.where(any_present, row, np.nan))
     return Vector(out_labels, _stack(rows, ctx.n))
-
-
-def _top(block: FloatArray, k: FloatArray, largest: bool) -> FloatArray:
-    out = np.full(block.shape, np.nan)
-    for s in range(block.shape[1]):
-        column = block[:, s]
-        ok = np.flatnonzero(~np.isnan(column))
-        count = int(k[s]) if math.isfinite(k[s]) else 0
-        if count <= 0 or not len(ok):
-            continue
-        order = ok[np.argsort(column[ok], kind="stable")]
-        chosen = order[::-1][:count] if largest else order[:count]
-        out[chosen, s] = column[chosen]
-    return out
 
 
 # -- binary operators ------------------------------------------------------------------------
@@ -734,14 +463,14 @@ def _signature(labels: Labels, mod: Any) -> tuple[tuple[str, str], ...]:
     if matching is None:
         return tuple(sorted((k, v) for k, v in labels.items() if k != NAME))
     names = set(matching.labels)
-    if _enum(matching.type) == "Include":  # on(...)
+    if enum(matching.type) == "Include":  # on(...)
         return tuple(sorted((k, v) for k, v in labels.items() if k in names))
     return tuple(sorted((k, v) for k, v in labels.items() if k not in names and k != NAME))
 
 
 def _vector_op(op: str, lhs: Vector, rhs: Vector, mod: Any, return_bool: bool) -> Vector:
     card = getattr(mod, "card", None) if mod is not None else None
-    card_name = _enum(card) if card is not None else "OneToOne"
+    card_name = enum(card) if card is not None else "OneToOne"
     if card_name == "ManyToMany":
         raise BadQuery(f"operator {op} needs one-to-one or group_left/group_right matching")
     swap = card_name == "OneToMany"  # group_right: the right side is the "many" side

@@ -24,18 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.integrations.exporters import PREFIX, ExportedSample
 from failcast.models import FailurePrediction, SeriesLabel, Service
 from failcast.models import Series as SeriesRow
-from failcast.promql.engine import (
-    LOOKBACK_MS,
-    NAME,
-    BadQuery,
-    Labels,
-    Matcher,
-    Query,
-    Selector,
-    Series,
-    Value,
-    evaluate,
-)
+from failcast.promql.engine import NAME, Matcher, evaluate
+from failcast.promql.expr import LOOKBACK_MS, BadQuery, Labels, Query, Selector, Series, Value
 from failcast.store import series as store
 from failcast.store.samples import Aggregation, read_range
 from failcast.teams.service import EVERYTHING, Visibility
