@@ -1,0 +1,356 @@
+"""Resource groups of what Failcast knows and computes: the service catalogue, logs, scrape
+targets, topology, health, SLOs, chaos, models, detection and reports."""
+
+from __future__ import annotations
+
+from failcast.cli.resources import Group, Op
+
+V1 = "/api/v1"
+
+GROUPS: tuple[Group, ...] = (
+    Group(
+        "service",
+        "Services, ML models and pipelines of the catalogue.",
+        (
+            Op(
+                "list",
+                "GET",
+                f"{V1}/services",
+                "Every service of the org.",
+                columns=("id", "name", "kind", "team", "tier", "owner"),
+            ),
+            Op("show", "GET", f"{V1}/services/{{service_id}}", "One service with its metrics."),
+            Op(
+                "create",
+                "POST",
+                f"{V1}/services",
+                "Declare a service (--set name=checkout --set team=payments).",
+                body=True,
+            ),
+            Op(
+                "update",
+                "PATCH",
+                f"{V1}/services/{{service_id}}",
+                "Change a service's kind, team, tier, owner or description.",
+                body=True,
+            ),
+            Op("stats", "GET", f"{V1}/stats", "How much the org has stored."),
+        ),
+    ),
+    Group(
+        "log",
+        "Log lines of services.",
+        (
+            Op(
+                "list",
+                "GET",
+                f"{V1}/logs",
+                "Log lines, newest first.",
+                query=("service", "level", "q", "start", "end", "limit"),
+                columns=("ts", "service", "level", "message"),
+            ),
+            Op(
+                "send",
+                "POST",
+                f"{V1}/logs",
+                "Store log lines (--file with {logs: [...]}).",
+                body=True,
+            ),
+        ),
+    ),
+    Group(
+        "scrape",
+        "Prometheus endpoints Failcast pulls.",
+        (
+            Op("list", "GET", f"{V1}/scrape-targets", "Scrape targets."),
+            Op("show", "GET", f"{V1}/scrape-targets/{{target_id}}", "One scrape target."),
+            Op("create", "POST", f"{V1}/scrape-targets", "Add a scrape target.", body=True),
+            Op(
+                "update",
+                "PATCH",
+                f"{V1}/scrape-targets/{{target_id}}",
+                "Change a scrape target.",
+                body=True,
+            ),
+            Op("delete", "DELETE", f"{V1}/scrape-targets/{{target_id}}", "Remove a scrape target."),
+        ),
+    ),
+    Group(
+        "topology",
+        "The dependency graph: declared, discovered and simulated edges in one.",
+        (
+            Op("show", "GET", f"{V1}/topology", "The declared topology."),
+            Op(
+                "set",
+                "PUT",
+                f"{V1}/topology",
+                "Declare the topology from a YAML file.",
+                media_type="application/yaml",
+            ),
+            Op("graph", "GET", f"{V1}/topology/graph", "The merged graph with each edge's source."),
+            Op(
+                "cascade",
+                "GET",
+                f"{V1}/topology/cascade",
+                "Cascade risk along the graph.",
+                query=("at", "horizon", "window"),
+            ),
+            Op("critical-path", "GET", f"{V1}/topology/critical-path", "The critical path."),
+            Op(
+                "blast-radius",
+                "GET",
+                f"{V1}/topology/blast-radius",
+                "What a service's failure reaches.",
+                query=("service",),
+            ),
+        ),
+    ),
+    Group(
+        "health",
+        "Health scores, risk and their configuration.",
+        (
+            Op("org", "GET", f"{V1}/health", "The org's health and executive summary."),
+            Op(
+                "services",
+                "GET",
+                f"{V1}/health/services",
+                "Every service's health.",
+                columns=("service", "score", "status", "kind", "tier"),
+            ),
+            Op(
+                "service",
+                "GET",
+                f"{V1}/health/services/{{service_id}}",
+                "One service's health, with the calculation.",
+            ),
+            Op("risk", "GET", f"{V1}/risk", "Risk levels of the services."),
+            Op("config", "GET", f"{V1}/health/config", "Health weights and thresholds."),
+            Op(
+                "set-config",
+                "PUT",
+                f"{V1}/health/config",
+                "Replace the org's health configuration.",
+                body=True,
+            ),
+            Op(
+                "set-service-config",
+                "PUT",
+                f"{V1}/health/config/services/{{service_id}}",
+                "Override the configuration for one service.",
+                body=True,
+            ),
+            Op(
+                "reset-service-config",
+                "DELETE",
+                f"{V1}/health/config/services/{{service_id}}",
+                "Drop a service's override.",
+            ),
+        ),
+    ),
+    Group(
+        "slo",
+        "Service level objectives.",
+        (
+            Op(
+                "list",
+                "GET",
+                f"{V1}/slos",
+                "SLOs.",
+                columns=("id", "name", "service", "objective", "window"),
+            ),
+            Op("show", "GET", f"{V1}/slos/{{slo_id}}", "One SLO."),
+            Op("create", "POST", f"{V1}/slos", "Create an SLO.", body=True),
+            Op("update", "PUT", f"{V1}/slos/{{slo_id}}", "Replace an SLO.", body=True),
+            Op("delete", "DELETE", f"{V1}/slos/{{slo_id}}", "Delete an SLO."),
+            Op(
+                "import",
+                "POST",
+                f"{V1}/slos/import",
+                "Import Sloth or OpenSLO documents from a YAML file.",
+                media_type="application/yaml",
+            ),
+            Op("status", "GET", f"{V1}/slos/status", "Every SLO's budget and burn rates."),
+            Op("status-of", "GET", f"{V1}/slos/{{slo_id}}/status", "One SLO's budget and burn."),
+        ),
+    ),
+    Group(
+        "chaos",
+        "The simulated fleet and fault injection.",
+        (
+            Op("fleet", "GET", f"{V1}/chaos/fleet", "The simulated fleet."),
+            Op(
+                "simulator",
+                "PUT",
+                f"{V1}/chaos/simulator",
+                "Switch the simulator on or off (--set enabled=true).",
+                body=True,
+            ),
+            Op(
+                "inject",
+                "POST",
+                f"{V1}/chaos/inject",
+                "Inject a fault (--set fault=network_latency --set service=checkout).",
+                body=True,
+            ),
+            Op("faults", "GET", f"{V1}/chaos/faults", "Faults, running and past."),
+            Op("stop", "DELETE", f"{V1}/chaos/faults/{{fault_id}}", "Stop a fault."),
+            Op("reset", "POST", f"{V1}/chaos/reset", "Stop every fault and experiment."),
+            Op("experiments", "GET", f"{V1}/chaos/experiments", "Chaos experiments."),
+            Op("run", "POST", f"{V1}/chaos/experiments", "Run an experiment.", body=True),
+            Op(
+                "experiment",
+                "GET",
+                f"{V1}/chaos/experiments/{{experiment_id}}",
+                "One experiment with its observations.",
+            ),
+        ),
+    ),
+    Group(
+        "model",
+        "The org's failure models and predictions over the API.",
+        (
+            Op(
+                "list",
+                "GET",
+                f"{V1}/models",
+                "Model versions.",
+                columns=("version", "status", "source", "created_at"),
+            ),
+            Op("show", "GET", f"{V1}/models/{{version}}", "One model version with its figures."),
+            Op(
+                "promote",
+                "POST",
+                f"{V1}/models/{{version}}/promote",
+                "Make a version active; past the gate only with --set force=true --set reason=...",
+                body=True,
+            ),
+            Op(
+                "rollback",
+                "POST",
+                f"{V1}/models/{{version}}/rollback",
+                "Retire the active version for the one it replaced.",
+            ),
+            Op(
+                "train", "POST", f"{V1}/models/train", "Train a model on the org's data.", body=True
+            ),
+            Op(
+                "jobs",
+                "GET",
+                f"{V1}/training-jobs",
+                "Requested trainings, newest first, and why any failed.",
+                query=("limit",),
+                columns=("id", "state", "source", "days", "model_version", "reason"),
+            ),
+            Op(
+                "job",
+                "GET",
+                f"{V1}/training-jobs/{{job_id}}",
+                "One training: its state, version or reason, and advice.",
+            ),
+            Op(
+                "predictions",
+                "GET",
+                f"{V1}/predictions",
+                "Stored predictions.",
+                query=("service", "horizon", "latest", "shadow", "matched", "limit"),
+            ),
+        ),
+    ),
+    Group(
+        "detect",
+        "Anomaly detectors, drift and forecasts.",
+        (
+            Op("list", "GET", f"{V1}/detectors", "Detector configurations."),
+            Op("score", "POST", f"{V1}/detect/score", "Score values with a detector.", body=True),
+            Op(
+                "series",
+                "GET",
+                f"{V1}/detectors/series",
+                "The detector each live series uses.",
+                query=("service",),
+            ),
+            Op(
+                "choose",
+                "PUT",
+                f"{V1}/detectors/series",
+                "Choose the detector of a service's metric.",
+                body=True,
+            ),
+            Op(
+                "reset",
+                "DELETE",
+                f"{V1}/detectors/series",
+                "Go back to the default detector.",
+                query=("service", "metric"),
+            ),
+            Op("drift", "GET", f"{V1}/drift", "Drift of a service's metrics.", query=("service",)),
+            Op(
+                "forecast",
+                "GET",
+                f"{V1}/forecast",
+                "Forecast of a metric.",
+                query=("service", "metric", "horizon"),
+            ),
+            Op("rca", "POST", f"{V1}/rca", "Rank root causes of a symptom.", body=True),
+            Op(
+                "roles",
+                "GET",
+                f"{V1}/metric-roles",
+                "The roles and limits declared for metrics.",
+                columns=("metric", "service", "role", "limit"),
+            ),
+            Op(
+                "declare-role",
+                "PUT",
+                f"{V1}/metric-roles",
+                "Declare a metric's role and limit (--set metric=queue_depth --set role=saturation"
+                " --set limit=500).",
+                body=True,
+            ),
+            Op(
+                "forget-role",
+                "DELETE",
+                f"{V1}/metric-roles",
+                "Read a metric's role from its name again.",
+                query=("metric", "service"),
+            ),
+        ),
+    ),
+    Group(
+        "report",
+        "Reliability reports and their subscribers.",
+        (
+            Op("list", "GET", f"{V1}/reports", "Stored reports."),
+            Op("create", "POST", f"{V1}/reports", "Build and store a report.", body=True),
+            Op(
+                "pdf",
+                "GET",
+                f"{V1}/reports/{{report_id}}.pdf",
+                "Download a stored report.",
+                download=True,
+            ),
+            Op(
+                "now",
+                "GET",
+                f"{V1}/reports/reliability.pdf",
+                "Download a reliability report of the current state.",
+                query=("start", "end"),
+                download=True,
+            ),
+            Op("subscribers", "GET", f"{V1}/reports/subscriptions", "Who gets the weekly report."),
+            Op(
+                "subscribe",
+                "POST",
+                f"{V1}/reports/subscriptions",
+                "Mail the weekly report to someone (--set email=...).",
+                body=True,
+            ),
+            Op(
+                "unsubscribe",
+                "DELETE",
+                f"{V1}/reports/subscriptions/{{subscription_id}}",
+                "Stop mailing someone.",
+            ),
+        ),
+    ),
+)
