@@ -125,7 +125,7 @@ async def flushing(app: FastAPI, victoria_metrics: VictoriaMetrics) -> None:
     assert metrics is not None
     await metrics.client.aclose()
     transport = FlushAfterWrite(f"{victoria_metrics.url}/internal/force_flush")
-    metrics.client = httpx.AsyncClient(transport=transport, timeout=10)
+    metrics.client = metrics.queries.client = httpx.AsyncClient(transport=transport, timeout=10)
 
 
 PROMETHEUS = Path("/usr/bin/prometheus")

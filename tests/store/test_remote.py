@@ -14,7 +14,8 @@ from failcast.config import Settings, parse_metrics_backend
 from failcast.db.engine import Database
 from failcast.errors import Unavailable, ValidationFailed
 from failcast.models import Organization, Series, Service
-from failcast.store.remote import RemoteSamples, bucket, open_database
+from failcast.store.engine_queries import bucket
+from failcast.store.remote import RemoteSamples, open_database
 from failcast.store.samples import Aggregation, Point, read_range, write_sample_columns
 
 __all__ = ["prometheus_backend", "remote_settings", "victoria_metrics"]
@@ -153,7 +154,7 @@ async def test_embedded_and_prometheus_answer_alike(
                         [p.value for p in want[sid]]
                     ), (step, agg)
         assert remote.metrics is not None
-        summary = await remote.metrics.summary(1, None, now)
+        summary = await remote.metrics.queries.summary(1, None, now)
         assert summary.samples == len(set(zip(series, ts, strict=True)))
     finally:
         await embedded.dispose()

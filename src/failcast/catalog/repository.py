@@ -49,7 +49,7 @@ async def last_sample_ms(session: AsyncSession, service_id: int) -> int | None:
         rows = (await session.execute(series_ids.add_columns(Series.org_id))).all()
         if not rows:
             return None
-        summary = await remote.summary(rows[0].org_id, [row.id for row in rows], now_ms())
+        summary = await remote.queries.summary(rows[0].org_id, [row.id for row in rows], now_ms())
         return summary.newest_ms
     value: int | None = await session.scalar(
         select(func.max(Sample.ts)).where(Sample.series_id.in_(series_ids))

@@ -131,7 +131,7 @@ def backfill_task(app: FastAPI) -> Callable[..., Awaitable[int]]:
 
 async def has_samples(session: AsyncSession, org_id: int) -> bool:
     if (remote := samples_engine(session)) is not None:
-        return (await remote.summary(org_id, None, now_ms())).samples > 0
+        return (await remote.queries.summary(org_id, None, now_ms())).samples > 0
     series = select(Series.id).where(Series.org_id == org_id)
     found = await session.scalar(select(exists().where(Sample.series_id.in_(series))))
     if not found:

@@ -110,7 +110,7 @@ def render(samples: list[ExportedSample]) -> bytes:
 async def service_samples(session: AsyncSession, org_id: int) -> list[ExportedSample]:
     """Stored samples and the age of the newest one, per service."""
     if (remote := samples_engine(session)) is not None:
-        found = await remote.per_service(org_id, now_ms())
+        found = await remote.queries.per_service(org_id, now_ms())
         rows: Iterable[tuple[str, int, int | None]] = [
             (name, count, newest) for name, (count, newest) in sorted(found.items())
         ]

@@ -59,7 +59,7 @@ async def discover(database: Database, settings: Settings, now: int | None = Non
     for slug, selectors in sorted(settings.metrics_source_match.items()):
         if not selectors:
             continue
-        found = await source.series(selectors, at - DISCOVERY_WINDOW_MS, at)
+        found = await source.queries.series(selectors, at - DISCOVERY_WINDOW_MS, at)
         async with database.session() as session:
             org_id = await session.scalar(select(Organization.id).where(Organization.slug == slug))
             if org_id is None:

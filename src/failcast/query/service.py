@@ -93,7 +93,7 @@ async def org_stats(session: AsyncSession, org_id: int) -> Stats:
     services = await session.scalar(select(func.count()).where(Service.org_id == org_id))
     series = await session.scalar(select(func.count()).where(Series.org_id == org_id))
     if (remote := samples_engine(session)) is not None:
-        summary = await remote.summary(org_id, None, now_ms())
+        summary = await remote.queries.summary(org_id, None, now_ms())
         count, oldest, newest = summary.samples, summary.oldest_ms, summary.newest_ms
     else:
         sample_row = (

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -35,9 +34,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.config import MetricsEngine, Settings
 from failcast.db.engine import METRICS_INFO_KEY, Database
-from failcast.errors import Unavailable, ValidationFailed
+from failcast.errors import ValidationFailed
 from failcast.models import Series, Service
 from failcast.proto import remote_pb2
+from failcast.store.engine_queries import (
+    ORG_LABEL,
+    SERIES_LABEL,
+    EngineQueries,
+    LabelSet,
+    bucket,
+    check,
+    in_range,
+    ms_of,
+    seconds_text,
+    series_selector,
+)
 from failcast.timeutil import now_ms
 
 if TYPE_CHECKING:
@@ -45,14 +56,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("failcast.store.remote")
 
-ORG_LABEL = "failcast_org"
-SERIES_LABEL = "failcast_series"
-# How long a client is asked to wait when the engine is down, in seconds.
-ENGINE_RETRY_AFTER = 5
 # Series ids per read request: the matcher travels in a form body, but stays readable.
 READ_CHUNK = 500
-# How far back summaries look: further than any retention an engine is likely to keep.
-SUMMARY_WINDOW = "3650d"
 # Buckets that ended this long ago are aggregated by VictoriaMetrics; later samples may still
 # be settling (its -search.latencyOffset is 30 s) and are read raw.
 SETTLED_MS = 5 * 60_000
@@ -66,17 +71,6 @@ SOURCE_KEY_PREFIX = "source:"
 _EMBEDDED_KEY = "failcast.metrics_embedded"
 # Catalogue entries kept in memory; a series' labels never change, so entries never go stale.
 MAX_CACHED_SERIES = 500_000
-
-
-LabelSet = frozenset[tuple[str, str]]
-
-
-class SampleSummary(NamedTuple):
-    """How many samples a set of series holds, and the times of the first and the last."""
-
-    samples: int
-    oldest_ms: int | None
-    newest_ms: int | None
 
 
 class SeriesLabels(NamedTuple):
@@ -100,43 +94,6 @@ def engine_labels(
     return tuple(sorted(merged.items()))
 
 
-def bucket(
-    points: Iterable[tuple[int, float]], start_ms: int, step_ms: int, agg: str
-) -> list[tuple[int, float]]:
-    """One point per non-empty bucket of `step_ms` from `start_ms`, stamped with its start;
-    `points` sorted by time."""
-    out: list[tuple[int, float]] = []
-    current: int | None = None
-    values: list[float] = []
-
-    def close() -> None:
-        if current is not None and values:
-            out.append((current, _reduce(values, agg)))
-
-    for ts, value in points:
-        slot = (ts - start_ms) // step_ms * step_ms + start_ms
-        if slot != current:
-            close()
-            current, values = slot, []
-        values.append(value)
-    close()
-    return out
-
-
-def _reduce(values: list[float], agg: str) -> float:
-    if agg == "avg":
-        return math.fsum(values) / len(values)
-    if agg == "min":
-        return min(values)
-    if agg == "max":
-        return max(values)
-    if agg == "sum":
-        return math.fsum(values)
-    if agg == "count":
-        return float(len(values))
-    return values[-1]
-
-
 class RemoteSamples:
     """The configured engine, its HTTP client and a cache of the catalogue's label sets."""
 
@@ -154,6 +111,7 @@ class RemoteSamples:
         self.read_only = read_only
         headers = {"X-Scope-OrgID": engine.tenant} if engine.tenant else None
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers=headers)
+        self.queries = EngineQueries(engine, self.client)
         self._series: dict[int, SeriesLabels] = {}
 
     async def aclose(self) -> None:
@@ -216,7 +174,7 @@ class RemoteSamples:
             "Content-Type": "application/x-protobuf",
             "X-Prometheus-Remote-Write-Version": "0.1.0",
         }
-        answer = await self._call(
+        answer = await self.queries.call(
             lambda: self.client.post(self.engine.write_url, content=body, headers=headers)
         )
         if 400 <= answer.status_code < 500 and answer.status_code != 429:
@@ -225,7 +183,7 @@ class RemoteSamples:
             raise ValidationFailed(
                 [{"field": "samples", "msg": f"the metrics engine refused them: {refusal}"}]
             )
-        _check(answer)
+        check(answer)
         return sum(len(samples) for samples in per_series.values())
 
     async def read_range(
@@ -262,12 +220,14 @@ class RemoteSamples:
             ordered = sorted(ids)
             for first in range(0, len(ordered), READ_CHUNK):
                 chunk = ordered[first : first + READ_CHUNK]
-                selector = _selector(org_id, chunk)
+                selector = series_selector(org_id, chunk)
                 if split > start_ms and step_ms is not None:
-                    head = await self._over_time(selector, agg.value, start_ms, split, step_ms)
+                    head = await self.queries.over_time(
+                        selector, agg.value, start_ms, split, step_ms
+                    )
                 else:
                     head = {}
-                tail = await self._raw(selector, split, end_ms) if split < end_ms else {}
+                tail = await self.queries.raw(selector, split, end_ms) if split < end_ms else {}
                 for series_id in chunk:
                     points = tail.get(series_id, [])
                     if step_ms is not None:
@@ -323,11 +283,15 @@ class RemoteSamples:
         selectors = [_exact_selector(labels) for labels in label_sets]
         found: dict[LabelSet, list[tuple[int, float]]] = defaultdict(list)
         if self.engine.kind == "victoriametrics":
-            form = {"match[]": selectors, "start": _seconds(start_ms), "end": _seconds(end_ms - 1)}
-            answer = await self._call(
+            form = {
+                "match[]": selectors,
+                "start": seconds_text(start_ms),
+                "end": seconds_text(end_ms - 1),
+            }
+            answer = await self.queries.call(
                 lambda: self.client.post(f"{self.engine.read_base}/api/v1/export", data=form)
             )
-            _check(answer)
+            check(answer)
             for line in answer.text.splitlines():
                 if line.strip():
                     item = json.loads(line)
@@ -339,120 +303,19 @@ class RemoteSamples:
             for selector in selectors:
                 query = {
                     "query": f"{selector}[{end_ms - start_ms}ms]",
-                    "time": _seconds(end_ms - 1),
+                    "time": seconds_text(end_ms - 1),
                 }
-                answer = await self._call(
+                answer = await self.queries.call(
                     lambda query=query: self.client.post(  # type: ignore[misc]
                         f"{self.engine.read_base}/api/v1/query", data=query
                     )
                 )
-                _check(answer)
+                check(answer)
                 for item in answer.json()["data"]["result"]:
                     found[frozenset(item["metric"].items())].extend(
                         (round(float(t) * 1000), float(v)) for t, v in item.get("values", [])
                     )
-        return {labels: _in_range(points, start_ms, end_ms) for labels, points in found.items()}
-
-    async def series(
-        self, selectors: Sequence[str], start_ms: int, end_ms: int
-    ) -> list[dict[str, str]]:
-        """The label sets of the series matching any of `selectors` in [start, end]."""
-        form = {"match[]": list(selectors), "start": _seconds(start_ms), "end": _seconds(end_ms)}
-        answer = await self._call(
-            lambda: self.client.post(f"{self.engine.read_base}/api/v1/series", data=form)
-        )
-        _check(answer)
-        found: list[dict[str, str]] = answer.json()["data"]
-        return found
-
-    async def _over_time(
-        self, selector: str, agg: str, start_ms: int, end_ms: int, step_ms: int
-    ) -> dict[int, list[tuple[int, float]]]:
-        """One aggregated point per whole bucket of [start, end), from `query_range`.
-
-        `<agg>_over_time(m[step])` at t covers (t - step, t]: evaluated at each bucket's last
-        millisecond it covers exactly [bucket start, bucket end), and its point is then
-        stamped with the bucket's start, as the embedded store stamps it.
-        """
-        form = {
-            "query": f"{agg}_over_time({selector}[{step_ms}ms])",
-            "start": _seconds(start_ms + step_ms - 1),
-            "end": _seconds(end_ms - 1),
-            "step": f"{step_ms}ms",
-            # Exact windows, not ones aligned for the cache, and the latest samples too.
-            "nocache": "1",
-        }
-        answer = await self._call(
-            lambda: self.client.post(f"{self.engine.read_base}/api/v1/query_range", data=form)
-        )
-        _check(answer)
-        out: dict[int, list[tuple[int, float]]] = {}
-        for item in answer.json()["data"]["result"]:
-            out[int(item["metric"][SERIES_LABEL])] = [
-                (round(float(t) * 1000) - step_ms + 1, float(v)) for t, v in item["values"]
-            ]
-        return out
-
-    async def _raw(
-        self, selector: str, start_ms: int, end_ms: int
-    ) -> dict[int, list[tuple[int, float]]]:
-        if self.engine.kind == "victoriametrics":
-            # The export API streams raw samples, one JSON line per series; its range is
-            # closed, [start, end].
-            form = {"match[]": selector, "start": _seconds(start_ms), "end": _seconds(end_ms - 1)}
-            answer = await self._call(
-                lambda: self.client.post(f"{self.engine.read_base}/api/v1/export", data=form)
-            )
-            _check(answer)
-            return _parse_export(answer.text.splitlines(), start_ms, end_ms)
-        answer = await self._range_selector(selector, start_ms, end_ms)
-        out: dict[int, list[tuple[int, float]]] = {}
-        for item in answer.json()["data"]["result"]:
-            points = [(round(float(t) * 1000), float(v)) for t, v in item.get("values", [])]
-            out[int(item["metric"][SERIES_LABEL])] = _in_range(points, start_ms, end_ms)
-        return out
-
-    async def _range_selector(self, selector: str, start_ms: int, end_ms: int) -> httpx.Response:
-        # A range selector evaluated at `end - 1 ms` returns the raw samples of
-        # (end - 1 - range, end - 1], which for whole milliseconds is [start, end).
-        form = {"query": f"{selector}[{end_ms - start_ms}ms]", "time": _seconds(end_ms - 1)}
-        answer = await self._call(
-            lambda: self.client.post(f"{self.engine.read_base}/api/v1/query", data=form)
-        )
-        _check(answer)
-        return answer
-
-    async def summary(
-        self, org_id: int, series_ids: Sequence[int] | None, at_ms: int
-    ) -> SampleSummary:
-        """The samples of an org (or of some of its series) up to `at_ms`. Prometheus has no
-        function for a sample's own time, so there only the count is known."""
-        if series_ids is None:
-            selector = f'{{{ORG_LABEL}="{org_id}"}}[{SUMMARY_WINDOW}]'
-        elif not series_ids:
-            return SampleSummary(0, None, None)
-        else:
-            selector = f"{_selector(org_id, sorted(series_ids))}[{SUMMARY_WINDOW}]"
-        count = await self._scalar(f"sum(count_over_time({selector}))", at_ms)
-        if self.engine.kind != "victoriametrics" or not count:
-            return SampleSummary(int(count or 0), None, None)
-        oldest = await self._scalar(f"min(tfirst_over_time({selector}))", at_ms)
-        newest = await self._scalar(f"max(tlast_over_time({selector}))", at_ms)
-        return SampleSummary(int(count), _ms(oldest), _ms(newest))
-
-    async def per_service(self, org_id: int, at_ms: int) -> dict[str, tuple[int, int | None]]:
-        """{service: (samples, time of the newest or None)} of an org's samples up to `at_ms`;
-        the time is known on VictoriaMetrics only."""
-        selector = f'{{{ORG_LABEL}="{org_id}"}}[{SUMMARY_WINDOW}]'
-        counts = _by_service(
-            await self._vector(f"sum by (service) (count_over_time({selector}))", at_ms)
-        )
-        newest: dict[str, float] = {}
-        if self.engine.kind == "victoriametrics" and counts:
-            newest = _by_service(
-                await self._vector(f"max by (service) (tlast_over_time({selector}))", at_ms)
-            )
-        return {name: (int(count), _ms(newest.get(name))) for name, count in counts.items()}
+        return {labels: in_range(points, start_ms, end_ms) for labels, points in found.items()}
 
     async def latest(
         self, session: AsyncSession, series_ids: Sequence[int], at_ms: int
@@ -467,111 +330,16 @@ class RemoteSamples:
             ordered = sorted(ids)
             for first in range(0, len(ordered), READ_CHUNK):
                 chunk = ordered[first : first + READ_CHUNK]
-                selector = f"{_selector(org_id, chunk)}[{LATEST_WINDOW}]"
-                values = await self._vector(f"last_over_time({selector})", at_ms)
+                selector = f"{series_selector(org_id, chunk)}[{LATEST_WINDOW}]"
+                values = await self.queries.vector(f"last_over_time({selector})", at_ms)
                 times: dict[LabelSet, float] = {}
                 if self.engine.kind == "victoriametrics":
-                    times = await self._vector(f"tlast_over_time({selector})", at_ms)
+                    times = await self.queries.vector(f"tlast_over_time({selector})", at_ms)
                 for labels, value in values.items():
                     series_id = int(dict(labels)[SERIES_LABEL])
-                    at = _ms(times.get(labels))
+                    at = ms_of(times.get(labels))
                     out[series_id] = (at_ms if at is None else at, value)
         return out
-
-    async def _vector(self, query: str, at_ms: int) -> dict[LabelSet, float]:
-        """An instant query's answer, {frozenset of labels (no `__name__`): value}."""
-        answer = await self._instant(query, at_ms)
-        return {
-            frozenset((k, v) for k, v in item["metric"].items() if k != "__name__"): float(
-                item["value"][1]
-            )
-            for item in answer.json()["data"]["result"]
-        }
-
-    async def _instant(self, query: str, at_ms: int) -> httpx.Response:
-        form = {"query": query, "time": _seconds(at_ms)}
-        if self.engine.kind == "victoriametrics":
-            # Without it VictoriaMetrics leaves out samples newer than -search.latencyOffset
-            # (30 s), and may answer from its cache of earlier results.
-            form["nocache"] = "1"
-        answer = await self._call(
-            lambda: self.client.post(f"{self.engine.read_base}/api/v1/query", data=form)
-        )
-        _check(answer)
-        return answer
-
-    async def _scalar(self, query: str, at_ms: int) -> float | None:
-        answer = await self._instant(query, at_ms)
-        result = answer.json()["data"]["result"]
-        return float(result[0]["value"][1]) if result else None
-
-    async def _call(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
-        try:
-            return await send()
-        except httpx.HTTPError as exc:
-            log.warning("metrics engine unreachable: %r", exc)
-            raise Unavailable(
-                f"the metrics engine cannot be reached: {type(exc).__name__}",
-                ENGINE_RETRY_AFTER,
-            ) from exc
-
-
-def _by_service(vector: dict[LabelSet, float]) -> dict[str, float]:
-    return {dict(labels)["service"]: value for labels, value in vector.items() if labels}
-
-
-def _ms(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
-
-
-def _selector(org_id: int, ids: Sequence[int]) -> str:
-    return f'{{{ORG_LABEL}="{org_id}",{SERIES_LABEL}=~"{"|".join(str(i) for i in ids)}"}}'
-
-
-def _seconds(ms: int) -> str:
-    return f"{ms // 1000}.{ms % 1000:03d}"
-
-
-def _check(answer: httpx.Response) -> None:
-    if answer.is_success:
-        return
-    log.warning(
-        "metrics engine answered %s to %s: %s",
-        answer.status_code,
-        answer.request.url.path,
-        answer.text[:200],
-    )
-    raise Unavailable(
-        f"the metrics engine answered {answer.status_code}: {answer.text[:200]}",
-        ENGINE_RETRY_AFTER,
-    )
-
-
-def _in_range(
-    points: list[tuple[int, float]], start_ms: int, end_ms: int
-) -> list[tuple[int, float]]:
-    # Sorted by time, one value per timestamp (the last one sent), within [start, end).
-    latest: dict[int, float] = {}
-    for ts, value in points:
-        if start_ms <= ts < end_ms:
-            latest[ts] = value
-    return sorted(latest.items())
-
-
-def _parse_export(
-    lines: Iterable[str], start_ms: int, end_ms: int
-) -> dict[int, list[tuple[int, float]]]:
-    found: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for line in lines:
-        if not line.strip():
-            continue
-        item = json.loads(line)
-        # One series may come in several lines (one per stored block).
-        found[int(item["metric"][SERIES_LABEL])].extend(
-            (int(ts), float(value))
-            for ts, value in zip(item["timestamps"], item["values"], strict=True)
-        )
-    return {series_id: _in_range(points, start_ms, end_ms) for series_id, points in found.items()}
 
 
 def _exact_selector(labels: dict[str, str]) -> str:
