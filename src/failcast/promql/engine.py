@@ -38,14 +38,17 @@ from failcast.promql.expr import (
     Unsupported,
     Value,
     Vector,
+    drop_name,
     duration_ms,
     enum,
     selector_of,
+    stack,
 )
+from failcast.promql.operators import COMPARISON, apply_op, nonempty, set_op, vector_op
 from failcast.promql.windows import (
     RANGE_FUNCTIONS,
-    bucket_quantile,
     extrapolated,
+    histogram_quantile,
     instant_rate,
     over_time,
     quantile,
@@ -82,7 +85,7 @@ def _eval(node: Any, ctx: Context) -> Value:
         inner = _eval(node.expr, ctx)
         if isinstance(inner, Scalar):
             return Scalar(-inner.values)
-        return Vector([_drop_name(lab) for lab in inner.labels], -inner.values)
+        return Vector([drop_name(lab) for lab in inner.labels], -inner.values)
     if kind == "VectorSelector":
         return _instant(selector_of(node), ctx)
     if kind == "MatrixSelector":
@@ -96,10 +99,6 @@ def _eval(node: Any, ctx: Context) -> Value:
     if kind == "Call":
         return _call(node, ctx)
     raise Unsupported(f"{kind} is not supported")
-
-
-def _drop_name(labels: Labels) -> Labels:
-    return {k: v for k, v in labels.items() if k != NAME}
 
 
 def _instant(selector: Selector, ctx: Context) -> Vector:
@@ -119,11 +118,7 @@ def _instant(selector: Selector, ctx: Context) -> Vector:
             continue
         labels.append(dict(series.labels))
         rows.append(row)
-    return Vector(labels, _stack(rows, ctx.n))
-
-
-def _stack(rows: list[FloatArray], n: int) -> FloatArray:
-    return np.vstack(rows) if rows else np.empty((0, n))
+    return Vector(labels, stack(rows, ctx.n))
 
 
 # -- functions over range vectors ------------------------------------------------------------
@@ -167,7 +162,7 @@ def _call(node: Any, ctx: Context) -> Value:
         vector = _eval(args[0], ctx)
         if not isinstance(vector, Vector):
             raise BadQuery(f"{name}() takes an instant vector")
-        labels = [_drop_name(lab) for lab in vector.labels]
+        labels = [drop_name(lab) for lab in vector.labels]
         with np.errstate(all="ignore"):
             if name in _MATH:
                 return Vector(labels, _MATH[name](vector.values))
@@ -203,7 +198,7 @@ def _call(node: Any, ctx: Context) -> Value:
         first = np.where(present, vector.values, 0.0).sum(axis=0)
         return Scalar(np.where(single, first, np.nan))
     if name == "histogram_quantile":
-        return _histogram_quantile(_scalar_arg(args[0], ctx, "the quantile"), _eval(args[1], ctx))
+        return histogram_quantile(_scalar_arg(args[0], ctx, "the quantile"), _eval(args[1], ctx))
     if name == "label_replace":
         return _label_replace(args, ctx)
     raise Unsupported(f"function {name}() is not supported")
@@ -221,9 +216,9 @@ def _timestamps(node: Any, ctx: Context) -> Vector:
         safe = np.where(idx >= 0, idx, 0)
         ok = (idx >= 0) & (series.ts[safe] > t - LOOKBACK_MS)
         if ok.any():
-            labels.append(_drop_name(series.labels))
+            labels.append(drop_name(series.labels))
             rows.append(np.where(ok, series.ts[safe] / 1000.0, np.nan))
-    return Vector(labels, _stack(rows, ctx.n))
+    return Vector(labels, stack(rows, ctx.n))
 
 
 def _range_call(name: str, args: list[Any], ctx: Context) -> Vector:
@@ -252,40 +247,9 @@ def _range_call(name: str, args: list[Any], ctx: Context) -> Vector:
             row = over_time(series, lo, hi, name.removesuffix("_over_time"), q)
         if np.isnan(row).all():
             continue
-        labels.append(
-            dict(series.labels) if name == "last_over_time" else _drop_name(series.labels)
-        )
+        labels.append(dict(series.labels) if name == "last_over_time" else drop_name(series.labels))
         rows.append(row)
-    return Vector(labels, _stack(rows, ctx.n))
-
-
-def _histogram_quantile(q: FloatArray, vector: Value) -> Vector:
-    """Quantiles from classic histogram buckets (`le` labels), as Prometheus computes them."""
-    if not isinstance(vector, Vector):
-        raise BadQuery("histogram_quantile() takes an instant vector of buckets")
-    groups: dict[tuple[tuple[str, str], ...], list[tuple[float, int]]] = {}
-    for i, labels in enumerate(vector.labels):
-        if "le" not in labels:
-            continue
-        try:
-            bound = float(labels["le"].replace("+Inf", "inf"))
-        except ValueError:
-            continue
-        key = tuple(sorted((k, v) for k, v in labels.items() if k not in ("le", NAME)))
-        groups.setdefault(key, []).append((bound, i))
-    out_labels: list[Labels] = []
-    rows: list[FloatArray] = []
-    steps = vector.values.shape[1] if vector.values.ndim == 2 else len(q)
-    for key, buckets in groups.items():
-        buckets.sort()
-        bounds = np.array([b for b, _ in buckets])
-        counts = vector.values[[i for _, i in buckets]]
-        row = np.full(steps, np.nan)
-        for s in range(steps):
-            row[s] = bucket_quantile(float(q[s]), bounds, counts[:, s])
-        out_labels.append(dict(key))
-        rows.append(row)
-    return Vector(out_labels, _stack(rows, steps))
+    return Vector(labels, stack(rows, ctx.n))
 
 
 def _label_replace(args: list[Any], ctx: Context) -> Vector:
@@ -384,40 +348,10 @@ def _aggregate(node: Any, ctx: Context) -> Vector:
                 )
         out_labels.append(dict(key))
         rows.append(np.where(any_present, row, np.nan))
-    return Vector(out_labels, _stack(rows, ctx.n))
+    return Vector(out_labels, stack(rows, ctx.n))
 
 
 # -- binary operators ------------------------------------------------------------------------
-
-_ARITHMETIC: dict[str, Callable[[FloatArray, FloatArray], FloatArray]] = {
-    "+": np.add,
-    "-": np.subtract,
-    "*": np.multiply,
-    "/": np.divide,
-    "%": np.fmod,
-    "^": np.power,
-}
-_COMPARISON: dict[str, Callable[[FloatArray, FloatArray], Any]] = {
-    "==": np.equal,
-    "!=": np.not_equal,
-    ">": np.greater,
-    "<": np.less,
-    ">=": np.greater_equal,
-    "<=": np.less_equal,
-}
-
-
-def _apply(op: str, a: FloatArray, b: FloatArray, return_bool: bool) -> tuple[FloatArray, Any]:
-    """(result, keep) of `a op b`; `keep` filters a comparison's left side."""
-    with np.errstate(all="ignore"):
-        if op in _ARITHMETIC:
-            return _ARITHMETIC[op](a, b), None
-        if op in _COMPARISON:
-            hit = _COMPARISON[op](a, b)
-            if return_bool:
-                return np.where(np.isnan(a) | np.isnan(b), np.nan, hit.astype(np.float64)), None
-            return a, hit
-    raise Unsupported(f"operator {op} is not supported")
 
 
 def _binary(node: Any, ctx: Context) -> Value:
@@ -428,127 +362,23 @@ def _binary(node: Any, ctx: Context) -> Value:
     if op in ("and", "or", "unless"):
         if not isinstance(lhs, Vector) or not isinstance(rhs, Vector):
             raise BadQuery(f"'{op}' works between two instant vectors")
-        return _set_op(op, lhs, rhs, mod)
+        return set_op(op, lhs, rhs, mod)
     if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
-        if op in _COMPARISON and not return_bool:
+        if op in COMPARISON and not return_bool:
             raise BadQuery("comparisons between scalars must use bool")
-        value, _ = _apply(op, lhs.values, rhs.values, return_bool)
+        value, _ = apply_op(op, lhs.values, rhs.values, return_bool)
         return Scalar(value)
     if isinstance(lhs, Vector) and isinstance(rhs, Scalar):
-        value, keep = _apply(op, lhs.values, rhs.values[None, :], return_bool)
-        names = lhs.labels if keep is not None else [_drop_name(lab) for lab in lhs.labels]
+        value, keep = apply_op(op, lhs.values, rhs.values[None, :], return_bool)
+        names = lhs.labels if keep is not None else [drop_name(lab) for lab in lhs.labels]
         if keep is not None:
             value = np.where(keep, value, np.nan)
-        return _nonempty(names, value)
+        return nonempty(names, value)
     if isinstance(lhs, Scalar) and isinstance(rhs, Vector):
-        value, keep = _apply(op, lhs.values[None, :], rhs.values, return_bool)
+        value, keep = apply_op(op, lhs.values[None, :], rhs.values, return_bool)
         if keep is not None:
             value = np.where(keep, rhs.values, np.nan)
-            return _nonempty(rhs.labels, value)
-        return _nonempty([_drop_name(lab) for lab in rhs.labels], value)
+            return nonempty(rhs.labels, value)
+        return nonempty([drop_name(lab) for lab in rhs.labels], value)
     assert isinstance(lhs, Vector) and isinstance(rhs, Vector)
-    return _vector_op(op, lhs, rhs, mod, return_bool)
-
-
-def _nonempty(labels: list[Labels], values: FloatArray) -> Vector:
-    keep: list[bool] = [bool(not np.isnan(row).all()) for row in values]
-    return Vector(
-        [lab for lab, k in zip(labels, keep, strict=True) if k],
-        values[np.array(keep, dtype=bool)] if len(keep) else values,
-    )
-
-
-def _signature(labels: Labels, mod: Any) -> tuple[tuple[str, str], ...]:
-    matching = getattr(mod, "matching", None) if mod is not None else None
-    if matching is None:
-        return tuple(sorted((k, v) for k, v in labels.items() if k != NAME))
-    names = set(matching.labels)
-    if enum(matching.type) == "Include":  # on(...)
-        return tuple(sorted((k, v) for k, v in labels.items() if k in names))
-    return tuple(sorted((k, v) for k, v in labels.items() if k not in names and k != NAME))
-
-
-def _vector_op(op: str, lhs: Vector, rhs: Vector, mod: Any, return_bool: bool) -> Vector:
-    card = getattr(mod, "card", None) if mod is not None else None
-    card_name = enum(card) if card is not None else "OneToOne"
-    if card_name == "ManyToMany":
-        raise BadQuery(f"operator {op} needs one-to-one or group_left/group_right matching")
-    swap = card_name == "OneToMany"  # group_right: the right side is the "many" side
-    many, one = (rhs, lhs) if swap else (lhs, rhs)
-    index: dict[tuple[tuple[str, str], ...], int] = {}
-    for i, labels in enumerate(one.labels):
-        key = _signature(labels, mod)
-        if key in index:
-            raise BadQuery(
-                "many-to-many matching not allowed: matching labels must be unique on one side"
-            )
-        index[key] = i
-    out_labels: list[Labels] = []
-    rows: list[FloatArray] = []
-    seen: set[tuple[tuple[str, str], ...]] = set()
-    include = list(getattr(mod, "group_labels", None) or []) if mod is not None else []
-    for i, labels in enumerate(many.labels):
-        key = _signature(labels, mod)
-        j = index.get(key)
-        if j is None:
-            continue
-        if card_name == "OneToOne":
-            if key in seen:
-                raise BadQuery("many-to-many matching not allowed: use group_left or group_right")
-            seen.add(key)
-        a, b = (one.values[j], many.values[i]) if swap else (many.values[i], one.values[j])
-        value, keep = _apply(op, a, b, return_bool)
-        if keep is not None:
-            value = np.where(keep, a, np.nan)
-            result = dict(lhs.labels[j] if swap else labels)
-        else:
-            result = _result_labels(labels, mod, card_name)
-        for name in include:
-            if name in one.labels[j]:
-                result[name] = one.labels[j][name]
-        out_labels.append(result)
-        rows.append(value)
-    return _nonempty(out_labels, _stack(rows, lhs.values.shape[1] if lhs.values.ndim == 2 else 0))
-
-
-def _result_labels(labels: Labels, mod: Any, card: str) -> Labels:
-    """An arithmetic result's labels: one-to-one matching keeps the matched labels (only the
-    `on(...)` ones, or all but the `ignoring(...)` ones); otherwise the many side's labels,
-    without the metric name."""
-    matching = getattr(mod, "matching", None) if mod is not None else None
-    if card == "OneToOne" and matching is not None:
-        # on(...) keeps only those labels; ignoring(...) drops them.
-        return dict(_signature(labels, mod))
-    return _drop_name(labels)
-
-
-def _set_op(op: str, lhs: Vector, rhs: Vector, mod: Any) -> Vector:
-    steps = lhs.values.shape[1] if len(lhs.labels) else rhs.values.shape[1]
-    right: dict[tuple[tuple[str, str], ...], FloatArray] = {}
-    for i, labels in enumerate(rhs.labels):
-        key = _signature(labels, mod)
-        present = ~np.isnan(rhs.values[i])
-        right[key] = right.get(key, np.zeros(steps, dtype=bool)) | present
-    out_labels: list[Labels] = []
-    rows: list[FloatArray] = []
-    left_keys: dict[tuple[tuple[str, str], ...], FloatArray] = {}
-    for i, labels in enumerate(lhs.labels):
-        key = _signature(labels, mod)
-        there = right.get(key, np.zeros(steps, dtype=bool))
-        present = ~np.isnan(lhs.values[i])
-        left_keys[key] = left_keys.get(key, np.zeros(steps, dtype=bool)) | present
-        if op == "and":
-            row = np.where(there, lhs.values[i], np.nan)
-        elif op == "unless":
-            row = np.where(there, np.nan, lhs.values[i])
-        else:
-            row = lhs.values[i]
-        out_labels.append(dict(labels))
-        rows.append(row)
-    if op == "or":
-        for i, labels in enumerate(rhs.labels):
-            key = _signature(labels, mod)
-            taken = left_keys.get(key, np.zeros(steps, dtype=bool))
-            out_labels.append(dict(labels))
-            rows.append(np.where(taken, np.nan, rhs.values[i]))
-    return _nonempty(out_labels, _stack(rows, steps))
+    return vector_op(op, lhs, rhs, mod, return_bool)

@@ -145,3 +145,11 @@ def walk(node: Any, range_ms: int) -> Iterator[tuple[Any, int]]:
             yield from walk(arg, 0)
     elif kind not in ("NumberLiteral", "StringLiteral"):
         raise Unsupported(f"{kind} is not supported")
+
+
+def drop_name(labels: Labels) -> Labels:
+    return {k: v for k, v in labels.items() if k != NAME}
+
+
+def stack(rows: list[FloatArray], n: int) -> FloatArray:
+    return np.vstack(rows) if rows else np.empty((0, n))

@@ -9,7 +9,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from failcast.promql.expr import FloatArray, IntArray, Series
+from failcast.promql.expr import (
+    BadQuery,
+    FloatArray,
+    IntArray,
+    Labels,
+    Series,
+    Value,
+    Vector,
+    stack,
+)
 from failcast.store.labels import NAME as NAME
 from failcast.store.labels import Matcher as Matcher
 
@@ -181,3 +190,32 @@ def top(block: FloatArray, k: FloatArray, largest: bool) -> FloatArray:
         chosen = order[::-1][:count] if largest else order[:count]
         out[chosen, s] = column[chosen]
     return out
+
+
+def histogram_quantile(q: FloatArray, vector: Value) -> Vector:
+    """Quantiles from classic histogram buckets (`le` labels), as Prometheus computes them."""
+    if not isinstance(vector, Vector):
+        raise BadQuery("histogram_quantile() takes an instant vector of buckets")
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[float, int]]] = {}
+    for i, labels in enumerate(vector.labels):
+        if "le" not in labels:
+            continue
+        try:
+            bound = float(labels["le"].replace("+Inf", "inf"))
+        except ValueError:
+            continue
+        key = tuple(sorted((k, v) for k, v in labels.items() if k not in ("le", NAME)))
+        groups.setdefault(key, []).append((bound, i))
+    out_labels: list[Labels] = []
+    rows: list[FloatArray] = []
+    steps = vector.values.shape[1] if vector.values.ndim == 2 else len(q)
+    for key, buckets in groups.items():
+        buckets.sort()
+        bounds = np.array([b for b, _ in buckets])
+        counts = vector.values[[i for _, i in buckets]]
+        row = np.full(steps, np.nan)
+        for s in range(steps):
+            row[s] = bucket_quantile(float(q[s]), bounds, counts[:, s])
+        out_labels.append(dict(key))
+        rows.append(row)
+    return Vector(out_labels, stack(rows, steps))
