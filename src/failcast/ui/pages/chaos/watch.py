@@ -73,10 +73,13 @@ class Watch:
             data.alerts(self.ctx.api, data.OPEN_STATES, service=target, limit=20),
             data.predictions(self.ctx.api, target),
         )
+        mine = alerting.by_priority(alerts)
+        # Everything is fetched before the box is cleared: a refresh that awaited in between
+        # could interleave with the next one and draw its lines twice.
+        no_rules = not mine and not await self._has_rules()
         self.reaction.clear()
         with self.reaction:
-            mine = alerting.by_priority(alerts)
-            if not mine and not await self._has_rules():
+            if no_rules:
                 ui.markdown(
                     "No alert rule exists, so no fault can raise an alert. Add the recommended"
                     " rules on the [Alerts](alerts) page."
