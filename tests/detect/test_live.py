@@ -28,6 +28,9 @@ from failcast.detect.live_store import LiveConfig
 from failcast.detect.service import LiveScoring
 from failcast.models import Alert, DetectorState, Sample, Series, Service
 
+# A fixed moment for the simulated fleet (2026-12-01T00:00:00Z).
+SIMULATED_NOW = 1_796_083_200
+
 MINUTE_MS = 60_000
 N = 400
 WARMUP = int(DEFAULT_DETECTOR["params"].get("warmup", 150))  # points without a score
@@ -258,13 +261,15 @@ async def test_a_changed_detector_configuration_resets_the_state(
 async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score(
     app: FastAPI, client: httpx.AsyncClient, account: Account
 ) -> None:
+    simulator = app.state.simulator
+    # The fleet's noise follows the clock: a fixed one makes the run the same every time.
+    now = float(SIMULATED_NOW)
+    simulator.clock = lambda: now
     response = await client.put(
         "/api/v1/chaos/simulator", json={"enabled": True}, headers=account.headers
     )
     assert response.status_code == 200, response.text
-    simulator = app.state.simulator
     live: LiveScoring = app.state.live_scoring
-    now = float(int(time.time()))
     for k in range(200, 0, -1):  # 100 minutes of history, one tick every 30 s
         await simulator.tick_org(account.org_id, now - 30 * k)
     before = await live.run_org(account.org_id, int(now * 1000))
