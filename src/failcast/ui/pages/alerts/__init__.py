@@ -45,6 +45,7 @@ class AlertsPage:
     def __init__(self, ctx: PageContext) -> None:
         self.ctx = ctx
         self.side_signature: tuple[Any, ...] | None = None
+        self.side_generation = 0
         self.silences = SilencesPanel(ctx, self.redraw_side)
         self.windows = MaintenancePanel(ctx, self.redraw_side)
         self.rules = RulesPanel(ctx, self.redraw_side)
@@ -93,7 +94,13 @@ class AlertsPage:
 
     async def _side(self, force: bool = False) -> None:
         """Redraw the side panels when what they show changed (or when `force`d)."""
+        self.side_generation += 1
+        generation = self.side_generation
         answers = [await self.ctx.api.get(panel.path) for panel in self.panels]
+        if generation != self.side_generation:
+            # A later redraw began while these lists were read (after a change on the page,
+            # say): it draws newer ones, which these must not overwrite.
+            return
         signature = tuple(
             panel.signature(items) for panel, items in zip(self.panels, answers, strict=True)
         )
