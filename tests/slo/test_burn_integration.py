@@ -21,7 +21,9 @@ from failcast.alerting import evaluate_org
 from failcast.chaos.engine import Fleet
 from failcast.chaos.faults import Fault, FaultKind
 
-END = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+# A fixed time of day (yesterday, 09:22 UTC): the fleet's traffic follows a daily cycle, so the
+# budgets burn the same on every run.
+END = datetime.now(UTC).replace(hour=9, minute=22, second=0, microsecond=0) - timedelta(days=1)
 FAULT_START = END - timedelta(minutes=60)
 FAULT_MINUTES = 40
 HISTORY = timedelta(days=3, hours=2)
