@@ -4,6 +4,7 @@ redraw every panel after a change."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from nicegui import ui
 from failcast.ui.layout import PageContext
 
 
-class Panel:
+class Panel(ABC):
     # The API path of the list the panel shows; the page fetches every panel's list together.
     path = ""
     box: ui.column
@@ -21,14 +22,14 @@ class Panel:
         self.ctx = ctx
         self.changed = changed
 
+    @abstractmethod
     def build(self) -> None:
         """Draw the panel's card: its form for those who may write, then the list's box."""
-        raise NotImplementedError
 
+    @abstractmethod
     def signature(self, items: list[dict[str, Any]]) -> tuple[Any, ...]:
         """What of `items` the panel shows: the page redraws it only when this changes."""
-        raise NotImplementedError
 
+    @abstractmethod
     def draw(self, items: list[dict[str, Any]]) -> None:
         """Clear the box and list `items` in it."""
-        raise NotImplementedError

@@ -3,6 +3,7 @@ another tab after a change that shows there too."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
@@ -10,7 +11,7 @@ from nicegui import ui
 from failcast.ui.layout import PageContext
 
 
-class Tab:
+class Tab(ABC):
     def __init__(
         self, ctx: PageContext, box: ui.column, redraw: Callable[[str], Awaitable[None]]
     ) -> None:
@@ -18,9 +19,9 @@ class Tab:
         self.box = box
         self.redraw = redraw
 
+    @abstractmethod
     async def draw(self) -> None:
         """Clear the box and draw the tab from fresh answers."""
-        raise NotImplementedError
 
     def admins_only(self, what: str) -> bool:
         """Say so and answer True when the caller may not manage `what`."""
