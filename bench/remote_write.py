@@ -8,9 +8,11 @@ pre-built snappy payloads by one client with a few threads, in one run.
 Every request carries new series (so neither receiver sees out-of-order samples and both pay
 for creating series), with samples one second apart in the last ten minutes.
 
-With `--victoriametrics`, Failcast keeps its samples in VictoriaMetrics
-(FAILCAST_METRICS_BACKEND) and is compared with VictoriaMetrics alone and Prometheus alone,
-each receiving fresh series in short runs taken in turn, the order rotating every round.
+With `--victoriametrics`, five receivers take short runs in turn, the order rotating every
+round: VictoriaMetrics alone, Prometheus alone, a bare Python relay in front of
+VictoriaMetrics (the ceiling of any Python receiver there), Failcast keeping its samples in
+VictoriaMetrics (FAILCAST_METRICS_BACKEND) and Failcast on its embedded store; each on new
+series and on series it already holds, with the server CPU each spends per sample.
 """
 
 from __future__ import annotations
@@ -19,16 +21,18 @@ import argparse
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench._record import record, table
-from bench._server import free_port, postgres_database, server
+from bench._server import cpu_seconds, free_port, postgres_database, server, server_process
 from failcast.integrations.remote_write import encode_write_request
 from failcast.proto import remote_pb2
 
@@ -62,8 +66,11 @@ def api_key(url: str) -> str:
         return key
 
 
-def payloads(requests: int, series: int, samples: int, run: str = "") -> list[bytes]:
-    start_ms = int(time.time() * 1000) - 600_000
+def payloads(
+    requests: int, series: int, samples: int, run: str = "", start_ms: int | None = None
+) -> list[bytes]:
+    if start_ms is None:
+        start_ms = int(time.time() * 1000) - 600_000
     bodies = []
     for r in range(requests):
         write = remote_pb2.WriteRequest()
@@ -183,66 +190,170 @@ class VictoriaMetrics(AbstractContextManager[str]):
             self.process.wait(timeout=30)
 
 
+@dataclass
+class Receiver:
+    name: str
+    url: str
+    headers: dict[str, str]
+    pids: list[int]  # the processes whose CPU time the receiver's work costs
+
+
+def relay_process(port: int, target: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench._relay", str(port), target],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the relay did not become ready")
+        time.sleep(0.1)
+
+
 def engines(args: argparse.Namespace) -> None:
-    """Failcast with the victoriametrics backend, VictoriaMetrics alone and Prometheus alone."""
+    """Failcast on VictoriaMetrics and on SQLite, VictoriaMetrics and Prometheus alone, and a
+    bare Python relay in front of VictoriaMetrics; new series, then known series."""
     if not VICTORIA_METRICS.exists():
         raise SystemExit("needs VictoriaMetrics at /usr/bin/victoria-metrics")
-    per_request = args.series * args.samples
-    total = args.requests * per_request
-    rates: dict[str, list[float]] = {}
-    # Other work on the machine shows in the spread between rounds: say how busy it was.
     load_before = os.getloadavg()[0]
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        VictoriaMetrics(Path(tmp) / "vm") as vm,
-        Prometheus(Path(tmp)) as prometheus_write,
-    ):
-        backend = {"FAILCAST_METRICS_BACKEND": "victoriametrics://" + vm.split("://", 1)[1]}
-        with server(Path(tmp) / "failcast", "", backend) as url:
-            auth = {"Authorization": f"Bearer {api_key(url)}"}
-            targets = [
-                ("VictoriaMetrics alone", vm + "/api/v1/write", {}),
-                ("Failcast on VictoriaMetrics", url + "/api/v1/prometheus/write", auth),
-                ("Prometheus alone", prometheus_write, {}),
+    with tempfile.TemporaryDirectory() as tmp:
+        victoria, prometheus = VictoriaMetrics(Path(tmp) / "vm"), Prometheus(Path(tmp))
+        relay_port = free_port()
+        with victoria as vm, prometheus as prometheus_write:
+            assert victoria.process is not None and prometheus.process is not None
+            vm_pid, prom_pid = victoria.process.pid, prometheus.process.pid
+            backend = {"FAILCAST_METRICS_BACKEND": "victoriametrics://" + vm.split("://", 1)[1]}
+            relay = relay_process(relay_port, vm + "/api/v1/write")
+            try:
+                with (
+                    server_process(Path(tmp) / "fc-vm", "", backend) as (on_vm, on_vm_pid),
+                    server_process(Path(tmp) / "fc-sqlite", "") as (on_sqlite, on_sqlite_pid),
+                ):
+                    receivers = [
+                        Receiver("VictoriaMetrics alone", vm + "/api/v1/write", {}, [vm_pid]),
+                        Receiver("Prometheus alone", prometheus_write, {}, [prom_pid]),
+                        Receiver(
+                            "Python relay to VictoriaMetrics",
+                            f"http://127.0.0.1:{relay_port}/write",
+                            {},
+                            [relay.pid, vm_pid],
+                        ),
+                        Receiver(
+                            "Failcast on VictoriaMetrics",
+                            on_vm + "/api/v1/prometheus/write",
+                            {"Authorization": f"Bearer {api_key(on_vm)}"},
+                            [on_vm_pid, vm_pid],
+                        ),
+                        Receiver(
+                            "Failcast on SQLite",
+                            on_sqlite + "/api/v1/prometheus/write",
+                            {"Authorization": f"Bearer {api_key(on_sqlite)}"},
+                            [on_sqlite_pid],
+                        ),
+                    ]
+                    rates, cpu = measure(args, receivers)
+            finally:
+                relay.terminate()
+                relay.wait(timeout=30)
+    report(args, rates, cpu, load_before)
+
+
+Measures = dict[tuple[str, str], list[float]]
+
+
+def measure(args: argparse.Namespace, receivers: list[Receiver]) -> tuple[Measures, Measures]:
+    """Samples/s and server CPU microseconds per sample, by (phase, receiver), one per round."""
+    total = args.requests * args.series * args.samples
+    rates: Measures = {}
+    cpu: Measures = {}
+    # Known series get later points each round; new series start ten minutes back.
+    base_ms = int(time.time() * 1000) - 1_800_000
+    for number, receiver in enumerate(receivers):
+        warm = payloads(1, args.series, args.samples, f"warm{number}-")
+        send_all(receiver.url, warm, 1, receiver.headers)
+        known = payloads(args.requests, args.series, args.samples, f"k{number}-", base_ms)
+        send_all(receiver.url, known, args.threads, receiver.headers)
+    for pair in range(args.pairs):
+        shift = pair % len(receivers)
+        for receiver in receivers[shift:] + receivers[:shift]:
+            number = receivers.index(receiver)
+            for phase in ("new series", "known series"):
+                if phase == "new series":
+                    run, start = f"{number}n{pair}-", None
+                else:
+                    run, start = f"k{number}-", base_ms + (pair + 1) * args.samples * 1000
+                bodies = payloads(args.requests, args.series, args.samples, run, start)
+                before = sum(cpu_seconds(pid) for pid in receiver.pids)
+                seconds, retried = send_all(receiver.url, bodies, args.threads, receiver.headers)
+                used = sum(cpu_seconds(pid) for pid in receiver.pids) - before
+                if retried:
+                    raise RuntimeError(f"{receiver.name} answered 5xx: {retried[:3]}")
+                rates.setdefault((phase, receiver.name), []).append(total / seconds)
+                cpu.setdefault((phase, receiver.name), []).append(used / total * 1e6)
+                print(
+                    f"round {pair + 1}, {phase}, {receiver.name}: "
+                    f"{total / seconds:,.0f} samples/s, {used / total * 1e6:.2f} µs CPU/sample"
+                )
+    return rates, cpu
+
+
+def report(args: argparse.Namespace, rates: Measures, cpu: Measures, load_before: float) -> None:
+    total = args.requests * args.series * args.samples
+    rows: list[list[object]] = []
+    for (phase, name), found in sorted(rates.items(), key=lambda item: item[0][0]):
+        median = statistics.median(found)
+        own_cpu = statistics.median(cpu[(phase, name)])
+        rows.append(
+            [
+                phase,
+                name,
+                f"{min(found):,.0f}",
+                f"{median:,.0f}",
+                f"{max(found):,.0f}",
+                f"{median / statistics.median(rates[(phase, 'VictoriaMetrics alone')]):.2f}",
+                f"{median / statistics.median(rates[(phase, 'Prometheus alone')]):.2f}",
+                f"{own_cpu:.2f}",
+                f"{own_cpu / statistics.median(cpu[(phase, 'Prometheus alone')]):.1f}",
             ]
-            for name, write_url, headers in targets:
-                rates[name] = []
-                send_all(write_url, payloads(1, args.series, args.samples, "warm-"), 1, headers)
-            for pair in range(args.pairs):
-                shift = pair % len(targets)
-                for name, write_url, headers in targets[shift:] + targets[:shift]:
-                    bodies = payloads(args.requests, args.series, args.samples, f"{pair}-")
-                    seconds, retried = send_all(write_url, bodies, args.threads, headers)
-                    if retried:
-                        raise RuntimeError(f"{name} answered 5xx: {retried[:3]}")
-                    rates[name].append(total / seconds)
-                    print(f"round {pair + 1} {name}: {total / seconds:,.0f} samples/s")
-    reference = statistics.median(rates["VictoriaMetrics alone"])
-    rows: list[list[object]] = [
-        [
-            name,
-            f"{min(found):,.0f}",
-            f"{statistics.median(found):,.0f}",
-            f"{max(found):,.0f}",
-            f"{statistics.median(found) / reference:.2f}",
-        ]
-        for name, found in rates.items()
-    ]
+        )
     body = (
         f"{args.pairs} rounds; in each, every receiver takes {args.requests} remote-write "
-        f"requests of {args.series} new series x {args.samples} samples ({total:,} samples), "
-        f"posted by {args.threads} client threads, the order rotating from round to round. "
-        "Failcast runs `failcast up` on SQLite (the series catalogue) with "
+        f"requests of {args.series} series x {args.samples} samples ({total:,} samples), "
+        f"posted by {args.threads} client threads, first on series it has never seen, then on "
+        "series it already holds (later points of the same label sets: the steady state of a "
+        "Prometheus that remote-writes), the receivers' order rotating from round to round. "
+        "Failcast runs `failcast up` on SQLite, and on SQLite (the series catalogue) with "
         "`FAILCAST_METRICS_BACKEND=victoriametrics://...`: it validates each request, creates "
-        "its series in the catalogue, and answers once VictoriaMetrics has acknowledged the "
-        "samples. All processes share the machine's cores; the one-minute load average was "
-        f"{load_before:.1f} before the runs and {os.getloadavg()[0]:.1f} after them.\n\n"
+        "new series in the catalogue, and answers once the samples are stored. The *Python "
+        "relay* (`bench/_relay.py`) forwards each body unchanged to VictoriaMetrics through "
+        "uvicorn and httpx, as Failcast does, and does nothing else: the ceiling of any "
+        "receiver written in Python in front of the engine on this machine. Server CPU is "
+        "the user and system time per sample of the receiver's processes (Failcast or the "
+        "relay plus the VictoriaMetrics behind it), from /proc. All processes share the "
+        f"machine's 2 cores; the one-minute load average was {load_before:.1f} before the "
+        f"runs and {os.getloadavg()[0]:.1f} after them.\n\n"
         + table(
-            ["receiver", "min samples/s", "median", "max", "median ratio to VictoriaMetrics"],
+            [
+                "series",
+                "receiver",
+                "min samples/s",
+                "median",
+                "max",
+                "ratio to VictoriaMetrics",
+                "ratio to Prometheus",
+                "server CPU µs/sample",
+                "CPU ratio to Prometheus",
+            ],
             rows,
         )
     )
-    record("remote_write_engines", "remote_write into a metrics engine, through Failcast", body)
+    record("remote_write_engines", "remote_write: Failcast, engines and a bare relay", body)
 
 
 def main() -> None:

@@ -94,6 +94,23 @@ class SampleBatch:
             self.labels.append(labels)
         return position
 
+    def slice(self, start: int, stop: int) -> SampleBatch:
+        """Samples `start` to `stop` as a batch of their own, naming only their series."""
+        if start <= 0 and stop >= len(self.ts):
+            return self
+        index = self.index[start:stop]
+        used = sorted(set(index))
+        remap = {old: new for new, old in enumerate(used)}
+        part = SampleBatch(
+            series=[self.series[i] for i in used],
+            labels=[self.labels[i] for i in used],
+            index=[remap[i] for i in index],
+            ts=self.ts[start:stop],
+            values=self.values[start:stop],
+        )
+        part._positions = {key: position for position, key in enumerate(part.series)}
+        return part
+
     @classmethod
     def of(cls, samples: Iterable[ValidSample]) -> SampleBatch:
         batch = cls()

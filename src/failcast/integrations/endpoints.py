@@ -67,11 +67,9 @@ async def _store(
     """
     state = _state(request)
     size = settings.max_batch_samples
-    for start in range(0, len(sink.samples), size):
-        chunk = sink.samples[start : start + size]
-        result = await request.app.state.ingestor.ingest_samples(
-            session, org_id, chunk, partial=True
-        )
+    for start in range(0, len(sink), size):
+        chunk = sink.batch.slice(start, start + size)
+        result = await request.app.state.ingestor.ingest_batch(session, org_id, chunk, partial=True)
         request.app.state.telemetry.samples_ingested.inc(result.accepted)
         if result.accepted < len(chunk):
             sink.dropped[DropReason.series_limit] += len(chunk) - result.accepted
@@ -81,7 +79,7 @@ async def _store(
 
 def dropped_headers(sink: SampleSink) -> dict[str, str]:
     """What a receiver kept and dropped, for senders and people reading their logs."""
-    stored = len(sink.samples) - sink.dropped.get(DropReason.series_limit, 0)
+    stored = len(sink) - sink.dropped.get(DropReason.series_limit, 0)
     reasons = ", ".join(f"{reason}={count}" for reason, count in sorted(sink.dropped.items()))
     headers = {
         "X-Failcast-Accepted": str(stored),

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from failcast.ingest.schemas import IngestLimits
-from failcast.ingest.validate import ValidSample, labels_key
+from failcast.ingest.validate import SampleBatch, ValidSample, labels_key
 from failcast.kit.names import NAME_PATTERN
 
 _NAME = re.compile(NAME_PATTERN)
@@ -56,11 +56,23 @@ def label_name(text: str) -> str | None:
 
 @dataclass
 class SampleSink:
-    """Collects valid samples and counts the dropped ones; checks each label set once."""
+    """Collects valid samples by column and counts the dropped ones; checks each label set once.
+
+    A series' points arrive together, so checks run per series: a sum that is finite and a
+    time range inside the window clear every point at once, and only a series that fails
+    either is looked at point by point."""
 
     limits: IngestLimits
-    samples: list[ValidSample] = field(default_factory=list)
+    batch: SampleBatch = field(default_factory=SampleBatch)
     dropped: Counter[str] = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    @property
+    def samples(self) -> list[ValidSample]:
+        """The valid samples one by one (the columns are the cheaper form)."""
+        return self.batch.samples()
 
     def series_key(self, labels: dict[str, str]) -> str | None:
         """The labels key of a valid label set, or None when the set breaks a limit."""
@@ -79,19 +91,52 @@ class SampleSink:
         points: list[tuple[int, float]],
     ) -> None:
         """Add one series' (ts_ms, value) points, dropping what the ingest rules refuse."""
+        self.add_columns(
+            service, metric, labels, [ts for ts, _ in points], [value for _, value in points]
+        )
+
+    def add_columns(
+        self,
+        service: str | None,
+        metric: str | None,
+        labels: dict[str, str],
+        ts: list[int],
+        values: list[float],
+    ) -> None:
+        """Add one series' points as a column of times and one of values."""
+        if not ts:
+            return
         key = self.series_key(labels) if service and metric else None
         if service is None or metric is None or key is None:
-            self.dropped[DropReason.invalid_series] += len(points)
+            self.dropped[DropReason.invalid_series] += len(ts)
             return
         earliest, latest = self.limits.earliest_ms, self.limits.latest_ms
-        append = self.samples.append
-        for ts, value in points:
+        total = sum(values)
+        if not (total - total == 0 and min(ts) >= earliest and max(ts) <= latest):
+            ts, values = self._keep(ts, values, earliest, latest)
+            if not ts:
+                return
+        batch = self.batch
+        position = batch.position((service, metric, key), labels)
+        batch.index.extend([position] * len(ts))
+        batch.ts.extend(ts)
+        batch.values.extend(values)
+
+    def _keep(
+        self, ts: list[int], values: list[float], earliest: int, latest: int
+    ) -> tuple[list[int], list[float]]:
+        """The points the rules admit, counting the others by reason."""
+        kept_ts: list[int] = []
+        kept_values: list[float] = []
+        for at, value in zip(ts, values, strict=True):
             if value - value != 0:  # NaN and infinities give NaN here
                 self.dropped[DropReason.not_finite] += 1
-            elif ts < earliest or ts > latest:
+            elif at < earliest or at > latest:
                 self.dropped[DropReason.out_of_window] += 1
             else:
-                append(ValidSample(service, metric, labels, key, ts, value))
+                kept_ts.append(at)
+                kept_values.append(value)
+        return kept_ts, kept_values
 
     @property
     def dropped_total(self) -> int:

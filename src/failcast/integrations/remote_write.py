@@ -70,8 +70,14 @@ def write_request_samples(
         if service_label and job:
             # Both present: the service label names the service; the job stays visible.
             labels["job"] = job
-        points = [(sample.timestamp, sample.value) for sample in series.samples]
-        sink.add_series(service, metric, labels, points)
+        samples = series.samples
+        sink.add_columns(
+            service,
+            metric,
+            labels,
+            [sample.timestamp for sample in samples],
+            [sample.value for sample in samples],
+        )
     return sink
 
 

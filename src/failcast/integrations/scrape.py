@@ -142,7 +142,7 @@ def health_samples(result: ScrapeResult, limits: IngestLimits) -> SampleSink:
     for name, value in (
         ("up", 1.0 if result.up else 0.0),
         ("scrape_duration_seconds", result.duration_seconds),
-        ("scrape_samples_scraped", float(len(result.sink.samples))),
+        ("scrape_samples_scraped", float(len(result.sink))),
     ):
         sink.add_series(target.service, name, labels, [(ts, value)])
     return sink
@@ -184,7 +184,7 @@ async def record_result(session: AsyncSession, ingestor: Ingestor, result: Scrap
         .values(
             last_scrape_at=result.started,
             last_duration_seconds=result.duration_seconds,
-            last_samples=len(result.sink.samples),
+            last_samples=len(result.sink),
             last_error=result.error,
             up=result.up,
         )

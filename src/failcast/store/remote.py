@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import cramjam
 import httpx
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,7 @@ from failcast.store.engine_queries import (
     seconds_text,
     series_selector,
 )
+from failcast.store.remote_wire import write_request
 from failcast.timeutil import now_ms
 
 if TYPE_CHECKING:
@@ -78,6 +80,13 @@ class SeriesLabels(NamedTuple):
     labels: tuple[tuple[str, str], ...]  # sorted by name, as remote_write asks
     # Discovered in a read-only source: `labels` are the source's own.
     external: bool = False
+    # The labels as field 1 of a serialised remote_write TimeSeries.
+    wire: bytes = b""
+
+
+def wire_labels(labels: tuple[tuple[str, str], ...]) -> bytes:
+    series = remote_pb2.TimeSeries(labels=[remote_pb2.Label(name=k, value=v) for k, v in labels])
+    return series.SerializeToString()
 
 
 def engine_labels(
@@ -140,10 +149,8 @@ class RemoteSamples:
                     own = tuple(sorted({**row.labels, "__name__": row.metric}.items()))
                     self._series[row.id] = SeriesLabels(row.org_id, own, external=True)
                     continue
-                self._series[row.id] = SeriesLabels(
-                    row.org_id,
-                    engine_labels(row.org_id, row.id, row.name, row.metric, dict(row.labels)),
-                )
+                labels = engine_labels(row.org_id, row.id, row.name, row.metric, dict(row.labels))
+                self._series[row.id] = SeriesLabels(row.org_id, labels, wire=wire_labels(labels))
         return {i: self._series[i] for i in wanted if i in self._series}
 
     async def write_sample_columns(
@@ -155,20 +162,25 @@ class RemoteSamples:
 
             with _embedded(session):
                 return await embedded_store.write_sample_columns(session, series_ids, ts, values)
-        known = await self._labels(session, series_ids)
-        per_series: dict[int, dict[int, float]] = defaultdict(dict)
-        for series_id, at, value in zip(series_ids, ts, values, strict=True):
-            if series_id not in known:
-                raise ValueError(f"series {series_id} is not in the catalogue")
-            per_series[series_id][at] = value  # the last of a repeated (series, ts) wins
-        request = remote_pb2.WriteRequest()
-        for series_id, samples in per_series.items():
-            item = request.timeseries.add()
-            item.labels.extend(remote_pb2.Label(name=k, value=v) for k, v in known[series_id][1])
-            item.samples.extend(
-                remote_pb2.Sample(timestamp=at, value=samples[at]) for at in sorted(samples)
-            )
-        body = bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+        if not series_ids:
+            return 0
+        ids = np.asarray(series_ids, np.int64)
+        at = np.asarray(ts, np.int64)
+        points = np.asarray(values, np.float64)
+        distinct = np.unique(ids).tolist()
+        known = await self._labels(session, distinct)
+        unknown = set(distinct) - known.keys()
+        if unknown:
+            raise ValueError(f"series {min(unknown)} is not in the catalogue")
+        # By series, then time; of a repeated (series, ts) the last one given wins.
+        order = np.lexsort((np.arange(len(ids)), at, ids))
+        ids, at, points = ids[order], at[order], points[order]
+        last = np.ones(len(ids), bool)
+        last[:-1] = (ids[1:] != ids[:-1]) | (at[1:] != at[:-1])
+        ids, at, points = ids[last], at[last], points[last]
+        bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True]).tolist()
+        labels = [known[series_id].wire for series_id in ids[bounds[:-1]].tolist()]
+        body = bytes(cramjam.snappy.compress_raw(write_request(labels, bounds, at, points)))
         headers = {
             "Content-Encoding": "snappy",
             "Content-Type": "application/x-protobuf",
@@ -184,7 +196,7 @@ class RemoteSamples:
                 [{"field": "samples", "msg": f"the metrics engine refused them: {refusal}"}]
             )
         check(answer)
-        return sum(len(samples) for samples in per_series.values())
+        return len(ids)
 
     async def read_range(
         self,
