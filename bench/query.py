@@ -12,7 +12,8 @@ new series has settled:
 - label names: `/labels`;
 - one series: `/series?match[]={instance="i7"}`, a selector whose answer is one series;
 - selector: `/series?match[]=http_requests_total{code="500",path=~"/v1/.*"}`, N/15 series;
-- metric query: `GET /api/v1/metrics` with `selector={instance="i7"}`, one series' points.
+- metric query: `GET /api/v1/metrics` with `selector={instance="i7"}`, one series' points;
+- 24 h range: `query_range` of `i7` over a day at a one-minute step, 1,441 points.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ PROMETHEUS = Path("/usr/bin/prometheus")
 METRIC = "http_requests_total"
 CODES = ["200", "201", "404", "500", "503"]
 BATCH = 10_000
+# Points of the one series with a day of history (one a minute).
+HISTORY_POINTS = 1440
 WRITE_HEADERS = {
     "Content-Encoding": "snappy",
     "Content-Type": "application/x-protobuf",
@@ -77,6 +80,37 @@ def write_requests(size: int, now_ms: int) -> Iterator[bytes]:
         yield encode_write_request(request)
 
 
+def history_request(now_ms: int) -> bytes:
+    """A day of one-minute points for series `i7`, ending a minute before `now_ms`."""
+    request = remote_pb2.WriteRequest()
+    series = request.timeseries.add()
+    for name, value in sorted({"__name__": METRIC, "job": "web", **labels(7)}.items()):
+        series.labels.add(name=name, value=value)
+    for k in range(HISTORY_POINTS, 0, -1):
+        series.samples.add(timestamp=now_ms - k * 60_000, value=float(k % 97))
+    return encode_write_request(request)
+
+
+def range_params(now_ms: int) -> dict[str, str]:
+    """A 24 h range query of `i7` at one-minute steps: 1,441 points."""
+    end = now_ms / 1000
+    return {
+        "query": f'{METRIC}{{instance="i7"}}',
+        "start": str(end - 86_400),
+        "end": str(end),
+        "step": "60",
+    }
+
+
+def range_ms(http: httpx.Client, path: str, now_ms: int, runs: int) -> float:
+    """Median milliseconds of the 24 h range query, checked to answer the whole day."""
+    answer = http.get(path, params=range_params(now_ms))
+    answer.raise_for_status()
+    values = answer.json()["data"]["result"][0]["values"]
+    assert len(values) >= HISTORY_POINTS - 10, len(values)
+    return median_ms(http, path, range_params(now_ms), runs)
+
+
 def median_ms(http: httpx.Client, path: str, params: dict[str, str], runs: int) -> float:
     http.get(path, params=params).raise_for_status()  # warm
     times = []
@@ -103,7 +137,7 @@ def failcast_figures(url: str, pid: int, size: int, runs: int, now_ms: int) -> l
     key = api_key(url, email=f"query-{size}@example.com")
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=300) as http:
-        for body in write_requests(size, now_ms):
+        for body in [history_request(now_ms), *write_requests(size, now_ms)]:
             response = http.post("/api/v1/prometheus/write", content=body, headers=WRITE_HEADERS)
             response.raise_for_status()
             assert response.headers.get("x-failcast-dropped") in (None, "0"), response.headers
@@ -114,6 +148,7 @@ def failcast_figures(url: str, pid: int, size: int, runs: int, now_ms: int) -> l
         ]
         metric = {"metric": METRIC, "selector": '{instance="i7"}', "start": str(now_ms / 1000 - 60)}
         figures.append(median_ms(http, "/api/v1/metrics", metric, runs))
+        figures.append(range_ms(http, "/prometheus/api/v1/query_range", now_ms, runs))
         return figures
 
 
@@ -158,9 +193,10 @@ def prometheus_figures(size: int, runs: int, now_ms: int) -> list[float]:
         prometheus(Path(tmp)) as url,
         httpx.Client(base_url=url, timeout=300) as http,
     ):
-        for body in write_requests(size, now_ms):
+        for body in [history_request(now_ms), *write_requests(size, now_ms)]:
             http.post("/api/v1/write", content=body, headers=WRITE_HEADERS).raise_for_status()
-        return [median_ms(http, "/api/v1" + path, params, runs) for _, path, params in QUERIES]
+        figures = [median_ms(http, "/api/v1" + path, params, runs) for _, path, params in QUERIES]
+        return [*figures, range_ms(http, "/api/v1/query_range", now_ms, runs)]
 
 
 def main() -> None:
@@ -188,20 +224,24 @@ def main() -> None:
             theirs[size] = prometheus_figures(size, args.runs, now_ms)
             print(size, "prometheus", [f"{f:.1f}" for f in theirs[size]], flush=True)
 
-    header = ["series", "engine", *(q[0] for q in QUERIES), "metric query"]
+    header = ["series", "engine", *(q[0] for q in QUERIES), "metric query", "24 h range"]
     rows: list[list[Any]] = []
     engine = "Failcast, PostgreSQL" if args.postgres else "Failcast, SQLite"
     for size in args.sizes:
         rows.append([f"{size:,}", engine, *(f"{f:.1f}" for f in ours[size])])
         if size in theirs:
-            rows.append([f"{size:,}", "Prometheus 2.42", *(f"{f:.1f}" for f in theirs[size]), "-"])
+            *labelled, ranged = (f"{f:.1f}" for f in theirs[size])
+            rows.append([f"{size:,}", "Prometheus 2.42", *labelled, "-", ranged])
     body = (
         "Median milliseconds per HTTP request, client included, warm, once the server's "
         "background work on the new series has settled; one metric of N series in an org of "
         "its own. *label values*: `/label/code/values` without `match[]`; "
         '*label names*: `/labels`; *one series*: `/series?match[]={instance="i7"}`; '
         '*selector*: `/series?match[]=http_requests_total{code="500",path=~"/v1/.*"}` '
-        '(N/15 series); *metric query*: `GET /api/v1/metrics?selector={instance="i7"}`. '
+        '(N/15 series); *metric query*: `GET /api/v1/metrics?selector={instance="i7"}`; '
+        '*24 h range*: `query_range` of `http_requests_total{instance="i7"}` over the last day '
+        "at a one-minute step (1,441 points; `i7` holds a day of one-minute samples, the "
+        "others one sample each), through each engine's Prometheus HTTP API. "
         "Prometheus holds the same series, written with remote write.\n\n" + table(header, rows)
     )
     print(body)

@@ -214,6 +214,9 @@ class Settings(BaseSettings):
     # inventing label sets must not slow ingest and background work for every other.
     max_series_per_org: int = Field(default=100_000, ge=1)
     max_new_series_per_minute: int = Field(default=10_000, ge=1)
+    # Anomaly and change score series that live scoring may create per org: a scored series
+    # or service gets one (a change-point detector a second); inputs past it go unscored.
+    max_score_series_per_org: int = Field(default=20_000, ge=0)
 
     # Periodic background jobs (simulator ticks, scoring, evaluation, rollups) on timers;
     # off, only explicitly submitted tasks run.

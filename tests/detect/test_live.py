@@ -234,6 +234,39 @@ async def test_a_run_is_bounded_and_the_backlog_drains_over_later_runs(
     assert a == b  # chunked reads change nothing
 
 
+async def test_score_series_stop_at_the_org_cap_and_other_orgs_are_scored(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    values = cpu_values()
+    for service in ("a", "b", "c"):
+        await ingest(client, api_key, values[:200], service=service)
+    other = await register(client, "other-scores@example.com", "Other")
+    await ingest(client, await create_api_key(client, other), values[:200], service="x")
+    live = LiveScoring(app.state.db, LiveConfig(max_score_series=2, service_detector=None))
+    end = START_MS + N * MINUTE_MS
+
+    async def score_series(org_id: int) -> list[str]:
+        async with app.state.db.session() as session:
+            rows = await session.execute(
+                select(Service.name)
+                .join(Series, Series.service_id == Service.id)
+                .where(Series.org_id == org_id, Series.metric == "anomaly_score")
+                .order_by(Service.name)
+            )
+            return list(rows.scalars())
+
+    first = await live.run_org(account.org_id, end)
+    await ingest(client, api_key, values, service="c")
+    await live.run_org(account.org_id, end)
+    assert first.detectors == 2
+    assert await score_series(account.org_id) == ["a", "b"]  # "c" waits for room
+    assert (await live.run_org(other.org_id, end)).detectors == 1
+    assert await score_series(other.org_id) == ["x"]
+    # The default cap comes from the settings.
+    default = LiveScoring(app.state.db).config.max_score_series
+    assert default == Settings().max_score_series_per_org
+
+
 async def test_a_changed_detector_configuration_resets_the_state(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:

@@ -4,12 +4,13 @@ the condition that no cursor moved (step 3)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.detect.base import State
@@ -30,6 +31,8 @@ from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series
 from failcast.store.samples import Aggregation, SampleRow, read_range, write_samples
 from failcast.store.series import create_series
+
+log = logging.getLogger("failcast.detect")
 
 HOUR_MS = 3_600_000
 Points = list[tuple[int, float]]
@@ -101,6 +104,9 @@ class LiveConfig:
     initial_lookback_ms: int = 24 * HOUR_MS
     # A service-wide vector over more series than this is not worth its covariance matrix.
     max_service_series: int = 40
+    # Score series the org may hold: detectors without one yet start only while there is
+    # room (derived series count against the store like any other); None: no cap.
+    max_score_series: int | None = None
 
 
 async def read_work(
@@ -158,6 +164,8 @@ async def read_work(
                         saved_by_service.get(service_id),
                     )
                 )
+    if cfg.max_score_series is not None:
+        work = await _within_score_cap(session, org_id, work, cfg.max_score_series)
     oldest = datetime.min.replace(tzinfo=UTC)
     work.sort(key=lambda w: (w.saved.scored_at if w.saved else oldest, w.key))
     budget = cfg.max_points
@@ -198,6 +206,31 @@ async def _points(
         session, [series_id], start, now + 1, step_ms=None, agg=Aggregation.avg, limit=limit
     )
     return [(p.ts, p.value) for p in found[series_id]]
+
+
+async def _within_score_cap(
+    session: AsyncSession, org_id: int, work: list[Work], cap: int
+) -> list[Work]:
+    """The work that creates no more score series than the org has room for: every detector
+    that has its series already, then new ones in a stable order while room is left."""
+    held = await session.scalar(
+        select(func.count())
+        .select_from(Series)
+        .where(Series.org_id == org_id, Series.metric.in_(SCORE_METRICS))
+    )
+    room = cap - int(held or 0)
+    fresh = sorted((w for w in work if w.saved is None), key=lambda w: w.key)
+    if len(fresh) <= room:
+        return work
+    admitted = {id(w) for w in fresh[: max(0, room)]}
+    log.warning(
+        "org %s holds %s score series of at most %s: %s series or services go unscored",
+        org_id,
+        held,
+        cap,
+        len(fresh) - len(admitted),
+    )
+    return [w for w in work if w.saved is not None or id(w) in admitted]
 
 
 async def _score_series(

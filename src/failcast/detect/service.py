@@ -55,7 +55,9 @@ class LiveScoring:
 
     def __init__(self, database: Database, config: LiveConfig | None = None) -> None:
         self.database = database
-        self.config = config or LiveConfig()
+        self.config = config or LiveConfig(
+            max_score_series=database.settings.max_score_series_per_org
+        )
         # The newest anomaly score of each detector this process stored, to tell a score that
         # rises past the alarm threshold from one that stays past it. After a restart an
         # anomaly still under way counts as rising once.
