@@ -9,6 +9,10 @@ import httpx
 from _helpers import series_points, write_body
 from factories import Account, bearer, create_api_key
 
+from failcast.ingest.schemas import IngestLimits
+from failcast.integrations.remote_write import write_request_samples
+from failcast.proto import remote_pb2
+
 WRITE = "/api/v1/prometheus/write"
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"}
 # Prometheus marks a series that disappeared with this exact NaN bit pattern.
@@ -133,3 +137,22 @@ async def test_a_write_larger_than_one_batch_is_stored_whole(
     assert response.status_code == 204
     stats = (await client.get("/api/v1/stats", headers=bearer(api_key))).json()
     assert stats["samples"] == 12_000 and stats["series"] == 120
+
+
+def test_a_label_set_is_mapped_anew_for_other_limits_or_another_default_service() -> None:
+    now = int(time.time() * 1000)
+    request = remote_pb2.WriteRequest()
+    series = request.timeseries.add()
+    for name, value in (("__name__", "up"), ("zone", "a" * 40)):
+        series.labels.add(name=name, value=value)
+    series.samples.add(timestamp=now, value=1.0)
+    roomy = IngestLimits(8, 64, 1000, now - 60_000, now + 60_000)
+    strict = IngestLimits(8, 16, 1000, now - 60_000, now + 60_000)
+    for _ in range(2):  # the second time, from the cache
+        kept = write_request_samples(request, roomy, "alpha")
+        assert [(s.service, s.metric, s.labels) for s in kept.samples] == [
+            ("alpha", "up", {"zone": "a" * 40})
+        ]
+        assert write_request_samples(request, roomy, "beta").samples[0].service == "beta"
+        refused = write_request_samples(request, strict, "alpha")
+        assert (len(refused), refused.dropped_total) == (0, 1)

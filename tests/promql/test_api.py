@@ -4,11 +4,17 @@ with an API key, Prometheus' answer and error shapes, metric and label listing."
 from __future__ import annotations
 
 import base64
+import math
 import time
 
 import httpx
+import numpy as np
 import pytest
 from factories import Account, bearer, create_api_key, register
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from failcast.promql.endpoints import format_number
 
 NOW = int(time.time()) // 60 * 60
 
@@ -182,3 +188,16 @@ async def test_people_can_query_with_their_session_token(
         headers=account.headers,
     )
     assert response.json()["data"]["result"][0]["value"][1] == "2"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_values_are_written_as_prometheus_writes_them(value: float) -> None:
+    if value != value:
+        expected = "NaN"
+    elif value in (math.inf, -math.inf):
+        expected = "+Inf" if value > 0 else "-Inf"
+    else:
+        expected = np.format_float_positional(value, unique=True, trim="-")
+    assert format_number(value) == expected
+    assert value != value or float(format_number(value)) == value

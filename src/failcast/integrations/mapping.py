@@ -104,18 +104,36 @@ class SampleSink:
         values: list[float],
     ) -> None:
         """Add one series' points as a column of times and one of values."""
+        key = self.series_key(labels) if service and metric else None
+        self.add_mapped((service, metric, labels, key), ts, values)
+
+    def add_mapped(
+        self,
+        series: tuple[str | None, str | None, dict[str, str], str | None],
+        ts: list[int],
+        values: list[float],
+    ) -> None:
+        """Add the points of a series already mapped to (service, metric, labels, key), the
+        key None when the label set breaks a limit."""
         if not ts:
             return
-        key = self.series_key(labels) if service and metric else None
+        service, metric, labels, key = series
         if service is None or metric is None or key is None:
             self.dropped[DropReason.invalid_series] += len(ts)
             return
-        earliest, latest = self.limits.earliest_ms, self.limits.latest_ms
-        total = sum(values)
-        if not (total - total == 0 and min(ts) >= earliest and max(ts) <= latest):
-            ts, values = self._keep(ts, values, earliest, latest)
-            if not ts:
-                return
+        if len(ts) == 1:
+            value = values[0]
+            if not (
+                value - value == 0 and self.limits.earliest_ms <= ts[0] <= self.limits.latest_ms
+            ):
+                ts, values = self._keep(ts, values, self.limits.earliest_ms, self.limits.latest_ms)
+        else:
+            earliest, latest = self.limits.earliest_ms, self.limits.latest_ms
+            total = sum(values)
+            if not (total - total == 0 and min(ts) >= earliest and max(ts) <= latest):
+                ts, values = self._keep(ts, values, earliest, latest)
+        if not ts:
+            return
         batch = self.batch
         position = batch.position((service, metric, key), labels)
         batch.index.extend([position] * len(ts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cramjam
 from google.protobuf.message import DecodeError
 
+from failcast.ingest.cache import Lru
 from failcast.ingest.schemas import IngestLimits
 from failcast.integrations.mapping import (
     DEFAULT_SERVICE,
@@ -56,27 +57,46 @@ def decode_write_request(body: bytes, max_bytes: int) -> remote_pb2.WriteRequest
     return request
 
 
+# A series as it is mapped: (service, metric, labels, labels key); key None when it breaks a
+# limit. One entry per label set as senders send it, for the limits it was mapped under.
+Mapped = tuple[str | None, str | None, dict[str, str], str | None]
+# Label sets a remote write sends again and again (every scrape of every target): mapping
+# one (names sanitised, service chosen, key encoded) costs more than storing its sample.
+_MAPPED: Lru[tuple[object, ...], Mapped] = Lru(100_000)
+
+
+def map_series(
+    names: dict[str, str], sink: SampleSink, default_service: str = DEFAULT_SERVICE
+) -> Mapped:
+    """Service, metric, labels and labels key of a remote write series' label set."""
+    labels = dict(names)
+    metric = metric_name(labels.pop("__name__", ""))
+    job = labels.pop("job", "")
+    service_label = labels.pop("service", "")
+    service = service_name(service_label or job or default_service)
+    if service_label and job:
+        # Both present: the service label names the service; the job stays visible.
+        labels["job"] = job
+    key = sink.series_key(labels) if service and metric else None
+    return service, metric, labels, key
+
+
 def write_request_samples(
     request: remote_pb2.WriteRequest, limits: IngestLimits, default_service: str = DEFAULT_SERVICE
 ) -> SampleSink:
     """Samples of every series, with the dropped ones counted by reason."""
     sink = SampleSink(limits)
+    context = (default_service, limits.max_labels, limits.max_label_value_length)
     for series in request.timeseries:
-        labels = {label.name: label.value for label in series.labels}
-        metric = metric_name(labels.pop("__name__", ""))
-        job = labels.pop("job", "")
-        service_label = labels.pop("service", "")
-        service = service_name(service_label or job or default_service)
-        if service_label and job:
-            # Both present: the service label names the service; the job stays visible.
-            labels["job"] = job
+        pairs = [(label.name, label.value) for label in series.labels]
+        raw = (context, *pairs)
+        mapped = _MAPPED.get(raw)
+        if mapped is None:
+            mapped = map_series(dict(pairs), sink, default_service)
+            _MAPPED.put(raw, mapped)
         samples = series.samples
-        sink.add_columns(
-            service,
-            metric,
-            labels,
-            [sample.timestamp for sample in samples],
-            [sample.value for sample in samples],
+        sink.add_mapped(
+            mapped, [sample.timestamp for sample in samples], [sample.value for sample in samples]
         )
     return sink
 

@@ -94,12 +94,17 @@ def _step(text: str | None) -> int:
     return step
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
+    """A sample value as Prometheus writes it: the shortest digits that read back exactly,
+    never an exponent (Go's `strconv.FormatFloat(v, 'f', -1, 64)`)."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return np.format_float_positional(value, unique=True, trim="-")
+    text = repr(value)  # the same shortest digits, a hundred times cheaper than numpy's
+    if "e" in text:
+        return np.format_float_positional(value, unique=True, trim="-")
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _matrix(value: expr.Value, steps: np.ndarray) -> dict[str, Any]:
@@ -110,7 +115,9 @@ def _matrix(value: expr.Value, steps: np.ndarray) -> dict[str, Any]:
         rows = list(zip(value.labels, value.values, strict=True))
     result: list[dict[str, Any]] = []
     for labels, row in rows:
-        points = [[t, _number(v)] for t, v in zip(seconds, row.tolist(), strict=True) if v == v]
+        points = [
+            [t, format_number(v)] for t, v in zip(seconds, row.tolist(), strict=True) if v == v
+        ]
         if points:
             result.append({"metric": labels, "values": points})
     result.sort(key=lambda r: sorted(dict(r["metric"]).items()))
@@ -120,10 +127,10 @@ def _matrix(value: expr.Value, steps: np.ndarray) -> dict[str, Any]:
 def _instant(value: expr.Value, at: int) -> dict[str, Any]:
     t = at / 1000.0
     if isinstance(value, Scalar):
-        return {"resultType": "scalar", "result": [t, _number(float(value.values[0]))]}
+        return {"resultType": "scalar", "result": [t, format_number(float(value.values[0]))]}
     assert isinstance(value, Vector)
     result = [
-        {"metric": labels, "value": [t, _number(float(row[0]))]}
+        {"metric": labels, "value": [t, format_number(float(row[0]))]}
         for labels, row in zip(value.labels, value.values, strict=True)
         if row[0] == row[0]
     ]
