@@ -76,18 +76,32 @@ def server_process(
     env = os.environ | BENCH_ENV | {"FAILCAST_DATA_DIR": str(data_dir)} | (settings or {})
     if database_url:
         env["FAILCAST_DATABASE_URL"] = database_url
-    process = subprocess.Popen(
-        [sys.executable, "-m", "failcast.cli", "up", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # The server's log goes to a file beside its data: a pipe nobody reads would fill and
+    # stall the server, and the log is what explains a failed run.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "server.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "failcast.cli",
+                "up",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "exited")
+                raise RuntimeError(log.read_text(errors="replace")[-5000:] or "exited")
             try:
                 if httpx.get(url + "/ready", timeout=1).status_code == 200:
                     break

@@ -61,7 +61,7 @@ def body(labels: list[bytes], first: int, at_ms: int, point: int) -> bytes:
 
 
 def directory_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.suffix != ".log")
 
 
 def median_ms(http: httpx.Client, path: str, params: dict[str, str], runs: int) -> float:
@@ -135,6 +135,8 @@ def main() -> None:
                         answer = http.post(write_url, content=payload, headers=HEADERS | headers)
                         spent[name] += time.perf_counter() - started
                         if answer.status_code >= 300:
+                            log = fc_dir / "server.log"
+                            print(log.read_text(errors="replace")[-8000:] if log.exists() else "")
                             raise RuntimeError(f"{name}: {answer.status_code} {answer.text[:300]}")
                     sent += len(part)
                     progress.update(task, completed=sent)

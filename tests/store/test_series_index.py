@@ -23,6 +23,7 @@ from failcast.store.series import (
     label_values,
     metric_names,
     select_series,
+    series_by_key,
     series_ids,
 )
 
@@ -254,6 +255,35 @@ async def test_selection_reads_the_index_not_the_whole_metric(
     if not settings.is_sqlite:
         pytest.skip("query plans are checked on SQLite, whose planner needs no statistics")
     org_id = await _many(app, 50)
+
+    async def choose(session: AsyncSession) -> None:
+        await series_ids(session, org_id, parse_selector(selector))
+
+    await _assert_no_scans(app, choose)
+
+
+async def test_series_are_found_by_key_through_the_index(app: FastAPI, settings: Settings) -> None:
+    await _many(app, 50)
+    async with app.state.db.session() as session:
+        rows = (
+            await session.execute(select(Series.service_id, Series.labels_key, Series.id))
+        ).all()
+    wanted = [(service_id, "up", key) for service_id, key, _ in rows[:7]]
+    missing = [(rows[0][0], "up", "[]"), (rows[0][0], "down", rows[0][1])]
+    async with app.state.db.session() as session:
+        found = await series_by_key(session, wanted + missing)
+    assert found == {triple: row[2] for triple, row in zip(wanted, rows, strict=False)}
+    if not settings.is_sqlite:
+        return
+
+    async def lookup(session: AsyncSession) -> None:
+        await series_by_key(session, wanted)
+
+    await _assert_no_scans(app, lookup)
+
+
+async def _assert_no_scans(app: FastAPI, run: Any) -> None:
+    """Every query `run(session)` makes reads an index, none scans a catalogue table."""
     statements: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -264,7 +294,7 @@ async def test_selection_reads_the_index_not_the_whole_metric(
     event.listen(engine, "before_cursor_execute", record)
     try:
         async with app.state.db.session() as session:
-            await series_ids(session, org_id, parse_selector(selector))
+            await run(session)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert statements

@@ -15,9 +15,10 @@ app's database records the new and changed rows of each flush, and they are publ
 the transaction commits, so nothing rolled back is announced and no writer has to remember
 to publish. Samples are written in bulk past the ORM, so the ingest path `stage`s its counts.
 Health is computed, not stored: after an org's ingest it is recomputed (at most once per
-`health_seconds`, and once more after the last ingest of a burst) and the services whose
-score or status moved are published. The services whose status moved from a known one are
-also handed to the `status_listeners` (early re-scoring of predictions listens).
+`health_seconds`, or per nine times as long as the last computation took, and once more
+after the last ingest of a burst) and the services whose score or status moved are published.
+The services whose status moved from a known one are also handed to the `status_listeners`
+(early re-scoring of predictions listens).
 
 The simulator publishes its ticks to the same topic:
 
@@ -185,6 +186,10 @@ class ServiceStatus:
     status: str
 
 
+# Between two health computations of an org, at least this many times as long as the last
+# one took.
+HEALTH_IDLE_FACTOR = 9
+
 # The org's service statuses at a time; the health domain provides it (live knows no scoring).
 HealthReader = Callable[[AsyncSession, int, int], Awaitable[list[ServiceStatus]]]
 
@@ -253,11 +258,15 @@ class LivePublisher:
         try:
             while org_id in self._health_due:
                 self._health_due.discard(org_id)
+                started = time.perf_counter()
                 try:
                     await self.check_health(org_id)
                 except Exception:
                     log.warning("live health not computed", exc_info=True)
-                await asyncio.sleep(self.health_seconds)
+                # An org whose health takes long to compute (many series) has it computed
+                # less often: at most a tenth of the time goes to it while ingest goes on.
+                spent = time.perf_counter() - started
+                await asyncio.sleep(max(self.health_seconds, HEALTH_IDLE_FACTOR * spent))
         finally:
             del self._health_tasks[org_id]
 

@@ -14,7 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    column,
+    exists,
+    func,
+    select,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -99,9 +110,26 @@ async def series_by_key(
     """Ids of existing series by (service id, metric, labels key)."""
     found: dict[tuple[int, str, str], int] = {}
     for chunk in _chunks(sorted(set(triples))):
+        # Joined to a list of values, not `(a, b, c) IN (...)`: SQLite scans the whole table
+        # for a list of row values, and looks each row of a VALUES list up in the key's index.
+        wanted = (
+            values(
+                column("service_id", Integer),
+                column("metric", String),
+                column("labels_key", String),
+                name="wanted",
+            )
+            .data(list(chunk))
+            .cte("wanted")
+        )
         rows = await session.execute(
-            select(Series.service_id, Series.metric, Series.labels_key, Series.id).where(
-                tuple_(Series.service_id, Series.metric, Series.labels_key).in_(chunk)
+            select(Series.service_id, Series.metric, Series.labels_key, Series.id).join(
+                wanted,
+                and_(
+                    Series.service_id == wanted.c.service_id,
+                    Series.metric == wanted.c.metric,
+                    Series.labels_key == wanted.c.labels_key,
+                ),
             )
         )
         for service_id, metric, key, series_id in rows:
