@@ -21,6 +21,8 @@ BENCH_ENV = {
     "FAILCAST_LOG_LEVEL": "WARNING",
     "FAILCAST_ARGON2_TIME_COST": "1",
     "FAILCAST_ARGON2_MEMORY_COST": "1024",
+    # Log lines reach the log file as they are written, not when a buffer fills.
+    "PYTHONUNBUFFERED": "1",
 }
 
 
@@ -76,8 +78,8 @@ def server_process(
     env = os.environ | BENCH_ENV | {"FAILCAST_DATA_DIR": str(data_dir)} | (settings or {})
     if database_url:
         env["FAILCAST_DATABASE_URL"] = database_url
-    # The server's log goes to a file beside its data: a pipe nobody reads would fill and
-    # stall the server, and the log is what explains a failed run.
+    # The server's output (its log is JSON lines on stdout) goes to a file beside its data:
+    # a pipe nobody reads would fill and stall the server, and the log explains a failed run.
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "server.log"
     with log.open("ab") as stderr:
@@ -93,7 +95,7 @@ def server_process(
                 str(port),
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=stderr,
             stderr=stderr,
         )
     url = f"http://127.0.0.1:{port}"

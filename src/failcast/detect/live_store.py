@@ -5,6 +5,7 @@ the condition that no cursor moved (step 3)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ from failcast.store.samples import Aggregation, SampleRow, read_range, write_sam
 from failcast.store.series import create_series
 
 log = logging.getLogger("failcast.detect")
+# An org held at its score series cap is named in the log once in this long.
+CAP_WARNING_SECONDS = 3600.0
+_cap_warned: dict[int, float] = {}
 
 HOUR_MS = 3_600_000
 Points = list[tuple[int, float]]
@@ -223,13 +227,16 @@ async def _within_score_cap(
     if len(fresh) <= room:
         return work
     admitted = {id(w) for w in fresh[: max(0, room)]}
-    log.warning(
-        "org %s holds %s score series of at most %s: %s series or services go unscored",
-        org_id,
-        held,
-        cap,
-        len(fresh) - len(admitted),
-    )
+    now = time.monotonic()
+    if now - _cap_warned.get(org_id, -CAP_WARNING_SECONDS) >= CAP_WARNING_SECONDS:
+        _cap_warned[org_id] = now
+        log.warning(
+            "org %s holds %s score series of at most %s: %s series or services go unscored",
+            org_id,
+            held,
+            cap,
+            len(fresh) - len(admitted),
+        )
     return [w for w in work if w.saved is not None or id(w) in admitted]
 
 
