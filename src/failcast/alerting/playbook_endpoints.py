@@ -45,7 +45,7 @@ async def set_playbook(
         session.add(row)
     row.steps = body.steps
     row.updated_at = utcnow()
-    await session.commit()
+    await session.flush()
     return PlaybookOut(incident_type=incident_type, steps=body.steps, customised=True)
 
 
@@ -60,6 +60,6 @@ async def reset_playbook(
             MitigationPlaybook.incident_type == incident_type.value,
         )
     )
-    await session.commit()
+    await session.flush()
     steps = alert_context.default_playbooks()[incident_type.value]
     return PlaybookOut(incident_type=incident_type, steps=steps, customised=False)
