@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, HTTPException
-from sqlalchemy import select
+from sqlalchemy import event, select
 from starlette.types import Message, Receive, Scope, Send
 
 from failcast.db.engine import Database
-from failcast.db.transactions import after_commit, keep_on_error, session_scope
+from failcast.db.transactions import after_commit, keep_on_error, release, session_scope
 from failcast.deps import SessionDep
 from failcast.errors import Conflict, ValidationFailed
 from failcast.models import Organization
@@ -33,6 +33,10 @@ async def stored(database: Database, slug: str) -> bool:
     return found is not None
 
 
+def refuse_commit(_session: Any) -> None:
+    raise RuntimeError("the store refused the commit")
+
+
 def add_routes(app: FastAPI, calls: list[str]) -> None:
     router = APIRouter()
 
@@ -46,7 +50,9 @@ def add_routes(app: FastAPI, calls: list[str]) -> None:
             calls.append(slug)
 
         after_commit(session, committed)
-        if fail:
+        if fail == "commit":
+            event.listen(session.sync_session, "before_commit", refuse_commit)
+        elif fail:
             raise FAILURES[fail]
         return {"id": org.id}
 
@@ -88,7 +94,8 @@ async def test_a_write_is_committed_before_the_answer_is_sent(
 
 
 @pytest.mark.parametrize(
-    ("fail", "code"), [("conflict", 409), ("invalid", 422), ("http", 418), ("crash", 500)]
+    ("fail", "code"),
+    [("conflict", 409), ("invalid", 422), ("http", 418), ("crash", 500), ("commit", 500)],
 )
 async def test_an_error_after_a_flush_leaves_nothing_stored(
     app: FastAPI,
@@ -127,6 +134,26 @@ async def test_session_scope_commits_on_success_and_rolls_back_on_error(app: Fas
             raise RuntimeError("boom")
     assert not await stored(database, "gone")
     assert calls == ["ran"]
+
+
+async def test_release_commits_mid_way_and_runs_the_callbacks_so_far(app: FastAPI) -> None:
+    database: Database = app.state.db
+    calls: list[str] = []
+
+    async def note() -> None:
+        calls.append("released")
+
+    with pytest.raises(RuntimeError):
+        async with session_scope(database) as session:
+            session.add(Organization(name="chunk", slug="chunk"))
+            after_commit(session, note)
+            await release(session, "a chunk of a bulk write")
+            assert calls == ["released"]
+            session.add(Organization(name="later", slug="later"))
+            await session.flush()
+            raise RuntimeError("a later chunk fails")
+    assert await stored(database, "chunk")
+    assert not await stored(database, "later")
 
 
 async def test_keep_on_error_commits_before_the_error_goes_on(app: FastAPI) -> None:
