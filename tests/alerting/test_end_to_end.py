@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
 from failcast.chaos import Fleet
+from failcast.db.transactions import session_scope
 from failcast.notify.notifier import Notifier
 
 # The real local receivers live with the notification tests; appended, so nothing is shadowed.
@@ -120,7 +121,7 @@ class Stack:
 
     async def tick(self, minute: float) -> None:
         """Evaluate the rules and flush notifications at fleet minute `minute`."""
-        async with self.app.state.db.session() as session:
+        async with session_scope(self.app.state.db) as session:
             await evaluate_org(
                 session, self.account.org_id, at(minute), topology=self.app.state.topology
             )

@@ -23,6 +23,7 @@ from failcast.alerting import evaluate_org
 from failcast.app import create_app
 from failcast.cli import app as cli
 from failcast.config import Settings
+from failcast.db.transactions import session_scope
 from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
 from failcast.detect.live_store import LiveConfig
 from failcast.detect.service import LiveScoring
@@ -93,20 +94,20 @@ async def scores(
 
 async def evaluate(app: FastAPI, account: Account, at: float) -> list[dict[str, Any]]:
     """Evaluate the org's alert rules at `at` (Unix seconds); the firing alerts."""
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         report = await evaluate_org(
             session,
             account.org_id,
             datetime.fromtimestamp(at, UTC),
             signals=app.state.alert_signals,
         )
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         rows = await session.scalars(select(Alert).where(Alert.id.in_(report.fired)))
         return [{"labels": a.labels, "service": a.service} for a in rows]
 
 
 async def sample_count(app: FastAPI) -> int:
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         count = await session.scalar(
             select(func.count())
             .select_from(Sample)
@@ -174,7 +175,7 @@ async def test_a_service_whose_anomaly_score_rises_past_the_alarm_is_rescored(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
     await ingest(client, api_key, cpu_values())
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         api = await session.scalar(select(Service.id).where(Service.name == "api"))
     rescorer = RecordingRescorer()
     app.state.rescorer = rescorer
@@ -203,7 +204,7 @@ async def test_running_again_without_new_data_scores_nothing(
     assert (again.detectors, again.points) == (0, 0)
     assert await sample_count(app) == stored
     # The anomaly_score series are never scored themselves.
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         states = list(await session.scalars(select(DetectorState)))
     assert len(states) == 1
     assert states[0].cursor_ts == START_MS + 199 * MINUTE_MS
@@ -279,7 +280,7 @@ async def test_a_changed_detector_configuration_resets_the_state(
     await ingest(client, api_key, values)
     report = await live.run_org(account.org_id, end)
     assert (report.points, report.resets) == (N - 200, 1)
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         state = await session.scalar(select(DetectorState))
     assert state is not None
     assert state.version == spec_version(changed)

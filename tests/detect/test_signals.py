@@ -13,6 +13,7 @@ from factories import Account, bearer, register
 from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
+from failcast.db.transactions import session_scope
 
 HOUR = 3600.0
 NOW = float(int(time.time()))
@@ -184,7 +185,7 @@ async def test_drift_and_forecast_breach_rules_fire_from_the_registered_signals(
     await add_rule(
         client, account, kind="threshold", name="memory-high", metric="memory_pct", value=90
     )
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         await evaluate_org(
             session, account.org_id, datetime.fromtimestamp(NOW, UTC),
             signals=app.state.alert_signals,
@@ -220,7 +221,7 @@ async def test_a_drift_rule_compares_its_threshold_with_the_statistic_it_names(
         client, account, kind="drift", name="ks", feature="amount", statistic="ks",
         above=ks - 0.01,
     )  # fmt: skip
-    async with app.state.db.session() as session:
+    async with session_scope(app.state.db) as session:
         await evaluate_org(
             session, account.org_id, datetime.fromtimestamp(NOW, UTC),
             signals=app.state.alert_signals,

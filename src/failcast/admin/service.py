@@ -119,7 +119,7 @@ async def set_active(
             f"user:{user.id}",
             {"email": user.email},
         )
-        await session.commit()
+        await session.flush()
     return user, await _org_count(session, user.id)
 
 
@@ -140,7 +140,7 @@ async def set_plan(
             {"from": org.plan, "to": plan},
         )
         org.plan = plan
-        await session.commit()
+        await session.flush()
     members = await session.scalar(
         select(func.count()).select_from(Membership).where(Membership.org_id == org.id)
     )

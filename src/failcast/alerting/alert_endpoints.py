@@ -108,7 +108,7 @@ async def acknowledge_alert(
     """Acknowledge a firing alert: its repeats stop; it still resolves on its own."""
     alert = await _alert(session, principal, alert_id)
     lifecycle.acknowledge(session, alert, lifecycle.actor_of(principal), utcnow())
-    await session.commit()
+    await session.flush()
     return await _detail(session, alert)
 
 
@@ -118,7 +118,7 @@ async def assign_alert(
 ) -> AlertDetail:
     alert = await _alert(session, principal, alert_id)
     lifecycle.assign(session, alert, body.assignee, lifecycle.actor_of(principal), utcnow())
-    await session.commit()
+    await session.flush()
     return await _detail(session, alert)
 
 
@@ -128,7 +128,7 @@ async def comment_alert(
 ) -> AlertDetail:
     alert = await _alert(session, principal, alert_id)
     lifecycle.comment(session, alert, body.text, lifecycle.actor_of(principal), utcnow())
-    await session.commit()
+    await session.flush()
     return await _detail(session, alert)
 
 
@@ -145,7 +145,7 @@ async def resolve_alert(
     alert = await _alert(session, principal, alert_id)
     message = body.message if body else ""
     lifecycle.resolve(session, alert, lifecycle.actor_of(principal), utcnow(), message)
-    await session.commit()
+    await session.flush()
     return await _detail(session, alert)
 
 
@@ -170,5 +170,5 @@ async def record_incident(
         root_cause_service=body.root_cause_service,
         title=body.title,
     )
-    await session.commit()
+    await session.flush()
     return await _detail(session, alert)

@@ -11,9 +11,10 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.base import utcnow
 from failcast.models import Incident, MitigationPlaybook
 from failcast.models.incident import IncidentType
 
@@ -41,6 +42,35 @@ async def playbooks(session: AsyncSession, org_id: int) -> dict[str, tuple[list[
         kind: (list(custom[kind]), True) if kind in custom else (steps, False)
         for kind, steps in default_playbooks().items()
     }
+
+
+async def set_playbook(
+    session: AsyncSession, org_id: int, incident_type: str, steps: list[str]
+) -> MitigationPlaybook:
+    """Store the org's own steps for one incident type."""
+    row = await session.scalar(
+        select(MitigationPlaybook).where(
+            MitigationPlaybook.org_id == org_id,
+            MitigationPlaybook.incident_type == incident_type,
+        )
+    )
+    if row is None:
+        row = MitigationPlaybook(org_id=org_id, incident_type=incident_type)
+        session.add(row)
+    row.steps = steps
+    row.updated_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def reset_playbook(session: AsyncSession, org_id: int, incident_type: str) -> None:
+    """Drop the org's own steps for one incident type: the shipped ones apply again."""
+    await session.execute(
+        delete(MitigationPlaybook).where(
+            MitigationPlaybook.org_id == org_id,
+            MitigationPlaybook.incident_type == incident_type,
+        )
+    )
 
 
 async def recommendations(session: AsyncSession, org_id: int, incident_type: str) -> list[str]:

@@ -355,7 +355,7 @@ async def evaluate_org(
             select(Alert).where(Alert.org_id == org_id, Alert.state.in_(ACTIVE_STATES))
         )
         await suppression.apply(session, org_id, now, list(active), topology)
-        await session.commit()
+        await session.flush()
     except BaseException:
         await session.rollback()
         raise

@@ -202,7 +202,7 @@ async def put_topology(
     else:
         spec = load_topology_yaml(await read_text(request, settings.max_body_bytes))
     await topology_store.save(session, principal.org_id, spec)
-    await session.commit()
+    await session.flush()
     return await topology_store.load(session, principal.org_id)
 
 

@@ -183,7 +183,7 @@ async def store_batch(
             stored.append(
                 await upsert(session, org_id, item, details=extra, service_id=ids[item.service])
             )
-        await session.commit()
+        await session.flush()
     except BaseException:
         await session.rollback()
         raise

@@ -40,7 +40,7 @@ async def create_window(
     """Planned work: the service's alerts are suppressed between the two times."""
     window = MaintenanceWindow(org_id=principal.org_id, created_at=utcnow(), **body.model_dump())
     session.add(window)
-    await session.commit()
+    await session.flush()
     return MaintenanceOut.model_validate(window)
 
 
@@ -54,5 +54,5 @@ async def delete_window(window_id: PathId, principal: CanWrite, session: Session
         session, MaintenanceWindow, principal.org_id, window_id, "maintenance window"
     )
     await session.delete(window)
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

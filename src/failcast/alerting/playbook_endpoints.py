@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import delete, select
 
 from failcast.alerting import context as alert_context
 from failcast.alerting.schemas import (
@@ -11,9 +10,7 @@ from failcast.alerting.schemas import (
     PlaybookOut,
 )
 from failcast.auth.principal import CanRead, CanWrite
-from failcast.db.base import utcnow
 from failcast.deps import SessionDep
-from failcast.models import MitigationPlaybook
 from failcast.models.incident import IncidentType
 
 playbooks = APIRouter(prefix="/playbooks", tags=["alerting"])
@@ -34,18 +31,7 @@ async def set_playbook(
     incident_type: IncidentType, body: PlaybookIn, principal: CanWrite, session: SessionDep
 ) -> PlaybookOut:
     """Replace the org's steps for one incident type; new alerts recommend them."""
-    row = await session.scalar(
-        select(MitigationPlaybook).where(
-            MitigationPlaybook.org_id == principal.org_id,
-            MitigationPlaybook.incident_type == incident_type.value,
-        )
-    )
-    if row is None:
-        row = MitigationPlaybook(org_id=principal.org_id, incident_type=incident_type.value)
-        session.add(row)
-    row.steps = body.steps
-    row.updated_at = utcnow()
-    await session.commit()
+    await alert_context.set_playbook(session, principal.org_id, incident_type.value, body.steps)
     return PlaybookOut(incident_type=incident_type, steps=body.steps, customised=True)
 
 
@@ -54,12 +40,6 @@ async def reset_playbook(
     incident_type: IncidentType, principal: CanWrite, session: SessionDep
 ) -> PlaybookOut:
     """Go back to the shipped steps for one incident type."""
-    await session.execute(
-        delete(MitigationPlaybook).where(
-            MitigationPlaybook.org_id == principal.org_id,
-            MitigationPlaybook.incident_type == incident_type.value,
-        )
-    )
-    await session.commit()
+    await alert_context.reset_playbook(session, principal.org_id, incident_type.value)
     steps = alert_context.default_playbooks()[incident_type.value]
     return PlaybookOut(incident_type=incident_type, steps=steps, customised=False)

@@ -77,7 +77,7 @@ async def create_rule(body: RuleSpec, principal: CanWrite, session: SessionDep) 
     rule = AlertRule(org_id=principal.org_id, created_at=utcnow())
     _apply(rule, body)
     session.add(rule)
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)
 
 
@@ -112,7 +112,7 @@ async def import_rules(
         await session.flush()
         if not spec.enabled:
             await _resolve_open_alerts(session, rule, "rule disabled")
-    await session.commit()
+    await session.flush()
     return RuleImportResult(created=created, updated=updated)
 
 
@@ -136,7 +136,7 @@ async def replace_rule(
     _apply(rule, body)
     if not body.enabled:
         await _resolve_open_alerts(session, rule, "rule disabled")
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)
 
 
@@ -148,5 +148,5 @@ async def delete_rule(rule_id: PathId, principal: CanWrite, session: SessionDep)
     rule = await get_owned(session, AlertRule, principal.org_id, rule_id, "rule")
     await _resolve_open_alerts(session, rule, "rule deleted")
     await session.delete(rule)
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

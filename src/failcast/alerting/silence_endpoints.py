@@ -76,7 +76,7 @@ async def create_silence(body: SilenceIn, principal: CanWrite, session: SessionD
         created_at=now,
     )
     session.add(silence)
-    await session.commit()
+    await session.flush()
     return _silence_out(silence, now)
 
 
@@ -100,7 +100,7 @@ async def update_silence(
         milliseconds=duration_ms(body.duration or "0s")
     )
     silence.comment = body.comment
-    await session.commit()
+    await session.flush()
     return _silence_out(silence, utcnow())
 
 
@@ -113,5 +113,5 @@ async def expire_silence(
     now = utcnow()
     if silence.ends_at > now:
         silence.ends_at = max(now, silence.starts_at)
-    await session.commit()
+    await session.flush()
     return _silence_out(silence, now)

@@ -10,6 +10,7 @@ from failcast.alerting.evaluate import evaluate_org, org_ids_with_rules
 from failcast.alerting.inbound import expire, org_ids_with_inbound
 from failcast.alerting.suppression import GraphProvider
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.jobs.runner import OrgJob, TaskRunner
 from failcast.models import NotificationChannel
 from failcast.notify.notifier import Notifier
@@ -37,7 +38,7 @@ class AlertingJob:
     async def orgs(self) -> list[int]:
         """Orgs with enabled rules, inbound alerts to expire, or enabled channels (pending
         notifications to flush)."""
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             with_rules = await org_ids_with_rules(session)
             with_inbound = await org_ids_with_inbound(session)
             with_channels = await session.scalars(
@@ -49,9 +50,8 @@ class AlertingJob:
 
     async def run_org(self, org_id: int, now_ms: int) -> None:
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
-        async with self.database.session() as session:
-            if await expire(session, org_id, now):
-                await session.commit()
+        async with session_scope(self.database) as session:
+            await expire(session, org_id, now)
             await evaluate_org(session, org_id, now, signals=self.signals, topology=self.topology)
         await self.notifier.flush(now, org_id=org_id)
 

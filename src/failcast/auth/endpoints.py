@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from failcast.auth import audit, keys, recovery, service, sessions, sso
@@ -30,6 +32,7 @@ from failcast.auth.schemas import (
 )
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.sessions import Issued
+from failcast.db.transactions import after_commit
 from failcast.deps import PathId, SessionDep
 from failcast.errors import Forbidden
 from failcast.kit.responses import errors
@@ -112,7 +115,8 @@ async def register(
         user_agent=_agent(request),
         method="password",
     )
-    await recovery.send_verification(security, user)
+    # The mail names a new account: send it once the account is committed.
+    after_commit(session, partial(recovery.send_verification, security, user))
     return RegisterOut(
         **token_out(issued).model_dump(), user=user_out(user), org=org_out(org, Role.owner)
     )
@@ -200,7 +204,7 @@ async def logout(principal: CurrentUser, session: SessionDep, security: Security
     audit.record(
         session, principal.org_id, principal, Action.logout, f"session:{principal.session_id}"
     )
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -216,7 +220,7 @@ async def logout_all(
     audit.record(
         session, principal.org_id, principal, Action.logout_all, f"user:{principal.user_id}"
     )
-    await session.commit()
+    await session.flush()
     return RevokedOut(revoked=count)
 
 
@@ -242,7 +246,7 @@ async def revoke_session(
     audit.record(
         session, principal.org_id, principal, Action.session_revoked, f"session:{session_id}"
     )
-    await session.commit()
+    await session.flush()
     return _session_out(revoked, principal.session_id)
 
 

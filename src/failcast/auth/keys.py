@@ -48,7 +48,7 @@ async def create_api_key(
         f"api_key:{key.id}",
         {"name": name, "prefix": new.prefix, "scopes": key.scopes},
     )
-    await session.commit()
+    await session.flush()
     return key, new.token
 
 
@@ -73,5 +73,5 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: in
             f"api_key:{key.id}",
             {"name": key.name, "prefix": key.prefix},
         )
-        await session.commit()
+        await session.flush()
     return key

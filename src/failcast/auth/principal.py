@@ -137,7 +137,6 @@ async def _from_api_key(session: AsyncSession, token: str, now: datetime) -> Pri
         raise Unauthorized("API key expired")
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-        await session.commit()
     return Principal(
         org_id=key.org_id,
         scopes=frozenset(Scope(s) for s in key.scopes),
@@ -183,7 +182,6 @@ async def _from_jwt(
         await session.execute(
             update(AuthSession).where(AuthSession.id == row.session_id).values(last_seen_at=now)
         )
-        await session.commit()
     role = Role(row.role)
     return Principal(
         org_id=claims.org_id,

@@ -89,7 +89,7 @@ async def verify_email(session: AsyncSession, security: Security, token: str) ->
         raise ValidationFailed([{"field": "token", "msg": "this link is invalid or has expired"}])
     user.email_verified_at = now
     await record_for_user(session, user, Action.email_verified, {}, "")
-    await session.commit()
+    await session.flush()
     return user
 
 
@@ -154,7 +154,7 @@ async def reset_password(
     user.email_verified_at = user.email_verified_at or now
     await sessions.revoke_all(session, user.id, "password reset", now)
     await record_for_user(session, user, Action.password_reset, {}, "")
-    await session.commit()
+    await session.flush()
     return user
 
 
@@ -178,4 +178,4 @@ async def change_password(
         session, user.id, "password changed", security.now(), keep=principal.session_id
     )
     await record_for_user(session, user, Action.password_changed, {}, principal.ip)
-    await session.commit()
+    await session.flush()

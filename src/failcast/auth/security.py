@@ -25,6 +25,7 @@ from failcast.auth.ratelimit import (
     system_clock,
 )
 from failcast.config import Settings
+from failcast.db.transactions import session_scope
 
 PRUNE_TASK = "auth.prune_sessions"
 _PRUNE_EVERY_SECONDS = 3600.0
@@ -75,7 +76,7 @@ def install_security(app: FastAPI, settings: Settings) -> Security:
     app.state.security = security
 
     async def prune() -> None:
-        async with app.state.db.session() as session:
+        async with session_scope(app.state.db) as session:
             await sessions.prune(session, security.now())
 
     app.state.runner.register(SEND_EMAIL_TASK, security.deliver)

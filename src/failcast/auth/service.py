@@ -17,6 +17,7 @@ from failcast.auth.passwords import Passwords
 from failcast.auth.ratelimit import LockState, TooManyRequests
 from failcast.auth.security import Security
 from failcast.auth.sessions import Issued
+from failcast.db.transactions import keep_on_error
 from failcast.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
 from failcast.models import Membership, Organization, Role, User
 
@@ -70,7 +71,7 @@ async def register(
     await session.flush()
     session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner.value))
     audit.record(session, org.id, user, Action.org_created, f"org:{org.id}")
-    await session.commit()
+    await session.flush()
     return user, org
 
 
@@ -139,7 +140,8 @@ async def login(
                     {"until": after.locked_until.isoformat()},
                     ip,
                 )
-            await session.commit()
+            # The failure counts (and may lock the account) although the answer is an error.
+            keep_on_error(session)
         raise Unauthorized(INVALID_LOGIN)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     chosen = await choose_org(session, user.id, org_id)
@@ -155,7 +157,7 @@ async def login(
         {"method": "password"},
         ip=ip,
     )
-    await session.commit()
+    await session.flush()
     return issued
 
 
@@ -169,7 +171,7 @@ async def start_session(
     user_agent: str,
     method: str,
 ) -> Issued:
-    """Open a session for someone who just proved who they are another way, and commit."""
+    """Open a session for someone who just proved who they are another way."""
     issued = await sessions.start(
         session,
         security.settings,
@@ -180,7 +182,7 @@ async def start_session(
         user_agent=user_agent,
         method=method,
     )
-    await session.commit()
+    await session.flush()
     return issued
 
 

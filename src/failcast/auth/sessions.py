@@ -17,6 +17,7 @@ from failcast.auth import audit
 from failcast.auth.audit import Action
 from failcast.auth.tokens import hash_opaque, issue_access_token, new_opaque_token
 from failcast.config import Settings
+from failcast.db.transactions import keep_on_error
 from failcast.errors import NotFound, Unauthorized
 from failcast.models import AuthSession, Membership, RefreshToken, User
 from failcast.models.auth_session import new_session_key
@@ -142,14 +143,14 @@ async def rotate(
             {"user_id": auth_session.user_id},
             ip=ip,
         )
-        await db.commit()
+        keep_on_error(db)
         raise Unauthorized("refresh token reused; the session has been revoked")
     if refresh.expires_at <= now or auth_session.expires_at <= now:
-        await db.commit()
+        keep_on_error(db)  # the token stays spent
         raise Unauthorized("session expired")
     user = await db.get_one(User, auth_session.user_id)
     if not user.is_active:
-        await db.commit()
+        keep_on_error(db)
         raise Unauthorized("invalid refresh token")
     member = await db.scalar(
         select(Membership.id).where(
@@ -161,14 +162,14 @@ async def rotate(
         other = await _first_org(db, user.id)
         if other is None:
             _revoke(auth_session, "no organisation left", now)
-            await db.commit()
+            keep_on_error(db)
             raise Unauthorized("invalid refresh token")
         auth_session.org_id = other
     auth_session.last_seen_at = now
     auth_session.ip = ip[:64]
     auth_session.user_agent = user_agent[:400]
     issued = await _issue(db, settings, auth_session, now)
-    await db.commit()
+    await db.flush()
     return issued
 
 
@@ -188,7 +189,7 @@ async def switch_org(
     auth_session.org_id = org_id
     auth_session.last_seen_at = now
     issued = await _issue(db, settings, auth_session, now)
-    await db.commit()
+    await db.flush()
     return issued
 
 
@@ -250,5 +251,5 @@ async def prune(db: AsyncSession, now: datetime) -> int:
             )
         ),
     )
-    await db.commit()
+    await db.flush()
     return result.rowcount

@@ -89,5 +89,5 @@ async def oidc_login(
         {"method": f"oidc:{identity.provider}"},
         ip=ip,
     )
-    await session.commit()
+    await session.flush()
     return issued

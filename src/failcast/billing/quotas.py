@@ -24,6 +24,7 @@ from failcast.billing import repository
 from failcast.billing.errors import PlanLimitReached, RateLimitExceeded, quota_headers
 from failcast.billing.plans import Limits, month_key, next_month_start
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.errors import FailcastError
 from failcast.timeutil import ms_to_datetime
 
@@ -135,10 +136,9 @@ class Quotas:
             return 0
         now = self.clock()
         try:
-            async with self.database.session() as session:
+            async with session_scope(self.database) as session:
                 for (org_id, month), count in sorted(pending.items()):
                     await repository.add_usage(session, org_id, month, now, samples=count)
-                await session.commit()
         except BaseException:
             # Keep the counts for the next flush instead of losing them.
             for key, count in pending.items():
@@ -172,10 +172,9 @@ class Quotas:
         return limits, used, reset
 
     async def count_prediction(self, org_id: int) -> None:
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             now = self.clock()
             await repository.add_usage(session, org_id, month_key(now), now, predictions=1)
-            await session.commit()
 
 
 def _error_response(exc: FailcastError) -> JSONResponse:
@@ -235,7 +234,7 @@ class QuotaMiddleware:
             return None
         app = scope["app"]
         try:
-            async with self.quotas.database.session() as session:
+            async with session_scope(self.quotas.database) as session:
                 principal = await principal_from_token(session, app.state.settings, token)
         except FailcastError:
             return None
@@ -247,7 +246,7 @@ class QuotaMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            async with self.quotas.database.session() as session:
+            async with session_scope(self.quotas.database) as session:
                 limits, used, reset = await self.quotas.prediction_allowance(session, org_id)
         except PlanLimitReached as exc:
             await _error_response(exc)(scope, receive, send)
@@ -270,7 +269,7 @@ class QuotaMiddleware:
         org_id = await self._org_of(scope)
         if org_id is not None:
             try:
-                async with self.quotas.database.session() as session:
+                async with session_scope(self.quotas.database) as session:
                     await self.quotas.check_new_services(session, org_id, ["(new)"])
             except PlanLimitReached as exc:
                 await _error_response(exc)(scope, receive, send)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.billing import repository
 from failcast.db.engine import Database
+from failcast.db.transactions import release, session_scope
 from failcast.models import LogEntry, Organization, Sample, Series
 from failcast.store import chunks
 
@@ -33,13 +34,13 @@ async def _delete_series_before(
         )
         upper = Sample.ts <= bound if bound is not None else Sample.ts < cutoff_ms
         result = await session.execute(delete(Sample).where(Sample.series_id == series_id, upper))
-        await session.commit()
+        await release(session, "retention deletes in short batches")
         count = int(getattr(result, "rowcount", 0) or 0)
         deleted += count
         if bound is None or count == 0:
             break
     deleted += await chunks.expire_series(session, series_id, cutoff_ms)
-    await session.commit()
+    await release(session, "retention deletes in short batches")
     return deleted
 
 
@@ -58,7 +59,7 @@ async def _delete_logs_before(
         if not ids:
             return deleted
         await session.execute(delete(LogEntry).where(LogEntry.id.in_(ids)))
-        await session.commit()
+        await release(session, "retention deletes in short batches")
         deleted += len(ids)
 
 
@@ -71,7 +72,7 @@ async def apply_org(
         return 0, 0
     cutoff_ms = int((now - timedelta(days=limits.retention_days)).timestamp() * 1000)
     series_ids = list(await session.scalars(select(Series.id).where(Series.org_id == org_id)))
-    await session.commit()
+    await release(session, "retention deletes in short batches")
     samples = 0
     for series_id in series_ids:
         samples += await _delete_series_before(session, series_id, cutoff_ms, batch)
@@ -81,11 +82,11 @@ async def apply_org(
 
 async def apply_all(database: Database, now: datetime, batch: int) -> tuple[int, int]:
     """Retention for every org; returns the (samples, logs) deleted."""
-    async with database.session() as session:
+    async with session_scope(database) as session:
         org_ids = list(await session.scalars(select(Organization.id).order_by(Organization.id)))
     samples = logs = 0
     for org_id in org_ids:
-        async with database.session() as session:
+        async with session_scope(database) as session:
             s, n = await apply_org(session, org_id, now, batch)
         samples, logs = samples + s, logs + n
     return samples, logs

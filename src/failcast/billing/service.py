@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +27,7 @@ from failcast.billing.webhooks import PLAN_CHANGED
 from failcast.config import Settings
 from failcast.db.cursors import row_id
 from failcast.db.engine import Database
+from failcast.db.transactions import after_commit, session_scope
 from failcast.errors import Conflict, NotFound
 from failcast.models import Organization, OrgUsage, Plan, Service, Subscription, User
 
@@ -86,7 +88,7 @@ async def _customer(
     assert org is not None
     customer = await gateway.create_customer(org.id, org.name, user.email if user else "")
     sub.stripe_customer_id = customer
-    await session.commit()
+    await session.flush()
     return sub, customer
 
 
@@ -117,7 +119,7 @@ async def checkout(
         session, principal.org_id, principal, "billing.checkout_started", f"plan:{plan}",
         {"checkout_session": session_id},
     )  # fmt: skip
-    await session.commit()
+    await session.flush()
     return session_id, url
 
 
@@ -139,7 +141,7 @@ async def portal(
 
 async def expire_grace(database: Database, quotas: Quotas, now: datetime) -> list[int]:
     """Move orgs whose payment grace period has run out to the free plan; their ids."""
-    async with database.session() as session:
+    async with session_scope(database) as session:
         due = list(
             await session.scalars(
                 select(Subscription)
@@ -166,7 +168,6 @@ async def expire_grace(database: Database, quotas: Quotas, now: datetime) -> lis
             sub.grace_until = None
             sub.updated_at = now
             moved.append(org.id)
-        await session.commit()
     for org_id in moved:
         quotas.forget(org_id)
     return moved
@@ -233,6 +234,11 @@ async def set_overrides(
     sub = await repository.subscription_or_new(session, org_id)
     sub.overrides = dict(values)
     audit.record(session, org_id, principal, "billing.limits_set", f"org:{org_id}", dict(values))
-    await session.commit()
-    quotas.forget(org_id)
+    await session.flush()
+    # Forgotten before the commit, the old limits could be cached again from the store.
+    after_commit(session, partial(_forget, quotas, org_id))
     return await repository.org_limits(session, org_id)
+
+
+async def _forget(quotas: Quotas, org_id: int) -> None:
+    quotas.forget(org_id)

@@ -116,7 +116,7 @@ class WebhookProcessor:
             )
         )
         try:
-            await session.commit()
+            await session.flush()
         except IntegrityError:
             # The same event, delivered twice at once: the other delivery applied it.
             await session.rollback()

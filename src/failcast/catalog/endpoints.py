@@ -36,7 +36,7 @@ async def create_service(body: ServiceIn, principal: CanWrite, session: SessionD
         raise Conflict(f"a service named {body.name!r} already exists")
     service = Service(org_id=principal.org_id, **body.model_dump())
     session.add(service)
-    await session.commit()
+    await session.flush()
     return ServiceOut.model_validate(service)
 
 
@@ -64,5 +64,5 @@ async def update_service(
     await teams.require_visible(session, principal, service.name, "service")
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(service, field, value)
-    await session.commit()
+    await session.flush()
     return ServiceOut.model_validate(service)

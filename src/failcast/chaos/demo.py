@@ -26,6 +26,7 @@ from failcast.chaos.runtime import Simulator
 from failcast.config import Settings
 from failcast.db.base import utcnow
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_samples
@@ -56,7 +57,7 @@ async def ensure_demo_account(database: Database, passwords: Passwords) -> DemoA
     """Create the demo owner and org, or give the existing owner a new random password."""
     password = secrets.token_urlsafe(12)
     password_hash = await passwords.hash(password)
-    async with database.session() as session:
+    async with session_scope(database) as session:
         user = await session.scalar(select(User).where(User.email == DEMO_EMAIL))
         created = user is None
         if user is None:
@@ -78,7 +79,6 @@ async def ensure_demo_account(database: Database, passwords: Passwords) -> DemoA
         user.is_active = True
         user.failed_logins = 0
         user.locked_until = None
-        await session.commit()
     return DemoAccount(DEMO_EMAIL, password, org_id, created)
 
 
@@ -108,10 +108,10 @@ async def backfill_history(
         valid, problems = validate_samples(items[start : start + BATCH], limits)
         if problems:
             raise RuntimeError(f"simulated history failed validation: {problems[:3]}")
-        async with database.session() as session:
+        async with session_scope(database) as session:
             stored += (await ingestor.ingest_samples(session, org_id, valid)).accepted
         log.info("demo history", extra={"stored": stored, "total": len(items)})
-    async with database.session() as session:
+    async with session_scope(database) as session:
         await store_incidents(session, org_id, [i for i in history.incidents if i.start < end])
     return stored
 
@@ -145,13 +145,12 @@ async def prepare_demo(app: FastAPI) -> DemoAccount:
     database: Database = app.state.db
     simulator: Simulator = app.state.simulator
     account = await ensure_demo_account(database, app.state.passwords)
-    async with database.session() as session:
+    async with session_scope(database) as session:
         await simulator.set_enabled(session, account.org_id, True)
         empty = not await has_samples(session, account.org_id)
         applied = await apply_defaults(
             session, account.org_id, settings, fleet_slo_services(settings)
         )
-        await session.commit()
     if applied.rules or applied.slos or applied.channels:
         log.info("demo defaults applied", extra=applied.model_dump())
     banner = (

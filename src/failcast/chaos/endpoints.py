@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from failcast.chaos.schemas import (
     InjectIn,
     SimulatorIn,
 )
+from failcast.db.transactions import after_commit
 from failcast.deps import PathId, SessionDep
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.kit.responses import errors
@@ -67,7 +70,11 @@ async def set_simulator(
         )
     await _simulator(request).set_enabled(session, principal.org_id, body.enabled)
     if history > 0:
-        await request.app.state.runner.submit(BACKFILL_TASK, org_id=principal.org_id, days=history)
+        # The backfill reads the org's services: submit it once they are committed.
+        runner = request.app.state.runner
+        after_commit(
+            session, partial(runner.submit, BACKFILL_TASK, org_id=principal.org_id, days=history)
+        )
     fleet = await get_fleet(request, principal, session)
     fleet.history_days_queued = history
     return fleet

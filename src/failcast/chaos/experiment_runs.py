@@ -66,7 +66,7 @@ async def start_experiment(
                 intensity=fault.intensity,
             )
         )
-    await session.commit()
+    await session.flush()
     await simulator.sync(session, org_id, fleet)
     return row
 
@@ -125,7 +125,7 @@ async def advance_experiments(
                     now=row.method_end,
                 )
             row.rolled_back = True
-            await session.commit()
+            await session.flush()
         if now < row.after_to:
             continue
         faults = [
@@ -152,5 +152,5 @@ async def advance_experiments(
         row.journal = journal
         row.status = str(journal["status"])
         row.verdict = str(journal["verdict"])
-        await session.commit()
+        await session.flush()
         log.info("experiment finished", extra={"experiment": row.id, "verdict": row.verdict})

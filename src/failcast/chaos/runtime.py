@@ -21,6 +21,7 @@ from failcast.chaos.faults import Fault, FaultError, FaultKind, Incident, check_
 from failcast.chaos.rows import fault_from_row
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.errors import Conflict, ValidationFailed
 from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
@@ -130,7 +131,7 @@ class Simulator:
                             description="Part of the simulated fleet.",
                         )
                     )
-        await session.commit()
+        await session.flush()
         if not enabled:
             self._fleets.pop(org_id, None)
 
@@ -171,7 +172,7 @@ class Simulator:
             intensity=intensity,
         )
         session.add(row)
-        await session.commit()
+        await session.flush()
         await self.sync(session, org_id, fleet)
         return row
 
@@ -214,7 +215,7 @@ class Simulator:
         ]
         for row in stopped:
             row.stopped_at = now
-        await session.commit()
+        await session.flush()
         if org_id in self._fleets:
             await self.sync(session, org_id, self._fleets[org_id])
         return stopped
@@ -222,7 +223,7 @@ class Simulator:
     # -- the tick ---------------------------------------------------------------------------
 
     async def enabled_orgs(self) -> list[int]:
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             rows = await session.scalars(
                 select(Organization.id).where(Organization.simulator_enabled.is_(True))
             )
@@ -238,7 +239,7 @@ class Simulator:
                 log.exception("simulator tick failed", extra={"org_id": org_id})
 
     async def tick_org(self, org_id: int, now: float) -> dict[str, Any]:
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             fleet = await self.fleet(session, org_id)
             samples = fleet.tick(now)
             items = [

@@ -25,6 +25,7 @@ from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
 from failcast.cli.simulate import Difficulty, Rate, hardness_named
+from failcast.db.transactions import session_scope
 from failcast.errors import FailcastError
 from failcast.predict import registry, repository
 from failcast.predict.backtest import BASELINES, BacktestConfig, backtest, grade_rca
@@ -121,7 +122,7 @@ def _db_call(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         database = open_database(load_settings())
         try:
-            async with database.session() as session:
+            async with session_scope(database) as session:
                 return await fn(session)
         finally:
             await database.dispose()

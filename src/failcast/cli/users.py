@@ -14,6 +14,7 @@ from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.cli.server import load_settings
 from failcast.config import Settings
+from failcast.db.transactions import session_scope
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ async def _create(
 
     database = Database(settings)
     try:
-        async with database.session() as session:
+        async with session_scope(database) as session:
             user, org = await service.register(
                 session,
                 Passwords(settings),
@@ -70,7 +71,6 @@ async def _create(
             if admin:
                 stored = await session.get_one(User, user.id)
                 stored.is_superuser = True
-                await session.commit()
             return user.id, org.id
     finally:
         await database.dispose()
@@ -82,12 +82,11 @@ async def _set_superuser(settings: Settings, email: str, value: bool) -> bool:
 
     database = Database(settings)
     try:
-        async with database.session() as session:
+        async with session_scope(database) as session:
             user = await session.scalar(select(User).where(User.email == email.lower()))
             if user is None:
                 return False
             user.is_superuser = value
-            await session.commit()
             return True
     finally:
         await database.dispose()

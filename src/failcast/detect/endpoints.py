@@ -321,7 +321,7 @@ async def choose_live_detector(
     await choices.set_choice(
         session, principal.org_id, body.service, body.metric, body.detector, body.params
     )
-    await session.commit()
+    await session.flush()
     found = await choices.live_series(session, principal.org_id, body.service)
     return [_live(s) for s in found if s.metric == body.metric]
 
@@ -338,4 +338,4 @@ async def reset_live_detector(
     """Return one metric of a service to the default detector."""
     await teams.require_visible(session, principal, service, "service")
     await choices.delete_choice(session, principal.org_id, service, metric)
-    await session.commit()
+    await session.flush()

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.detect.base import BaseDetector, State
 from failcast.detect.live import (
     SCORE_METRICS,
@@ -65,7 +66,7 @@ class LiveScoring:
 
     async def org_ids(self) -> list[int]:
         """Orgs with series to score."""
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             orgs = await session.scalars(
                 select(Series.org_id).where(Series.metric.not_in(SCORE_METRICS)).distinct()
             )
@@ -74,7 +75,7 @@ class LiveScoring:
     async def run_org(self, org_id: int, now: int) -> RunReport:
         """Advance the org's detectors over the samples stored up to `now` (epoch ms)."""
         started = time.perf_counter()
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             work, backlog = await read_work(session, org_id, now, self.config)
             await session.rollback()
         work = [w for w in work if w.points or w.rows]
@@ -85,18 +86,13 @@ class LiveScoring:
         work = [w for w in work if w.cursor is not None]
         if not work:
             return report
-        async with self.database.session() as session:
-            try:
-                stored = await write_work(session, org_id, work, now)
-            except BaseException:
-                await session.rollback()
-                raise
+        async with session_scope(self.database) as session:
+            stored = await write_work(session, org_id, work, now)
             if not stored:
                 await session.rollback()
                 report.conflicts = 1
                 log.warning("live scoring skipped: another worker moved a cursor first")
                 return report
-            await session.commit()
         for item in work:
             if item.scores:
                 values = [score for _, score in item.scores]

@@ -53,7 +53,7 @@ async def export(
         {"format": fmt.value, "start": ms_to_rfc3339(span.start_ms),
          "end": ms_to_rfc3339(span.end_ms), "service": service_name, "metric": metric},
     )  # fmt: skip
-    await session.commit()
+    await session.flush()
     chunks = service.chunks(request.app.state.db, query)
     stamp = f"{ms_to_rfc3339(span.start_ms)}_{ms_to_rfc3339(span.end_ms)}".replace(":", "")
     filename = f"failcast-{kind.value}-{stamp}.{fmt.value}"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.models import (
     Alert,
     FailurePrediction,
@@ -244,7 +245,7 @@ async def chunks(database: Database, q: Query, chunk: int = CHUNK) -> AsyncItera
     read, shape = _READ[q.kind]
     after: Any = None
     while True:
-        async with database.session() as session:
+        async with session_scope(database) as session:
             found = await read(session, q, after, chunk)
         if not found:
             return

@@ -258,7 +258,7 @@ async def put_health_config(
         except ValidationError as exc:
             raise ValidationFailed(problems(exc)) from None
     await repository.save_config(session, principal.org_id, config)
-    await session.commit()
+    await session.flush()
     return _shown(config, seen)
 
 
@@ -288,7 +288,7 @@ async def put_service_health_config(
     except ValidationError as exc:
         raise ValidationFailed(problems(exc)) from None
     await repository.save_config(session, principal.org_id, merged)
-    await session.commit()
+    await session.flush()
     return _shown(merged, seen)
 
 
@@ -307,5 +307,5 @@ async def delete_service_health_config(
     body = config.model_dump(exclude_none=True)
     body["services"].pop(found.name, None)
     await repository.save_config(session, principal.org_id, HealthConfig.model_validate(body))
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

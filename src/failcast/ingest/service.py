@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.transactions import release
 from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.ingest.cache import Lru
 from failcast.ingest.limits import SeriesBudget
@@ -136,7 +137,7 @@ class Ingestor:
             session, org_id, {k[0] for k in new}
         )
         if commit:
-            await session.commit()
+            await release(session, "ingest writes in short batches")
         created: dict[tuple[int, str, str], int] = {}
         triples = [(service_ids[k[0]], k[1], k[2]) for k in new]
         for start in range(0, len(new), SERIES_CHUNK):
@@ -150,7 +151,7 @@ class Ingestor:
             ]
             created |= await create_series(session, org_id, chunk)
             if commit:
-                await session.commit()
+                await release(session, "ingest writes in short batches")
         if self.budget is not None:
             self.budget.spend(org_id, len(new))
         resolved |= {k: created[t] for t, k in zip(triples, new, strict=True) if t in created}
@@ -223,7 +224,7 @@ class Ingestor:
                 values = [values[i] for i in kept]
             await write_sample_columns(session, list(map(ids.__getitem__, index)), ts, values)
             stage(session, org_id, {"type": "ingest", "samples": len(ts)})
-            await session.commit()
+            await release(session, "ingest writes in short batches")
         except BaseException:
             await session.rollback()
             raise
@@ -260,7 +261,7 @@ class Ingestor:
                 ["service_id", "ts", "fingerprint"],
             )
             stage(session, org_id, {"type": "ingest", "logs": len(logs)})
-            await session.commit()
+            await release(session, "ingest writes in short batches")
         except BaseException:
             await session.rollback()
             raise

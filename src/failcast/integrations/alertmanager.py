@@ -34,5 +34,5 @@ async def post_alerts(
         if not alert.labels.get("alertname"):
             raise ValidationFailed([{"index": i, "field": "labels", "msg": "needs alertname"}])
     await receive(session, principal.org_id, alerts, datetime.now(UTC))
-    await session.commit()
+    await session.flush()
     return Response(status_code=200)

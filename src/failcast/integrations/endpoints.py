@@ -285,7 +285,7 @@ async def create_scrape_target(
         enabled=body.enabled,
     )
     session.add(target)
-    await session.commit()
+    await session.flush()
     return _target_out(target)
 
 
@@ -318,7 +318,7 @@ async def update_scrape_target(
             setattr(target, columns.get(field, field), value)
     if target.timeout_seconds > target.interval_seconds:
         raise ValidationFailed([{"field": "timeout", "msg": "timeout may not exceed the interval"}])
-    await session.commit()
+    await session.flush()
     return _target_out(target)
 
 
@@ -334,7 +334,7 @@ async def delete_scrape_target(
     """Stop scraping a target; its samples stay."""
     target = await _target(session, principal.org_id, target_id)
     await session.delete(target)
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

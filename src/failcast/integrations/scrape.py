@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.egress import EgressPolicy, OutboundClient, is_refusal
 from failcast.ingest.schemas import IngestLimits
 from failcast.ingest.service import Ingestor
@@ -171,7 +172,7 @@ async def claim_due_targets(session: AsyncSession, now: datetime) -> list[Target
                 labels=dict(target.labels),
             )
         )
-    await session.commit()
+    await session.flush()
     return specs
 
 
@@ -204,7 +205,7 @@ async def scrape_due_targets(
     """Pull every due target in parallel and record what came back."""
     now = now or datetime.now(UTC)
     egress = egress or EgressPolicy.from_settings(settings)
-    async with db.session() as session:
+    async with session_scope(db) as session:
         targets = await claim_due_targets(session, now)
     if not targets:
         return []
@@ -218,7 +219,7 @@ async def scrape_due_targets(
     # Redirects are followed: each hop's connection goes through the same check.
     async with OutboundClient(egress, follow_redirects=True) as http:
         results = await asyncio.gather(*(pull(http, target) for target in targets))
-    async with db.session() as session:
+    async with session_scope(db) as session:
         for result in results:
             await record_result(session, ingestor, result)
     return list(results)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.db.upsert import insert_ignoring_conflicts
 from failcast.ingest.validate import labels_key
 from failcast.integrations.mapping import DEFAULT_SERVICE, metric_name, service_name
@@ -60,14 +61,13 @@ async def discover(database: Database, settings: Settings, now: int | None = Non
         if not selectors:
             continue
         found = await source.queries.series(selectors, at - DISCOVERY_WINDOW_MS, at)
-        async with database.session() as session:
+        async with session_scope(database) as session:
             org_id = await session.scalar(select(Organization.id).where(Organization.slug == slug))
             if org_id is None:
                 log.warning("metrics source selectors name an unknown org: %s", slug)
                 continue
             entries = [e for e in map(catalogue_entry, found) if e is not None]
             created += await _record(session, org_id, entries, settings.max_series_per_org)
-            await session.commit()
     return created
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.store import chunks, partitions, rollups
 from failcast.timeutil import now_ms
 
@@ -40,7 +41,7 @@ class StoreJobs:
         at = self.clock() if now is None else now
         cutoff = self.raw_cutoff(at)
         rollup_ms = int(self.settings.rollup_retention.total_seconds() * 1000)
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             report = await partitions.maintain(
                 session,
                 at,
@@ -62,20 +63,19 @@ class StoreJobs:
                 text("DELETE FROM job_run WHERE slot_ms < :cutoff"),
                 {"cutoff": at - JOB_RUN_RETENTION_MS},
             )
-            await session.commit()
         return report
 
     async def rollups(self, now: int | None = None) -> list[int]:
         """Recompute the rollups of closed hours that received samples; return those hours."""
         at = self.clock() if now is None else now
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             return await rollups.refresh(session, at, raw_cutoff_ms=self.raw_cutoff(at))
 
     async def compact(self, now: int | None = None) -> chunks.CompactionReport:
         """Move the samples of windows closed for the grace period into chunks."""
         at = self.clock() if now is None else now
         grace_ms = int(self.settings.chunk_grace.total_seconds() * 1000)
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             return await chunks.compact(session, at, grace_ms=grace_ms)
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from failcast.config import Settings
 from failcast.db.base import utcnow
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.jobs.arq_runner import ORG_FUNCTION, PERIODIC_FUNCTION, ArqRunner
 from failcast.jobs.leader import LeaderLease, Scheduler, accept_fence
 from failcast.jobs.runner import JobRetry, OrgJob, Task, with_retries
@@ -90,20 +91,19 @@ class PeriodicJob:
         self.worker = worker
 
     async def completed(self, name: str, slot_ms: int) -> bool:
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             found = await session.scalar(
                 select(JobRun.id).where(JobRun.name == name, JobRun.slot_ms == slot_ms).limit(1)
             )
         return found is not None
 
     async def record(self, name: str, slot_ms: int, fence: int, started: datetime) -> None:
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             session.add(
                 JobRun(
                     name=name, slot_ms=slot_ms, fence=fence, worker=self.worker, started_at=started
                 )
             )
-            await session.commit()
 
     async def run(
         self,

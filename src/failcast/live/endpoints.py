@@ -18,6 +18,7 @@ from failcast.auth.api_keys import Scope
 from failcast.auth.principal import Principal, principal_from_token
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.errors import Unauthorized
 from failcast.live.events import scoped
 from failcast.live.hub import Hub, org_topic
@@ -40,7 +41,7 @@ class _Viewer:
 
     async def scope(self, message: dict[str, Any]) -> dict[str, Any] | None:
         if time.monotonic() - self.read_at >= VISIBILITY_SECONDS:
-            async with self.database.session() as session:
+            async with session_scope(self.database) as session:
                 self.seen = await teams.visibility(session, self.principal)
             self.read_at = time.monotonic()
         return scoped(message, self.seen)
@@ -54,7 +55,7 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
     token = value.strip() if scheme.lower() == "bearer" else websocket.query_params.get("token")
     if not token:
         return None
-    async with database.session() as session:
+    async with session_scope(database) as session:
         try:
             principal = await principal_from_token(session, settings, token)
         except Unauthorized:

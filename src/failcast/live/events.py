@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.live.hub import Hub, org_topic
 from failcast.models import Alert, FailurePrediction
 from failcast.teams.service import Visibility
@@ -275,7 +276,7 @@ class LivePublisher:
         if self.read_health is None:
             return
         at_ms = self.now_ms()
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             statuses = await self.read_health(session, org_id, at_ms)
         now = {s.name: (s.score, s.status) for s in statuses}
         before = self._health.get(org_id, {})

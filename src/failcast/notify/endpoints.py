@@ -140,7 +140,7 @@ async def create_channel(
         updated_at=now,
     )
     session.add(row)
-    await session.commit()
+    await session.flush()
     return _out(row)
 
 
@@ -175,7 +175,7 @@ async def update_channel(
     if body.enabled is not None:
         row.enabled = body.enabled
     row.updated_at = datetime.now(UTC)
-    await session.commit()
+    await session.flush()
     return _out(row)
 
 
@@ -187,7 +187,7 @@ async def update_channel(
 async def delete_channel(channel_id: PathId, principal: CanAdmin, session: SessionDep) -> Response:
     row = await get_owned(session, NotificationChannel, principal.org_id, channel_id, "channel")
     await session.delete(row)
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -287,5 +287,5 @@ async def put_policy(
         session.add(row)
     row.route = policy.route.model_dump(mode="json", by_alias=True, exclude_none=True)
     row.updated_at = datetime.now(UTC)
-    await session.commit()
+    await session.flush()
     return policy

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.egress import EgressPolicy, OutboundClient
 from failcast.models import Alert, NotificationChannel, NotificationGroup
 from failcast.models.alert import ACTIVE_STATES
@@ -95,7 +96,7 @@ class Notifier:
         """Flush every org that has channels (or only `org_id`) at `now`."""
         report = FlushReport()
         if org_id is None:
-            async with self.database.session() as session:
+            async with session_scope(self.database) as session:
                 orgs = sorted(
                     await session.scalars(
                         select(NotificationChannel.org_id)
@@ -107,7 +108,7 @@ class Notifier:
             orgs = [org_id]
         async with OutboundClient(self.egress, timeout=self.timeout_seconds) as http:
             for org in orgs:
-                async with self.database.session() as session:
+                async with session_scope(self.database) as session:
                     one = await self.flush_org(session, org, now, http)
                 report.sent += one.sent
                 report.failed += one.failed
@@ -165,7 +166,7 @@ class Notifier:
                 policy,
                 report,
             )
-        await session.commit()
+        await session.flush()
         return report
 
     async def _flush_group(
@@ -284,7 +285,7 @@ class Notifier:
     async def test_channel(
         self, session: AsyncSession, channel_row: NotificationChannel, now: datetime
     ) -> DeliveryOutcome:
-        """Send one test notification to a channel (one attempt, logged) and commit."""
+        """Send one test notification to a channel (one attempt, logged)."""
         channel = channel_types.build(channel_row.kind, channel_row.name, channel_row.config)
         notification = test_notification(
             channel_row.org_id, channel_row.id, channel_row.name, now, self.external_url
@@ -299,5 +300,5 @@ class Notifier:
                 policy=RetryPolicy(attempts=1),
                 sleep=self.sleep,
             )
-        await session.commit()
+        await session.flush()
         return outcome

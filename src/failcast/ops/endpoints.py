@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from failcast import __version__
+from failcast.db.transactions import session_scope
 from failcast.deps import DatabaseDep
 
 router = APIRouter(tags=["operations"])
@@ -22,7 +23,7 @@ async def health() -> dict[str, str]:
 async def ready(database: DatabaseDep) -> JSONResponse:
     """Readiness: the store answers a query."""
     try:
-        async with database.session() as session:
+        async with session_scope(database) as session:
             await session.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         return JSONResponse(

@@ -104,7 +104,7 @@ async def apply_org_defaults(
     applied = await defaults.apply_org_defaults(
         session, principal.org_id, settings, graph.entry_points()
     )
-    await session.commit()
+    await session.flush()
     return applied
 
 

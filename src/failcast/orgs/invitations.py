@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from failcast.auth.principal import Principal
 from failcast.auth.security import Security
 from failcast.auth.sessions import Issued
 from failcast.auth.tokens import hash_opaque, new_opaque_token
+from failcast.db.transactions import after_commit
 from failcast.errors import Conflict, Forbidden, NotFound
 from failcast.models import Invitation, Membership, Organization, Role, User
 from failcast.orgs.schemas import InvitationStatus
@@ -82,20 +84,20 @@ async def invite(
     )
     org = await session.get_one(Organization, principal.org_id)
     inviter = await session.get_one(User, user_id)
-    await session.commit()
+    await session.flush()
     days = max(1, int(security.settings.invitation_ttl.total_seconds() // 86400))
-    await security.send_later(
-        render(
-            to=email,
-            subject=f"{inviter.name or inviter.email} invited you to {org.name} on Failcast",
-            intro=f"{inviter.name or inviter.email} invited you to join {org.name} on Failcast "
-            f"as {role.value}.",
-            action="See the invitation",
-            link=recovery.link(security.settings, f"/api/v1/invitations/{token}"),
-            outro=f"The invitation expires in {days} days. If you do not know this "
-            "organisation, ignore this message.",
-        )
+    # The mail links to the invitation: send it once the invitation is committed.
+    message = render(
+        to=email,
+        subject=f"{inviter.name or inviter.email} invited you to {org.name} on Failcast",
+        intro=f"{inviter.name or inviter.email} invited you to join {org.name} on Failcast "
+        f"as {role.value}.",
+        action="See the invitation",
+        link=recovery.link(security.settings, f"/api/v1/invitations/{token}"),
+        outro=f"The invitation expires in {days} days. If you do not know this "
+        "organisation, ignore this message.",
     )
+    after_commit(session, partial(security.send_later, message))
     return invitation
 
 
@@ -127,7 +129,7 @@ async def revoke_invitation(
         f"invitation:{invitation.id}",
         {"email": invitation.email},
     )
-    await session.commit()
+    await session.flush()
     return invitation
 
 
@@ -178,7 +180,7 @@ async def accept(
     if user.email != invitation.email:
         raise Forbidden("this invitation is for another email address")
     await _join(session, invitation, user, now)
-    await session.commit()
+    await session.flush()
     return org
 
 
@@ -192,7 +194,7 @@ async def decline(session: AsyncSession, token: str, now: datetime) -> None:
         Action.invitation_declined,
         f"invitation:{invitation.id}",
     )
-    await session.commit()
+    await session.flush()
 
 
 async def register_invited(

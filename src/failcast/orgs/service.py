@@ -29,7 +29,7 @@ async def create_org(session: AsyncSession, principal: Principal, name: str) -> 
     org = await accounts.create_org(session, name)
     session.add(Membership(user_id=user_id, org_id=org.id, role=Role.owner.value))
     audit.record(session, org.id, principal, Action.org_created, f"org:{org.id}", {"name": name})
-    await session.commit()
+    await session.flush()
     return org
 
 
@@ -43,7 +43,7 @@ async def rename_org(session: AsyncSession, principal: Principal, name: str) -> 
         session, org.id, principal, Action.org_updated, f"org:{org.id}", {"name": [org.name, name]}
     )
     org.name = name
-    await session.commit()
+    await session.flush()
     return org
 
 
@@ -118,7 +118,7 @@ async def change_role(
             f"user:{user_id}",
             {"from": current.value, "to": role.value},
         )
-        await session.commit()
+        await session.flush()
     return membership, await session.get_one(User, user_id)
 
 
@@ -137,7 +137,7 @@ async def remove_member(session: AsyncSession, principal: Principal, user_id: in
         f"user:{user_id}",
         {"role": current.value},
     )
-    await session.commit()
+    await session.flush()
 
 
 async def transfer_ownership(
@@ -161,4 +161,4 @@ async def transfer_ownership(
         f"user:{user_id}",
         {"previous_owner": caller},
     )
-    await session.commit()
+    await session.flush()

@@ -30,7 +30,7 @@ async def declare_metric(
         row = MetricDeclaration(org_id=org_id, service=service, metric=metric)
         session.add(row)
     row.role, row.limit_value = role, limit
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -39,4 +39,4 @@ async def forget_metric(session: AsyncSession, org_id: int, metric: str, service
     if row is None:
         raise NotFound(f"no declaration for {metric!r}" + (f" of {service}" if service else ""))
     await session.delete(row)
-    await session.commit()
+    await session.flush()

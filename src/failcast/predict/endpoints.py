@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
 from failcast.auth.principal import CanAdmin, CanRead
+from failcast.db.transactions import after_commit
 from failcast.deps import PathId, SessionDep
 from failcast.detect.roles import ROLES, metric_role
 from failcast.errors import Conflict
@@ -259,9 +261,18 @@ async def train_model(
         else registry.DEFAULT_TRAINING_DAYS
     )
     job = await training_jobs.queue(session, principal.org_id, source, days)
-    await session.commit()
-    await request.app.state.runner.submit(
-        "predict.train", org_id=principal.org_id, days=days, source=source, job_id=job.id
+    runner = request.app.state.runner
+    # The job reads its queued row: submit it once that row is committed.
+    after_commit(
+        session,
+        partial(
+            runner.submit,
+            "predict.train",
+            org_id=principal.org_id,
+            days=days,
+            source=source,
+            job_id=job.id,
+        ),
     )
     return TrainAccepted(status="queued", source=source, days=days, job_id=job.id)
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.transactions import release
 from failcast.errors import Conflict, ValidationFailed
 from failcast.models import ModelStatus, ModelVersion
 from failcast.predict import gate, repository
@@ -189,7 +190,7 @@ async def train_org(
     if "active_on_test" in result.metrics:
         result.metrics["active_on_test_version"] = active[0].version
     row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -213,14 +214,13 @@ async def train_on_history(
     if "active_on_test" in result.metrics:
         result.metrics["active_on_test_version"] = active[0].version
     row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
-    await session.commit()
+    await session.flush()
     return row
 
 
 async def end_reads(session: AsyncSession) -> None:
-    """End the read transaction before long CPU work: on SQLite an open transaction holds the
-    database's write lock, and training or scoring for seconds would stall every writer."""
-    await session.commit()
+    """End the transaction before long CPU work (training, scoring): see `release`."""
+    await release(session, "CPU-bound model work follows")
 
 
 def _loadable(row: ModelVersion) -> FailureModel | None:
@@ -316,7 +316,7 @@ async def promote(
     row.retired_at = None
     # A new dict, so the JSON column sees the change.
     row.meta = {**row.meta, "replaced_version": replaced, "gate": verdict.to_dict()}
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -334,7 +334,7 @@ async def rollback(session: AsyncSession, org_id: int, version: int, now: dateti
     row.meta = {**row.meta, "rolled_back_at": now.isoformat()}
     target.status = ModelStatus.active.value
     target.retired_at = None
-    await session.commit()
+    await session.flush()
     return target
 
 

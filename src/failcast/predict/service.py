@@ -138,7 +138,7 @@ async def score_org(
         rows = _rows(org_id, service_ids, version, scores, shadow=i > 0)
         session.add_all(rows)
         stored += len(rows)
-    await session.commit()
+    await session.flush()
     return stored
 
 
@@ -159,7 +159,7 @@ async def resolve_org(session: AsyncSession, org_id: int, now: datetime) -> int:
         t = p.ts.timestamp()
         p.outcome = any(t < s <= t + p.horizon_h * 3600 for s in starts.get(p.service_id, []))
         p.resolved_at = now
-    await session.commit()
+    await session.flush()
     return len(due)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.jobs.runner import OrgJob, TaskRunner
 from failcast.models import ModelStatus, ModelVersion
 from failcast.predict import registry, repository, service, training_jobs
@@ -54,12 +55,12 @@ class PredictionJobs:
 
     async def orgs(self) -> list[int]:
         """Orgs with a live model: the ones scored and retrained."""
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             return await repository.org_ids_with_models(session, ModelStatus.active)
 
     async def score_org(self, org_id: int, now: int) -> int:
         """Score the org's services at `now`, then match its due predictions; rows stored."""
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             stored = await service.score_org(
                 session, org_id, now, self.cache, topology=self.topology
             )
@@ -73,7 +74,7 @@ class PredictionJobs:
 
     async def rescore(self, org_id: int, service_ids: list[int], now: int) -> int:
         """Score some of an org's services at `now`, outside the schedule; rows stored."""
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             return await service.score_org(
                 session, org_id, now, self.cache, only=service_ids, topology=self.topology
             )
@@ -92,7 +93,7 @@ class PredictionJobs:
         """Train a version; with `job_id`, record the run's state and outcome in that job."""
 
         async def train() -> ModelVersion:
-            async with self.database.session() as session:
+            async with session_scope(self.database) as session:
                 return await registry.train_org(
                     session,
                     org_id,

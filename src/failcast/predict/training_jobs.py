@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.principal import CanRead
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.deps import PathId, SessionDep
 from failcast.errors import FailcastError, NotFound
 from failcast.models import ModelVersion, TrainingJob, TrainingState
@@ -87,14 +88,13 @@ async def queue(session: AsyncSession, org_id: int, source: str, days: int) -> T
 
 
 async def _finish(database: Database, job_id: int, state: TrainingState, **values: object) -> None:
-    async with database.session() as session:
+    async with session_scope(database) as session:
         row = await session.get(TrainingJob, job_id)
         if row is None:
             return
         row.state = state.value
         for key, value in values.items():
             setattr(row, key, value)
-        await session.commit()
 
 
 async def run_tracked(

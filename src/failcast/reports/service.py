@@ -14,6 +14,7 @@ from sqlalchemy.orm import defer
 
 from failcast.auth.mailer import Mailer
 from failcast.db.engine import Database
+from failcast.db.transactions import session_scope
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.models import Organization, ReliabilityReport, ReportSubscription
 from failcast.reports.data import gather
@@ -73,7 +74,7 @@ async def store(
         created_at=now,
     )
     session.add(row)
-    await session.commit()
+    await session.flush()
     return row, summary
 
 
@@ -109,9 +110,8 @@ async def subscribe(session: AsyncSession, org_id: int, email: str) -> ReportSub
     row = ReportSubscription(org_id=org_id, email=email.strip().lower())
     session.add(row)
     try:
-        await session.commit()
+        await session.flush()
     except IntegrityError:
-        await session.rollback()
         raise Conflict(f"{email} already receives the weekly report") from None
     return row
 
@@ -124,7 +124,6 @@ async def unsubscribe(session: AsyncSession, org_id: int, subscription_id: int) 
     )
     if not getattr(result, "rowcount", 0):
         raise NotFound("subscription not found")
-    await session.commit()
 
 
 def last_scheduled(now: datetime, weekday: int, hour: int) -> datetime:
@@ -158,7 +157,7 @@ class WeeklyReports:
         now = self.clock()
         end = last_scheduled(now, self.weekday, self.hour)
         start = end - WEEK
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             org_ids = sorted(set(await session.scalars(select(ReportSubscription.org_id))))
             done = set(
                 await session.scalars(
@@ -180,7 +179,7 @@ class WeeklyReports:
 
     async def _org(self, org_id: int, start: datetime, end: datetime, now: datetime) -> int:
         start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-        async with self.database.session() as session:
+        async with session_scope(self.database) as session:
             row, summary = await store(session, org_id, start_ms, end_ms, "schedule", now)
             org = await session.get(Organization, org_id)
             assert org is not None

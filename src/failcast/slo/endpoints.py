@@ -82,7 +82,7 @@ async def create_slo(body: SloDefinition, principal: CanWrite, session: SessionD
     """Define an SLO: availability (events or an error rate), latency, or ML quality."""
     await teams.require_visible(session, principal, body.service, "service")
     row = await repository.create(session, principal.org_id, body)
-    await session.commit()
+    await session.flush()
     return _out(row)
 
 
@@ -123,7 +123,7 @@ async def import_slos(
             row = await repository.update(session, principal.org_id, existing, slo)
             updated.append(row.id)
         rows.append(row)
-    await session.commit()
+    await session.flush()
     return SloImportResult(
         format=kind, created=created, updated=updated, slos=[_out(r) for r in rows]
     )
@@ -159,7 +159,7 @@ async def update_slo(
     row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     seen.require(body.service, "service")
     await repository.update(session, principal.org_id, row, body)
-    await session.commit()
+    await session.flush()
     return _out(row)
 
 
@@ -169,7 +169,7 @@ async def delete_slo(slo_id: PathId, principal: CanWrite, session: SessionDep) -
     seen = await teams.visibility(session, principal)
     row = await repository.get_slo(session, principal.org_id, slo_id, seen)
     await session.delete(row)
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

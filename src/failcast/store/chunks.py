@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.transactions import release
 from failcast.store import codec, partitions
 from failcast.store.codec import Float64s, Int64s
 
@@ -194,7 +195,7 @@ async def _compact_batch(
     # RETURNING has no ORDER BY: sort by (series, ts) here.
     rows = sorted(moved.all())
     if not rows:
-        await session.commit()
+        await release(session, "compaction moves samples batch by batch")
         return
     head = _columns(rows)
     existing = await session.execute(
@@ -221,7 +222,7 @@ async def _compact_batch(
             }
         )
     await session.execute(_UPSERT_CHUNK, params)
-    await session.commit()
+    await release(session, "compaction moves samples batch by batch")
     report.chunks += len(params)
     report.samples += len(rows)
 
@@ -231,7 +232,7 @@ async def compact(session: AsyncSession, now_ms: int, *, grace_ms: int) -> Compa
     report = CompactionReport()
     cutoff = window_of(now_ms - grace_ms)
     pending = await _pending(session, cutoff)
-    await session.commit()
+    await release(session, "compaction moves samples batch by batch")
     by_window: dict[int, list[int]] = {}
     for window, series_id in pending:
         by_window.setdefault(window, []).append(series_id)
@@ -241,7 +242,7 @@ async def compact(session: AsyncSession, now_ms: int, *, grace_ms: int) -> Compa
         report.windows.append(window)
     if await partitions.is_partitioned(session):
         report.released = await _release_days(session, cutoff)
-    await session.commit()
+    await release(session, "compaction moves samples batch by batch")
     return report
 
 
@@ -254,7 +255,7 @@ async def _release_days(session: AsyncSession, cutoff_ms: int) -> list[str]:
     exclusive lock, so a late sample written meanwhile is seen and kept.
     """
     released = []
-    await session.commit()
+    await release(session, "compaction moves samples batch by batch")
     for day in await partitions.partition_days(session):
         if day + partitions.DAY_MS > cutoff_ms:
             continue
@@ -266,7 +267,7 @@ async def _release_days(session: AsyncSession, cutoff_ms: int) -> list[str]:
             ),
             {"t": name, "empty": _EMPTY_INDEXES_BYTES},
         )
-        await session.commit()
+        await release(session, "compaction moves samples batch by batch")
         if not held:
             continue
         try:
@@ -281,7 +282,7 @@ async def _release_days(session: AsyncSession, cutoff_ms: int) -> list[str]:
             await session.rollback()
             continue
         await session.execute(text(f"TRUNCATE {name}"))
-        await session.commit()
+        await release(session, "compaction moves samples batch by batch")
         released.append(partitions.partition_name(day))
     return released
 

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.transactions import release
 from failcast.store import chunks
 from failcast.store.codec import Float64s, Int64s
 
@@ -81,7 +82,7 @@ async def refresh(session: AsyncSession, now_ms: int, *, raw_cutoff_ms: int) -> 
         )
         hours = [int(h) for h in rows]
         if not hours:
-            await session.commit()
+            await release(session, "rollups are rebuilt hour by hour")
             return done
         marks = ", ".join(str(h) for h in hours)
         await session.execute(text(f"DELETE FROM sample_rollup_dirty WHERE hour_ts IN ({marks})"))
@@ -130,7 +131,7 @@ async def refresh(session: AsyncSession, now_ms: int, *, raw_cutoff_ms: int) -> 
                         summaries,
                     )
             done.append(hour)
-        await session.commit()
+        await release(session, "rollups are rebuilt hour by hour")
 
 
 async def expire(session: AsyncSession, cutoff_ms: int) -> int:

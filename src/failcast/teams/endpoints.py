@@ -33,7 +33,7 @@ async def create_team(body: TeamIn, principal: AsAdmin, session: SessionDep) -> 
     the channels named."""
     team = await service.create_team(session, principal.org_id, body)
     audit.record(session, principal.org_id, principal, "team.created", team.name)
-    await session.commit()
+    await session.flush()
     return await service.team_out(session, team)
 
 
@@ -55,7 +55,7 @@ async def update_team(
     team = await service.get_team(session, principal.org_id, team_id)
     await service.update_team(session, team, body)
     audit.record(session, principal.org_id, principal, "team.updated", team.name)
-    await session.commit()
+    await session.flush()
     return await service.team_out(session, team)
 
 
@@ -67,7 +67,7 @@ async def delete_team(team_id: PathId, principal: AsAdmin, session: SessionDep) 
     team = await service.get_team(session, principal.org_id, team_id)
     await service.delete_team(session, team)
     audit.record(session, principal.org_id, principal, "team.deleted", team.name)
-    await session.commit()
+    await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -83,7 +83,7 @@ async def add_team_member(
     audit.record(
         session, principal.org_id, principal, "team.member_added", team.name, {"user_id": user_id}
     )
-    await session.commit()
+    await session.flush()
     return await service.team_out(session, team)
 
 
@@ -101,7 +101,7 @@ async def remove_team_member(
     audit.record(
         session, principal.org_id, principal, "team.member_removed", team.name, {"user_id": user_id}
     )
-    await session.commit()
+    await session.flush()
     return await service.team_out(session, team)
 
 
@@ -127,5 +127,5 @@ async def update_team_settings(
         "team.settings_updated",
         details={"restrict_members_to_teams": body.restrict_members_to_teams},
     )
-    await session.commit()
+    await session.flush()
     return body
