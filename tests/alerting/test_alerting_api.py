@@ -11,6 +11,7 @@ from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
+from failcast.deps import services_of
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 RULE = {"kind": "threshold", "name": "hot", "metric": "cpu_pct", "value": 90, "window": "1m"}
@@ -36,7 +37,7 @@ async def fire_alerts(
         "/api/v1/alert-rules", json=RULE | {"severity": "critical"}, headers=account.headers
     )
     assert response.status_code == 201, response.text
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await evaluate_org(session, account.org_id, T0 + timedelta(minutes=1))
     items: list[dict[str, Any]] = (
         await client.get("/api/v1/alerts", headers=account.headers)

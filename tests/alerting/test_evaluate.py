@@ -11,6 +11,7 @@ from factories import Account, bearer
 from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
+from failcast.deps import services_of
 from failcast.signals import Factor, Signal, SignalRegistry, StaticSignals
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
@@ -54,7 +55,7 @@ async def add_rule(client: httpx.AsyncClient, account: Account, **rule: Any) -> 
 async def evaluate(
     app: FastAPI, account: Account, minute: float, signals: SignalRegistry | None = None
 ) -> None:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await evaluate_org(session, account.org_id, at(minute), signals=signals)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from failcast.auth.principal import CanAdmin, CanRead
-from failcast.deps import PathId, SessionDep
+from failcast.deps import ModelCacheDep, PathId, RunnerDep, SessionDep, TopologyDep
 from failcast.detect.roles import ROLES, metric_role
 from failcast.errors import Conflict
 from failcast.kit.responses import errors
@@ -37,11 +37,6 @@ from failcast.timeutil import ms_to_datetime, now_ms
 router = APIRouter(prefix="/api/v1", tags=["prediction"])
 
 STAGES = {"active": "production", "candidate": "shadow", "retired": "retired"}
-
-
-def _cache(request: Request) -> registry.ModelCache:
-    cache: registry.ModelCache = request.app.state.model_cache
-    return cache
 
 
 def _model_out(row: ModelVersion) -> ModelOut:
@@ -76,18 +71,22 @@ def _model_out(row: ModelVersion) -> ModelOut:
     responses=errors(404, 409, 402),
 )
 async def predict(
-    body: PredictIn, principal: CanRead, session: SessionDep, request: Request
+    body: PredictIn,
+    principal: CanRead,
+    session: SessionDep,
+    cache: ModelCacheDep,
+    topology: TopologyDep,
 ) -> PredictOut:
     """P(failure) per horizon with risk level, incident type, top factors and root cause."""
     if body.service is not None:
         await teams.require_visible(session, principal, body.service, "service")
-    version, model = await registry.active_model(session, principal.org_id, _cache(request))
+    version, model = await registry.active_model(session, principal.org_id, cache)
     if body.features is not None:
         score = scoring.score_features(model, body.features)
     else:
         assert body.service is not None
         score = await service.score_service(
-            session, principal.org_id, body.service, now_ms(), model, request.app.state.topology
+            session, principal.org_id, body.service, now_ms(), model, topology
         )
     return PredictOut(
         service=score.service or None,
@@ -235,7 +234,7 @@ async def rollback_model(version: PathId, principal: CanAdmin, session: SessionD
     responses=errors(409),
 )
 async def train_model(
-    body: TrainIn, principal: CanAdmin, session: SessionDep, request: Request
+    body: TrainIn, principal: CanAdmin, session: SessionDep, runner: RunnerDep
 ) -> TrainAccepted:
     """Train a new version in the background; it joins as a candidate (or goes live if first).
 
@@ -260,7 +259,7 @@ async def train_model(
     )
     job = await training_jobs.queue(session, principal.org_id, source, days)
     await session.commit()
-    await request.app.state.runner.submit(
+    await runner.submit(
         "predict.train", org_id=principal.org_id, days=days, source=source, job_id=job.id
     )
     return TrainAccepted(status="queued", source=source, days=days, job_id=job.id)
