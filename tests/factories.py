@@ -20,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 
 from failcast.config import Settings
+from failcast.deps import services_of
 
 
 @dataclass
@@ -91,7 +92,7 @@ class FakeClock:
 def clock(app: Any) -> FakeClock:
     """Drive the app's accounts clock (lockouts, rate limits, links, sessions) by hand."""
     fake = FakeClock()
-    app.state.security.clock = fake
+    services_of(app).security.clock = fake
     return fake
 
 
@@ -162,13 +163,13 @@ def mailbox(app: Any) -> Iterator[Mailbox]:
     from failcast.auth.mailer import Mailer
 
     with running_mailbox() as box:
-        app.state.security.mailer = Mailer(mail_to(app.state.settings, box))
+        services_of(app).security.mailer = Mailer(mail_to(services_of(app).settings, box))
         yield box
 
 
 async def delivered(app: Any) -> None:
     """Wait until queued mail (and any other submitted task) has been handed over."""
-    await app.state.runner.drain()
+    await services_of(app).runner.drain()
 
 
 async def add_member(

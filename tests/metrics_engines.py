@@ -17,6 +17,7 @@ from factories import free_port
 from fastapi import FastAPI
 
 from failcast.config import Settings
+from failcast.deps import services_of
 
 VICTORIA_METRICS = Path("/usr/bin/victoria-metrics")
 
@@ -121,7 +122,7 @@ class FlushAfterWrite(httpx.AsyncBaseTransport):
 @pytest.fixture
 async def flushing(app: FastAPI, victoria_metrics: VictoriaMetrics) -> None:
     """The app's writes to VictoriaMetrics are searchable as soon as they are acknowledged."""
-    metrics = app.state.db.metrics
+    metrics = services_of(app).db.metrics
     assert metrics is not None
     await metrics.client.aclose()
     transport = FlushAfterWrite(f"{victoria_metrics.url}/internal/force_flush")

@@ -10,9 +10,10 @@ service from whatever provider the owning domain registers:
 | slo_burn            | loudest firing tier: 2 page, 1 ticket, 0 none | slo    |
 | drift               | drift score                            | detect        |
 
-A domain registers on the registry the app holds:
+A domain registers on the registry the services' container holds (services.py), in its
+`install_*(services)`:
 
-    app.state.alert_signals.register("failure_probability", MyPredictor(...))
+    services.alert_signals.register("failure_probability", MyPredictor(...))
 
 The registry is passed to `evaluate_org`, never global, so tests use their own.
 """

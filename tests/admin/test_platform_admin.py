@@ -7,6 +7,7 @@ import pytest
 from factories import Account, bearer, login, register
 from sqlalchemy import update
 
+from failcast.deps import services_of
 from failcast.models import User
 
 
@@ -14,7 +15,7 @@ from failcast.models import User
 async def root(client: httpx.AsyncClient, app: Any) -> Account:
     """A platform administrator, as `failcast user promote` makes one."""
     account = await register(client, "root@ops.example", "Operators")
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await session.execute(
             update(User).where(User.id == account.user_id).values(is_superuser=True)
         )

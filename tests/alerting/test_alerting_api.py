@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 RULE = {"kind": "threshold", "name": "hot", "metric": "cpu_pct", "value": 90, "window": "1m"}
@@ -37,7 +38,7 @@ async def fire_alerts(
         "/api/v1/alert-rules", json=RULE | {"severity": "critical"}, headers=account.headers
     )
     assert response.status_code == 201, response.text
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         await evaluate_org(session, account.org_id, T0 + timedelta(minutes=1))
     items: list[dict[str, Any]] = (
         await client.get("/api/v1/alerts", headers=account.headers)

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from failcast.alerting import evaluate_org
 from failcast.chaos import Fleet
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 from failcast.notify.notifier import Notifier
 
 # The real local receivers live with the notification tests; appended, so nothing is shadowed.
@@ -116,14 +117,14 @@ class Stack:
 
     @property
     def notifier(self) -> Notifier:
-        notifier: Notifier = self.app.state.notifier
+        notifier: Notifier = services_of(self.app).notifier
         return notifier
 
     async def tick(self, minute: float) -> None:
         """Evaluate the rules and flush notifications at fleet minute `minute`."""
-        async with session_scope(self.app.state.db) as session:
+        async with session_scope(services_of(self.app).db) as session:
             await evaluate_org(
-                session, self.account.org_id, at(minute), topology=self.app.state.topology
+                session, self.account.org_id, at(minute), topology=services_of(self.app).topology
             )
         await self.notifier.flush(at(minute))
 
@@ -147,7 +148,7 @@ async def stack(
     async def record_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    app.state.notifier.sleep = record_sleep
+    services_of(app).notifier.sleep = record_sleep
     try:
         response = await client.post(
             "/api/v1/metrics", json={"samples": fleet_samples()}, headers=bearer(api_key)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 from failcast.signals import Factor, Signal, SignalRegistry, StaticSignals
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
@@ -55,7 +56,7 @@ async def add_rule(client: httpx.AsyncClient, account: Account, **rule: Any) -> 
 async def evaluate(
     app: FastAPI, account: Account, minute: float, signals: SignalRegistry | None = None
 ) -> None:
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         await evaluate_org(session, account.org_id, at(minute), signals=signals)
 
 

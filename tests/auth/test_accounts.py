@@ -6,6 +6,8 @@ import httpx
 import jwt
 from factories import PASSWORD, Account, bearer, create_api_key, register
 
+from failcast.deps import services_of
+
 
 async def test_register_login_and_profile(client: httpx.AsyncClient) -> None:
     account = await register(client, "Ada@Example.com", "Analytical Engines")
@@ -58,7 +60,7 @@ async def test_password_is_stored_hashed(client: httpx.AsyncClient, app: object)
     from failcast.models import User
 
     await register(client, "hash@example.com")
-    async with app.state.db.session() as session:  # type: ignore[attr-defined]
+    async with services_of(app).db.session() as session:  # type: ignore[attr-defined]
         stored = await session.scalar(select(User.password_hash))
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored

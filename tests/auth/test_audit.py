@@ -7,12 +7,13 @@ from factories import Account, Mailbox, add_member, bearer, create_api_key
 from factories import mailbox as mailbox
 
 from failcast.auth import audit
+from failcast.deps import services_of
 
 
 async def test_audit_log_pages_newest_first_with_a_cursor(
     client: httpx.AsyncClient, app: Any, account: Account
 ) -> None:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         for n in range(5):
             audit.record(
                 session, account.org_id, "exporter", "export.created", f"report:{n}", {"rows": n}

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from failcast.cli import app as cli
 from failcast.config import DEFAULT_SECRET_KEY, SECRET_KEY_FILE, Settings
+from failcast.deps import services_of
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ async def test_tokens_forged_with_the_published_key_or_a_guessed_session_are_ref
     assert (await client.get("/api/v1/profile", headers=victim.headers)).status_code == 200
     real_sid = jwt.decode(victim.token, options={"verify_signature": False})["sid"]
     own_sid = jwt.decode(owner.token, options={"verify_signature": False})["sid"]
-    key = app.state.settings.signing_key
+    key = services_of(app).settings.signing_key
     forged = {
         # The attack of the finding: the published key and a counted session id.
         "published key, counted id": _forge(DEFAULT_SECRET_KEY, victim, 2),

@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute
 
 from failcast.auth.api_keys import Scope
 from failcast.auth.principal import REQUIREMENTS, Requirement, current_principal
+from failcast.deps import services_of
 from failcast.models.membership import Role
 
 # Endpoints anyone may call: they authenticate by what is in the request (a password, a refresh
@@ -255,7 +256,7 @@ async def _world(client: httpx.AsyncClient, app: FastAPI, mailbox: Mailbox) -> W
     keys["read-only"] = await create_api_key(client, a_owner, ["read"])
     keys["admin"] = await create_api_key(client, a_owner, ["admin", "read", "write", "ingest"])
 
-    settings = app.state.settings
+    settings = services_of(app).settings
     expired = jwt.encode(
         {
             "sub": str(a_owner.user_id),

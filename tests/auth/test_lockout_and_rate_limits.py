@@ -6,6 +6,8 @@ import httpx
 from factories import PASSWORD, Account, FakeClock, login
 from factories import clock as clock
 
+from failcast.deps import services_of
+
 
 async def _fail(client: httpx.AsyncClient, email: str) -> httpx.Response:
     return await login(client, email, "not the right password")
@@ -48,7 +50,7 @@ async def test_unknown_emails_fail_and_lock_exactly_like_real_accounts(
 async def test_unknown_and_known_emails_cost_one_password_check_each(
     client: httpx.AsyncClient, account: Account, app: Any
 ) -> None:
-    passwords = app.state.passwords
+    passwords = services_of(app).passwords
     calls: list[str | None] = []
     original = passwords.verify
 
@@ -67,7 +69,7 @@ async def test_unknown_and_known_emails_cost_one_password_check_each(
 async def test_failures_from_one_address_block_it_across_accounts(
     client: httpx.AsyncClient, app: Any, clock: FakeClock
 ) -> None:
-    security = app.state.security
+    security = services_of(app).security
     security.settings = security.settings.model_copy(update={"lockout_ip_threshold": 3})
     for i in range(3):
         assert (await _fail(client, f"victim{i}@example.com")).status_code == 401

@@ -17,6 +17,7 @@ from factories import Account, bearer, login
 
 from failcast.auth.oidc import OidcVerifier
 from failcast.config import OidcProvider
+from failcast.deps import services_of
 
 ISSUER = "https://securetoken.google.com/failcast-test"
 AUDIENCE = "failcast-test"
@@ -62,7 +63,7 @@ def jwks_url(signing_key: rsa.RSAPrivateKey) -> Iterator[str]:
 @pytest.fixture
 def provider(app: Any, jwks_url: str) -> str:
     config = OidcProvider(name="firebase", issuer=ISSUER, audience=AUDIENCE, jwks_url=jwks_url)
-    app.state.security.oidc = OidcVerifier([config])
+    services_of(app).security.oidc = OidcVerifier([config])
     return "firebase"
 
 

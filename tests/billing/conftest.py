@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import update
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.models import Organization, User
 
 STRIPE_KEY = "sk_test_failcast"
@@ -150,7 +151,7 @@ class BillingClock:
 @pytest.fixture
 def billing_clock(app: FastAPI) -> BillingClock:
     clock = BillingClock()
-    app.state.billing.clock = clock
+    services_of(app).billing.clock = clock
     return clock
 
 
@@ -178,15 +179,15 @@ async def deliver(
 
 
 async def set_plan(app: FastAPI, org_id: int, plan: str) -> None:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await session.execute(
             update(Organization).where(Organization.id == org_id).values(plan=plan)
         )
         await session.commit()
-    app.state.billing.quotas.forget(org_id)
+    services_of(app).billing.quotas.forget(org_id)
 
 
 async def make_superuser(app: FastAPI, user_id: int) -> None:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await session.execute(update(User).where(User.id == user_id).values(is_superuser=True))
         await session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from failcast.billing import repository
 from failcast.billing.plans import month_key
+from failcast.deps import services_of
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import LogEntry, Series
 from failcast.store.samples import Aggregation, read_range
@@ -122,7 +123,7 @@ async def test_predictions_are_refused_once_the_month_is_used_up(
     month = month_key(billing_clock.now)
 
     async def use(count: int) -> None:
-        async with app.state.db.session() as session:
+        async with services_of(app).db.session() as session:
             used, _ = await repository.usage(session, account.org_id, month)
             await repository.add_usage(
                 session, account.org_id, month, billing_clock.now, predictions=count - used
@@ -172,7 +173,7 @@ async def test_a_successful_prediction_is_counted(
 
     from failcast.predict import registry
 
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await registry.register(
             session, account.org_id, tiny_model(), source="test", now=billing_clock.now
         )
@@ -205,7 +206,7 @@ async def test_samples_a_minute_are_rate_limited_and_metered(
     third = await client.post("/api/v1/metrics", json=samples(names("r", 5), 900), headers=h)
     assert third.status_code == 200, third.text
 
-    assert await app.state.billing.flush_usage() == 10_500
+    assert await services_of(app).billing.flush_usage() == 10_500
     answer = await client.get("/api/v1/billing", headers=h)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -251,29 +252,31 @@ async def test_retention_deletes_what_the_plan_no_longer_keeps(
     await set_plan(app, other.org_id, "professional")
     if compacted:
         # Every sample is at least half a day old: all of them move into chunks.
-        jobs = StoreJobs(app.state.db, app.state.settings, clock=lambda: int(NOW_S * 1000))
+        jobs = StoreJobs(
+            services_of(app).db, services_of(app).settings, clock=lambda: int(NOW_S * 1000)
+        )
         assert (await jobs.compact()).samples == 32
 
     async def kept(org_id: int) -> list[float]:
-        async with app.state.db.session() as session:
+        async with services_of(app).db.session() as session:
             ids = list(await session.scalars(select(Series.id).where(Series.org_id == org_id)))
             points = await read_range(
                 session, ids, 0, 2**62, step_ms=None, agg=Aggregation.last, limit=1000
             )
             return sorted(p.value for series in points.values() for p in series)
 
-    deleted = await app.state.billing.retention()
+    deleted = await services_of(app).billing.retention()
     # Free keeps 7 days: 5 of 8 ages per series go, in batches of 3; 5 log lines go.
     assert deleted == (10, 5)
     assert await kept(account.org_id) == [0.5, 0.5, 3, 3, 6.9, 6.9]
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         lines = await session.scalar(select(func.count()).where(LogEntry.org_id == account.org_id))
     assert lines == 3
     # Professional keeps 90 days: the other org lost nothing.
     assert len(await kept(other.org_id)) == 16
     await set_plan(app, account.org_id, "starter")
     billing_clock.advance(days=1)
-    assert await app.state.billing.retention() == (0, 0)
+    assert await services_of(app).billing.retention() == (0, 0)
 
 
 async def test_billing_with_quotas_on_is_metered(

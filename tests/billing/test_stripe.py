@@ -22,6 +22,7 @@ from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from failcast.deps import services_of
 from failcast.models import AuditEvent, Membership
 
 
@@ -37,7 +38,7 @@ async def member_of(
 ) -> Account:
     """A person who joins `owner`'s org with `role`, acting in it."""
     person = await register(client, email, "Own")
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         session.add(Membership(user_id=person.user_id, org_id=owner.org_id, role=role))
         await session.commit()
     switched = await client.post(f"/api/v1/orgs/{owner.org_id}/switch", headers=person.headers)
@@ -101,7 +102,7 @@ async def test_checkout_and_portal_talk_to_stripe(
 
     bad = await client.post("/api/v1/billing/checkout", json={"plan": "free"}, headers=h)
     assert bad.status_code == 422
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         actions = list(await session.scalars(
             select(AuditEvent.action).where(AuditEvent.org_id == account.org_id)
         ))  # fmt: skip
@@ -168,9 +169,9 @@ async def test_webhooks_drive_the_plan_through_its_states(
     grace_end = billing_clock.now + timedelta(days=7)
     assert state["grace_until"] == grace_end.isoformat().replace("+00:00", "Z")
     billing_clock.advance(days=6, hours=23)
-    assert await app.state.billing.expire_grace() == []
+    assert await services_of(app).billing.expire_grace() == []
     billing_clock.advance(hours=2)
-    assert await app.state.billing.expire_grace() == [account.org_id]
+    assert await services_of(app).billing.expire_grace() == [account.org_id]
     state = await billing(client, account)
     assert plan_of(state) == "free" and state["status"] == "grace_expired"
     assert state["grace_until"] is None
@@ -197,7 +198,7 @@ async def test_webhooks_drive_the_plan_through_its_states(
     assert (await deliver(client, again)).json()["outcome"] == "applied"
     assert plan_of(await billing(client, account)) == "starter"
 
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         changes = list(await session.scalars(
             select(AuditEvent.details).where(AuditEvent.action == "billing.plan_changed")
             .order_by(AuditEvent.id)
@@ -279,7 +280,7 @@ async def test_operators_see_every_orgs_usage(
     assert (
         await client.post("/api/v1/metrics", json=batch, headers=bearer(key))
     ).status_code == 200
-    await app.state.billing.flush_usage()
+    await services_of(app).billing.flush_usage()
     assert (await client.get("/api/v1/admin/usage", headers=account.headers)).status_code == 403
     await make_superuser(app, account.user_id)
     answer = await client.get("/api/v1/admin/usage?limit=1", headers=account.headers)

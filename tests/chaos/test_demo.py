@@ -10,6 +10,7 @@ from asgi_lifespan import LifespanManager
 
 from failcast.app import create_app
 from failcast.config import Settings
+from failcast.deps import services_of
 
 
 async def start_demo(settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
@@ -18,7 +19,7 @@ async def start_demo(settings: Settings, capsys: pytest.CaptureFixture[str]) -> 
     )
     app = create_app(demo)
     async with LifespanManager(app):
-        await app.state.runner.drain()
+        await services_of(app).runner.drain()
         banner = capsys.readouterr().err
         match = re.search(r"sign in as\s+(\S+) / (\S+)", banner)
         assert match, banner

@@ -10,6 +10,8 @@ import pytest
 from factories import Account, register
 from fastapi import FastAPI
 
+from failcast.deps import services_of
+
 T0 = float(int(time.time()) - 3600)
 
 
@@ -38,8 +40,8 @@ async def test_enabling_declares_the_fleet_and_ticks_go_through_ingestion(
     assert kinds["fraud-model"] == "ml_model"
     assert kinds["orders-etl"] == "data_pipeline"
 
-    simulator = app.state.simulator
-    async with app.state.hub.subscribe(f"org:{account.org_id}") as subscription:
+    simulator = services_of(app).simulator
+    async with services_of(app).hub.subscribe(f"org:{account.org_id}") as subscription:
         await simulator.tick(now=T0)
         message = await subscription.get()
         while message["type"] != "tick":  # the ingest it went through is announced too
@@ -56,7 +58,7 @@ async def test_a_fault_moves_its_metric_and_recovers_after_its_duration(
     client: httpx.AsyncClient, account: Account, app: FastAPI
 ) -> None:
     await enable(client, account)
-    simulator = app.state.simulator
+    simulator = services_of(app).simulator
     baseline = simulator.new_fleet(account.org_id)  # the same fleet with no faults
     response = await client.post(
         "/api/v1/chaos/inject",
@@ -95,7 +97,12 @@ async def test_faults_survive_a_restart_and_reset_stops_them(
     )
     from failcast.chaos.runtime import Simulator
 
-    restarted = Simulator(app.state.db, app.state.ingestor, app.state.hub, app.state.settings)
+    restarted = Simulator(
+        services_of(app).db,
+        services_of(app).ingestor,
+        services_of(app).hub,
+        services_of(app).settings,
+    )
     message = await restarted.tick_org(account.org_id, time.time())
     assert [f["kind"] for f in message["active_faults"]] == ["network_latency"]
     assert value(app, message, "api-gateway", "latency_p50_ms") > 1000
@@ -105,7 +112,7 @@ async def test_faults_survive_a_restart_and_reset_stops_them(
     stopped = (await client.post("/api/v1/chaos/reset", headers=account.headers)).json()
     assert [f["id"] for f in stopped] == [active[0]["id"]]
     assert (await client.get("/api/v1/chaos/faults", headers=account.headers)).json() == []
-    message = await app.state.simulator.tick_org(account.org_id, time.time() + 1)
+    message = await services_of(app).simulator.tick_org(account.org_id, time.time() + 1)
     assert message["active_faults"] == []
 
 
@@ -151,7 +158,7 @@ async def test_an_experiment_is_judged_from_what_was_stored(
     client: httpx.AsyncClient, account: Account, app: FastAPI
 ) -> None:
     await enable(client, account)
-    simulator = app.state.simulator
+    simulator = services_of(app).simulator
     now = time.time()
     for step in range(6):  # a minute of steady state before the experiment
         await simulator.tick_org(account.org_id, now - 60 + step * 10)
@@ -231,7 +238,7 @@ async def test_faults_are_recorded_as_incidents_with_their_root_cause(
     client: httpx.AsyncClient, account: Account, app: FastAPI
 ) -> None:
     await enable(client, account)
-    simulator = app.state.simulator
+    simulator = services_of(app).simulator
     fault = (
         await client.post(
             "/api/v1/chaos/inject",
@@ -281,7 +288,7 @@ async def test_the_fleet_starts_with_days_of_history_once(
     )
     assert response.status_code == 200, response.text
     assert response.json()["history_days_queued"] == 0.5
-    await app.state.runner.drain()
+    await services_of(app).runner.drain()
     series = sum(len(s["metrics"]) for s in response.json()["services"])
     stats = (await client.get("/api/v1/stats", headers=account.headers)).json()
     # Half a day on the history's five-minute grid, for every metric of the fleet.

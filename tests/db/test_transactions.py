@@ -15,7 +15,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from failcast.db.engine import Database
 from failcast.db.transactions import after_commit, keep_on_error, release, session_scope
-from failcast.deps import SessionDep
+from failcast.deps import SessionDep, services_of
 from failcast.errors import Conflict, ValidationFailed
 from failcast.models import Organization
 
@@ -71,7 +71,7 @@ async def tx_client(app: FastAPI) -> AsyncIterator[tuple[httpx.AsyncClient, list
 
         async def watching_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                seen_at_start.append(await stored(app.state.db, slug))
+                seen_at_start.append(await stored(services_of(app).db, slug))
             await send(message)
 
         await app(scope, receive, watching_send)
@@ -89,7 +89,7 @@ async def test_a_write_is_committed_before_the_answer_is_sent(
     assert response.status_code == 200, response.text
     # Already stored when the status line went out, so the client's next request sees it.
     assert seen_at_start == [True]
-    assert await stored(app.state.db, "first")
+    assert await stored(services_of(app).db, "first")
     assert calls == ["first"]
 
 
@@ -106,13 +106,13 @@ async def test_an_error_after_a_flush_leaves_nothing_stored(
     client, calls, _ = tx_client
     response = await client.post(f"/_tx/orgs/{fail}-org", params={"fail": fail})
     assert response.status_code == code
-    assert not await stored(app.state.db, f"{fail}-org")
+    assert not await stored(services_of(app).db, f"{fail}-org")
     # The after-commit callback of a rolled-back transaction never runs.
     assert calls == []
 
 
 async def test_session_scope_commits_on_success_and_rolls_back_on_error(app: FastAPI) -> None:
-    database: Database = app.state.db
+    database: Database = services_of(app).db
     calls: list[str] = []
 
     async def note() -> None:
@@ -137,7 +137,7 @@ async def test_session_scope_commits_on_success_and_rolls_back_on_error(app: Fas
 
 
 async def test_release_commits_mid_way_and_runs_the_callbacks_so_far(app: FastAPI) -> None:
-    database: Database = app.state.db
+    database: Database = services_of(app).db
     calls: list[str] = []
 
     async def note() -> None:
@@ -157,7 +157,7 @@ async def test_release_commits_mid_way_and_runs_the_callbacks_so_far(app: FastAP
 
 
 async def test_keep_on_error_commits_before_the_error_goes_on(app: FastAPI) -> None:
-    database: Database = app.state.db
+    database: Database = services_of(app).db
     with pytest.raises(Conflict):
         async with session_scope(database) as session:
             session.add(Organization(name="counted", slug="counted"))

@@ -12,6 +12,7 @@ import pytest
 from factories import Account, bearer
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.detect.live import DEFAULT_DETECTOR
 from failcast.detect.service import LiveScoring
 
@@ -22,7 +23,7 @@ START = 1_767_225_600  # 2026-01-01T00:00:00Z
 @pytest.fixture(autouse=True)
 async def no_timers(app: FastAPI) -> None:
     """The tests drive live scoring by hand."""
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 def _wave(n: int, seed: int = 0) -> list[float]:
@@ -185,7 +186,7 @@ async def test_a_live_series_runs_the_detector_chosen_for_its_metric(
     assert response.status_code == 200, response.text
     assert [(s["detector"], s["chosen"]) for s in response.json()] == [("mad-zscore", True)]
 
-    live: LiveScoring = app.state.live_scoring
+    live: LiveScoring = services_of(app).live_scoring
     await live.run_org(account.org_id, now * 1000)
     listed = await client.get(
         "/api/v1/detectors/series", params={"service": "checkout"}, headers=account.headers

@@ -24,6 +24,7 @@ from failcast.app import create_app
 from failcast.cli import app as cli
 from failcast.config import Settings
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
 from failcast.detect.live_store import LiveConfig
 from failcast.detect.service import LiveScoring
@@ -43,7 +44,7 @@ START_MS = (int(time.time()) // 86_400 - 1) * 86_400_000
 @pytest.fixture(autouse=True)
 async def no_timers(app: FastAPI) -> None:
     """The tests drive the scoring job and the simulator by hand, at chosen times."""
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 def cpu_values() -> list[float]:
@@ -94,20 +95,20 @@ async def scores(
 
 async def evaluate(app: FastAPI, account: Account, at: float) -> list[dict[str, Any]]:
     """Evaluate the org's alert rules at `at` (Unix seconds); the firing alerts."""
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         report = await evaluate_org(
             session,
             account.org_id,
             datetime.fromtimestamp(at, UTC),
-            signals=app.state.alert_signals,
+            signals=services_of(app).alert_signals,
         )
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         rows = await session.scalars(select(Alert).where(Alert.id.in_(report.fired)))
         return [{"labels": a.labels, "service": a.service} for a in rows]
 
 
 async def sample_count(app: FastAPI) -> int:
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         count = await session.scalar(
             select(func.count())
             .select_from(Sample)
@@ -128,15 +129,15 @@ async def test_one_run_equals_two_runs_with_a_restart_between(
     end = START_MS + N * MINUTE_MS
     middle = START_MS + 200 * MINUTE_MS
 
-    whole = await app.state.live_scoring.run_org(account.org_id, end)
+    whole = await services_of(app).live_scoring.run_org(account.org_id, end)
     assert (whole.detectors, whole.points) == (1, N)
-    first = await app.state.live_scoring.run_org(other.org_id, middle)
+    first = await services_of(app).live_scoring.run_org(other.org_id, middle)
     assert first.points == 201  # points 0..200: the sample at `middle` itself is in
 
     # A new process: nothing in memory, the state comes back from the database.
     restarted = create_app(settings)
     async with LifespanManager(restarted):
-        second = await restarted.state.live_scoring.run_org(other.org_id, end)
+        second = await services_of(restarted).live_scoring.run_org(other.org_id, end)
     assert second.points == N - 201
 
     one = await scores(client, account)
@@ -175,11 +176,11 @@ async def test_a_service_whose_anomaly_score_rises_past_the_alarm_is_rescored(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
     await ingest(client, api_key, cpu_values())
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         api = await session.scalar(select(Service.id).where(Service.name == "api"))
     rescorer = RecordingRescorer()
-    app.state.rescorer = rescorer
-    job = app.state.runner.tasks["detect.score"]
+    services_of(app).rescorer = rescorer
+    job = services_of(app).runner.tasks["detect.score"]
     # Up to point 300 the scores stay below the alarm threshold: nothing to re-score.
     await job(now=START_MS + 300 * MINUTE_MS)
     assert rescorer.alarmed == []
@@ -196,7 +197,7 @@ async def test_running_again_without_new_data_scores_nothing(
 ) -> None:
     await ingest(client, api_key, cpu_values()[:200])
     end = START_MS + N * MINUTE_MS
-    live: LiveScoring = app.state.live_scoring
+    live: LiveScoring = services_of(app).live_scoring
     assert (await live.run_org(account.org_id, end)).points == 200
     stored = await sample_count(app)
     assert stored == 200 - WARMUP
@@ -204,7 +205,7 @@ async def test_running_again_without_new_data_scores_nothing(
     assert (again.detectors, again.points) == (0, 0)
     assert await sample_count(app) == stored
     # The anomaly_score series are never scored themselves.
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         states = list(await session.scalars(select(DetectorState)))
     assert len(states) == 1
     assert states[0].cursor_ts == START_MS + 199 * MINUTE_MS
@@ -219,7 +220,7 @@ async def test_a_run_is_bounded_and_the_backlog_drains_over_later_runs(
     await ingest(client, api_key, values, service="a")
     await ingest(client, api_key, values, service="b")
     live = LiveScoring(
-        app.state.db,
+        services_of(app).db,
         LiveConfig(max_points=150, max_points_per_series=100, service_detector=None),
     )
     end = START_MS + N * MINUTE_MS
@@ -243,11 +244,11 @@ async def test_score_series_stop_at_the_org_cap_and_other_orgs_are_scored(
         await ingest(client, api_key, values[:200], service=service)
     other = await register(client, "other-scores@example.com", "Other")
     await ingest(client, await create_api_key(client, other), values[:200], service="x")
-    live = LiveScoring(app.state.db, LiveConfig(max_score_series=2, service_detector=None))
+    live = LiveScoring(services_of(app).db, LiveConfig(max_score_series=2, service_detector=None))
     end = START_MS + N * MINUTE_MS
 
     async def score_series(org_id: int) -> list[str]:
-        async with app.state.db.session() as session:
+        async with services_of(app).db.session() as session:
             rows = await session.execute(
                 select(Service.name)
                 .join(Series, Series.service_id == Service.id)
@@ -264,7 +265,7 @@ async def test_score_series_stop_at_the_org_cap_and_other_orgs_are_scored(
     assert (await live.run_org(other.org_id, end)).detectors == 1
     assert await score_series(other.org_id) == ["x"]
     # The default cap comes from the settings.
-    default = LiveScoring(app.state.db).config.max_score_series
+    default = LiveScoring(services_of(app).db).config.max_score_series
     assert default == Settings().max_score_series_per_org
 
 
@@ -274,13 +275,13 @@ async def test_a_changed_detector_configuration_resets_the_state(
     values = cpu_values()
     await ingest(client, api_key, values[:200])
     end = START_MS + N * MINUTE_MS
-    await app.state.live_scoring.run_org(account.org_id, end)
+    await services_of(app).live_scoring.run_org(account.org_id, end)
     changed = {"name": DEFAULT_DETECTOR["name"], "params": {"history": 500}}
-    live = LiveScoring(app.state.db, LiveConfig(detector=changed, service_detector=None))
+    live = LiveScoring(services_of(app).db, LiveConfig(detector=changed, service_detector=None))
     await ingest(client, api_key, values)
     report = await live.run_org(account.org_id, end)
     assert (report.points, report.resets) == (N - 200, 1)
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         state = await session.scalar(select(DetectorState))
     assert state is not None
     assert state.version == spec_version(changed)
@@ -295,7 +296,7 @@ async def test_a_changed_detector_configuration_resets_the_state(
 async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score(
     app: FastAPI, client: httpx.AsyncClient, account: Account
 ) -> None:
-    simulator = app.state.simulator
+    simulator = services_of(app).simulator
     # The fleet's noise follows the clock: a fixed one makes the run the same every time.
     now = float(SIMULATED_NOW)
     simulator.clock = lambda: now
@@ -303,7 +304,7 @@ async def test_live_simulator_data_is_scored_and_a_fault_raises_its_metric_score
         "/api/v1/chaos/simulator", json={"enabled": True}, headers=account.headers
     )
     assert response.status_code == 200, response.text
-    live: LiveScoring = app.state.live_scoring
+    live: LiveScoring = services_of(app).live_scoring
     for k in range(200, 0, -1):  # 100 minutes of history, one tick every 30 s
         await simulator.tick_org(account.org_id, now - 30 * k)
     before = await live.run_org(account.org_id, int(now * 1000))
@@ -371,7 +372,7 @@ async def test_live_scoring_gives_the_scores_failcast_score_gives(
 ) -> None:
     values = cpu_values()
     await ingest(client, api_key, values)
-    await app.state.live_scoring.run_org(account.org_id, START_MS + N * MINUTE_MS)
+    await services_of(app).live_scoring.run_org(account.org_id, START_MS + N * MINUTE_MS)
     live = await scores(client, account)
 
     source = tmp_path / "cpu.csv"

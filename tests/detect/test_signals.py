@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from failcast.alerting import evaluate_org
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 
 HOUR = 3600.0
 NOW = float(int(time.time()))
@@ -22,7 +23,7 @@ NOW = float(int(time.time()))
 @pytest.fixture(autouse=True)
 async def no_timers(app: FastAPI) -> None:
     """Jobs run by hand here, never on the wall-clock timers."""
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 async def log_predictions(client: httpx.AsyncClient, key: str) -> None:
@@ -185,10 +186,10 @@ async def test_drift_and_forecast_breach_rules_fire_from_the_registered_signals(
     await add_rule(
         client, account, kind="threshold", name="memory-high", metric="memory_pct", value=90
     )
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         await evaluate_org(
             session, account.org_id, datetime.fromtimestamp(NOW, UTC),
-            signals=app.state.alert_signals,
+            signals=services_of(app).alert_signals,
         )  # fmt: skip
     alerts = {a["labels"]["alertname"]: a for a in await firing(client, account)}
     assert set(alerts) == {"model-drift", "memory-breach"}
@@ -221,10 +222,10 @@ async def test_a_drift_rule_compares_its_threshold_with_the_statistic_it_names(
         client, account, kind="drift", name="ks", feature="amount", statistic="ks",
         above=ks - 0.01,
     )  # fmt: skip
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         await evaluate_org(
             session, account.org_id, datetime.fromtimestamp(NOW, UTC),
-            signals=app.state.alert_signals,
+            signals=services_of(app).alert_signals,
         )  # fmt: skip
     alerts = {a["labels"]["alertname"]: a for a in await firing(client, account)}
     assert set(alerts) == {"psi-low", "ks"}  # PSI is below the second rule's threshold

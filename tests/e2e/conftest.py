@@ -14,6 +14,7 @@ from factories import LiveServer, free_port
 
 from failcast.app import create_app
 from failcast.config import Settings
+from failcast.deps import services_of
 
 ALERTING_EVERY_S = 2.0
 SCORING_EVERY_S = 3.0
@@ -38,8 +39,8 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     import uvicorn
 
     application = create_app(settings)
-    application.state.runner.every(ALERTING_EVERY_S, "alerting.evaluate")
-    application.state.runner.every(SCORING_EVERY_S, "predict.score")
+    services_of(application).runner.every(ALERTING_EVERY_S, "alerting.evaluate")
+    services_of(application).runner.every(SCORING_EVERY_S, "predict.score")
     port = free_port()
     config = uvicorn.Config(
         application, host="127.0.0.1", port=port, log_config=None, lifespan="on"

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from failcast.deps import services_of
 from failcast.exports import service
 from failcast.models import Alert, AuditEvent
 
@@ -142,7 +143,7 @@ async def test_chunked_reads_cover_the_range_exactly_once(
     query = service.Query(account.org_id, service.Kind.metrics, T0_S * 1000, (T0_S + 3600) * 1000)
     sizes = []
     seen = []
-    async for chunk in service.chunks(app.state.db, query, chunk=5):
+    async for chunk in service.chunks(services_of(app).db, query, chunk=5):
         sizes.append(len(chunk))
         seen.extend((r["service"], r["metric"], r["ts"]) for r in chunk)
     assert sizes == [5, 5, 5, 5, 4]
@@ -160,7 +161,7 @@ async def test_alerts_incidents_and_predictions_export_and_are_audited(
     ]}  # fmt: skip
     created = await client.post("/api/v1/incidents", json=incidents, headers=h)
     assert created.status_code in (200, 201), created.text
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         session.add(Alert(
             org_id=account.org_id, fingerprint="f1", state="resolved", severity="critical",
             service="api", title="p99 > 500 ms", labels={"team": "core"}, context={},
@@ -195,7 +196,7 @@ async def test_alerts_incidents_and_predictions_export_and_are_audited(
     )
     assert answer.status_code == 200 and json.loads(answer.content) == []
 
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         events = list(await session.scalars(
             select(AuditEvent).where(AuditEvent.action == "export.created").order_by(AuditEvent.id)
         ))  # fmt: skip
@@ -218,7 +219,7 @@ async def test_predictions_round_trip(
         json={"samples": [{"service": "api", "metric": "m", "ts": T0_S, "value": 1.0}]},
         headers=bearer(api_key),
     )
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         version = await registry.register(
             session, account.org_id, tiny_model(), source="test", now=T0
         )

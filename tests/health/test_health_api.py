@@ -11,6 +11,7 @@ import pytest
 from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.models import FailurePrediction, ModelVersion, Service
 
 AT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -188,7 +189,7 @@ async def test_risk_reads_the_newest_predictions(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
     ids = await fleet(client, account, api_key)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         version = ModelVersion(
             org_id=account.org_id, version=1, status="active", source="test", features=[],
             horizons=[1, 24, 48, 72], train_start=AT, train_end=AT, metrics={}, meta={},

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, func, select
 
+from failcast.deps import services_of
 from failcast.errors import FailcastError
 from failcast.ingest import validate
 from failcast.ingest.cache import Lru
@@ -107,7 +108,7 @@ def test_the_caches_are_bounded_and_forget_the_least_recent() -> None:
 
 
 async def _org(app: FastAPI) -> int:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         org = Organization(name="o", slug="o")
         session.add(org)
         await session.commit()
@@ -117,12 +118,12 @@ async def _org(app: FastAPI) -> int:
 async def _ingest(app: FastAPI, ingestor: Ingestor, org_id: int, items: list[Any]) -> Any:
     batch, problems = validate_batch(items, LIMITS, ingestor.known)
     assert problems == []
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         return await ingestor.ingest_batch(session, org_id, batch)
 
 
 async def _count(app: FastAPI, table: Any) -> int:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
 
@@ -146,7 +147,7 @@ async def test_a_batch_of_known_series_reads_and_writes_no_series(
     assert first.series_created == 20
     puts = Counting(Lru.put)
     monkeypatch.setattr(Lru, "put", lambda self, key, value: puts(self, key, value))
-    engine = app.state.db.engine.sync_engine
+    engine = services_of(app).db.engine.sync_engine
     seen, record = _statements(app)
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -187,7 +188,7 @@ async def test_after_a_restart_known_series_are_found_in_the_store(app: FastAPI)
     result = await _ingest(app, after, org_id, samples([{"n": "2"}, {"n": "1"}], at + 10))
     assert (result.accepted, result.series_created) == (2, 0)
     assert await _count(app, Series) == 2
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         rows = await session.execute(
             select(Sample.series_id, func.count()).group_by(Sample.series_id)
         )

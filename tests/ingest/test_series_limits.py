@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.ingest.service import SERIES_CHUNK
 from failcast.integrations.remote_write import encode_write_request
 from failcast.proto import remote_pb2
@@ -41,7 +42,7 @@ class Minute:
 @pytest.fixture
 def minute(app: FastAPI) -> Minute:
     clock = Minute()
-    app.state.ingestor.budget.clock = clock
+    services_of(app).ingestor.budget.clock = clock
     return clock
 
 
@@ -137,10 +138,12 @@ async def test_remote_write_keeps_known_series_and_counts_the_dropped_new_ones(
 async def test_series_are_created_in_short_transactions(
     app: FastAPI, client: httpx.AsyncClient, api_key: str, settings: Settings
 ) -> None:
-    app.state.ingestor.budget.limits = type(app.state.ingestor.budget.limits)(10_000, 10_000)
+    services_of(app).ingestor.budget.limits = type(services_of(app).ingestor.budget.limits)(
+        10_000, 10_000
+    )
     inserted: list[int] = [0]
     per_transaction: list[int] = []
-    engine = app.state.db.engine.sync_engine
+    engine = services_of(app).db.engine.sync_engine
 
     def count(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO SERIES ("):

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from failcast.db.engine import Database
+from failcast.deps import services_of
 from failcast.models import Organization, Sample, Series, Service
 from failcast.store.samples import write_sample_columns, write_samples
 
@@ -28,7 +29,7 @@ async def one_series(database: Database) -> int:
 
 
 async def test_batches_written_in_fresh_sessions_are_all_kept(app: FastAPI) -> None:
-    database = app.state.db
+    database = services_of(app).db
     series_id = await one_series(database)
     # Each batch starts a new session whose first statement is the bulk write itself.
     for batch in range(3):
@@ -42,7 +43,7 @@ async def test_batches_written_in_fresh_sessions_are_all_kept(app: FastAPI) -> N
 
 
 async def test_a_rolled_back_write_leaves_nothing(app: FastAPI) -> None:
-    database = app.state.db
+    database = services_of(app).db
     series_id = await one_series(database)
     async with database.session() as session:
         await write_samples(session, [(series_id, 1_700_000_000_000, 1.0)])
@@ -52,7 +53,7 @@ async def test_a_rolled_back_write_leaves_nothing(app: FastAPI) -> None:
 
 
 async def test_repeated_samples_in_one_transaction_keep_the_last_value(app: FastAPI) -> None:
-    database = app.state.db
+    database = services_of(app).db
     series_id = await one_series(database)
     t0 = 1_700_000_000_000
     async with database.session() as session:

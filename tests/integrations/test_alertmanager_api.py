@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from failcast.alerting.tasks import AlertingJob
 from failcast.config import Settings
+from failcast.deps import services_of
 
 # The real Alertmanager lives with the notification tests; appended, so nothing is shadowed.
 sys.path.append(str(Path(__file__).resolve().parent.parent / "notify"))
@@ -44,7 +45,7 @@ async def _alerts(client: httpx.AsyncClient, account: Account) -> list[dict[str,
 async def test_posted_alerts_fire_refresh_and_resolve(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
     now = datetime.now(UTC)
     alert = {
         "labels": {"alertname": "HighLatency", "service": "checkout", "severity": "critical"},
@@ -77,14 +78,16 @@ async def test_posted_alerts_fire_refresh_and_resolve(
 async def test_an_alert_no_longer_sent_resolves_at_its_end_time(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
     now = datetime.now(UTC)
     alert = {
         "labels": {"alertname": "DiskFilling", "job": "node"},
         "endsAt": _iso(now + timedelta(minutes=2)),
     }
     await client.post("/api/v2/alerts", json=[alert], headers=bearer(api_key))
-    job = AlertingJob(app.state.db, app.state.alert_signals, app.state.notifier)
+    job = AlertingJob(
+        services_of(app).db, services_of(app).alert_signals, services_of(app).notifier
+    )
     assert account.org_id in await job.orgs()
     await job.run_org(account.org_id, int((now + timedelta(minutes=1)).timestamp() * 1000))
     assert (await _alerts(client, account))[0]["state"] == "firing"
@@ -207,7 +210,7 @@ async def test_prometheus_alerts_reach_alertmanager_through_failcast(
     """Prometheus alerts Failcast, whose alertmanager channel pushes the alert on to a real
     Alertmanager, where its v2 API shows it."""
     async with serving_in_loop(settings) as (url, app), httpx.AsyncClient(base_url=url) as http:
-        await app.state.runner.stop()
+        await services_of(app).runner.stop()
         token = (
             await http.post(
                 "/api/v1/register",
@@ -234,7 +237,7 @@ async def test_prometheus_alerts_reach_alertmanager_through_failcast(
                 found = (await http.get("/api/v1/alerts", headers=owner)).json()["items"]
         assert found, "Prometheus sent no alert"
         # The default route waits 30 s after an alert fires before its first notification.
-        await app.state.notifier.flush(datetime.now(UTC) + timedelta(seconds=31))
+        await services_of(app).notifier.flush(datetime.now(UTC) + timedelta(seconds=31))
     async with httpx.AsyncClient() as plain:
         [pushed] = (await plain.get(f"{alertmanager}/api/v2/alerts")).json()
     assert pushed["labels"]["alertname"] == "AlwaysOn"

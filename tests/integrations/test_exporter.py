@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.deps import services_of
 from failcast.integrations.exporters import ExportedSample
 
 EXPORT = "/api/v1/prometheus/metrics"
@@ -63,7 +64,7 @@ async def test_registered_exporters_are_served_per_org_and_need_read_scope(
         seen.append(org_id)
         return [ExportedSample("slo_burn_rate", "Error budget burn rate.", {"slo": 'a"b'}, 2.5)]
 
-    app.state.exporters.register(burn_rates)
+    services_of(app).exporters.register(burn_rates)
     reader = await create_api_key(client, account, ["read"])
     text = (await client.get(EXPORT, headers=bearer(reader))).text
     assert 'failcast_slo_burn_rate{slo="a\\"b"} 2.5' in text
@@ -83,8 +84,8 @@ async def test_label_lists_reuse_a_recent_collection_and_queries_do_not(
         calls[0] += 1
         return [ExportedSample("probe", "A probe.", {"round": str(calls[0])}, 1.0)]
 
-    app.state.exporters.register(counted)
-    app.state.exporters.clock = lambda: now[0]
+    services_of(app).exporters.register(counted)
+    services_of(app).exporters.clock = lambda: now[0]
     headers = bearer(api_key)
 
     async def rounds() -> list[str]:

@@ -28,6 +28,7 @@ from failcast.chaos.signals import SeriesMatrix
 from failcast.cli.simulate import sample_batches
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.deps import services_of
 from failcast.timeutil import ms_to_datetime
 
 PROMETHEUS = Path("/usr/bin/prometheus")
@@ -99,7 +100,7 @@ async def test_otlp_metrics_reach_predictions_that_rise_with_a_memory_ramp(
             )
             assert sent.status_code == 200, sent.text
         await declare_memory_limit(client, account)
-        await install_model(app.state.db, account.org_id, ms_to_datetime(end * 1000))
+        await install_model(services_of(app).db, account.org_id, ms_to_datetime(end * 1000))
         answers[leak] = await predicted(client, account)
     quiet, ramped = answers[False], answers[True]
     assert len({round(p, 6) for p in quiet.values()}) > 1

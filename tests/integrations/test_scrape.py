@@ -12,6 +12,7 @@ from factories import Account, bearer
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from failcast.deps import services_of
 from failcast.integrations.scrape import scrape_due_targets
 
 TARGETS = "/api/v1/scrape-targets"
@@ -61,11 +62,11 @@ def slow_server() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 async def no_timer(app: FastAPI) -> None:
     """Stop the periodic scrape job, so that only the test decides when targets are pulled."""
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 async def scrape_now(app: FastAPI, now: datetime | None = None) -> int:
-    state = app.state
+    state = services_of(app)
     results = await scrape_due_targets(state.db, state.ingestor, state.settings, now=now)
     return len(results)
 

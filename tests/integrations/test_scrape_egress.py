@@ -13,6 +13,7 @@ from factories import Account, bearer, create_api_key
 from fastapi import FastAPI
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.egress import EgressPolicy
 from failcast.integrations.scrape import NOT_ALLOWED, scrape_due_targets
 
@@ -26,7 +27,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture(autouse=True)
 async def no_timer(app: FastAPI) -> None:
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 @pytest.fixture
@@ -87,14 +88,14 @@ async def test_a_name_resolving_inside_is_never_scraped(
         return [(2, "127.0.0.1")]
 
     policy = EgressPolicy(resolver=dns)
-    app.state.egress = policy
+    services_of(app).egress = policy
     created = await client.post(
         TARGETS,
         json={"service": "exporter", "url": f"http://exporter.example.com:{port}/metrics"},
         headers=account.headers,
     )
     assert created.status_code == 201, created.text
-    state = app.state
+    state = services_of(app)
     later = datetime.now(UTC) + timedelta(seconds=1)
     [result] = await scrape_due_targets(
         state.db, state.ingestor, state.settings, now=later, egress=policy

@@ -13,6 +13,7 @@ from metrics_engines import VictoriaMetrics, victoria_metrics
 from sqlalchemy import func, select
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.integrations.sources import catalogue_entry, discover
 from failcast.models import Sample
 
@@ -36,7 +37,7 @@ def settings(settings: Settings, victoria_metrics: VictoriaMetrics) -> Settings:
 @pytest.fixture(autouse=True)
 async def no_timers(app: FastAPI) -> None:
     """The tests discover and score by hand."""
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 def cpu_values() -> list[float]:
@@ -95,8 +96,12 @@ async def test_discovered_series_are_read_from_the_source_and_scored_like_ingest
     )
     assert response.status_code == 200, response.text
 
-    assert await discover(app.state.db, app.state.settings, stamps[-1] + MINUTE_MS) == 2
-    assert await discover(app.state.db, app.state.settings, stamps[-1] + MINUTE_MS) == 0
+    assert (
+        await discover(services_of(app).db, services_of(app).settings, stamps[-1] + MINUTE_MS) == 2
+    )
+    assert (
+        await discover(services_of(app).db, services_of(app).settings, stamps[-1] + MINUTE_MS) == 0
+    )
     params = {"metric": "cpu_pct", "service": "node", "start": START_MS / 1000}
     found = (await client.get("/api/v1/metrics", params=params, headers=account.headers)).json()
     [series] = found["series"]
@@ -112,7 +117,7 @@ async def test_discovered_series_are_read_from_the_source_and_scored_like_ingest
     ups = await client.get("/api/v1/metrics", params={"metric": "up"}, headers=account.headers)
     assert [s["service"] for s in ups.json()["series"]] == ["db"]
 
-    await app.state.live_scoring.run_org(account.org_id, stamps[-1] + MINUTE_MS)
+    await services_of(app).live_scoring.run_org(account.org_id, stamps[-1] + MINUTE_MS)
 
     async def scores(service: str) -> list[list[float]]:
         params = {
@@ -132,7 +137,7 @@ async def test_discovered_series_are_read_from_the_source_and_scored_like_ingest
     # the embedded store.
     names = {s["metric"]["__name__"] for s in victoria_metrics.export('{__name__=~".+"}')}
     assert names == {"cpu_pct", "up"}
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         stored = await session.scalar(select(func.count()).select_from(Sample))
     assert stored is not None and stored > N
 
@@ -142,7 +147,7 @@ async def test_another_orgs_selectors_are_its_own(
 ) -> None:
     other = await register(client, "other@example.com", "Globex")
     team_writes(victoria_metrics, [f'up{{job="db"}} 1 {int(time.time() * 1000) - 60_000}'])
-    assert await discover(app.state.db, app.state.settings) == 1
+    assert await discover(services_of(app).db, services_of(app).settings) == 1
     for who, expected in [(account, 1), (other, 0)]:
         answer = await client.get("/api/v1/metrics", params={"metric": "up"}, headers=who.headers)
         assert len(answer.json()["series"]) == expected

@@ -15,6 +15,7 @@ from factories import Account, bearer, create_api_key, register
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
+from failcast.deps import services_of
 from failcast.jobs.runner import InProcessRunner, JobRetry, OrgJob, is_transient
 
 LOCKED = OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
@@ -132,7 +133,7 @@ async def test_a_locked_store_does_not_make_an_org_miss_its_alert(
     other = await register(client, "other@example.com", "Other")
     await _hot_cpu(client, account, api_key)
     await _hot_cpu(client, other, await create_api_key(client, other))
-    job: OrgJob = app.state.runner.tasks["alerting.evaluate"]
+    job: OrgJob = services_of(app).runner.tasks["alerting.evaluate"]
     evaluate = job.run_org
     locked_for = {other.org_id: 2}
 

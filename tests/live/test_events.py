@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from factories import Account
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.live.events import merge, scoped
 from failcast.live.hub import org_topic
 from failcast.models import Alert
@@ -88,8 +89,8 @@ def test_a_restricted_member_is_sent_only_their_teams_services() -> None:
 
 
 async def test_rolled_back_changes_are_not_announced(app: FastAPI, account: Account) -> None:
-    async with app.state.hub.subscribe(org_topic(account.org_id)) as subscription:
-        async with app.state.db.session() as session:
+    async with services_of(app).hub.subscribe(org_topic(account.org_id)) as subscription:
+        async with services_of(app).db.session() as session:
             session.add(_alert(account.org_id, "rolled-back"))
             await session.flush()
             await session.rollback()

@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.models import FailurePrediction, ModelVersion, Service
 
 # The Redis fixtures live with the scale-out tests; appended, so nothing is shadowed.
@@ -146,7 +147,7 @@ async def store_predictions(
 ) -> None:
     """Predictions of the active and of a shadow model, written as the prediction job does."""
     now = datetime.now(UTC)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         service = await session.scalar(
             select(Service.id).where(Service.org_id == org_id, Service.name == name)
         )

@@ -13,6 +13,7 @@ from factories import Account, bearer
 from fastapi import FastAPI
 from receivers import ALERTMANAGER, HttpReceiver, alertmanager, receiver
 
+from failcast.deps import services_of
 from failcast.egress import EgressPolicy, OutboundClient
 from failcast.notify.channels import DeliveryError, build
 from failcast.notify.payloads import AlertItem, Notification
@@ -118,7 +119,7 @@ def _iso(at: datetime) -> str:
 async def test_the_notifier_keeps_alertmanager_told_until_resolved(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str, alertmanager: str
 ) -> None:
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
     now = datetime.now(UTC).replace(microsecond=0)
     created = await client.post(
         "/api/v1/channels",
@@ -136,7 +137,7 @@ async def test_the_notifier_keeps_alertmanager_told_until_resolved(
     }
     response = await client.post("/api/v2/alerts", json=[posted], headers=bearer(api_key))
     assert response.status_code == 200, response.text
-    notifier = app.state.notifier
+    notifier = services_of(app).notifier
 
     async def delivered() -> int:
         log = await client.get(f"/api/v1/channels/{channel_id}/deliveries", headers=account.headers)

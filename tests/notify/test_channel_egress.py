@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from receivers import HttpReceiver, SmtpReceiver, free_port, receiver, smtp
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.egress import EgressPolicy
 
 __all__ = ["receiver", "smtp"]  # fixtures
@@ -37,8 +38,8 @@ class FakeDns:
 
 
 def use_policy(app: FastAPI, policy: EgressPolicy) -> None:
-    app.state.egress = policy
-    app.state.notifier.egress = policy
+    services_of(app).egress = policy
+    services_of(app).notifier.egress = policy
 
 
 async def _create(

@@ -13,6 +13,7 @@ from factories import Account, create_api_key
 from fastapi import FastAPI
 from receivers import HttpReceiver, SmtpReceiver, receiver, smtp
 
+from failcast.deps import services_of
 from failcast.egress import EgressPolicy, OutboundClient
 from failcast.models import DeliveryAttempt
 from failcast.notify.channels import CHANNEL_TYPES, DeliveryError, build, redacted, sign
@@ -196,7 +197,7 @@ async def test_retries_back_off_until_the_attempts_run_out(
         sleeps.append(seconds)
 
     channel = build("slack", "s", {"url": f"{receiver.url}/s"})
-    async with app.state.db.session() as session, OutboundClient(LOOPBACK) as http:
+    async with services_of(app).db.session() as session, OutboundClient(LOOPBACK) as http:
         # No channel row is needed to exercise the loop; the attempts are never flushed.
         outcome = await deliver(
             session,

@@ -14,6 +14,7 @@ from factories import bearer
 from fastapi import FastAPI
 
 from failcast.config import Settings
+from failcast.deps import services_of
 
 MIB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -53,14 +54,14 @@ async def test_a_large_declared_body_is_refused_before_sign_in_is_attempted(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     checked: list[Any] = []
-    original = app.state.passwords.verify
+    original = services_of(app).passwords.verify
 
     async def counting(password_hash: str | None, password: str) -> bool:
         checked.append(password_hash)
         result: bool = await original(password_hash, password)
         return result
 
-    app.state.passwords.verify = counting
+    services_of(app).passwords.verify = counting
     response = await client.post(
         "/api/v1/login",
         content=_json_of_size(MIB + 1),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,9 +12,8 @@ from failcast.ops.middleware import CLIENT_CLOSED, RequestTelemetry
 from failcast.ops.telemetry import Telemetry
 
 
-def _scope(telemetry: Telemetry) -> dict[str, Any]:
-    app = SimpleNamespace(state=SimpleNamespace(telemetry=telemetry))
-    return {"type": "http", "method": "GET", "path": "/app/", "headers": [], "app": app}
+def _scope() -> dict[str, Any]:
+    return {"type": "http", "method": "GET", "path": "/app/", "headers": []}
 
 
 def _count(telemetry: Telemetry, status: int) -> float:
@@ -42,7 +40,7 @@ async def test_an_error_after_the_client_left_is_a_499_and_is_not_raised() -> No
         await receive()
         raise RuntimeError("the page's client is gone")
 
-    await RequestTelemetry(app)(_scope(telemetry), _disconnected, _nothing)
+    await RequestTelemetry(app, telemetry)(_scope(), _disconnected, _nothing)
     assert _count(telemetry, CLIENT_CLOSED) == 1
     assert _count(telemetry, 500) == 0
 
@@ -56,7 +54,7 @@ async def test_a_write_to_a_closed_connection_is_a_499() -> None:
     async def closed(message: Message) -> None:
         raise OSError("connection closed")
 
-    await RequestTelemetry(app)(_scope(telemetry), _disconnected, closed)
+    await RequestTelemetry(app, telemetry)(_scope(), _disconnected, closed)
     assert _count(telemetry, CLIENT_CLOSED) == 1
     assert _count(telemetry, 500) == 0
 
@@ -68,7 +66,7 @@ async def test_a_cancelled_request_is_a_499() -> None:
         raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        await RequestTelemetry(app)(_scope(telemetry), _disconnected, _nothing)
+        await RequestTelemetry(app, telemetry)(_scope(), _disconnected, _nothing)
     assert _count(telemetry, CLIENT_CLOSED) == 1
     assert _count(telemetry, 500) == 0
 
@@ -80,5 +78,5 @@ async def test_an_error_while_the_client_waits_is_still_a_500() -> None:
         raise RuntimeError("a bug")
 
     with pytest.raises(RuntimeError):
-        await RequestTelemetry(app)(_scope(telemetry), _disconnected, _nothing)
+        await RequestTelemetry(app, telemetry)(_scope(), _disconnected, _nothing)
     assert _count(telemetry, 500) == 1

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from factories import bearer
 
+from failcast.deps import services_of
+
 
 async def test_health_ready_and_docs(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json()["status"] == "ok"
@@ -41,12 +43,12 @@ async def test_api_docs_load_nothing_from_the_internet(
 async def test_ready_reports_an_unreachable_database(
     client: httpx.AsyncClient, app: object
 ) -> None:
-    await app.state.db.engine.dispose()  # type: ignore[attr-defined]
+    await services_of(app).db.engine.dispose()  # type: ignore[attr-defined]
     from failcast.config import Settings
     from failcast.db.engine import Database
 
     broken = Settings(env="test", database_url="postgresql://nobody@127.0.0.1:1/none")
-    app.state.db = Database(broken)  # type: ignore[attr-defined]
+    services_of(app).db = Database(broken)  # type: ignore[attr-defined]
     response = await client.get("/ready")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"

@@ -13,6 +13,7 @@ from factories import Account, bearer, register
 from fastapi import FastAPI
 
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 from failcast.predict import registry, repository, service
 from failcast.predict.training import TrainConfig, TrainResult
 from failcast.signals import SignalRequest
@@ -27,7 +28,7 @@ def tiny_result() -> TrainResult:
 
 
 async def add_version(app: FastAPI, account: Account, result: TrainResult) -> int:
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         row = await registry.register(
             session, account.org_id, result, source="test", now=datetime.now(UTC)
         )
@@ -147,7 +148,7 @@ async def test_scoring_stores_shadow_predictions_and_matches_them_to_incidents(
     await add_version(app, account, tiny_result)
 
     now_ms = int(NOW.timestamp() * 1000)
-    stored = await app.state.prediction_jobs.score(now=now_ms)
+    stored = await services_of(app).prediction_jobs.score(now=now_ms)
     # Two services x two horizons, for the active model and the shadow candidate.
     assert stored == 2 * 2 * 2
     current = (await client.get("/api/v1/predictions", headers=h)).json()["items"]
@@ -172,7 +173,7 @@ async def test_scoring_stores_shadow_predictions_and_matches_them_to_incidents(
     }
     posted = await client.post("/api/v1/incidents", json={"incidents": [incident]}, headers=h)
     assert posted.status_code in (200, 201), posted.text
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         resolved = await service.resolve_org(
             session, account.org_id, ts + timedelta(hours=1, minutes=5)
         )
@@ -225,7 +226,7 @@ async def test_a_model_of_another_grid_is_not_scored_live(
     refused = await client.post(f"/api/v1/models/{hourly}/promote", headers=h)
     assert refused.status_code == 409 and "grid of 1 hour" in refused.json()["detail"]
     # One made active before the step was checked is not scored live either.
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         row = await repository.get_version(session, account.org_id, hourly)
         row.status = "active"
         await session.commit()
@@ -238,20 +239,20 @@ async def test_a_model_of_another_grid_is_not_scored_live(
     row = await client.post("/api/v1/predict", json={"features": {"signal": 1.0}}, headers=h)
     assert row.status_code == 200, row.text
     now_ms = int(NOW.timestamp() * 1000)
-    assert await app.state.prediction_jobs.score(now=now_ms) == 0
+    assert await services_of(app).prediction_jobs.score(now=now_ms) == 0
 
     # A five-minute version scores; a candidate of another grid is left out of the shadow.
     live = await add_version(app, account, tiny_result)
     promoted = await client.post(f"/api/v1/models/{live}/promote", headers=h)
     assert promoted.status_code == 200, promoted.text
     await add_version(app, account, on_grid(tiny_result, 86_400_000))
-    assert await app.state.prediction_jobs.score(now=now_ms) == 2  # api x (1 h, 6 h)
+    assert await services_of(app).prediction_jobs.score(now=now_ms) == 2  # api x (1 h, 6 h)
     answer = await client.post("/api/v1/predict", json={"service": "api"}, headers=h)
     assert answer.status_code == 200, answer.text
 
 
 async def service_latest(app: FastAPI, account: Account) -> list[dict[str, object]]:
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         return await service.latest_predictions(session, account.org_id)
 
 
@@ -281,7 +282,7 @@ async def test_training_from_the_database_reads_metrics_and_incidents(
     queued = await client.post("/api/v1/models/train", json={"days": 0}, headers=account.headers)
     assert queued.status_code == 422
 
-    async with session_scope(app.state.db) as session:
+    async with session_scope(services_of(app).db) as session:
         row = await registry.train_org(
             session, account.org_id, int(NOW.timestamp() * 1000), days=3,
             config=TrainConfig(horizons=(1, 6), val_fraction=0.25, test_fraction=0.25),
@@ -302,9 +303,9 @@ async def test_training_from_the_database_reads_metrics_and_incidents(
 
     # Alert rules of kind failure_probability read the newest stored predictions.
     now_ms = int(NOW.timestamp() * 1000)
-    assert await app.state.prediction_jobs.score(now=now_ms) == 2 * 2
-    [provider] = app.state.alert_signals.providers("failure_probability")
-    async with session_scope(app.state.db) as session:
+    assert await services_of(app).prediction_jobs.score(now=now_ms) == 2 * 2
+    [provider] = services_of(app).alert_signals.providers("failure_probability")
+    async with session_scope(services_of(app).db) as session:
         request = SignalRequest(session, account.org_id, NOW, "failure_probability", None,
                                 {"horizon_hours": 6})  # fmt: skip
         signals = await provider.signals(request)

@@ -11,6 +11,7 @@ from _predict_synthetic import tiny_model, without_skill
 from factories import Account
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.predict import gate, registry
 from failcast.predict.training import TrainResult
 
@@ -53,7 +54,7 @@ async def test_no_skill_is_never_promoted_without_force_and_a_reason(
     app: FastAPI, client: httpx.AsyncClient, account: Account, tiny_result: TrainResult
 ) -> None:
     h = account.headers
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         row = await registry.register(
             session, account.org_id, without_skill(tiny_result), source="test",
             now=datetime.now(UTC),
@@ -84,13 +85,13 @@ async def test_no_skill_is_never_promoted_without_force_and_a_reason(
 async def test_a_model_with_skill_goes_live_and_the_next_is_judged_against_it(
     app: FastAPI, client: httpx.AsyncClient, account: Account, tiny_result: TrainResult
 ) -> None:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         first = await registry.register(
             session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
         )
         await session.commit()
     assert first.status == "active" and first.meta["gate"]["passed"] is True
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         second = await registry.register(
             session, account.org_id, without_skill(tiny_result), source="test",
             now=datetime.now(UTC),

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from failcast.chaos.naming import MEMORY_BYTES
 from failcast.cli.simulate import sample_batches
+from failcast.deps import services_of
 from failcast.timeutil import ms_to_datetime
 
 
@@ -31,7 +32,7 @@ async def send_history(
         headers=account.headers,
     )
     assert declared.status_code == 200, declared.text
-    await install_model(app.state.db, account.org_id, ms_to_datetime(end * 1000))
+    await install_model(services_of(app).db, account.org_id, ms_to_datetime(end * 1000))
 
 
 async def predicted(client: httpx.AsyncClient, account: Account) -> dict[str, float]:

@@ -13,6 +13,7 @@ from factories import Account, bearer
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from failcast.deps import services_of
 from failcast.health.live import service_statuses
 from failcast.live.events import LivePublisher
 from failcast.live.hub import InProcessHub
@@ -74,7 +75,7 @@ async def push(client: httpx.AsyncClient, key: str, samples: list[dict[str, Any]
 
 
 async def service_ids(app: FastAPI, org_id: int) -> dict[str, int]:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         rows = await session.execute(
             select(Service.name, Service.id).where(Service.org_id == org_id)
         )
@@ -82,7 +83,7 @@ async def service_ids(app: FastAPI, org_id: int) -> dict[str, int]:
 
 
 async def predicted(app: FastAPI, org_id: int) -> list[tuple[int, datetime]]:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         rows = await session.execute(
             select(FailurePrediction.service_id, FailurePrediction.ts)
             .where(FailurePrediction.org_id == org_id, FailurePrediction.horizon_h == 1)
@@ -109,7 +110,7 @@ async def test_a_health_status_change_rescores_that_service_at_once(
             for m in range(0, 180, 5)
         ],
     )  # fmt: skip
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await registry.register(
             session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
         )
@@ -118,26 +119,26 @@ async def test_a_health_status_change_rescores_that_service_at_once(
 
     # The app's health watch hands status changes to its rescorer; this test drives a
     # publisher of its own, on the test's clock, so the app's is silenced.
-    assert app.state.live.status_listeners == [app.state.rescorer.health_changed]
-    app.state.live.status_listeners.clear()
+    assert services_of(app).live.status_listeners == [services_of(app).rescorer.health_changed]
+    services_of(app).live.status_listeners.clear()
     clock = [NOW_MS - 2 * MINUTE_MS]
     publisher = LivePublisher(
-        app.state.db, InProcessHub(), read_health=service_statuses, now_ms=lambda: clock[0]
+        services_of(app).db, InProcessHub(), read_health=service_statuses, now_ms=lambda: clock[0]
     )
-    rescorer = Rescorer(app.state.runner, now_ms=lambda: clock[0])
+    rescorer = Rescorer(services_of(app).runner, now_ms=lambda: clock[0])
     publisher.status_listeners.append(rescorer.health_changed)
 
     calm = {"service": "api", "metric": "error_rate", "value": 0.001}
     await push(client, api_key, [calm | {"ts": (clock[0] - 1000) / 1000}])
     await publisher.check_health(account.org_id)  # ok, seen for the first time: no change
-    await app.state.runner.drain()
+    await services_of(app).runner.drain()
     assert await predicted(app, account.org_id) == []
 
     clock[0] += MINUTE_MS
     broken = calm | {"value": 0.5, "ts": (clock[0] - 1000) / 1000}
     await push(client, api_key, [broken])
     await publisher.check_health(account.org_id)  # mean error rate 25 %: critical
-    await app.state.runner.drain()
+    await services_of(app).runner.drain()
     first = await predicted(app, account.org_id)
     assert first == [(ids["api"], datetime.fromtimestamp(clock[0] / 1000, UTC))]
 
@@ -147,7 +148,7 @@ async def test_a_health_status_change_rescores_that_service_at_once(
     clean = [calm | {"value": 0.0, "ts": (clock[0] - k * 500) / 1000} for k in range(1, 41)]
     await push(client, api_key, clean)
     await publisher.check_health(account.org_id)
-    await app.state.runner.drain()
+    await services_of(app).runner.drain()
     assert await predicted(app, account.org_id) == first
 
 
@@ -169,10 +170,10 @@ async def test_rescore_scores_only_the_services_asked_for(
             for m in range(0, 180, 5)
         ],
     )  # fmt: skip
-    jobs = app.state.prediction_jobs
+    jobs = services_of(app).prediction_jobs
     ids = await service_ids(app, account.org_id)
     assert await jobs.rescore(account.org_id, [ids["db"]], NOW_MS) == 0  # no model yet
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await registry.register(
             session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
         )

@@ -9,6 +9,7 @@ import httpx
 from factories import Account, bearer
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.detect.roles import ROLES
 from failcast.predict import repository
 from failcast.predict.schemas import Role
@@ -50,7 +51,7 @@ async def test_declared_roles_and_limits_reach_the_fleet_prediction_reads(
     ]  # fmt: skip
     assert "latency" in listed["roles"]
 
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         end = int(now.timestamp() * 1000) + 300_000
         fleet = await repository.load_fleet(session, account.org_id, end - 3_600_000, end)
     assert fleet.services["api"].declared == {"heap_in_use": (None, 4.0e9)}

@@ -9,6 +9,7 @@ import httpx
 from factories import Account, bearer
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.explain.factors import describe_feature
 from failcast.predict import repository
 from failcast.predict.dataset import fleet_features
@@ -17,8 +18,8 @@ HOUR_MS = 3_600_000
 
 
 async def graph_dependencies(app: FastAPI, account: Account, service: str) -> set[str]:
-    async with app.state.db.session() as session:
-        graph = await app.state.topology(session, account.org_id)
+    async with services_of(app).db.session() as session:
+        graph = await services_of(app).topology(session, account.org_id)
     return {d.target for d in graph.dependencies(service)}
 
 
@@ -42,9 +43,9 @@ async def test_dependencies_found_in_metric_labels_are_counted(
     assert await graph_dependencies(app, account, "checkout") == {"payments", "inventory"}
 
     end = int(now * 1000) + 60_000
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         fleet = await repository.load_fleet(
-            session, account.org_id, end - HOUR_MS, end, app.state.topology
+            session, account.org_id, end - HOUR_MS, end, services_of(app).topology
         )
     assert set(fleet.services["checkout"].dependencies) == {"payments", "inventory"}
     _, columns = fleet_features(fleet)
@@ -59,23 +60,23 @@ async def test_dependencies_found_in_metric_labels_are_counted(
 async def test_the_simulated_fleets_dependencies_are_counted_while_it_runs(
     app: FastAPI, client: httpx.AsyncClient, account: Account
 ) -> None:
-    await app.state.runner.stop()  # the test ticks the simulator itself
+    await services_of(app).runner.stop()  # the test ticks the simulator itself
     response = await client.put(
         "/api/v1/chaos/simulator", json={"enabled": True}, headers=account.headers
     )
     assert response.status_code == 200, response.text
     now = float(int(time.time()))
-    await app.state.simulator.tick_org(account.org_id, now)
-    async with app.state.db.session() as session:
-        graph = await app.state.topology(session, account.org_id)
+    await services_of(app).simulator.tick_org(account.org_id, now)
+    async with services_of(app).db.session() as session:
+        graph = await services_of(app).topology(session, account.org_id)
     callers = {name: {d.target for d in graph.dependencies(name)} for name in graph.services}
     callers = {name: deps for name, deps in callers.items() if deps}
     assert callers, "the simulated fleet has dependencies"
 
     end = int(now * 1000) + 60_000
-    jobs = app.state.prediction_jobs
-    assert jobs.topology is app.state.topology  # what scoring and training read
-    async with app.state.db.session() as session:
+    jobs = services_of(app).prediction_jobs
+    assert jobs.topology is services_of(app).topology  # what scoring and training read
+    async with services_of(app).db.session() as session:
         fleet = await repository.load_fleet(
             session, account.org_id, end - HOUR_MS, end, jobs.topology
         )

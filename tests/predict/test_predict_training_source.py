@@ -11,6 +11,7 @@ import pytest
 from factories import Account, bearer
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.predict import registry, service
 from failcast.predict.dataset import STEP_MS
 from failcast.timeutil import now_ms
@@ -24,7 +25,7 @@ def submitted(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, 
     async def submit(name: str, **kwargs: Any) -> None:
         calls.append((name, kwargs))
 
-    monkeypatch.setattr(app.state.runner, "submit", submit)
+    monkeypatch.setattr(services_of(app).runner, "submit", submit)
     return calls
 
 
@@ -82,7 +83,7 @@ async def test_a_live_prediction_reads_the_minutes_of_the_current_bucket(
         "/api/v1/metrics", json={"samples": samples}, headers=bearer(api_key)
     )
     assert answer.status_code == 200, answer.text
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         fleet = await service.load_live(session, account.org_id, now)
     assert int(fleet.ts_ms[-1]) == bucket
     metrics = fleet.services["api"].metrics

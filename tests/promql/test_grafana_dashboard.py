@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from failcast.deps import services_of
 from failcast.detect.service import LiveScoring
 from failcast.models import FailurePrediction, ModelVersion, Service
 
@@ -31,7 +32,7 @@ POINTS = 240
 
 @pytest.fixture(autouse=True)
 async def no_timers(app: FastAPI) -> None:
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
 
 
 async def _fleet(
@@ -58,7 +59,7 @@ async def _fleet(
             "/api/v1/metrics", json={"samples": samples[start : start + 5000]}, headers=bearer(key)
         )
         assert response.status_code == 200, response.text
-    await LiveScoring(app.state.db).run_org(account.org_id, now * 1000)
+    await LiveScoring(services_of(app).db).run_org(account.org_id, now * 1000)
     slo = {
         "name": "availability",
         "service": "checkout",
@@ -70,7 +71,7 @@ async def _fleet(
     rule = {"kind": "threshold", "name": "cpu-high", "metric": "cpu_pct", "op": ">", "value": 95}
     response = await client.post("/api/v1/alert-rules", json=rule, headers=account.headers)
     assert response.status_code == 201, response.text
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         rows = await session.execute(
             select(Service.name, Service.id).where(Service.org_id == account.org_id)
         )

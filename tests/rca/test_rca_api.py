@@ -10,6 +10,7 @@ import numpy as np
 from factories import Account, Mailbox, add_member, bearer, mailbox, register
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.models import Alert
 
 __all__ = ["mailbox"]  # fixtures
@@ -85,7 +86,7 @@ async def test_an_alert_and_an_incident_link_to_their_analysis(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
     await seed(client, account, api_key)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         alert = Alert(
             org_id=account.org_id, fingerprint="f" * 16, state="firing", severity="critical",
             service="web", title="web is slow", labels={}, context={},

@@ -13,6 +13,8 @@ from factories import Account, bearer, create_api_key
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from failcast.deps import services_of
+
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 START = END - timedelta(days=7)
 SERVICES = ("checkout", "payments", "search", "recommender")
@@ -84,7 +86,7 @@ async def _predictions(app: FastAPI, account: Account) -> None:
     from failcast.models import FailurePrediction, Service
     from failcast.predict import registry
 
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         version = await registry.register(
             session, account.org_id, tiny_model(), source="test", now=START
         )

@@ -17,6 +17,7 @@ from fleet import END, START, build
 from matplotlib.image import imread
 
 from failcast.auth.mailer import Mailer
+from failcast.deps import services_of
 from failcast.reports.service import WeeklyReports, last_scheduled
 
 PERIOD = {"start": START.isoformat(), "end": END.isoformat()}
@@ -143,7 +144,7 @@ async def test_weekly_reports_are_mailed_once_with_the_pdf(
 
     now = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
     weekly = WeeklyReports(
-        app.state.db, lambda: Mailer(mail_to(app.state.settings, smtp_box)),
+        services_of(app).db, lambda: Mailer(mail_to(services_of(app).settings, smtp_box)),
         weekday=0, hour=6, clock=lambda: now,
     )  # fmt: skip
     assert await weekly.run() == 2

@@ -21,6 +21,7 @@ from failcast.alerting import evaluate_org
 from failcast.chaos.engine import Fleet
 from failcast.chaos.faults import Fault, FaultKind
 from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 
 # A fixed time of day (yesterday, 09:22 UTC): the fleet's traffic follows a daily cycle, so the
 # budgets burn the same on every run.
@@ -116,8 +117,8 @@ async def test_a_killed_dependency_pages_on_its_callers_slo_only(
             await post(client, account, "/api/v1/alert-rules", rule)
 
     async def evaluate(at: datetime) -> list[tuple[str, str]]:
-        async with session_scope(app.state.db) as session:
-            await evaluate_org(session, account.org_id, at, signals=app.state.alert_signals)
+        async with session_scope(services_of(app).db) as session:
+            await evaluate_org(session, account.org_id, at, signals=services_of(app).alert_signals)
         return await firing(client, account)
 
     # Before the fault three days of normal traffic keep both budgets intact.
@@ -197,6 +198,6 @@ async def test_a_slow_burn_raises_the_ticket_and_no_page(
         "page-6h": False,
         "ticket-3d": True,
     }
-    async with session_scope(app.state.db) as session:
-        await evaluate_org(session, account.org_id, END, signals=app.state.alert_signals)
+    async with session_scope(services_of(app).db) as session:
+        await evaluate_org(session, account.org_id, END, signals=services_of(app).alert_signals)
     assert await firing(client, account) == [("batch-ticket", "batch-availability")]

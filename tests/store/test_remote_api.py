@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from failcast.chaos.demo import has_samples
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.integrations.remote_write import encode_write_request
 from failcast.models import Sample, Series
 from failcast.proto import remote_pb2
@@ -61,7 +62,7 @@ def sample(service: str, value: float, ts: float, **labels: str) -> dict[str, ob
 
 
 async def sql_samples(app: FastAPI) -> int:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         return int(await session.scalar(select(func.count()).select_from(Sample)) or 0)
 
 
@@ -147,7 +148,7 @@ async def test_a_down_engine_answers_503_and_stores_nothing(
     # The client retries, as Retry-After asked, and the whole batch is stored once.
     response = await client.post("/api/v1/metrics", json=body, headers=bearer(api_key))
     assert response.status_code == 200, response.text
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Series)) == 1
     [stored] = victoria_metrics.export('{__name__="latency_ms"}')
     assert stored["values"] == [float(i) for i in range(10)]
@@ -156,7 +157,7 @@ async def test_a_down_engine_answers_503_and_stores_nothing(
 async def test_a_services_newest_sample_and_the_org_stats_come_from_the_engine(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         assert not await has_samples(session, account.org_id)
     ts = int(time.time()) - 600
     body = {"samples": [sample("checkout", 1.0, ts + i, pod=f"p{i % 2}") for i in range(5)]}
@@ -166,7 +167,7 @@ async def test_a_services_newest_sample_and_the_org_stats_come_from_the_engine(
     assert (stats["samples"], stats["series"]) == (5, 2)
     [service] = (await client.get("/api/v1/services", headers=account.headers)).json()
     detail = (await client.get(f"/api/v1/services/{service['id']}", headers=account.headers)).json()
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         # The demo backfills its history only into an org without samples.
         assert await has_samples(session, account.org_id)
     assert detail["last_sample_at"].startswith(

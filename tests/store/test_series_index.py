@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from failcast.config import Settings
 from failcast.db.migrate import downgrade, upgrade
+from failcast.deps import services_of
 from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import ValidSample, labels_key
 from failcast.models import Organization, Series, SeriesLabel, Service
@@ -41,7 +42,7 @@ FLEET: list[tuple[str, str, dict[str, str]]] = [
 
 
 async def _org(app: FastAPI, name: str) -> int:
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         org = Organization(name=name, slug=name)
         session.add(org)
         await session.commit()
@@ -59,11 +60,11 @@ async def _fleet(app: FastAPI) -> tuple[int, list[int]]:
             ValidSample(service, metric, labels, labels_key(labels), TS, 1.0)
             for service, metric, labels in FLEET
         ]
-        async with app.state.db.session() as session:
+        async with services_of(app).db.session() as session:
             await Ingestor().ingest_samples(session, org_id, samples)
         if name == "ours":
             first = org_id
-            async with app.state.db.session() as session:
+            async with services_of(app).db.session() as session:
                 rows = await session.execute(
                     select(Series.id, Service.name, Series.metric, Series.labels_key)
                     .join(Service, Service.id == Series.service_id)
@@ -105,21 +106,21 @@ async def test_selectors_choose_what_prometheus_would(
     app: FastAPI, selector: str, expected: set[int]
 ) -> None:
     org_id, ids = await _fleet(app)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         found = await series_ids(session, org_id, parse_selector(selector))
     assert found == {ids[n] for n in expected}
 
 
 async def test_a_selector_every_series_would_satisfy_is_refused(app: FastAPI) -> None:
     org_id, _ = await _fleet(app)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         with pytest.raises(BadMatcher):
             await series_ids(session, org_id, [Matcher("path", "=~", ".*")])
 
 
 async def test_select_series_keeps_exact_labels_and_describes_the_series(app: FastAPI) -> None:
     org_id, ids = await _fleet(app)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         found = await select_series(session, org_id, "http_requests", "api", {"code": "200"})
         absent = await select_series(session, org_id, "http_requests", None, {"path": ""})
     # By metric, service, then the canonical labels: `canary` sorts before `code`.
@@ -131,7 +132,7 @@ async def test_select_series_keeps_exact_labels_and_describes_the_series(app: Fa
 
 async def test_names_and_values_come_from_the_index(app: FastAPI) -> None:
     org_id, _ = await _fleet(app)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         assert await metric_names(session, org_id) == ["http_requests", "queue_depth"]
         assert await label_names(session, org_id) == ["canary", "code", "path"]
         assert await label_values(session, org_id, "path") == [
@@ -147,7 +148,7 @@ async def test_names_and_values_come_from_the_index(app: FastAPI) -> None:
 
 async def test_deleting_a_series_removes_its_index_entries(app: FastAPI) -> None:
     org_id, ids = await _fleet(app)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await session.execute(delete(Series).where(Series.id == ids[2]))
         await session.commit()
         left = await session.scalar(
@@ -220,14 +221,14 @@ async def _many(app: FastAPI, count: int) -> int:
     for i in range(count):
         labels = {"instance": f"i{i}", "parity": str(i % 2)}
         samples.append(ValidSample("api", "up", labels, labels_key(labels), TS, 1.0))
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         await Ingestor().ingest_samples(session, org_id, samples)
     return org_id
 
 
 async def test_a_regex_matching_many_values_selects_them_all(app: FastAPI) -> None:
     org_id = await _many(app, 1200)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         every = await series_ids(session, org_id, parse_selector('{instance=~"i[0-9]+"}'))
         odd = await series_ids(session, org_id, parse_selector('{instance=~"i.*[13579]"}'))
         both = await series_ids(
@@ -264,13 +265,13 @@ async def test_selection_reads_the_index_not_the_whole_metric(
 
 async def test_series_are_found_by_key_through_the_index(app: FastAPI, settings: Settings) -> None:
     await _many(app, 50)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         rows = (
             await session.execute(select(Series.service_id, Series.labels_key, Series.id))
         ).all()
     wanted = [(service_id, "up", key) for service_id, key, _ in rows[:7]]
     missing = [(rows[0][0], "up", "[]"), (rows[0][0], "down", rows[0][1])]
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         found = await series_by_key(session, wanted + missing)
     assert found == {triple: row[2] for triple, row in zip(wanted, rows, strict=False)}
     if not settings.is_sqlite:
@@ -290,15 +291,15 @@ async def _assert_no_scans(app: FastAPI, run: Any) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, parameters))
 
-    engine = app.state.db.engine.sync_engine
+    engine = services_of(app).db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        async with app.state.db.session() as session:
+        async with services_of(app).db.session() as session:
             await run(session)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert statements
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         for statement, parameters in statements:
             connection = await session.connection()
             raw = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)

@@ -19,6 +19,7 @@ import pytest
 from factories import Account, Mailbox, add_member, bearer, mailbox
 from fastapi import FastAPI
 
+from failcast.deps import services_of
 from failcast.models import FailurePrediction, ModelVersion
 
 __all__ = ["mailbox"]  # fixtures
@@ -154,7 +155,7 @@ async def _store_predictions(app: FastAPI, org: Org) -> None:
     """A retired model's predictions about both services (no active model: on-demand
     predictions answer 409)."""
     at = datetime.now(UTC) - timedelta(minutes=10)
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         version = ModelVersion(
             org_id=org.owner.org_id, version=1, status="retired", source="test", features=[],
             horizons=[24], train_start=at, train_end=at, metrics={}, meta={}, artifact=b"",

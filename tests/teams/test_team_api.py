@@ -12,6 +12,8 @@ import httpx
 from factories import Account, Mailbox, add_member, bearer, mailbox
 from fastapi import FastAPI
 
+from failcast.deps import services_of
+
 # The real local receivers live with the notification tests; appended, so nothing is shadowed.
 sys.path.append(str(Path(__file__).resolve().parent.parent / "notify"))
 from receivers import HttpReceiver
@@ -148,7 +150,7 @@ async def test_a_restricted_org_shows_members_only_their_teams_services_and_aler
 async def test_alerts_about_a_teams_services_go_to_its_channels(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:
-    await app.state.runner.stop()
+    await services_of(app).runner.stop()
     org_wide, payments = await HttpReceiver().start(), await HttpReceiver().start()
     try:
         for name, receiver in (("org-wide", org_wide), ("payments-slack", payments)):
@@ -172,7 +174,7 @@ async def test_alerts_about_a_teams_services_go_to_its_channels(
         ]
         response = await client.post("/api/v2/alerts", json=alerts, headers=bearer(api_key))
         assert response.status_code == 200, response.text
-        await app.state.notifier.flush(now + timedelta(minutes=1))
+        await services_of(app).notifier.flush(now + timedelta(minutes=1))
 
         # The team's channel hears only its service; the channel no team claims hears both.
         assert len(payments.requests) == 1 and "service=checkout" in payments.bodies()[0]["text"]
@@ -199,7 +201,7 @@ async def test_alerts_about_a_teams_services_go_to_its_channels(
                 "/api/v1/notification-policy", json=policy, headers=account.headers
             )
             assert response.status_code == 200, response.text
-            await app.state.notifier.flush(now + timedelta(minutes=2))
+            await services_of(app).notifier.flush(now + timedelta(minutes=2))
             [paged] = pager.bodies()
             assert "service=checkout" in paged["text"]
             assert len(payments.requests) == 1  # nothing changed for the team's channel

@@ -12,6 +12,7 @@ from factories import Account, bearer, register
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from failcast.deps import services_of
 from failcast.models import FailurePrediction, ModelVersion, Service
 
 AT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -47,7 +48,7 @@ async def push(client: httpx.AsyncClient, key: str, values: dict[str, dict[str, 
 
 async def predict(app: FastAPI, org_id: int, probabilities: dict[str, float]) -> None:
     """Store a 24 h prediction per service, made ten minutes before AT."""
-    async with app.state.db.session() as session:
+    async with services_of(app).db.session() as session:
         version = ModelVersion(
             org_id=org_id, version=1, status="active", source="test", features=[],
             horizons=[24], train_start=AT, train_end=AT, metrics={}, meta={}, artifact=b"",

@@ -20,6 +20,7 @@ from nicegui import ui
 from nicegui.testing.user import User
 
 from failcast.auth.service import INVALID_LOGIN
+from failcast.deps import services_of
 from failcast.models import ModelVersion
 from failcast.predict import registry, training_jobs
 
@@ -132,7 +133,7 @@ async def test_chaos_page_starts_the_simulated_fleet_with_history(
     await see(user, "Storing 1 day of history in the background")
     fleet = (await api.get("/api/v1/chaos/fleet", headers=account.headers)).json()
     assert fleet["enabled"] is True
-    await api_app.state.runner.drain()
+    await services_of(api_app).runner.drain()
     stats = (await api.get("/api/v1/stats", headers=account.headers)).json()
     series = sum(len(s["metrics"]) for s in fleet["services"])
     assert stats["samples"] >= series * 288  # a day on the five-minute grid, plus live ticks
@@ -143,7 +144,7 @@ async def test_chaos_page_starts_the_simulated_fleet_with_history(
 
 async def evaluate_alerts(app: FastAPI) -> None:
     """One pass of the periodic alerting job, as the runner would start it."""
-    await app.state.runner.tasks["alerting.evaluate"]()
+    await services_of(app).runner.tasks["alerting.evaluate"]()
 
 
 async def test_alerts_are_acknowledged_commented_and_shown_with_their_timeline(
@@ -250,9 +251,9 @@ async def test_the_mailed_verification_link_opens_a_page_that_verifies(
     from failcast.auth.mailer import Mailer
 
     with running_mailbox() as box:
-        api_app.state.security.mailer = Mailer(mail_to(api_app.state.settings, box))
+        services_of(api_app).security.mailer = Mailer(mail_to(services_of(api_app).settings, box))
         account = await register(api, "new@example.com")
-        await api_app.state.runner.drain()
+        await services_of(api_app).runner.drain()
         link = box.link("new@example.com", "/email/verify")
     token = parse_qs(urlsplit(link).query)["token"][0]
     await user.open(f"/verify?token={token}")
@@ -273,7 +274,7 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
         if name == "predict.train":
             queued.append(kwargs)
 
-    monkeypatch.setattr(api_app.state.runner, "submit", submit)
+    monkeypatch.setattr(services_of(api_app).runner, "submit", submit)
     await sign_in(user, "ml@example.com")
     await user.open("/models")
     await see(user, "No trained model yet")
@@ -297,14 +298,14 @@ async def test_models_page_trains_on_simulated_history_while_the_fleet_runs(
 
     # The notice stays until the job has registered its version.
     async def train() -> ModelVersion:
-        async with api_app.state.db.session() as session:
+        async with services_of(api_app).db.session() as session:
             row = await registry.register(
                 session, account.org_id, tiny_model(), source="simulator", now=datetime.now(UTC)
             )
             await session.commit()
             return row
 
-    await training_jobs.run_tracked(api_app.state.db, 2, train)
+    await training_jobs.run_tracked(services_of(api_app).db, 2, train)
     await see(user, "version 1")
     await user.should_not_see("Training on 30 days of simulated history…", retries=RETRIES)
 
@@ -313,7 +314,7 @@ async def test_models_page_shows_the_gate_and_forces_a_promotion_with_a_reason(
     user: User, api: httpx.AsyncClient, api_app: FastAPI
 ) -> None:
     account = await register(api, "gate@example.com")
-    async with api_app.state.db.session() as session:
+    async with services_of(api_app).db.session() as session:
         row = await registry.register(
             session, account.org_id, without_skill(tiny_model()), source="test",
             now=datetime.now(UTC),

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from nicegui import ui
 from nicegui.testing.user import User
 
+from failcast.deps import services_of
 from failcast.live.hub import org_topic
 from failcast.ui.api import backend_for
 from failcast.ui.live import follow
@@ -35,7 +36,7 @@ async def test_a_page_refreshes_on_its_orgs_events(
         follow(backend_for(api_app).client(account.token), account.org_id, refresh)
 
     await user.open("/live-probe")
-    hub = api_app.state.hub
+    hub = services_of(api_app).hub
     topic = org_topic(account.org_id)
     for _ in range(1000):  # the page's listener subscribes once the loop gets to it
         if hub.subscriber_count(topic):

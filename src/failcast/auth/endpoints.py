@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from failcast.auth import audit, keys, recovery, service, sessions, sso
 from failcast.auth.audit import Action
-from failcast.auth.passwords import Passwords
 from failcast.auth.principal import CanAdmin, CurrentUser, client_ip
 from failcast.auth.schemas import (
     AcceptedOut,
@@ -33,17 +32,12 @@ from failcast.auth.schemas import (
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.sessions import Issued
 from failcast.db.transactions import after_commit
-from failcast.deps import PathId, SessionDep
+from failcast.deps import PasswordsDep, PathId, SessionDep
 from failcast.errors import Forbidden
 from failcast.kit.responses import errors
 from failcast.models import ApiKey, AuthSession, Organization, Role, User
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def _passwords(request: Request) -> Passwords:
-    passwords: Passwords = request.app.state.passwords
-    return passwords
 
 
 def _agent(request: Request) -> str:
@@ -94,13 +88,17 @@ def _session_out(auth_session: AuthSession, current: int | None) -> SessionOut:
     responses=errors(409),
 )
 async def register(
-    body: RegisterIn, request: Request, session: SessionDep, security: SecurityDep
+    body: RegisterIn,
+    request: Request,
+    session: SessionDep,
+    security: SecurityDep,
+    passwords: PasswordsDep,
 ) -> RegisterOut:
     """Create an account and its organisation; the new user owns it and gets a confirmation
     email."""
     user, org = await service.register(
         session,
-        _passwords(request),
+        passwords,
         email=body.email,
         password=body.password,
         name=body.name,
@@ -130,13 +128,17 @@ async def register(
     responses=errors(401, 429),
 )
 async def login(
-    body: LoginIn, request: Request, session: SessionDep, security: SecurityDep
+    body: LoginIn,
+    request: Request,
+    session: SessionDep,
+    security: SecurityDep,
+    passwords: PasswordsDep,
 ) -> TokenOut:
     """Exchange an email and password for an access token and a refresh token."""
     issued = await service.login(
         session,
         security,
-        _passwords(request),
+        passwords,
         email=body.email,
         password=body.password,
         org_id=body.org_id,
@@ -330,10 +332,10 @@ async def check_password_reset(
     dependencies=[Depends(rate_limited("reset"))],
 )
 async def reset_password(
-    body: ResetIn, request: Request, session: SessionDep, security: SecurityDep
+    body: ResetIn, session: SessionDep, security: SecurityDep, passwords: PasswordsDep
 ) -> AcceptedOut:
     """Set a new password with a mailed link; every session of the account ends."""
-    await recovery.reset_password(session, security, _passwords(request), body.token, body.password)
+    await recovery.reset_password(session, security, passwords, body.token, body.password)
     return AcceptedOut(detail="password changed; sign in with the new one")
 
 
@@ -345,16 +347,16 @@ async def reset_password(
 )
 async def change_password(
     body: PasswordChangeIn,
-    request: Request,
     principal: CurrentUser,
     session: SessionDep,
     security: SecurityDep,
+    passwords: PasswordsDep,
 ) -> Response:
     """Change the signed-in user's password; their other sessions end."""
     await recovery.change_password(
         session,
         security,
-        _passwords(request),
+        passwords,
         principal,
         current=body.current_password,
         new=body.new_password,

@@ -20,7 +20,7 @@ from failcast.auth import api_keys
 from failcast.auth.api_keys import Scope
 from failcast.auth.tokens import decode_access_token
 from failcast.config import Settings
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import SessionDep, SettingsDep, get_services
 from failcast.errors import Forbidden, Unauthorized
 from failcast.models import ApiKey, AuthSession, Membership, Role, User
 
@@ -104,8 +104,7 @@ def client_ip(request: Request) -> str:
 
 
 def _now(request: Request) -> datetime:
-    security = getattr(request.app.state, "security", None)
-    return security.clock() if security is not None else datetime.now(UTC)
+    return get_services(request).security.clock()
 
 
 async def _from_api_key(session: AsyncSession, token: str, now: datetime) -> Principal:

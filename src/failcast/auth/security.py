@@ -1,16 +1,17 @@
 """The accounts machinery one app holds: clock, rate limiter, lockouts, mailer, OIDC verifier.
 
-`install_security(app, settings)` puts it on `app.state.security` and registers its tasks.
+`install_security(services)` keeps it on the services' container and registers its tasks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
 
 from failcast.auth.mailer import SEND_EMAIL_TASK, Email, Mailer
 from failcast.auth.oidc import OidcVerifier
@@ -26,6 +27,10 @@ from failcast.auth.ratelimit import (
 )
 from failcast.config import Settings
 from failcast.db.transactions import session_scope
+from failcast.deps import get_services
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 PRUNE_TASK = "auth.prune_sessions"
 _PRUNE_EVERY_SECONDS = 3600.0
@@ -69,25 +74,24 @@ class Security:
         await self.runner.submit(SEND_EMAIL_TASK, **email.as_task())
 
 
-def install_security(app: FastAPI, settings: Settings) -> Security:
+def install_security(services: Services) -> Security:
     from failcast.auth import sessions
 
-    security = Security(settings, app.state.runner)
-    app.state.security = security
+    security = Security(services.settings, services.runner)
+    services.security = security
 
     async def prune() -> None:
-        async with session_scope(app.state.db) as session:
+        async with session_scope(services.db) as session:
             await sessions.prune(session, security.now())
 
-    app.state.runner.register(SEND_EMAIL_TASK, security.deliver)
-    app.state.runner.register(PRUNE_TASK, prune)
-    app.state.runner.every(_PRUNE_EVERY_SECONDS, PRUNE_TASK)
+    services.runner.register(SEND_EMAIL_TASK, security.deliver)
+    services.runner.register(PRUNE_TASK, prune)
+    services.runner.every(_PRUNE_EVERY_SECONDS, PRUNE_TASK)
     return security
 
 
-def get_security(request: Request) -> Security:
-    security: Security = request.app.state.security
-    return security
+def get_security(connection: HTTPConnection) -> Security:
+    return get_services(connection).security
 
 
 SecurityDep = Annotated[Security, Depends(get_security)]

@@ -23,6 +23,7 @@ from failcast.auth.principal import bearer_token, principal_from_token
 from failcast.billing import repository
 from failcast.billing.errors import PlanLimitReached, RateLimitExceeded, quota_headers
 from failcast.billing.plans import Limits, month_key, next_month_start
+from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
 from failcast.errors import FailcastError
@@ -187,9 +188,10 @@ class QuotaMiddleware:
     """Checks request-level quotas (predictions, catalogue services) before the endpoint runs,
     counts successful predictions, and adds the quota headers a request earned."""
 
-    def __init__(self, app: ASGIApp, quotas: Quotas) -> None:
+    def __init__(self, app: ASGIApp, quotas: Quotas, settings: Settings) -> None:
         self.app = app
         self.quotas = quotas
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -232,10 +234,9 @@ class QuotaMiddleware:
         token = bearer_token(request)
         if token is None:
             return None
-        app = scope["app"]
         try:
             async with session_scope(self.quotas.database) as session:
-                principal = await principal_from_token(session, app.state.settings, token)
+                principal = await principal_from_token(session, self.settings, token)
         except FailcastError:
             return None
         return principal.org_id

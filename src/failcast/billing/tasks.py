@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from failcast.billing import retention, service
 from failcast.billing.gateway import StripeGateway
-from failcast.billing.quotas import QuotaMiddleware, Quotas
+from failcast.billing.quotas import Quotas
 from failcast.billing.webhooks import WebhookProcessor
 from failcast.config import Settings
 from failcast.db.engine import Database
+from failcast.deps import get_services
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 FLUSH_TASK = "billing.flush_usage"
 GRACE_TASK = "billing.expire_grace"
@@ -49,18 +54,18 @@ class Billing:
         )
 
 
-def install_billing(app: FastAPI) -> Billing:
-    """Put `Billing` on app.state; with billing enabled, enforce quotas and run its jobs."""
-    settings: Settings = app.state.settings
-    billing = Billing(settings, app.state.db)
-    app.state.billing = billing
+def install_billing(services: Services) -> Billing:
+    """Put `Billing` on the container; with billing enabled, enforce quotas at ingest and run
+    its jobs (the web app adds `QuotaMiddleware` for the request-level quotas)."""
+    settings = services.settings
+    billing = Billing(settings, services.db)
+    services.billing = billing
     if not settings.billing_enabled:
         return billing
-    ingestor = app.state.ingestor
+    ingestor = services.ingestor
     ingestor.on_new_services = billing.quotas.check_new_services
     ingestor.on_samples = billing.quotas.admit_samples
-    app.add_middleware(QuotaMiddleware, quotas=billing.quotas)
-    runner = app.state.runner
+    runner = services.runner
     runner.register(FLUSH_TASK, billing.flush_usage)
     runner.register(GRACE_TASK, billing.expire_grace)
     runner.register(RETENTION_TASK, billing.retention)
@@ -70,9 +75,8 @@ def install_billing(app: FastAPI) -> Billing:
     return billing
 
 
-def get_billing(request: Request) -> Billing:
-    billing: Billing = request.app.state.billing
-    return billing
+def get_billing(connection: HTTPConnection) -> Billing:
+    return get_services(connection).billing
 
 
 BillingDep = Annotated[Billing, Depends(get_billing)]

@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,6 @@ from failcast.chaos.faults import ORGANIC_RATE_PER_DAY
 from failcast.chaos.fleet import build_fleet
 from failcast.chaos.history import history_matrix
 from failcast.chaos.incidents import store_incidents
-from failcast.chaos.runtime import Simulator
 from failcast.config import Settings
 from failcast.db.base import utcnow
 from failcast.db.engine import Database
@@ -34,6 +33,9 @@ from failcast.models import Membership, Organization, Role, Sample, SampleChunk,
 from failcast.orgs.defaults import ERROR_METRIC, LATENCY_METRIC, apply_defaults, slo_services
 from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 log = logging.getLogger("failcast.demo")
 
@@ -116,12 +118,12 @@ async def backfill_history(
     return stored
 
 
-def backfill_task(app: FastAPI) -> Callable[..., Awaitable[int]]:
+def backfill_task(services: Services) -> Callable[..., Awaitable[int]]:
     """The task behind `BACKFILL_TASK`: store `days` of the org's simulated history."""
 
     async def backfill(org_id: int, days: float) -> int:
         stored = await backfill_history(
-            app.state.db, app.state.ingestor, app.state.settings, org_id, days
+            services.db, services.ingestor, services.settings, org_id, days
         )
         log.info("simulated history stored", extra={"org_id": org_id, "samples": stored})
         return stored
@@ -139,12 +141,12 @@ async def has_samples(session: AsyncSession, org_id: int) -> bool:
     return bool(found)
 
 
-async def prepare_demo(app: FastAPI) -> DemoAccount:
+async def prepare_demo(services: Services) -> DemoAccount:
     """Everything `--demo` promises; prints the sign-in for the person at the terminal."""
-    settings: Settings = app.state.settings
-    database: Database = app.state.db
-    simulator: Simulator = app.state.simulator
-    account = await ensure_demo_account(database, app.state.passwords)
+    settings = services.settings
+    database = services.db
+    simulator = services.simulator
+    account = await ensure_demo_account(database, services.passwords)
     async with session_scope(database) as session:
         await simulator.set_enabled(session, account.org_id, True)
         empty = not await has_samples(session, account.org_id)
@@ -161,8 +163,8 @@ async def prepare_demo(app: FastAPI) -> DemoAccount:
     )
     write_sign_in(settings, banner)
     if settings.demo_history_days > 0 and empty:
-        app.state.runner.register("demo.backfill", _backfill_task(app, account.org_id, banner))
-        await app.state.runner.submit("demo.backfill")
+        services.runner.register("demo.backfill", _backfill_task(services, account.org_id, banner))
+        await services.runner.submit("demo.backfill")
     print(banner, file=sys.stderr, flush=True)
     return account
 
@@ -195,17 +197,17 @@ def fleet_slo_services(settings: Settings) -> dict[str, set[str]]:
     return {name: measured[name] for name in slo_services(measured, entry_points)}
 
 
-def _backfill_task(app: FastAPI, org_id: int, banner: str) -> Callable[[], Awaitable[None]]:
+def _backfill_task(services: Services, org_id: int, banner: str) -> Callable[[], Awaitable[None]]:
     async def backfill() -> None:
-        settings: Settings = app.state.settings
+        settings = services.settings
         stored = await backfill_history(
-            app.state.db, app.state.ingestor, settings, org_id, settings.demo_history_days
+            services.db, services.ingestor, settings, org_id, settings.demo_history_days
         )
         log.info("demo history ready", extra={"samples": stored})
         if settings.demo_training_days > 0:
             # The simulator is where labelled failures come from: the demo's model learns from
             # simulated history of the same fleet, then scores it at once.
-            jobs = app.state.prediction_jobs
+            jobs = services.prediction_jobs
             await jobs.train(org_id, days=settings.demo_training_days, source="simulator")
             await jobs.score()
             log.info("demo failure model trained")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from failcast.auth.principal import CanAdmin, CanRead, CanWrite
@@ -10,7 +10,6 @@ from failcast.chaos.demo import BACKFILL_TASK, has_samples
 from failcast.chaos.experiment_runs import start_experiment
 from failcast.chaos.experiments import run_offline
 from failcast.chaos.faults import FaultError, FaultKind, applicable
-from failcast.chaos.runtime import Simulator
 from failcast.chaos.schemas import (
     ExperimentIn,
     ExperimentOut,
@@ -21,7 +20,7 @@ from failcast.chaos.schemas import (
     SimulatorIn,
 )
 from failcast.db.transactions import after_commit
-from failcast.deps import PathId, SessionDep
+from failcast.deps import PathId, RunnerDep, SessionDep, SimulatorDep
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.kit.responses import errors
 from failcast.models import ChaosExperiment, Organization
@@ -30,16 +29,11 @@ from failcast.teams import service as teams
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
 
 
-def _simulator(request: Request) -> Simulator:
-    simulator: Simulator = request.app.state.simulator
-    return simulator
-
-
 @router.get("/fleet", response_model=FleetOut, operation_id="get_fleet")
-async def get_fleet(request: Request, principal: CanRead, session: SessionDep) -> FleetOut:
+async def get_fleet(principal: CanRead, session: SessionDep, simulator: SimulatorDep) -> FleetOut:
     """The org's simulated fleet: services, their dependencies, metrics and possible faults."""
     org = await session.get_one(Organization, principal.org_id)
-    spec = _simulator(request).new_fleet(principal.org_id).spec
+    spec = simulator.new_fleet(principal.org_id).spec
     return FleetOut(
         enabled=org.simulator_enabled,
         services=[
@@ -59,7 +53,11 @@ async def get_fleet(request: Request, principal: CanRead, session: SessionDep) -
     "/simulator", response_model=FleetOut, operation_id="set_simulator", responses=errors(409)
 )
 async def set_simulator(
-    body: SimulatorIn, request: Request, principal: CanAdmin, session: SessionDep
+    body: SimulatorIn,
+    principal: CanAdmin,
+    session: SessionDep,
+    simulator: SimulatorDep,
+    runner: RunnerDep,
 ) -> FleetOut:
     """Switch the simulated fleet on or off for the org, optionally with days of history."""
     history = body.history_days if body.enabled else 0
@@ -68,14 +66,13 @@ async def set_simulator(
             "history_days: the organisation already has samples; simulated history is only"
             " added to an empty one (start the fleet without history_days)"
         )
-    await _simulator(request).set_enabled(session, principal.org_id, body.enabled)
+    await simulator.set_enabled(session, principal.org_id, body.enabled)
     if history > 0:
         # The backfill reads the org's services: submit it once they are committed.
-        runner = request.app.state.runner
         after_commit(
             session, partial(runner.submit, BACKFILL_TASK, org_id=principal.org_id, days=history)
         )
-    fleet = await get_fleet(request, principal, session)
+    fleet = await get_fleet(principal, session, simulator)
     fleet.history_days_queued = history
     return fleet
 
@@ -88,11 +85,11 @@ async def set_simulator(
     responses=errors(409),
 )
 async def inject(
-    body: InjectIn, request: Request, principal: CanWrite, session: SessionDep
+    body: InjectIn, principal: CanWrite, session: SessionDep, simulator: SimulatorDep
 ) -> FaultOut:
     """Inject a fault into a simulated service; it recovers by itself after `duration`."""
     await teams.require_visible(session, principal, body.target_service, "service")
-    row = await _simulator(request).inject(
+    row = await simulator.inject(
         session,
         principal.org_id,
         kind=body.chaos_type.value,
@@ -106,34 +103,34 @@ async def inject(
 
 @router.get("/faults", response_model=list[FaultOut], operation_id="list_faults")
 async def list_faults(
-    request: Request, principal: CanRead, session: SessionDep, active: bool = True
+    principal: CanRead, session: SessionDep, simulator: SimulatorDep, active: bool = True
 ) -> list[FaultOut]:
     """Faults acting now (or, with `active=false`, the most recent 500)."""
-    rows = await _simulator(request).faults(session, principal.org_id, active_only=active)
+    rows = await simulator.faults(session, principal.org_id, active_only=active)
     seen = await teams.visibility(session, principal)
     return [FaultOut.model_validate(row) for row in rows if seen.admits(row.target)]
 
 
 @router.delete("/faults/{fault_id}", response_model=FaultOut, operation_id="stop_fault")
 async def stop_fault(
-    fault_id: PathId, request: Request, principal: CanWrite, session: SessionDep
+    fault_id: PathId, principal: CanWrite, session: SessionDep, simulator: SimulatorDep
 ) -> FaultOut:
     """End one active fault now."""
     seen = await teams.visibility(session, principal)
-    stopped = await _simulator(request).stop(
-        session, principal.org_id, fault_id=fault_id, seen=seen
-    )
+    stopped = await simulator.stop(session, principal.org_id, fault_id=fault_id, seen=seen)
     if not stopped:
         raise NotFound("no active fault with that id")
     return FaultOut.model_validate(stopped[0])
 
 
 @router.post("/reset", response_model=list[FaultOut], operation_id="reset_chaos")
-async def reset(request: Request, principal: CanWrite, session: SessionDep) -> list[FaultOut]:
+async def reset(
+    principal: CanWrite, session: SessionDep, simulator: SimulatorDep
+) -> list[FaultOut]:
     """End every active fault now (of the caller's teams' services, in an org that restricts
     members to them); returns those that were stopped."""
     seen = await teams.visibility(session, principal)
-    stopped = await _simulator(request).stop(session, principal.org_id, seen=seen)
+    stopped = await simulator.stop(session, principal.org_id, seen=seen)
     return [FaultOut.model_validate(row) for row in stopped]
 
 
@@ -145,14 +142,13 @@ async def reset(request: Request, principal: CanWrite, session: SessionDep) -> l
     responses=errors(409),
 )
 async def run_experiment(
-    body: ExperimentIn, request: Request, principal: CanWrite, session: SessionDep
+    body: ExperimentIn, principal: CanWrite, session: SessionDep, simulator: SimulatorDep
 ) -> ExperimentOut:
     """Start an experiment: observe, inject its method, roll back, observe again, judge.
 
     The journal is written once the last observation window has passed. With `dry_run` the
     journal is computed at once on a copy of the fleet and nothing is stored or injected.
     """
-    simulator = _simulator(request)
     if body.dry_run:
         fleet = simulator.new_fleet(principal.org_id)
         start = simulator.clock()

@@ -91,28 +91,28 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Exit once the queue is empty.")] = False,
 ) -> None:
     """Run queued and scheduled tasks until SIGTERM."""
-    from failcast.app import create_app
     from failcast.jobs.worker import run_worker
     from failcast.ops.logging import configure_logging
+    from failcast.services import build_services
 
     settings = load_settings()
     if not settings.scale_out:
         typer.echo("failcast worker needs FAILCAST_REDIS_URL", err=True)
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json, settings.access_log)
-    asyncio.run(run_worker(settings, create_app, schedule=schedule, burst=burst))
+    asyncio.run(run_worker(settings, build_services, schedule=schedule, burst=burst))
 
 
 @app.command()
 def scheduler() -> None:
     """Enqueue periodic jobs, one slot at a time, while holding the leader lease."""
-    from failcast.app import create_app
     from failcast.jobs.worker import run_scheduler
     from failcast.ops.logging import configure_logging
+    from failcast.services import build_services
 
     settings = load_settings()
     if not settings.scale_out:
         typer.echo("failcast scheduler needs FAILCAST_REDIS_URL", err=True)
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json, settings.access_log)
-    asyncio.run(run_scheduler(settings, create_app))
+    asyncio.run(run_scheduler(settings, build_services))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from failcast.auth import audit
 from failcast.auth.principal import CanRead
-from failcast.deps import SessionDep
+from failcast.deps import DatabaseDep, SessionDep
 from failcast.exports import service
 from failcast.exports.formats import MEDIA_TYPES, Format, encode
 from failcast.kit.params import parse_range
@@ -30,9 +30,9 @@ WEEK_MS = 7 * 86_400_000
 )
 async def export(
     kind: service.Kind,
-    request: Request,
     principal: CanRead,
     session: SessionDep,
+    database: DatabaseDep,
     fmt: Annotated[Format, Query(alias="format")] = Format.csv,
     start: Annotated[str | None, Query(description=TIME_HELP + " Default: end - 7 days.")] = None,
     end: Annotated[str | None, Query(description=TIME_HELP + " Default: now.")] = None,
@@ -54,7 +54,7 @@ async def export(
          "end": ms_to_rfc3339(span.end_ms), "service": service_name, "metric": metric},
     )  # fmt: skip
     await session.flush()
-    chunks = service.chunks(request.app.state.db, query)
+    chunks = service.chunks(database, query)
     stamp = f"{ms_to_rfc3339(span.start_ms)}_{ms_to_rfc3339(span.end_ms)}".replace(":", "")
     filename = f"failcast-{kind.value}-{stamp}.{fmt.value}"
     return StreamingResponse(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.principal import CanRead
-from failcast.deps import SessionDep
+from failcast.deps import SessionDep, SimulatedTopologyDep
 from failcast.errors import NotFound, ValidationFailed
 from failcast.health.endpoints import AtParam, WindowParam, instant
 from failcast.health.service import HORIZONS
@@ -41,16 +41,15 @@ router = APIRouter(prefix="/api/v1/topology", tags=["topology"])
 
 
 async def _live(
-    request: Request, session: AsyncSession, org_id: int, at: str | None, window: str
+    simulated: SimulatedTopology, session: AsyncSession, org_id: int, at: str | None, window: str
 ) -> tuple[LiveTopology, int]:
     at_ms, window_ms = instant(at, window)
-    simulated: SimulatedTopology | None = getattr(request.app.state, "simulated_topology", None)
     return await live_topology(session, org_id, simulated, at_ms, window_ms), at_ms
 
 
 @router.get("/graph", response_model=GraphOut, operation_id="get_topology_graph")
 async def get_graph(
-    request: Request,
+    simulated: SimulatedTopologyDep,
     principal: CanRead,
     session: SessionDep,
     at: AtParam = None,
@@ -58,7 +57,7 @@ async def get_graph(
 ) -> GraphOut:
     """Nodes coloured by health score and call edges (`source` calls `target`), from the
     declared topology, or the simulated fleet's while the simulator is on."""
-    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    live, at_ms = await _live(simulated, session, principal.org_id, at, window)
     seen = await teams.visibility(session, principal)
     predicted = {name: p[24] for name, p in live.predictions.probabilities.items() if 24 in p}
     export = live.graph.export({k: v for k, v in predicted.items() if k in live.graph})
@@ -80,7 +79,7 @@ async def get_graph(
 
 @router.get("/cascade", response_model=CascadeOut, operation_id="get_topology_cascade")
 async def get_cascade(
-    request: Request,
+    simulated: SimulatedTopologyDep,
     principal: CanRead,
     session: SessionDep,
     horizon: Annotated[int, Query(description="Hours: 24, 48 or 72.")] = 24,
@@ -91,7 +90,7 @@ async def get_cascade(
     health) carried along dependency edges, raised by saturated dependencies."""
     if horizon not in HORIZONS:
         raise ValidationFailed([{"field": "horizon", "msg": "one of 24, 48 or 72 hours"}])
-    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    live, at_ms = await _live(simulated, session, principal.org_id, at, window)
     seen = await teams.visibility(session, principal)
     own = live.own_probabilities(horizon)
     saturation = live.saturation()
@@ -136,7 +135,7 @@ async def get_cascade(
     responses=errors(404),
 )
 async def get_critical_path(
-    request: Request,
+    simulated: SimulatedTopologyDep,
     principal: CanRead,
     session: SessionDep,
     entry: Annotated[str | None, Query(description="Start here; default: slowest entry.")] = None,
@@ -146,7 +145,7 @@ async def get_critical_path(
 ) -> CriticalPathOut:
     """The chain of calls that dominates latency, from measured latencies: each service's
     own share is its latency less its slowest dependency's."""
-    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    live, at_ms = await _live(simulated, session, principal.org_id, at, window)
     seen = await teams.visibility(session, principal)
     if len(live.graph) == 0:
         raise NotFound("the org has no topology and no services yet")
@@ -186,7 +185,7 @@ async def get_critical_path(
     responses=errors(404),
 )
 async def get_blast_radius(
-    request: Request,
+    simulated: SimulatedTopologyDep,
     principal: CanRead,
     session: SessionDep,
     service_name: Annotated[str | None, Query(alias="service")] = None,
@@ -195,7 +194,7 @@ async def get_blast_radius(
 ) -> BlastRadiusOut:
     """What fails with a service (or with each one): its dependents, weighted by how likely
     each fails with it, and the share of user traffic lost, largest first."""
-    live, at_ms = await _live(request, session, principal.org_id, at, window)
+    live, at_ms = await _live(simulated, session, principal.org_id, at, window)
     seen = await teams.visibility(session, principal)
     saturation = live.saturation()
     if service_name is not None:

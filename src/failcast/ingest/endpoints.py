@@ -7,10 +7,9 @@ from pydantic import BaseModel, ValidationError
 
 from failcast.auth.principal import CanIngest
 from failcast.config import Settings
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import IngestorDep, SessionDep, SettingsDep, TelemetryDep
 from failcast.errors import ValidationFailed, problems_from_pydantic
 from failcast.ingest.schemas import IngestLimits, IngestResult, LogBatch, MetricBatch
-from failcast.ingest.service import Ingestor
 from failcast.ingest.validate import validate_batch
 from failcast.kit.bodies import parse_body, parse_json, read_body
 from failcast.kit.responses import errors
@@ -44,11 +43,6 @@ async def read_batch(
         raise ValidationFailed(problems_from_pydantic(exc.errors(), drop=drop)) from None
 
 
-def _ingestor(request: Request) -> Ingestor:
-    ingestor: Ingestor = request.app.state.ingestor
-    return ingestor
-
-
 @router.post(
     "/metrics",
     response_model=IngestResult,
@@ -62,7 +56,12 @@ def _ingestor(request: Request) -> Ingestor:
 )
 @bulk_body
 async def ingest_metrics(
-    request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
+    request: Request,
+    principal: CanIngest,
+    session: SessionDep,
+    settings: SettingsDep,
+    ingestor: IngestorDep,
+    telemetry: TelemetryDep,
 ) -> IngestResult:
     """Store a batch of samples: all of it, or nothing with a 422 naming every bad sample.
 
@@ -78,7 +77,7 @@ async def ingest_metrics(
             batch, problems = validate_batch(
                 data["samples"],
                 IngestLimits.from_settings(settings),
-                _ingestor(request).known,
+                ingestor.known,
             )
             problems += [{"field": field, "msg": "unknown field"} for field in extra]
         del data
@@ -87,8 +86,8 @@ async def ingest_metrics(
         await read_batch(request, settings, MetricBatch, "samples")
     if problems:
         raise ValidationFailed(problems)
-    result = await _ingestor(request).ingest_batch(session, principal.org_id, batch)
-    request.app.state.telemetry.samples_ingested.inc(result.accepted)
+    result = await ingestor.ingest_batch(session, principal.org_id, batch)
+    telemetry.samples_ingested.inc(result.accepted)
     return result
 
 
@@ -105,10 +104,15 @@ async def ingest_metrics(
 )
 @bulk_body
 async def ingest_logs(
-    request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
+    request: Request,
+    principal: CanIngest,
+    session: SessionDep,
+    settings: SettingsDep,
+    ingestor: IngestorDep,
+    telemetry: TelemetryDep,
 ) -> IngestResult:
     """Store a batch of log lines, all or nothing. A re-sent line is not stored twice."""
     batch = await read_batch(request, settings, LogBatch, "logs")
-    result = await _ingestor(request).ingest_logs(session, principal.org_id, batch.logs)
-    request.app.state.telemetry.logs_ingested.inc(result.accepted)
+    result = await ingestor.ingest_logs(session, principal.org_id, batch.logs)
+    telemetry.logs_ingested.inc(result.accepted)
     return result

@@ -3,21 +3,29 @@ Failcast's own results in the Prometheus format, and ML prediction events."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Query, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import select
 
 from failcast.auth.principal import CanIngest, CanRead, CanWrite
 from failcast.config import Settings
-from failcast.deps import PathId, SessionDep, SettingsDep
-from failcast.egress import EgressPolicy
+from failcast.deps import (
+    EgressDep,
+    ExportersDep,
+    IntegrationsDep,
+    PathId,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+)
 from failcast.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from failcast.ingest.schemas import IngestLimits
 from failcast.integrations import otlp, remote_write
 from failcast.integrations.auth import CanIngestBasic
-from failcast.integrations.exporters import DEFAULT_EXPORTERS, ExporterRegistry, render
+from failcast.integrations.exporters import render
 from failcast.integrations.mapping import DEFAULT_SERVICE, DropReason, SampleSink
-from failcast.integrations.ml import PredictionLog
 from failcast.integrations.schemas import (
     LabelBatch,
     MlResult,
@@ -26,19 +34,16 @@ from failcast.integrations.schemas import (
     ScrapeTargetOut,
     ScrapeTargetPatch,
 )
-from failcast.integrations.state import Integrations
 from failcast.kit.names import SERVICE_PATTERN
 from failcast.kit.responses import errors
 from failcast.models import ScrapeTarget
 from failcast.ops.body_limit import bulk_body
 from failcast.teams import service as teams
 
+if TYPE_CHECKING:
+    from failcast.services import Services
+
 router = APIRouter(tags=["integrations"])
-
-
-def _state(request: Request) -> Integrations:
-    integrations: Integrations = request.app.state.integrations
-    return integrations
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -49,7 +54,7 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 async def _store(
-    request: Request,
+    services: Services,
     session: SessionDep,
     settings: Settings,
     org_id: int,
@@ -65,12 +70,12 @@ async def _store(
     sender cannot correct them. Every drop is counted in the sink and in
     `failcast_integration_dropped_samples`.
     """
-    state = _state(request)
+    state = services.integrations
     size = settings.max_batch_samples
     for start in range(0, len(sink), size):
         chunk = sink.batch.slice(start, start + size)
-        result = await request.app.state.ingestor.ingest_batch(session, org_id, chunk, partial=True)
-        request.app.state.telemetry.samples_ingested.inc(result.accepted)
+        result = await services.ingestor.ingest_batch(session, org_id, chunk, partial=True)
+        services.telemetry.samples_ingested.inc(result.accepted)
         if result.accepted < len(chunk):
             sink.dropped[DropReason.series_limit] += len(chunk) - result.accepted
     for reason, count in sink.dropped.items():
@@ -125,6 +130,7 @@ async def prometheus_remote_write(
     principal: CanIngestBasic,
     session: SessionDep,
     settings: SettingsDep,
+    services: ServicesDep,
     default_service: str = Query(
         DEFAULT_SERVICE,
         alias="service",
@@ -149,7 +155,7 @@ async def prometheus_remote_write(
         raise ValidationFailed([{"field": None, "msg": str(exc)}]) from None
     limits = IngestLimits.from_settings(settings)
     sink = remote_write.write_request_samples(write, limits, default_service)
-    await _store(request, session, settings, principal.org_id, sink, "prometheus_remote_write")
+    await _store(services, session, settings, principal.org_id, sink, "prometheus_remote_write")
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=dropped_headers(sink))
 
 
@@ -164,7 +170,11 @@ async def prometheus_remote_write(
 )
 @bulk_body
 async def otlp_metrics(
-    request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
+    request: Request,
+    principal: CanIngest,
+    session: SessionDep,
+    settings: SettingsDep,
+    services: ServicesDep,
 ) -> Response:
     """OTLP/HTTP metrics export, as `application/x-protobuf` or `application/json`.
 
@@ -177,7 +187,7 @@ async def otlp_metrics(
     except otlp.OtlpPayloadError as exc:
         raise ValidationFailed([{"field": None, "msg": str(exc)}]) from None
     sink = otlp.request_samples(export, IngestLimits.from_settings(settings))
-    await _store(request, session, settings, principal.org_id, sink, "otlp")
+    await _store(services, session, settings, principal.org_id, sink, "otlp")
     reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(sink.dropped.items()))
     content, media = otlp.response_body(sink.dropped_total, f"dropped: {reasons}", as_json)
     return Response(content, media_type=media)
@@ -189,11 +199,12 @@ async def otlp_metrics(
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-async def prometheus_export(request: Request, principal: CanRead, session: SessionDep) -> Response:
+async def prometheus_export(
+    principal: CanRead, session: SessionDep, registry: ExportersDep
+) -> Response:
     """The org's results (incident probabilities, anomaly and level-shift scores, health, SLO
     burn rates and budgets, time to breach, sample counts) in the Prometheus text format, for a
     Prometheus server to scrape with the API key as bearer token."""
-    registry: ExporterRegistry = getattr(request.app.state, "exporters", DEFAULT_EXPORTERS)
     seen = await teams.visibility(session, principal)
     samples = [
         s
@@ -262,14 +273,13 @@ async def list_scrape_targets(principal: CanRead, session: SessionDep) -> list[S
     responses=errors(409),
 )
 async def create_scrape_target(
-    body: ScrapeTargetIn, request: Request, principal: CanWrite, session: SessionDep
+    body: ScrapeTargetIn, principal: CanWrite, session: SessionDep, egress: EgressDep
 ) -> ScrapeTargetOut:
     """Pull a Prometheus exposition endpoint for a service every `interval` seconds. Targets
     on private, loopback or link-local addresses are refused unless the operator allows
     their network (`outbound_allowed_networks`)."""
     if body.timeout > body.interval:
         raise ValidationFailed([{"field": "timeout", "msg": "timeout may not exceed the interval"}])
-    egress: EgressPolicy = request.app.state.egress
     reason = egress.check_host(body.url.host or "")
     if reason:
         raise ValidationFailed([{"field": "url", "msg": reason}])
@@ -338,10 +348,6 @@ async def delete_scrape_target(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _predictions(request: Request) -> PredictionLog:
-    return _state(request).predictions
-
-
 @router.post(
     "/api/v1/ml/predictions",
     response_model=MlResult,
@@ -351,14 +357,14 @@ def _predictions(request: Request) -> PredictionLog:
 @bulk_body
 async def log_predictions(
     body: PredictionBatch,
-    request: Request,
     principal: CanIngest,
     session: SessionDep,
     settings: SettingsDep,
+    integrations: IntegrationsDep,
 ) -> MlResult:
     """Record a model's predictions (id, features, prediction); the value feeds the model's
     `prediction` series. A label sent before its prediction is joined now."""
-    outcome = await _predictions(request).add_predictions(
+    outcome = await integrations.predictions.add_predictions(
         session,
         principal.org_id,
         body.model,
@@ -377,14 +383,14 @@ async def log_predictions(
 @bulk_body
 async def log_labels(
     body: LabelBatch,
-    request: Request,
     principal: CanIngest,
     session: SessionDep,
     settings: SettingsDep,
+    integrations: IntegrationsDep,
 ) -> MlResult:
     """Record ground truth for earlier predictions; joined labels update the model's rolling
     `accuracy` series, which health scores and alerts read."""
-    outcome = await _predictions(request).add_labels(
+    outcome = await integrations.predictions.add_labels(
         session, principal.org_id, body.model, body.labels, IngestLimits.from_settings(settings)
     )
     return MlResult(accepted=outcome.accepted, joined=outcome.joined, accuracy=outcome.accuracy)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +25,9 @@ from failcast.integrations.mapping import DEFAULT_SERVICE, metric_name, service_
 from failcast.models import Organization, Series, Service
 from failcast.store.remote import SOURCE_KEY_PREFIX, RemoteSamples
 from failcast.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 log = logging.getLogger("failcast.integrations.sources")
 
@@ -126,16 +128,16 @@ async def _record(
     return len(rows)
 
 
-def install_discovery(app: FastAPI) -> None:
+def install_discovery(services: Services) -> None:
     """Discover the source's series on a timer, when a read-only source is configured."""
-    settings: Settings = app.state.settings
+    settings = services.settings
     if settings.metrics_source_engine is None:
         return
 
     async def run(**_: Any) -> None:
-        created = await discover(app.state.db, settings)
+        created = await discover(services.db, settings)
         if created:
             log.info("series discovered in the metrics source", extra={"series": created})
 
-    app.state.runner.register(DISCOVERY_TASK, run)
-    app.state.runner.every(settings.metrics_discovery_seconds, DISCOVERY_TASK)
+    services.runner.register(DISCOVERY_TASK, run)
+    services.runner.every(settings.metrics_discovery_seconds, DISCOVERY_TASK)

@@ -1,11 +1,11 @@
-"""What the integrations keep on `app.state`, and the periodic scrape job's registration."""
+"""What the integrations keep on the services' container, and the periodic scrape job's
+registration."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from prometheus_client import Counter
 
 from failcast.integrations.exporters import DEFAULT_EXPORTERS
@@ -13,6 +13,9 @@ from failcast.integrations.ml import PredictionLog
 from failcast.integrations.results import RESULT_EXPORTERS
 from failcast.integrations.scrape import scrape_due_targets
 from failcast.integrations.sources import install_discovery
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 SCRAPE_TASK = "integrations.scrape_due_targets"
 # Targets have their own intervals; this is only how often the job looks for due ones.
@@ -25,9 +28,9 @@ class Integrations:
     dropped: Counter
 
 
-def install(app: FastAPI) -> None:
-    """Put the integrations' state on the app and schedule the scrape job."""
-    state = app.state
+def install(services: Services) -> None:
+    """Put the integrations' state on the container and schedule the scrape job."""
+    state = services
     state.exporters = DEFAULT_EXPORTERS.copy()
     for exporter in RESULT_EXPORTERS:
         state.exporters.register(exporter)
@@ -46,4 +49,4 @@ def install(app: FastAPI) -> None:
 
     state.runner.register(SCRAPE_TASK, scrape)
     state.runner.every(SCRAPE_TICK_SECONDS, SCRAPE_TASK)
-    install_discovery(app)
+    install_discovery(services)

@@ -4,8 +4,8 @@ compaction of closed windows into chunks (every few minutes)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from sqlalchemy import text
 
 from failcast.config import Settings
@@ -13,6 +13,9 @@ from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
 from failcast.store import chunks, partitions, rollups
 from failcast.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 PARTITIONS_TASK = "store.partitions"
 ROLLUPS_TASK = "store.rollups"
@@ -79,17 +82,17 @@ class StoreJobs:
             return await chunks.compact(session, at, grace_ms=grace_ms)
 
 
-def install_store_jobs(app: FastAPI) -> StoreJobs:
-    """Register the store's jobs on the app's runner."""
-    settings: Settings = app.state.settings
-    jobs = StoreJobs(app.state.db, settings)
-    app.state.runner.register(PARTITIONS_TASK, jobs.partitions)
-    app.state.runner.register(ROLLUPS_TASK, jobs.rollups)
-    app.state.runner.register(COMPACTION_TASK, jobs.compact)
-    app.state.runner.every(PARTITIONS_SECONDS, PARTITIONS_TASK)
+def install_store_jobs(services: Services) -> StoreJobs:
+    """Register the store's jobs on the services' runner."""
+    settings = services.settings
+    jobs = StoreJobs(services.db, settings)
+    services.runner.register(PARTITIONS_TASK, jobs.partitions)
+    services.runner.register(ROLLUPS_TASK, jobs.rollups)
+    services.runner.register(COMPACTION_TASK, jobs.compact)
+    services.runner.every(PARTITIONS_SECONDS, PARTITIONS_TASK)
     if settings.metrics_engine is None:
         # With a metrics engine the sample tables stay empty: nothing to roll up or compact.
         # Partitions keep running: they also expire the job runs.
-        app.state.runner.every(settings.rollup_interval_seconds, ROLLUPS_TASK)
-        app.state.runner.every(settings.compaction_interval_seconds, COMPACTION_TASK)
+        services.runner.every(settings.rollup_interval_seconds, ROLLUPS_TASK)
+        services.runner.every(settings.compaction_interval_seconds, COMPACTION_TASK)
     return jobs

@@ -1,10 +1,10 @@
 """Worker and scheduler processes of scale-out mode.
 
-The task context is the app itself: a worker builds it with the `create_app` its caller passes
-(jobs never import the app) without serving it, so the Database, Ingestor, Simulator, Notifier,
-RedisHub and every domain's task functions are built exactly as in an API process and
-registered on its `ArqRunner`. The worker hands those functions to arq; a task submitted by any
-API process runs here unchanged.
+The task context is the services' container: a worker builds it with the `build_services` its
+caller passes (jobs never import the composition root, which imports them), so the Database,
+Ingestor, Simulator, Notifier, RedisHub and every domain's task functions are built exactly as
+in an API process and registered on its `ArqRunner`; no web app is built. The worker hands
+those functions to arq; a task submitted by any API process runs here unchanged.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from failcast.config import Settings
@@ -33,6 +32,9 @@ from failcast.jobs.leader import LeaderLease, Scheduler, accept_fence
 from failcast.jobs.runner import JobRetry, OrgJob, Task, with_retries
 from failcast.models import JobRun
 
+if TYPE_CHECKING:
+    from failcast.services import Services
+
 log = logging.getLogger("failcast.jobs.worker")
 
 ArqCoroutine = Callable[..., Awaitable[Any]]
@@ -42,21 +44,20 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-AppFactory = Callable[[Settings], FastAPI]
+ServicesFactory = Callable[[Settings], "Services"]
 
 
-def build_app(settings: Settings, create_app: AppFactory) -> tuple[FastAPI, ArqRunner]:
-    """The app whose state is the task context, and its queue-backed runner."""
+def build_context(
+    settings: Settings, build_services: ServicesFactory
+) -> tuple[Services, ArqRunner]:
+    """The services that are the task context, and their queue-backed runner."""
     if not settings.scale_out:
         raise ValueError("workers and schedulers need FAILCAST_REDIS_URL")
-    # Workers serve no pages and leave migrations to `failcast db upgrade` / the API.
-    app = create_app(
-        settings.model_copy(update={"dashboard_enabled": False, "run_migrations_on_start": False})
-    )
-    runner = app.state.runner
+    services = build_services(settings)
+    runner = services.runner
     if not isinstance(runner, ArqRunner):
         raise TypeError("scale-out mode did not build an ArqRunner")
-    return app, runner
+    return services, runner
 
 
 def as_job(name: str, task: Task, runner: ArqRunner) -> ArqCoroutine:
@@ -153,7 +154,7 @@ def org_run_name(name: str, org_id: int) -> str:
     return f"{name}@{org_id}"
 
 
-def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function]:
+def arq_functions(services: Services, runner: ArqRunner, worker: str) -> list[Function]:
     """Every registered task as an arq function, plus the periodic-slot runner."""
     # arq types its coroutines as a protocol that only plain functions satisfy; these are
     # called exactly like them (context first).
@@ -161,17 +162,10 @@ def arq_functions(app: FastAPI, runner: ArqRunner, worker: str) -> list[Function
         func(cast(Any, as_job(name, task, runner)), name=name)
         for name, task in runner.tasks.items()
     ]
-    periodic = PeriodicJob(runner, app.state.db, app.state.settings.redis_prefix, worker)
+    periodic = PeriodicJob(runner, services.db, services.settings.redis_prefix, worker)
     functions.append(func(cast(Any, periodic.run), name=PERIODIC_FUNCTION))
     functions.append(func(cast(Any, periodic.run_org), name=ORG_FUNCTION))
     return functions
-
-
-async def _close(app: FastAPI, runner: ArqRunner) -> None:
-    await runner.stop()
-    await app.state.live.close()
-    await app.state.hub.close()
-    await app.state.db.dispose()
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -181,14 +175,18 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_worker(
-    settings: Settings, create_app: AppFactory, *, schedule: bool = False, burst: bool = False
+    settings: Settings,
+    build_services: ServicesFactory,
+    *,
+    schedule: bool = False,
+    burst: bool = False,
 ) -> None:
     """Run queued tasks until SIGTERM/SIGINT; with `schedule`, also compete for leadership."""
-    app, runner = build_app(settings, create_app)
+    services, runner = build_context(settings, build_services)
     await runner.start()
     me = worker_id()
     worker = Worker(
-        functions=arq_functions(app, runner, me),
+        functions=arq_functions(services, runner, me),
         queue_name=runner.queue,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         max_jobs=settings.worker_concurrency,
@@ -212,12 +210,12 @@ async def run_worker(
         if scheduling is not None:
             await scheduling
         await worker.close()
-        await _close(app, runner)
+        await services.aclose()
 
 
-async def run_scheduler(settings: Settings, create_app: AppFactory) -> None:
+async def run_scheduler(settings: Settings, build_services: ServicesFactory) -> None:
     """Enqueue periodic jobs while holding the leader lease, until SIGTERM/SIGINT."""
-    app, runner = build_app(settings, create_app)
+    services, runner = build_context(settings, build_services)
     await runner.start()
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -228,4 +226,4 @@ async def run_scheduler(settings: Settings, create_app: AppFactory) -> None:
     try:
         await Scheduler(runner, lease).run(stop)
     finally:
-        await _close(app, runner)
+        await services.aclose()

@@ -19,9 +19,10 @@ from failcast.auth.principal import Principal, principal_from_token
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
+from failcast.deps import DatabaseDep, HubDep, SettingsDep
 from failcast.errors import Unauthorized
 from failcast.live.events import scoped
-from failcast.live.hub import Hub, org_topic
+from failcast.live.hub import org_topic
 from failcast.teams import service as teams
 
 router = APIRouter(tags=["live"])
@@ -47,9 +48,9 @@ class _Viewer:
         return scoped(message, self.seen)
 
 
-async def _authenticate(websocket: WebSocket) -> Principal | None:
-    settings: Settings = websocket.app.state.settings
-    database: Database = websocket.app.state.db
+async def _authenticate(
+    websocket: WebSocket, settings: Settings, database: Database
+) -> Principal | None:
     header = websocket.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     token = value.strip() if scheme.lower() == "bearer" else websocket.query_params.get("token")
@@ -64,22 +65,23 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
 
 
 @router.websocket("/api/v1/stream")
-async def stream(websocket: WebSocket) -> None:
+async def stream(
+    websocket: WebSocket, settings: SettingsDep, database: DatabaseDep, hub: HubDep
+) -> None:
     """Push every event of the caller's org as JSON text frames (of the caller's teams'
     services, in an org that restricts members to them).
 
     Authenticate with `Authorization: Bearer ...` or, from browsers, `?token=...` (an access
     token or an API key with the read scope). Unauthenticated connections are closed with 1008.
     """
-    principal = await _authenticate(websocket)
+    principal = await _authenticate(websocket, settings, database)
     if principal is None:
         await websocket.close(
             code=status.WS_1008_POLICY_VIOLATION, reason="authentication required"
         )
         return
     await websocket.accept()
-    hub: Hub = websocket.app.state.hub
-    viewer = _Viewer(websocket.app.state.db, principal)
+    viewer = _Viewer(database, principal)
     async with hub.subscribe(org_topic(principal.org_id)) as subscription:
         await websocket.send_json({"type": "hello", "org_id": principal.org_id})
         receiver = asyncio.create_task(_drain_client(websocket))

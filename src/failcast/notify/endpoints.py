@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from failcast.auth.principal import CanAdmin
 from failcast.db.owned import get_owned
-from failcast.deps import PathId, SessionDep, SettingsDep
-from failcast.egress import EgressPolicy
+from failcast.deps import NotifierDep, PathId, SessionDep, SettingsDep
 from failcast.errors import Conflict, ValidationFailed, problems_from_pydantic
 from failcast.kit.bodies import parse_body, read_text
 from failcast.kit.responses import errors
@@ -20,7 +19,6 @@ from failcast.kit.yamlsource import validate_yaml
 from failcast.models import DeliveryAttempt, NotificationChannel, NotificationPolicy
 from failcast.notify import channels as channel_types
 from failcast.notify.grouping import load_policy
-from failcast.notify.notifier import Notifier
 from failcast.notify.routing import RoutingPolicy
 from failcast.ops.body_limit import bulk_body
 
@@ -80,11 +78,6 @@ class TestResult(BaseModel):
     )
 
 
-def _egress(request: Request) -> EgressPolicy:
-    notifier: Notifier = request.app.state.notifier
-    return notifier.egress
-
-
 def _out(row: NotificationChannel) -> ChannelOut:
     return ChannelOut(
         id=row.id,
@@ -125,7 +118,7 @@ async def list_channels(principal: CanAdmin, session: SessionDep) -> list[Channe
     responses=errors(409),
 )
 async def create_channel(
-    body: ChannelIn, request: Request, principal: CanAdmin, session: SessionDep
+    body: ChannelIn, principal: CanAdmin, session: SessionDep, notifier: NotifierDep
 ) -> ChannelOut:
     """Add a Slack, PagerDuty, email or webhook channel; `config` depends on the kind."""
     await _name_taken(session, principal.org_id, body.name, None)
@@ -134,7 +127,7 @@ async def create_channel(
         org_id=principal.org_id,
         name=body.name,
         kind=body.kind,
-        config=channel_types.validate_config(body.kind, body.config, _egress(request)),
+        config=channel_types.validate_config(body.kind, body.config, notifier.egress),
         enabled=body.enabled,
         created_at=now,
         updated_at=now,
@@ -159,9 +152,9 @@ async def get_channel(channel_id: PathId, principal: CanAdmin, session: SessionD
 async def update_channel(
     channel_id: PathId,
     body: ChannelPatch,
-    request: Request,
     principal: CanAdmin,
     session: SessionDep,
+    notifier: NotifierDep,
 ) -> ChannelOut:
     """Rename, reconfigure, enable or disable a channel. Secrets sent back as ******** are
     kept as stored."""
@@ -171,7 +164,7 @@ async def update_channel(
         row.name = body.name
     if body.config is not None:
         merged = channel_types.merge_secrets(row.kind, row.config, body.config)
-        row.config = channel_types.validate_config(row.kind, merged, _egress(request))
+        row.config = channel_types.validate_config(row.kind, merged, notifier.egress)
     if body.enabled is not None:
         row.enabled = body.enabled
     row.updated_at = datetime.now(UTC)
@@ -193,13 +186,12 @@ async def delete_channel(channel_id: PathId, principal: CanAdmin, session: Sessi
 
 @router.post("/channels/{channel_id}/test", response_model=TestResult, operation_id="test_channel")
 async def test_channel(
-    channel_id: PathId, request: Request, principal: CanAdmin, session: SessionDep
+    channel_id: PathId, principal: CanAdmin, session: SessionDep, notifier: NotifierDep
 ) -> TestResult:
     """Send a test notification now (one attempt, recorded in the delivery log). The answer
     says whether it was delivered and, if not, only the receiver's status: never why a
     connection failed."""
     row = await get_owned(session, NotificationChannel, principal.org_id, channel_id, "channel")
-    notifier: Notifier = request.app.state.notifier
     outcome = await notifier.test_channel(session, row, datetime.now(UTC))
     if outcome.delivered:
         return TestResult(delivered=True, result="delivered")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from failcast import __version__
 from failcast.db.transactions import session_scope
-from failcast.deps import DatabaseDep
+from failcast.deps import DatabaseDep, TelemetryDep
 
 router = APIRouter(tags=["operations"])
 
@@ -33,7 +33,7 @@ async def ready(database: DatabaseDep) -> JSONResponse:
 
 
 @router.get("/metrics", operation_id="prometheus_metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(telemetry: TelemetryDep) -> Response:
     """Failcast's own metrics in the Prometheus text exposition format."""
-    registry = request.app.state.telemetry.registry
+    registry = telemetry.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -69,8 +69,9 @@ def route_template(scope: Scope) -> str:
 class RequestTelemetry:
     """Plain ASGI middleware: no extra task or body streaming per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
         self.app = app
+        self.telemetry = telemetry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,9 +127,8 @@ class RequestTelemetry:
             status = CLIENT_CLOSED
         self._record(scope, request_id, status, time.perf_counter() - started)
 
-    @staticmethod
-    def _record(scope: Scope, request_id: str, status: int, elapsed: float) -> None:
-        telemetry: Telemetry = scope["app"].state.telemetry
+    def _record(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+        telemetry = self.telemetry
         route = route_template(scope)
         method = scope["method"]
         telemetry.requests.labels(method, route, str(status)).inc()

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from failcast.auth.endpoints import org_out, token_out
-from failcast.auth.passwords import Passwords
 from failcast.auth.principal import (
     AsAdmin,
     AsOwner,
@@ -18,7 +17,7 @@ from failcast.auth.principal import (
 from failcast.auth.schemas import OrgOut, TokenOut
 from failcast.auth.security import SecurityDep, rate_limited
 from failcast.auth.service import memberships
-from failcast.deps import PathId, SessionDep, SettingsDep
+from failcast.deps import PasswordsDep, PathId, SessionDep, SettingsDep, TopologyDep
 from failcast.kit.responses import errors
 from failcast.models import Invitation, Membership, Role, User
 from failcast.orgs import audit_log, defaults, invitations, service
@@ -96,11 +95,11 @@ async def update_current_org(body: OrgIn, principal: AsAdmin, session: SessionDe
     operation_id="apply_org_defaults",
 )
 async def apply_org_defaults(
-    request: Request, principal: AsAdmin, session: SessionDep, settings: SettingsDep
+    principal: AsAdmin, session: SessionDep, settings: SettingsDep, topology: TopologyDep
 ) -> defaults.DefaultsApplied:
     """Add the default alert rules, SLOs for up to three front-door services and an email
     channel to the owners. What the org already has (by name) is kept as it is."""
-    graph = await request.app.state.topology(session, principal.org_id)
+    graph = await topology(session, principal.org_id)
     applied = await defaults.apply_org_defaults(
         session, principal.org_id, settings, graph.entry_points()
     )
@@ -269,10 +268,13 @@ async def decline_invitation(
     responses=errors(404, 409),
 )
 async def register_with_invitation(
-    body: InvitationRegisterIn, request: Request, session: SessionDep, security: SecurityDep
+    body: InvitationRegisterIn,
+    request: Request,
+    session: SessionDep,
+    security: SecurityDep,
+    passwords: PasswordsDep,
 ) -> TokenOut:
     """Create the invited account, join the org and sign in, in one step."""
-    passwords: Passwords = request.app.state.passwords
     issued = await invitations.register_invited(
         session,
         security,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from failcast.auth.principal import CanAdmin, CanRead
 from failcast.db.transactions import after_commit
-from failcast.deps import PathId, SessionDep
+from failcast.deps import ModelCacheDep, PathId, RunnerDep, SessionDep, TopologyDep
 from failcast.detect.roles import ROLES, metric_role
 from failcast.errors import Conflict
 from failcast.kit.responses import errors
@@ -39,11 +39,6 @@ from failcast.timeutil import ms_to_datetime, now_ms
 router = APIRouter(prefix="/api/v1", tags=["prediction"])
 
 STAGES = {"active": "production", "candidate": "shadow", "retired": "retired"}
-
-
-def _cache(request: Request) -> registry.ModelCache:
-    cache: registry.ModelCache = request.app.state.model_cache
-    return cache
 
 
 def _model_out(row: ModelVersion) -> ModelOut:
@@ -78,18 +73,22 @@ def _model_out(row: ModelVersion) -> ModelOut:
     responses=errors(404, 409, 402),
 )
 async def predict(
-    body: PredictIn, principal: CanRead, session: SessionDep, request: Request
+    body: PredictIn,
+    principal: CanRead,
+    session: SessionDep,
+    cache: ModelCacheDep,
+    topology: TopologyDep,
 ) -> PredictOut:
     """P(failure) per horizon with risk level, incident type, top factors and root cause."""
     if body.service is not None:
         await teams.require_visible(session, principal, body.service, "service")
-    version, model = await registry.active_model(session, principal.org_id, _cache(request))
+    version, model = await registry.active_model(session, principal.org_id, cache)
     if body.features is not None:
         score = scoring.score_features(model, body.features)
     else:
         assert body.service is not None
         score = await service.score_service(
-            session, principal.org_id, body.service, now_ms(), model, request.app.state.topology
+            session, principal.org_id, body.service, now_ms(), model, topology
         )
     return PredictOut(
         service=score.service or None,
@@ -237,7 +236,7 @@ async def rollback_model(version: PathId, principal: CanAdmin, session: SessionD
     responses=errors(409),
 )
 async def train_model(
-    body: TrainIn, principal: CanAdmin, session: SessionDep, request: Request
+    body: TrainIn, principal: CanAdmin, session: SessionDep, runner: RunnerDep
 ) -> TrainAccepted:
     """Train a new version in the background; it joins as a candidate (or goes live if first).
 
@@ -261,7 +260,6 @@ async def train_model(
         else registry.DEFAULT_TRAINING_DAYS
     )
     job = await training_jobs.queue(session, principal.org_id, source, days)
-    runner = request.app.state.runner
     # The job reads its queued row: submit it once that row is committed.
     after_commit(
         session,

@@ -30,7 +30,7 @@ from failcast.topology.graph import DependencyGraph
 
 # The incident table belongs to another domain; training reads it when the schema has it.
 INCIDENT_MODEL: Any = getattr(failcast.models, "Incident", None)
-# The org's one dependency graph (`app.state.topology`): declared, simulated and
+# The org's one dependency graph (`Services.topology`): declared, simulated and
 # label-discovered edges merged, as the topology page, cascade risk and inhibition read it.
 TopologyProvider = Callable[[AsyncSession, int], Awaitable[DependencyGraph]]
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING, Any
 
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
@@ -26,6 +24,9 @@ from failcast.models import ModelStatus, ModelVersion
 from failcast.predict import registry, repository, service, training_jobs
 from failcast.signals import Factor, Signal, SignalRequest
 from failcast.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 log = logging.getLogger("failcast.predict")
 
@@ -204,23 +205,19 @@ class FailureProbabilitySignals:
         return out
 
 
-def install_prediction(app: FastAPI) -> None:
+def install_prediction(services: Services) -> None:
     """Model cache, runner jobs, early re-scoring on health changes and the alert signal of the
     prediction domain."""
-    app.state.model_cache = registry.ModelCache()
-    jobs = PredictionJobs(app.state.db, app.state.model_cache, app.state.topology)
-    app.state.prediction_jobs = jobs
-    runner = app.state.runner
+    services.model_cache = registry.ModelCache()
+    jobs = PredictionJobs(services.db, services.model_cache, services.topology)
+    services.prediction_jobs = jobs
+    runner = services.runner
     runner.register(SCORE_TASK, OrgJob(SCORE_TASK, jobs.orgs, jobs.score_org))
     runner.register(RESCORE_TASK, jobs.rescore)
     runner.register(RETRAIN_TASK, OrgJob(RETRAIN_TASK, jobs.orgs, jobs.retrain_org))
     runner.register(TRAIN_TASK, jobs.train)
     runner.every(SCORE_SECONDS, SCORE_TASK)
     runner.every(RETRAIN_SECONDS, RETRAIN_TASK)
-    app.state.rescorer = Rescorer(runner)
-    live = getattr(app.state, "live", None)
-    if live is not None:
-        live.status_listeners.append(app.state.rescorer.health_changed)
-    signals = getattr(app.state, "alert_signals", None)
-    if signals is not None:
-        signals.register("failure_probability", FailureProbabilitySignals(app.state.db))
+    rescorer = services.rescorer = Rescorer(runner)
+    services.live.status_listeners.append(rescorer.health_changed)
+    services.alert_signals.register("failure_probability", FailureProbabilitySignals(services.db))

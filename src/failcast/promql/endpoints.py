@@ -17,9 +17,8 @@ from fastapi import APIRouter, Request, Response
 
 from failcast import __version__
 from failcast.auth.principal import Principal
-from failcast.deps import SessionDep, SettingsDep
+from failcast.deps import SessionDep, SettingsDep, get_services
 from failcast.integrations.auth import CanQuery
-from failcast.integrations.exporters import ExporterRegistry
 from failcast.promql import expr, service
 from failcast.promql.engine import Matcher
 from failcast.promql.expr import BadQuery, Scalar, Unsupported, Vector
@@ -137,12 +136,10 @@ def _instant(value: expr.Value, at: int) -> dict[str, Any]:
     return {"resultType": "vector", "result": result}
 
 
-def _results(request: Request, *, recent: bool = False) -> service.Results | None:
+def _results(request: Request, *, recent: bool = False) -> service.Results:
     """Failcast's own results, as the exporter serves them; with `recent`, as collected up to
     a few seconds ago (for label names and values and series, not for queries)."""
-    exporters: ExporterRegistry | None = getattr(request.app.state, "exporters", None)
-    if exporters is None:
-        return None
+    exporters = get_services(request).exporters
     return exporters.collect_recent if recent else exporters.collect
 
 

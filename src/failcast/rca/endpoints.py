@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.auth.principal import CanRead
 from failcast.db.owned import get_owned
-from failcast.deps import PathId, SessionDep
+from failcast.deps import PathId, SessionDep, SimulatedTopologyDep
 from failcast.errors import ValidationFailed
 from failcast.models import Alert, Incident, Service
 from failcast.rca import service
@@ -81,20 +81,19 @@ def _out(analysis: Analysis, source: str, seen: teams.Visibility) -> RcaOut:
 
 
 async def _answer(
-    request: Request,
+    simulated: SimulatedTopology,
     session: AsyncSession,
     org_id: int,
     question: Question,
     seen: teams.Visibility,
 ) -> RcaOut:
-    simulated: SimulatedTopology | None = getattr(request.app.state, "simulated_topology", None)
     analysis, source = await service.analyse_org(session, org_id, simulated, question)
     return _out(analysis, source, seen)
 
 
 @router.post("/rca", response_model=RcaOut, operation_id="analyse_root_cause")
 async def analyse_root_cause(
-    body: RcaIn, principal: CanRead, session: SessionDep, request: Request
+    body: RcaIn, principal: CanRead, session: SessionDep, simulated: SimulatedTopologyDep
 ) -> RcaOut:
     """Rank the services that may explain a symptom seen at a time, from the org's stored
     samples and its topology (declared, else the simulated fleet's). Answers `root_cause`
@@ -107,12 +106,12 @@ async def analyse_root_cause(
         after_ms=round(body.after_minutes * 60_000),
         normal_ms=round(body.normal_minutes * 60_000),
     )  # fmt: skip
-    return await _answer(request, session, principal.org_id, question, seen)
+    return await _answer(simulated, session, principal.org_id, question, seen)
 
 
 @router.get("/alerts/{alert_id}/rca", response_model=RcaOut, operation_id="analyse_alert")
 async def analyse_alert(
-    alert_id: PathId, principal: CanRead, session: SessionDep, request: Request
+    alert_id: PathId, principal: CanRead, session: SessionDep, simulated: SimulatedTopologyDep
 ) -> RcaOut:
     """The root-cause analysis of an alert: its service, from the time it started (the
     alert's `rca` link)."""
@@ -121,12 +120,12 @@ async def analyse_alert(
     if not alert.service:
         raise ValidationFailed([{"field": "service", "msg": "the alert names no service"}])
     question = Question(alert.service, _ms(alert.started_at))
-    return await _answer(request, session, principal.org_id, question, seen)
+    return await _answer(simulated, session, principal.org_id, question, seen)
 
 
 @router.get("/incidents/{incident_id}/rca", response_model=RcaOut, operation_id="analyse_incident")
 async def analyse_incident(
-    incident_id: PathId, principal: CanRead, session: SessionDep, request: Request
+    incident_id: PathId, principal: CanRead, session: SessionDep, simulated: SimulatedTopologyDep
 ) -> RcaOut:
     """The root-cause analysis of an incident: its service, from its start (the incident's
     `rca` link)."""
@@ -135,4 +134,4 @@ async def analyse_incident(
     assert name is not None  # the foreign key holds
     seen = await teams.require_visible(session, principal, name.name, "incident")
     question = Question(name.name, _ms(incident.started_at))
-    return await _answer(request, session, principal.org_id, question, seen)
+    return await _answer(simulated, session, principal.org_id, question, seen)

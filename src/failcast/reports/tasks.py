@@ -1,29 +1,30 @@
-"""The weekly report job on the app's runner."""
+"""The weekly report job on the services' runner."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from failcast.auth.mailer import Mailer
-from failcast.config import Settings
 from failcast.reports.service import WeeklyReports
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 WEEKLY_TASK = "reports.weekly"
 # Hourly checks make the weekly send idempotent and let it catch up after a restart.
 CHECK_SECONDS = 3600.0
 
 
-def install_reports(app: FastAPI) -> WeeklyReports:
-    settings: Settings = app.state.settings
+def install_reports(services: Services) -> WeeklyReports:
+    settings = services.settings
 
     def mailer() -> Mailer:
-        current: Mailer = app.state.security.mailer
-        return current
+        return services.security.mailer
 
     weekly = WeeklyReports(
-        app.state.db, mailer, weekday=settings.report_weekday, hour=settings.report_hour
+        services.db, mailer, weekday=settings.report_weekday, hour=settings.report_hour
     )
-    app.state.reports = weekly
-    app.state.runner.register(WEEKLY_TASK, weekly.run)
-    app.state.runner.every(CHECK_SECONDS, WEEKLY_TASK)
+    services.reports = weekly
+    services.runner.register(WEEKLY_TASK, weekly.run)
+    services.runner.every(CHECK_SECONDS, WEEKLY_TASK)
     return weekly

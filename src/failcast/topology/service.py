@@ -8,7 +8,7 @@ health (health/topology.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from sqlalchemy import or_, select
@@ -23,6 +23,8 @@ from failcast.topology.schemas import Origin, TopologySpec
 Source = Literal["declared", "simulated", "labels", "catalog"]
 # The simulated fleet's topology for an org, while its simulator is on (chaos.topology).
 SimulatedTopology = Callable[[int], TopologySpec]
+# The org's one graph (`org_graph` with the simulated topology bound), as services provide it.
+OrgTopology = Callable[[AsyncSession, int], Awaitable[DependencyGraph]]
 
 
 # Metric labels that name the service a series' service calls (OpenTelemetry's `peer.service`

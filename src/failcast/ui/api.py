@@ -10,10 +10,15 @@ import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi import FastAPI
+
+from failcast.deps import services_of
+
+if TYPE_CHECKING:
+    from failcast.services import Services
 
 JSON = Any
 Params = Mapping[str, str | int | float | bool | list[str] | None]
@@ -63,6 +68,12 @@ class Backend:
             timeout=TIMEOUT_S,
         )
         self.cache = ReadCache()
+
+    @property
+    def services(self) -> Services:
+        """The services' container of the app, for what the dashboard reads in-process (the
+        live hub, the settings)."""
+        return services_of(self.app)
 
     def client(self, token: str | None) -> ApiClient:
         return ApiClient(self, token)

@@ -321,5 +321,5 @@ def kpi(label: str, value: str, hint: str = "") -> ui.label:
 
 
 def public_url(ctx: PageContext) -> str:
-    settings = ctx.api.backend.app.state.settings
+    settings = ctx.api.backend.services.settings
     return str(settings.public_url)

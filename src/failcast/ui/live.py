@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from nicegui import background_tasks, ui
 
-from failcast.live.hub import Hub, Subscription, org_topic
+from failcast.live.hub import Subscription, org_topic
 from failcast.ui.api import ApiClient
 
 # What pages show: everything an org's stream carries but the simulator's own ticks.
@@ -34,9 +34,7 @@ def follow(
 ) -> None:
     """Run `refresh` on the page's client whenever the org's stream carries one of `events`,
     until the client goes away."""
-    hub: Hub | None = getattr(api.backend.app.state, "hub", None)
-    if hub is None:
-        return
+    hub = api.backend.services.hub
     wanted = frozenset(events)
     client = ui.context.client
 

@@ -29,6 +29,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from failcast.config import Settings
+from failcast.deps import services_of
 from failcast.ui.api import SCOPE_KEY, set_default_app
 from failcast.ui.pages import register_pages
 
@@ -96,9 +97,9 @@ def socket_origin_allowed(origin: str | None, environ: dict[str, Any]) -> bool:
     if host and origin in (f"http://{host}", f"https://{host}"):
         return True
     app = scope.get(SCOPE_KEY)
-    settings: Settings | None = getattr(getattr(app, "state", None), "settings", None)
-    if settings is None:
+    if app is None:
         return False
+    settings = services_of(app).settings
     return origin in {_origin(settings.public_url), *settings.cors_origins} - {"*"}
 
 
