@@ -147,14 +147,13 @@ async def prometheus_remote_write(
     counts the drops.
     """
     body = await _body(request, settings.max_body_bytes)
+    limits = IngestLimits.from_settings(settings)
     try:
-        write = remote_write.decode_write_request(body, settings.max_body_bytes * 4)
+        sink = remote_write.body_samples(body, settings.max_body_bytes * 4, limits, default_service)
     except remote_write.PayloadTooBig as exc:
         raise PayloadTooLarge(str(exc)) from None
     except remote_write.PayloadError as exc:
         raise ValidationFailed([{"field": None, "msg": str(exc)}]) from None
-    limits = IngestLimits.from_settings(settings)
-    sink = remote_write.write_request_samples(write, limits, default_service)
     await _store(services, session, settings, principal.org_id, sink, "prometheus_remote_write")
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=dropped_headers(sink))
 
