@@ -20,6 +20,7 @@ from failcast.auth import api_keys
 from failcast.auth.api_keys import Scope
 from failcast.auth.tokens import decode_access_token
 from failcast.config import Settings
+from failcast.db.transactions import release
 from failcast.deps import SessionDep, SettingsDep, get_services
 from failcast.errors import Forbidden, Unauthorized
 from failcast.models import ApiKey, AuthSession, Membership, Role, User
@@ -136,6 +137,7 @@ async def _from_api_key(session: AsyncSession, token: str, now: datetime) -> Pri
         raise Unauthorized("API key expired")
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        await release(session, "a read must not hold the write lock for its key's last use")
     return Principal(
         org_id=key.org_id,
         scopes=frozenset(Scope(s) for s in key.scopes),
@@ -181,6 +183,7 @@ async def _from_jwt(
         await session.execute(
             update(AuthSession).where(AuthSession.id == row.session_id).values(last_seen_at=now)
         )
+        await release(session, "a read must not hold the write lock for its session's last use")
     role = Role(row.role)
     return Principal(
         org_id=claims.org_id,

@@ -98,8 +98,11 @@ async def release(session: AsyncSession, reason: str) -> None:
     writer (ingest, alert evaluation, the API) waits and, past its busy timeout, fails. So a
     unit of work commits here before CPU-bound work (training a model) and between the chunks
     of a bulk write (ingest batches, remote-write, compaction, rollups, retention pruning)
-    rather than holding one transaction around all of it. Each chunk is self-contained: a later
-    failure leaves the earlier chunks stored, which these callers are written to tolerate.
+    rather than holding one transaction around all of it; and after the touch of an API key's
+    or a session's last use, so that a request that otherwise only reads (the dashboard's,
+    every few seconds) never holds the write lock while it computes its answer. Each chunk is
+    self-contained: a later failure leaves the earlier chunks stored, which these callers are
+    written to tolerate.
     `reason` says why, for the reader and the debug log. Nothing else commits mid-way.
     """
     log.debug("releasing the write lock", extra={"reason": reason})
