@@ -79,6 +79,9 @@ def surprise(z: float) -> float:
 
     |z| = 3 gives 0.26, 4.4 gives 0.5 and 6.5 or more gives 1, so one threshold means the
     same rarity for every detector that reports through this function.
+
+    >>> round(surprise(3.0), 2), surprise(0.0), surprise(9.5)
+    (0.26, 0.0, 1.0)
     """
     if not z > 0.0:  # also catches NaN
         return 0.0

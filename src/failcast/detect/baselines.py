@@ -32,7 +32,13 @@ def _median(ordered: list[float]) -> float:
 
 
 def robust_scale(ordered: list[float]) -> tuple[float, float]:
-    """(median, scale) of sorted values: 1.4826 MAD, else the standard deviation, else tiny."""
+    """(median, scale) of sorted values: 1.4826 MAD, else the standard deviation, else tiny.
+
+    >>> robust_scale([1.0, 2.0, 3.0, 4.0, 100.0])  # the outlier moves neither
+    (3.0, 1.4826)
+    >>> robust_scale([5.0, 5.0, 5.0])
+    (5.0, 5e-09)
+    """
     med = _median(ordered)
     scale = _MAD_TO_SIGMA * _median(sorted(abs(v - med) for v in ordered))
     if scale <= 0.0:

@@ -13,7 +13,13 @@ from failcast.detect.registry import restore
 
 
 def quantile_threshold(train_scores: npt.ArrayLike, q: float = 0.999, floor: float = 0.0) -> float:
-    """A threshold set on training scores: their `q` quantile, never below `floor`."""
+    """A threshold set on training scores: their `q` quantile, never below `floor`.
+
+    >>> quantile_threshold([0.1, 0.2, 0.3, 0.4], q=0.5)
+    0.25
+    >>> quantile_threshold([0.1, 0.2], q=0.5, floor=0.3)
+    0.3
+    """
     s = np.asarray(train_scores, dtype=np.float64)
     s = s[np.isfinite(s)]
     if not 0.0 < q < 1.0:
