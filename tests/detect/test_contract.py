@@ -8,7 +8,17 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from failcast.detect import BaseDetector, create, names, restore
+from failcast.detect import (
+    BaseDetector,
+    Detector,
+    MultiMetric,
+    MultiMetricDetector,
+    SingleMetric,
+    SingleMetricDetector,
+    create,
+    names,
+    restore,
+)
 from failcast.detect.configs import configuration, listed
 
 STEP_MS = 300_000
@@ -53,6 +63,25 @@ def test_registry_lists_every_kind() -> None:
         "mad_zscore",
         "reference_zscore",
     } <= set(names())
+
+
+def test_every_detector_is_of_exactly_one_kind(name: str) -> None:
+    det = create(name)
+    single = isinstance(det, SingleMetricDetector)
+    assert single != isinstance(det, MultiMetricDetector)
+    assert det.multivariate is not single
+    assert isinstance(det, Detector)
+    assert isinstance(det, SingleMetric if single else MultiMetric)
+    # Each kind scores its own points: a float, or a row of floats.
+    x, ts = _series(det), _timestamps()
+    det.fit(x[:400], ts[:400])
+    t = int(ts[400])
+    if isinstance(det, SingleMetricDetector):
+        value = float(x[400])
+        np.testing.assert_equal(det.score_one(value, t), det.update(value, t))
+    else:
+        row = [float(v) for v in x[400]]
+        np.testing.assert_equal(det.score_one(row, t), det.update(row, t))
 
 
 def _present(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -14,7 +14,16 @@ from failcast.detect import (
     novelty,
     seasonal,
 )
-from failcast.detect.base import BaseDetector, Detector, surprise
+from failcast.detect.base import (
+    AnyDetector,
+    BaseDetector,
+    Detector,
+    MultiMetric,
+    MultiMetricDetector,
+    SingleMetric,
+    SingleMetricDetector,
+    surprise,
+)
 from failcast.detect.breach import BreachForecast, time_to_breach
 from failcast.detect.drift import DriftResult, DriftThresholds, rank_drift
 from failcast.detect.registry import create, names, register, restore
@@ -22,11 +31,16 @@ from failcast.detect.threshold import Alarm, Thresholded, quantile_threshold
 
 __all__ = [
     "Alarm",
+    "AnyDetector",
     "BaseDetector",
     "BreachForecast",
     "Detector",
     "DriftResult",
     "DriftThresholds",
+    "MultiMetric",
+    "MultiMetricDetector",
+    "SingleMetric",
+    "SingleMetricDetector",
     "Thresholded",
     "anomaly",
     "baselines",

@@ -47,7 +47,16 @@ import numpy as np
 import numpy.typing as npt
 
 from failcast.detect import _kernel
-from failcast.detect.base import BaseDetector, FloatArray, State, Value, as_timestamps
+from failcast.detect.base import (
+    BaseDetector,
+    FloatArray,
+    MultiMetricDetector,
+    SingleMetricDetector,
+    State,
+    Vector,
+    X,
+    as_timestamps,
+)
 from failcast.detect.registry import register
 from failcast.detect.seasonal import _BUCKETS
 from failcast.detect.surprise_core import (
@@ -60,7 +69,7 @@ from failcast.detect.surprise_core import (
 )
 
 
-class _SurpriseBase(BaseDetector):
+class _SurpriseBase(BaseDetector[X]):
     """Parameters and state handling shared by the single-metric and the vector detector."""
 
     def __init__(
@@ -152,7 +161,7 @@ class _SurpriseBase(BaseDetector):
         ts = np.asarray(as_timestamps(timestamps, rows.shape[0]), dtype=np.int64)
         return rows, ts
 
-    def _one(self, x: Value, t: int | None) -> tuple[FloatArray, IntArray | None]:
+    def _one(self, x: X, t: int | None) -> tuple[FloatArray, IntArray | None]:
         rows = np.asarray(x, dtype=np.float64).reshape(1, -1)
         return rows, None if t is None else np.array([t], dtype=np.int64)
 
@@ -165,11 +174,11 @@ class _SurpriseBase(BaseDetector):
     def score(self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None = None) -> FloatArray:
         return self.assess_many(values, timestamps).score
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: X, t: int | None = None) -> float:
         rows, ts = self._one(x, t)
         return float(self.assess_many(rows, ts).score[0])
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
+    def score_one(self, x: X, t: int | None = None) -> float:
         if self._core is None:
             return math.nan
         probe = type(self)(**self._params)
@@ -178,7 +187,7 @@ class _SurpriseBase(BaseDetector):
 
 
 @register
-class Surprise(_SurpriseBase):
+class Surprise(_SurpriseBase[float], SingleMetricDetector):
     """Anomaly and level-shift scores of one metric as uncapped tail probabilities."""
 
     name = "surprise"
@@ -196,11 +205,10 @@ class Surprise(_SurpriseBase):
 
 
 @register
-class SurpriseVector(_SurpriseBase):
+class SurpriseVector(_SurpriseBase[Vector], MultiMetricDetector):
     """`surprise` on every column of a metric vector, combined per row (see the module doc)."""
 
     name = "surprise_vector"
-    multivariate = True
 
     def _get_state(self) -> State:
         return {
@@ -214,7 +222,7 @@ class SurpriseVector(_SurpriseBase):
         self._row_quiet = np.array([int(state["row_quiet"])], dtype=np.int64)
         self._row_alarmed = np.array([float(state["row_alarmed"])])
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
+    def score_one(self, x: Vector, t: int | None = None) -> float:
         if self._core is None:
             return math.nan
         probe = type(self)(**self._params)

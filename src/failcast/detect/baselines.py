@@ -18,7 +18,7 @@ import math
 from collections import deque
 from typing import Any
 
-from failcast.detect.base import BaseDetector, State, Value
+from failcast.detect.base import SingleMetricDetector, State
 from failcast.detect.registry import register
 from failcast.detect.tail import normal_two_sided, unit
 
@@ -32,7 +32,13 @@ def _median(ordered: list[float]) -> float:
 
 
 def robust_scale(ordered: list[float]) -> tuple[float, float]:
-    """(median, scale) of sorted values: 1.4826 MAD, else the standard deviation, else tiny."""
+    """(median, scale) of sorted values: 1.4826 MAD, else the standard deviation, else tiny.
+
+    >>> robust_scale([1.0, 2.0, 3.0, 4.0, 100.0])  # the outlier moves neither
+    (3.0, 1.4826)
+    >>> robust_scale([5.0, 5.0, 5.0])
+    (5.0, 5e-09)
+    """
     med = _median(ordered)
     scale = _MAD_TO_SIGMA * _median(sorted(abs(v - med) for v in ordered))
     if scale <= 0.0:
@@ -45,7 +51,7 @@ def robust_scale(ordered: list[float]) -> tuple[float, float]:
 
 
 @register
-class MadZScore(BaseDetector):
+class MadZScore(SingleMetricDetector):
     """|x - median| / MAD over the previous `window` values (a rolling, causal baseline)."""
 
     name = "mad_zscore"
@@ -74,14 +80,14 @@ class MadZScore(BaseDetector):
         med, scale = robust_scale(self._sorted)
         return (v - med) / scale
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         z = self.zscore(v) if v == v else math.nan
         return math.nan if z != z else unit(normal_two_sided(z))
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: float, t: int | None = None) -> float:
         score = self.score_one(x, t)
-        v = float(x)  # type: ignore[arg-type]
+        v = float(x)
         if v == v:
             self._buf.append(v)
             bisect.insort(self._sorted, v)
@@ -92,7 +98,7 @@ class MadZScore(BaseDetector):
 
 
 @register
-class ReferenceZScore(BaseDetector):
+class ReferenceZScore(SingleMetricDetector):
     """|x - median| / MAD of the first `reference` values, which are learned and then frozen."""
 
     name = "reference_zscore"
@@ -133,16 +139,16 @@ class ReferenceZScore(BaseDetector):
             self._frozen, self._frozen_at = robust_scale(self._sorted), n
         return self._frozen
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         stats = self._stats()
         if v != v or stats is None:
             return math.nan
         return unit(normal_two_sided((v - stats[0]) / stats[1]))
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: float, t: int | None = None) -> float:
         score = self.score_one(x, t)
-        v = float(x)  # type: ignore[arg-type]
+        v = float(x)
         if v == v and len(self._sorted) < self.reference:
             bisect.insort(self._sorted, v)
         return score

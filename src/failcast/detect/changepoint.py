@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from failcast.detect.base import BaseDetector, State, Value
+from failcast.detect.base import SingleMetricDetector, State
 from failcast.detect.registry import register
 from failcast.detect.seasonal import SeasonalBaseline
 
 
 @register
-class Cusum(BaseDetector):
+class Cusum(SingleMetricDetector):
     """Two-sided CUSUM of standardised values; the score reaches 0.5 when the sum reaches `h`.
 
     Values are standardised against a robust seasonal baseline (see `SeasonalBaseline`), so a
@@ -70,13 +70,13 @@ class Cusum(BaseDetector):
         z = min(max(z, -self.cap), self.cap)
         return max(0.0, self._up + z - self.k), max(0.0, self._down - z - self.k)
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         sums = None if v != v else self._sums(v, t)
         return 0.0 if sums is None else min(1.0, max(sums) / (2.0 * self.h))
 
-    def update(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def update(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v:
             return 0.0
         sums = self._sums(v, t)
@@ -96,7 +96,7 @@ class Cusum(BaseDetector):
 
 
 @register
-class PageHinkley(BaseDetector):
+class PageHinkley(SingleMetricDetector):
     """Page-Hinkley test on standardised values, for drifts such as a slowly decaying accuracy.
 
     `direction` is "up", "down" (e.g. accuracy falling) or "both". The score reaches 0.5 when
@@ -177,13 +177,13 @@ class PageHinkley(BaseDetector):
             stat = max(stat, sum_down - min_down)
         return stat, sum_up, min_up, sum_down, min_down
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         step = None if v != v else self._next(v, t)
         return 0.0 if step is None else min(1.0, step[0] / (2.0 * self.threshold))
 
-    def update(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def update(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v:
             return 0.0
         step = self._next(v, t)

@@ -12,7 +12,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from failcast.detect.base import BaseDetector
+from failcast.detect.base import AnyDetector
 from failcast.detect.registry import create, detector_class, names
 
 Spec = dict[str, Any]
@@ -46,7 +46,7 @@ class Configuration:
             params.update(overrides)
         return {"name": base["name"], "params": params}
 
-    def build(self, metrics: int, overrides: dict[str, Any] | None = None) -> BaseDetector:
+    def build(self, metrics: int, overrides: dict[str, Any] | None = None) -> AnyDetector:
         spec = self.spec(metrics, overrides)
         return create(str(spec["name"]), **dict(spec["params"]))
 

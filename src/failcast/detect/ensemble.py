@@ -7,10 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from failcast.detect.base import BaseDetector, State, Value
-from failcast.detect.registry import create, register, restore
+from failcast.detect.base import (
+    AnyDetector,
+    MultiMetricDetector,
+    SingleMetricDetector,
+    State,
+    Vector,
+)
+from failcast.detect.registry import create, register, restore, single
 
 Spec = dict[str, Any]
+
+_ENSEMBLE_SINGLE = "ensemble members must take one metric; wrap it in 'per_metric'"
+_PER_METRIC_SINGLE = "per_metric needs a single-metric detector inside"
+_REST_SINGLE = "rest needs a single-metric detector inside"
 
 DEFAULT_MEMBERS: tuple[Spec, ...] = (
     {"name": "seasonal"},
@@ -19,12 +29,12 @@ DEFAULT_MEMBERS: tuple[Spec, ...] = (
 )
 
 
-def _build(spec: Spec) -> BaseDetector:
+def _build(spec: Spec) -> AnyDetector:
     return create(str(spec["name"]), **dict(spec.get("params", {})))
 
 
 @register
-class Ensemble(BaseDetector):
+class Ensemble(SingleMetricDetector):
     """Fuses member scores into one in [0, 1]: their maximum, or a weighted mean.
 
     The maximum keeps each member's meaning (a spike, a seasonal oddity, a level shift) and the
@@ -49,9 +59,8 @@ class Ensemble(BaseDetector):
         self.members = specs
         self.fuse = fuse
         self.weights = list(weights) if weights is not None else [1.0] * len(specs)
-        self._detectors = [_build(s) for s in specs]
-        if any(d.multivariate for d in self._detectors):
-            raise ValueError("ensemble members must take one metric; wrap it in 'per_metric'")
+        built = [_build(s) for s in specs]
+        self._detectors = [single(d, _ENSEMBLE_SINGLE) for d in built]
         self._total = sum(self.weights)
 
     def params(self) -> dict[str, Any]:
@@ -61,34 +70,31 @@ class Ensemble(BaseDetector):
         return {"members": [d.state_dict() for d in self._detectors]}
 
     def _set_state(self, state: State) -> None:
-        self._detectors = [restore(s) for s in state["members"]]
+        self._detectors = [single(restore(s), _ENSEMBLE_SINGLE) for s in state["members"]]
 
     def _combine(self, scores: list[float]) -> float:
         if self.fuse == "max":
             return max(scores)
         return sum(w * s for w, s in zip(self.weights, scores, strict=True)) / self._total
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
+    def score_one(self, x: float, t: int | None = None) -> float:
         return self._combine([d.score_one(x, t) for d in self._detectors])
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: float, t: int | None = None) -> float:
         return self._combine([d.update(x, t) for d in self._detectors])
 
 
 @register
-class PerMetric(BaseDetector):
+class PerMetric(MultiMetricDetector):
     """One univariate detector per metric column; the row's score is the highest of them
     (ignoring metrics without a score)."""
 
     name = "per_metric"
-    multivariate = True
 
     def __init__(self, inner: Spec | None = None) -> None:
         self.inner: Spec = dict(inner) if inner is not None else {"name": "ensemble"}
-        probe = _build(self.inner)
-        if probe.multivariate:
-            raise ValueError("per_metric needs a single-metric detector inside")
-        self._detectors: list[BaseDetector] = []
+        single(_build(self.inner), _PER_METRIC_SINGLE)
+        self._detectors: list[SingleMetricDetector] = []
 
     def params(self) -> dict[str, Any]:
         return {"inner": self.inner}
@@ -97,23 +103,23 @@ class PerMetric(BaseDetector):
         return {"metrics": [d.state_dict() for d in self._detectors]}
 
     def _set_state(self, state: State) -> None:
-        self._detectors = [restore(s) for s in state["metrics"]]
+        self._detectors = [single(restore(s), _PER_METRIC_SINGLE) for s in state["metrics"]]
 
-    def _values(self, x: Value) -> list[float]:
+    def _values(self, x: Vector) -> list[float]:
         v = np.asarray(x, dtype=np.float64).ravel().tolist()
         if not self._detectors:
-            self._detectors = [_build(self.inner) for _ in v]
+            self._detectors = [single(_build(self.inner), _PER_METRIC_SINGLE) for _ in v]
         if len(v) != len(self._detectors):
             raise ValueError(f"expected {len(self._detectors)} metrics, got {len(v)}")
         return [float(e) for e in v]
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
+    def score_one(self, x: Vector, t: int | None = None) -> float:
         v = np.asarray(x, dtype=np.float64).ravel().tolist()
         if not self._detectors:
             return 0.0
         return _highest([d.score_one(e, t) for d, e in zip(self._detectors, v, strict=True)])
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: Vector, t: int | None = None) -> float:
         vals = self._values(x)
         return _highest([d.update(e, t) for d, e in zip(self._detectors, vals, strict=True)])
 
@@ -125,7 +131,7 @@ def _highest(scores: list[float]) -> float:
 
 
 @register
-class RestPeriod(BaseDetector):
+class RestPeriod(SingleMetricDetector):
     """Passes an inner detector's scores through, but scores 0 for `rest` points after a score
     of at least `threshold`, so one incident raises one alarm.
 
@@ -143,9 +149,7 @@ class RestPeriod(BaseDetector):
         self.inner: Spec = dict(inner) if inner is not None else {"name": "likelihood"}
         self.rest = rest
         self.threshold = threshold
-        self._detector = _build(self.inner)
-        if self._detector.multivariate:
-            raise ValueError("rest needs a single-metric detector inside")
+        self._detector = single(_build(self.inner), _REST_SINGLE)
         self._quiet = 0
 
     def params(self) -> dict[str, Any]:
@@ -155,15 +159,15 @@ class RestPeriod(BaseDetector):
         return {"detector": self._detector.state_dict(), "quiet": self._quiet}
 
     def _set_state(self, state: State) -> None:
-        self._detector = restore(state["detector"])
+        self._detector = single(restore(state["detector"]), _REST_SINGLE)
         self._quiet = int(state["quiet"])
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
+    def score_one(self, x: float, t: int | None = None) -> float:
         if self._quiet > 0:
             return 0.0
         return self._detector.score_one(x, t)
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: float, t: int | None = None) -> float:
         score = self._detector.update(x, t)
         if self._quiet > 0:
             self._quiet -= 1

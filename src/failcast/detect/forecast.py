@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from failcast.detect.base import BaseDetector, State, Value, surprise
+from failcast.detect.base import SingleMetricDetector, State, surprise
 from failcast.detect.registry import register
 
 _ABSDEV_TO_SIGMA = math.sqrt(math.pi / 2.0)
 
 
 @register
-class HoltWinters(BaseDetector):
+class HoltWinters(SingleMetricDetector):
     """How far a value lands from its one-step forecast, in robust standard deviations.
 
     Additive level, damped trend and (when `period` > 0 points) seasonal terms are updated
@@ -94,14 +94,14 @@ class HoltWinters(BaseDetector):
     def _sigma(self) -> float:
         return max(self._dev * _ABSDEV_TO_SIGMA, 1e-6 * abs(self._level), 1e-12)
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v or self._n < self.warmup:
             return 0.0
         return surprise(abs(v - self.forecast()) / self._sigma())
 
-    def update(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def update(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         phi = self.phi
         period = self.period
         pos = self._step % period if period else 0

@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from failcast.detect.base import BaseDetector, State, Value, one_sided_surprise
-from failcast.detect.registry import create, register, restore
+from failcast.detect.base import SingleMetricDetector, State, one_sided_surprise
+from failcast.detect.registry import create, register, restore, single
 
 Spec = dict[str, Any]
 
+_SINGLE = "likelihood needs a single-metric detector inside"
+
 
 @register
-class AnomalyLikelihood(BaseDetector):
+class AnomalyLikelihood(SingleMetricDetector):
     """Re-scores an inner detector by the rarity of its short-term average score.
 
     A noisy metric keeps its detector's raw score high all the time; what matters is a run of
@@ -55,9 +57,7 @@ class AnomalyLikelihood(BaseDetector):
         self.rest_threshold = rest_threshold
         self.averaged = averaged
         inner_params: dict[str, Any] = dict(self.inner.get("params", {}))
-        self._detector = create(str(self.inner["name"]), **inner_params)
-        if self._detector.multivariate:
-            raise ValueError("likelihood needs a single-metric detector inside")
+        self._detector = single(create(str(self.inner["name"]), **inner_params), _SINGLE)
         self._raw: list[float] = []  # ring buffer of the last `history` raw scores
         self._pos = 0
         self._sum = 0.0
@@ -100,7 +100,7 @@ class AnomalyLikelihood(BaseDetector):
         }
 
     def _set_state(self, state: State) -> None:
-        self._detector = restore(state["detector"])
+        self._detector = single(restore(state["detector"]), _SINGLE)
         self._raw = [float(v) for v in state["raw"]]
         self._pos = int(state["pos"])
         self._sum = float(state["sum"])
@@ -133,14 +133,14 @@ class AnomalyLikelihood(BaseDetector):
                 score = 1.0
         return score
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v or self._quiet > 0:
             return 0.0
         return self._likelihood(self._detector.score_one(v, t), v)
 
-    def update(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def update(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         raw = self._detector.update(v, t)
         if v != v:
             return 0.0

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from failcast.detect import configs
-from failcast.detect.base import BaseDetector, State
+from failcast.detect.base import AnyDetector, State
 from failcast.detect.registry import create, restore
 
 log = logging.getLogger("failcast.detect")
@@ -45,14 +45,14 @@ def spec_version(spec: Spec) -> str:
     return f"{LIVE_REVISION}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def build(spec: Spec) -> BaseDetector:
+def build(spec: Spec) -> AnyDetector:
     """A fresh detector for `spec` ({"name", "params"})."""
     return create(str(spec["name"]), **dict(spec.get("params", {})))
 
 
 def resume(
     spec: Spec, saved: State | None, saved_version: str | None, *, what: str = ""
-) -> tuple[BaseDetector, bool]:
+) -> tuple[AnyDetector, bool]:
     """The detector to continue with, and whether a saved state was discarded."""
     version = spec_version(spec)
     if saved is None:
@@ -91,7 +91,7 @@ def _present(ts: Sequence[int], values: Any) -> list[tuple[int, float]]:
     ]
 
 
-def score_stream(detector: BaseDetector, ts: Sequence[int], values: Any) -> Stream:
+def score_stream(detector: AnyDetector, ts: Sequence[int], values: Any) -> Stream:
     """Feed values (one per timestamp, or one row per timestamp) in time order, as one batch:
     the same scores as point by point, by the detector contract."""
     stamps = np.asarray(ts, dtype=np.int64)

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from failcast.detect.base import BaseDetector, FloatArray, State, Value, one_sided_surprise
+from failcast.detect.base import FloatArray, MultiMetricDetector, State, Vector, one_sided_surprise
 from failcast.detect.registry import register
 
 
 @register
-class Mahalanobis(BaseDetector):
+class Mahalanobis(MultiMetricDetector):
     """How unusual the whole metric vector is, given the correlations seen so far.
 
     An exponentially weighted mean and covariance are kept online. The squared Mahalanobis
@@ -23,7 +23,6 @@ class Mahalanobis(BaseDetector):
     """
 
     name = "mahalanobis"
-    multivariate = True
 
     def __init__(self, alpha: float = 0.01, ridge: float = 1e-6, warmup: int = 30) -> None:
         if not 0.0 < alpha < 1.0:
@@ -47,7 +46,7 @@ class Mahalanobis(BaseDetector):
         k = len(self._mean)
         self._cov = np.asarray(state["cov"], dtype=np.float64).reshape(k, k)
 
-    def _vector(self, x: Value) -> FloatArray:
+    def _vector(self, x: Vector) -> FloatArray:
         v = np.asarray(x, dtype=np.float64).ravel()
         if self._n and len(v) != len(self._mean):
             raise ValueError(f"expected {len(self._mean)} metrics, got {len(v)}")
@@ -76,7 +75,7 @@ class Mahalanobis(BaseDetector):
             return np.zeros_like(v), False
         return np.where(missing, 0.0, v - self._mean), True
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
+    def score_one(self, x: Vector, t: int | None = None) -> float:
         v = self._vector(x)
         if self._n < self.warmup:
             return 0.0
@@ -85,7 +84,7 @@ class Mahalanobis(BaseDetector):
             return 0.0
         return one_sided_surprise(self._z(self._distance(r), len(r)))
 
-    def update(self, x: Value, t: int | None = None) -> float:
+    def update(self, x: Vector, t: int | None = None) -> float:
         v = self._vector(x)
         if self._n == 0:
             if np.isnan(v).any():

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from failcast.detect.base import BaseDetector, State, Value
+from failcast.detect.base import SingleMetricDetector, State
 from failcast.detect.registry import register
 
 
 @register
-class WindowNovelty(BaseDetector):
+class WindowNovelty(SingleMetricDetector):
     """Root-mean-square distance from the last `window` values to the nearest remembered window,
     in units of the range of values seen so far (an adaptive-resonance-style leader clustering).
 
@@ -112,8 +112,8 @@ class WindowNovelty(BaseDetector):
         dist = math.sqrt(float(diff @ diff) / self.window)
         return j, (dist / scale if scale > 0.0 else 0.0)
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v:
             return 0.0
         f = self._features(v)
@@ -122,8 +122,8 @@ class WindowNovelty(BaseDetector):
         scale = max(self._hi, v) - min(self._lo, v)
         return min(1.0, self._nearest(f, scale)[1])
 
-    def update(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def update(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v:
             return 0.0
         if self._ref is None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from failcast.detect.base import BaseDetector, State
+from failcast.detect.base import AnyDetector, MultiMetricDetector, SingleMetricDetector, State
 
-D = TypeVar("D", bound=type[BaseDetector])
+DetectorClass = type[SingleMetricDetector] | type[MultiMetricDetector]
+D = TypeVar("D", type[SingleMetricDetector], type[MultiMetricDetector])
 
-_REGISTRY: dict[str, type[BaseDetector]] = {}
+_REGISTRY: dict[str, DetectorClass] = {}
 
 
 def register(cls: D) -> D:
@@ -27,23 +28,30 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def detector_class(name: str) -> type[BaseDetector]:
+def detector_class(name: str) -> DetectorClass:
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(names())}") from None
 
 
-def create(name: str, **params: Any) -> BaseDetector:
+def create(name: str, **params: Any) -> AnyDetector:
     """A fresh detector of kind `name` with `params` overriding its defaults."""
     return detector_class(name)(**params)
 
 
-def restore(data: State) -> BaseDetector:
+def restore(data: State) -> AnyDetector:
     """Rebuild any detector from its `state_dict()`."""
     return detector_class(str(data.get("name"))).from_state(data)
 
 
-def factory(name: str, **params: Any) -> Callable[[], BaseDetector]:
+def single(detector: AnyDetector, refusal: str) -> SingleMetricDetector:
+    """`detector` as a single-metric one; ValueError(`refusal`) when it takes a vector."""
+    if not isinstance(detector, SingleMetricDetector):
+        raise ValueError(refusal)
+    return detector
+
+
+def factory(name: str, **params: Any) -> Callable[[], AnyDetector]:
     """A zero-argument constructor, handy for wrappers that build one detector per metric."""
     return lambda: create(name, **params)

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from failcast.detect.anomaly import _SurpriseBase
-from failcast.detect.base import BaseDetector, FloatArray
+from failcast.detect.base import AnyDetector, FloatArray
 from failcast.detect.configs import Spec, configuration
 from failcast.detect.surprise_core import MISSING, SCORED, STATUSES, Assessments
 from failcast.detect.tail import ALARM_THRESHOLD
@@ -51,9 +51,7 @@ class Scored:
         return int(np.sum(np.nan_to_num(self.score, nan=0.0) >= self.threshold))
 
 
-def _assess(
-    detector: BaseDetector, values: FloatArray, times: npt.NDArray[np.int64]
-) -> Assessments:
+def _assess(detector: AnyDetector, values: FloatArray, times: npt.NDArray[np.int64]) -> Assessments:
     rows = values if detector.multivariate else values[:, 0]
     if isinstance(detector, _SurpriseBase):
         return detector.assess_many(rows, times)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from failcast.detect.base import BaseDetector, State, Value, surprise
+from failcast.detect.base import SingleMetricDetector, State, surprise
 from failcast.detect.registry import register
 
 _HOUR_MS = 3_600_000
@@ -42,7 +42,7 @@ def season_buckets(
 
 
 @register
-class SeasonalBaseline(BaseDetector):
+class SeasonalBaseline(SingleMetricDetector):
     """Distance from the usual level of the same hour, in robust standard deviations.
 
     Each bucket keeps an exponentially weighted level and mean absolute deviation. Updates use
@@ -102,8 +102,8 @@ class SeasonalBaseline(BaseDetector):
         level = self._level[i]
         return max(self._dev[i] * _ABSDEV_TO_SIGMA, 1e-6 * abs(level), self.min_scale)
 
-    def score_one(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def score_one(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v:
             return 0.0
         _, use = self._pick(t)
@@ -111,8 +111,8 @@ class SeasonalBaseline(BaseDetector):
             return 0.0
         return surprise(abs(v - self._level[use]) / self._sigma(use))
 
-    def update(self, x: Value, t: int | None = None) -> float:
-        v = float(x)  # type: ignore[arg-type]
+    def update(self, x: float, t: int | None = None) -> float:
+        v = float(x)
         if v != v:
             return 0.0
         bucket, use = self._pick(t)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
-from failcast.detect.base import BaseDetector, State
+from failcast.detect.base import AnyDetector, State
 from failcast.detect.live import (
     SCORE_METRICS,
     resume,
@@ -114,7 +114,7 @@ class LiveScoring:
 
     # -- score --------------------------------------------------------------------------------
 
-    def _detector(self, item: Work) -> BaseDetector:
+    def _detector(self, item: Work) -> AnyDetector:
         saved = item.saved
         inputs = [i.series_id for i in item.inputs]
         state: State | None = None

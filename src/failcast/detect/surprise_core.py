@@ -48,7 +48,11 @@ REASONS = {
 
 
 def units(s: FloatArray) -> FloatArray:
-    """Surprises as scores in [0, 1), NaN kept (`tail.unit` over an array)."""
+    """Surprises as scores in [0, 1), NaN kept (`tail.unit` over an array).
+
+    >>> units(np.array([0.0, ALARM_SURPRISE, np.nan])).tolist()
+    [0.0, 0.5, nan]
+    """
     return s / (s + ALARM_SURPRISE)
 
 

@@ -24,7 +24,13 @@ _LOG10_2 = math.log10(2.0)
 
 
 def unit(s: float) -> float:
-    """A surprise (decades, >= 0) as a score in [0, 1); NaN stays NaN."""
+    """A surprise (decades, >= 0) as a score in [0, 1); NaN stays NaN.
+
+    The alarm surprise maps to 0.5:
+
+    >>> unit(0.0), unit(ALARM_SURPRISE)
+    (0.0, 0.5)
+    """
     if s != s:
         return math.nan
     if s <= 0.0:
@@ -79,7 +85,11 @@ def fisher(surprises: list[float]) -> float:
 
 
 def bonferroni(surprises: list[float]) -> float:
-    """The smallest of m tail probabilities, corrected for having looked at m of them."""
+    """The smallest of m tail probabilities, corrected for having looked at m of them.
+
+    >>> round(bonferroni([3.0, 1.0]), 3)  # p = 1e-3, looked at twice
+    2.699
+    """
     if not surprises:
         return 0.0
     return max(0.0, max(surprises) - math.log10(len(surprises)))

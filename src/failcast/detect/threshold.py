@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 import numpy as np
 import numpy.typing as npt
 
-from failcast.detect.base import BaseDetector, FloatArray, State, Value, as_timestamps
+from failcast.detect.base import BaseDetector, FloatArray, State, X, as_timestamps
 from failcast.detect.registry import restore
 
 
 def quantile_threshold(train_scores: npt.ArrayLike, q: float = 0.999, floor: float = 0.0) -> float:
-    """A threshold set on training scores: their `q` quantile, never below `floor`."""
+    """A threshold set on training scores: their `q` quantile, never below `floor`.
+
+    >>> quantile_threshold([0.1, 0.2, 0.3, 0.4], q=0.5)
+    0.25
+    >>> quantile_threshold([0.1, 0.2], q=0.5, floor=0.3)
+    0.3
+    """
     s = np.asarray(train_scores, dtype=np.float64)
     s = s[np.isfinite(s)]
     if not 0.0 < q < 1.0:
@@ -31,13 +37,15 @@ class Alarm:
     alarm: bool
 
 
-class Thresholded:
+class Thresholded(Generic[X]):
     """Wraps a detector: an alarm when the score reaches `threshold`, at most once per `cooldown`.
 
     After an alarm the next `cooldown` points cannot raise another, so one incident pages once.
     """
 
-    def __init__(self, detector: BaseDetector, threshold: float = 0.5, cooldown: int = 0) -> None:
+    def __init__(
+        self, detector: BaseDetector[X], threshold: float = 0.5, cooldown: int = 0
+    ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold must be within [0, 1]")
         self.detector = detector
@@ -45,7 +53,7 @@ class Thresholded:
         self.cooldown = cooldown
         self._quiet = 0
 
-    def update(self, x: Value, t: int | None = None) -> Alarm:
+    def update(self, x: X, t: int | None = None) -> Alarm:
         score = self.detector.update(x, t)
         if self._quiet > 0:
             self._quiet -= 1
@@ -76,7 +84,8 @@ class Thresholded:
         }
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> Thresholded:
-        wrapper = cls(restore(data["detector"]), float(data["threshold"]), int(data["cooldown"]))
+    def from_state(cls, data: dict[str, Any]) -> Thresholded[Any]:
+        detector: BaseDetector[Any] = restore(data["detector"])
+        wrapper = cls(detector, float(data["threshold"]), int(data["cooldown"]))
         wrapper._quiet = int(data["quiet"])
         return wrapper

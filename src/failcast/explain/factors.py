@@ -55,6 +55,11 @@ def describe_feature(name: str, value: float, metric: str | None = None) -> str:
     """E.g. ("memory__trend", 2.5, "memory_pct") -> "memory_pct worsening by 2.5 sigma over 6 h".
 
     `metric` names the series behind a role or "any" summary, when known.
+
+    >>> describe_feature("memory__trend", 2.5, "memory_pct")
+    'memory_pct worsening by 2.5 sigma over 6 h'
+    >>> describe_feature("memory__trend", float("nan"), "memory_pct")
+    'memory_pct missing'
     """
     if not np.isfinite(value):
         return f"{metric or name} missing"

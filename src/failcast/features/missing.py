@@ -15,7 +15,12 @@ def missing_indicator(values: npt.ArrayLike) -> FloatArray:
 
 
 def time_since_valid(timestamps_ms: npt.ArrayLike, values: npt.ArrayLike) -> FloatArray:
-    """Milliseconds since the last valid value (0 at a valid point, NaN before the first)."""
+    """Milliseconds since the last valid value (0 at a valid point, NaN before the first).
+
+    >>> nan = float("nan")
+    >>> time_since_valid([0, 1000, 2000, 3000], [nan, 1.0, nan, nan]).tolist()
+    [nan, 0.0, 1000.0, 2000.0]
+    """
     x = as_float(values)
     ts = np.asarray(timestamps_ms, dtype=np.float64)
     if ts.shape != x.shape:

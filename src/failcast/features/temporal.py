@@ -17,12 +17,24 @@ def _local_ms(timestamps_ms: npt.ArrayLike, utc_offset_minutes: int) -> IntArray
 
 
 def hour_of_day(timestamps_ms: npt.ArrayLike, utc_offset_minutes: int = 0) -> IntArray:
-    """Hour 0..23 of each timestamp."""
+    """Hour 0..23 of each timestamp.
+
+    >>> midnight = 1_704_067_200_000  # 2024-01-01 00:00 UTC
+    >>> hour_of_day([midnight, midnight + 90 * 60_000]).tolist()
+    [0, 1]
+    >>> hour_of_day([midnight], utc_offset_minutes=120).tolist()
+    [2]
+    """
     return (_local_ms(timestamps_ms, utc_offset_minutes) // MS_PER_HOUR) % 24
 
 
 def day_of_week(timestamps_ms: npt.ArrayLike, utc_offset_minutes: int = 0) -> IntArray:
-    """Day of week, Monday = 0 .. Sunday = 6."""
+    """Day of week, Monday = 0 .. Sunday = 6.
+
+    >>> monday = 1_704_067_200_000  # 2024-01-01 00:00 UTC
+    >>> day_of_week([monday, monday + 5 * 86_400_000]).tolist()
+    [0, 5]
+    """
     days = _local_ms(timestamps_ms, utc_offset_minutes) // MS_PER_DAY
     # 1970-01-01 was a Thursday (3 when Monday is 0).
     return (days + 3) % 7

@@ -24,7 +24,11 @@ def _min_periods(window: int, min_periods: int | None) -> int:
 
 
 def rolling_mean(values: npt.ArrayLike, window: int, min_periods: int | None = None) -> FloatArray:
-    """Mean of the last `window` valid points; NaN until `min_periods` points were seen."""
+    """Mean of the last `window` valid points; NaN until `min_periods` points were seen.
+
+    >>> rolling_mean([1.0, 2.0, float("nan"), 4.0], window=2).tolist()
+    [1.0, 1.5, 2.0, 4.0]
+    """
     x = as_float(values)
     check_window(window)
     count, total, _ = _counts_and_sums(x, window)
@@ -139,7 +143,11 @@ def difference(values: npt.ArrayLike, lag: int = 1) -> FloatArray:
 
 
 def rate_of_change(values: npt.ArrayLike, lag: int = 1) -> FloatArray:
-    """Relative change (x[t] - x[t - lag]) / |x[t - lag]|; NaN where the base is zero or missing."""
+    """Relative change (x[t] - x[t - lag]) / |x[t - lag]|; NaN where the base is zero or missing.
+
+    >>> rate_of_change([100.0, 110.0, 0.0, 5.0]).tolist()
+    [nan, 0.1, -1.0, nan]
+    """
     x = as_float(values)
     check_window(lag)
     out = np.full(len(x), np.nan)
@@ -151,7 +159,11 @@ def rate_of_change(values: npt.ArrayLike, lag: int = 1) -> FloatArray:
 
 
 def ewma(values: npt.ArrayLike, alpha: float) -> FloatArray:
-    """Exponentially weighted moving average; missing points leave it unchanged."""
+    """Exponentially weighted moving average; missing points leave it unchanged.
+
+    >>> ewma([10.0, float("nan"), 20.0], alpha=0.5).tolist()
+    [10.0, 10.0, 15.0]
+    """
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must be within (0, 1], got {alpha}")
     x = as_float(values)

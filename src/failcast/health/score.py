@@ -168,7 +168,11 @@ class ServiceHealth(BaseModel):
 
 
 def describe_value(metric: MetricName, value: float) -> str:
-    """A metric value as a person reads it: `p99 latency 140 ms`, `error rate 7.2%`."""
+    """A metric value as a person reads it: `p99 latency 140 ms`, `error rate 7.2%`.
+
+    >>> describe_value("latency_p99_ms", 140.0), describe_value("error_rate", 0.072)
+    ('p99 latency 140 ms', 'error rate 7.2%')
+    """
     info = METRICS[metric]
     if info.unit == "%":
         return f"{info.label} {value:.1%}"
@@ -180,7 +184,14 @@ def describe_value(metric: MetricName, value: float) -> str:
 
 
 def metric_score(metric: MetricName, value: float, threshold: Threshold) -> float:
-    """Score in [0, 100] of one value, linear between the threshold's anchors."""
+    """Score in [0, 100] of one value, linear between the threshold's anchors.
+
+    >>> anchors = Threshold(healthy=200, warning=500, critical=1000, zero=2000)
+    >>> metric_score("latency_p99_ms", 350.0, anchors)  # halfway from 100 to 70
+    85.0
+    >>> metric_score("latency_p99_ms", 5000.0, anchors)
+    0.0
+    """
     anchors = threshold.anchors()
     if METRICS[metric].worse == "lower":
         # Mirror so that larger always means worse below.
@@ -203,7 +214,11 @@ def metric_status(metric: MetricName, value: float, threshold: Threshold) -> Sta
 
 
 def band(score: float) -> Status:
-    """Status of a score on its own: ok from 80, warning from 60, critical below."""
+    """Status of a score on its own: ok from 80, warning from 60, critical below.
+
+    >>> band(85.0), band(70.0), band(10.0)
+    ('ok', 'warning', 'critical')
+    """
     if score >= OK_BAND:
         return "ok"
     return "warning" if score >= WARNING_BAND else "critical"

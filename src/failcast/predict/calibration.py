@@ -92,7 +92,11 @@ def fit_calibrator(
 
 
 def brier(p: npt.ArrayLike, y: npt.ArrayLike) -> float:
-    """Mean squared error of probabilities against 0/1 outcomes."""
+    """Mean squared error of probabilities against 0/1 outcomes.
+
+    >>> brier([0.9, 0.2], [1, 0])
+    0.025
+    """
     q = np.asarray(p, dtype=np.float64)
     t = np.asarray(y, dtype=np.float64)
     return float(np.mean((q - t) ** 2)) if q.size else math.nan

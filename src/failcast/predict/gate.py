@@ -33,7 +33,13 @@ class Verdict:
 
 def horizon_key(figures: Mapping[str, Any]) -> str | None:
     """The key ("24h") of the trained horizon closest to the gate horizon among per-horizon
-    figures (the shorter one on a tie)."""
+    figures (the shorter one on a tie).
+
+    >>> horizon_key({"6h": {}, "12h": {}, "48h": {}})
+    '12h'
+    >>> horizon_key({"1h": {}, "47h": {}})
+    '1h'
+    """
     hours = [int(k[:-1]) for k in figures if k.endswith("h") and k[:-1].isdigit()]
     if not hours:
         return None
@@ -42,7 +48,12 @@ def horizon_key(figures: Mapping[str, Any]) -> str | None:
 
 def skill(figures: Mapping[str, Any]) -> dict[str, float]:
     """Base rate, AUC-PR, its lift over the base rate, Brier skill score and F1 of one
-    horizon's figures (NaN where they cannot be computed)."""
+    horizon's figures (NaN where they cannot be computed).
+
+    >>> figures = {"rows": 100, "positives": 10, "auc_pr": 0.4, "brier": 0.06, "f1": 0.5}
+    >>> {name: round(value, 3) for name, value in skill(figures).items()}
+    {'base_rate': 0.1, 'auc_pr': 0.4, 'auc_pr_lift': 0.3, 'brier_skill': 0.333, 'f1': 0.5}
+    """
     rows = float(figures.get("rows", 0.0) or 0.0)
     rate = float(figures.get("positives", 0.0) or 0.0) / rows if rows else math.nan
     auc = _number(figures.get("auc_pr"))

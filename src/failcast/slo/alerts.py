@@ -55,7 +55,11 @@ DEFAULT_TIERS: tuple[BurnRateTier, ...] = (
 
 
 def threshold_for_budget_share(share: float, long_window_ms: int, window_days: int) -> float:
-    """Burn rate that spends `share` of the budget within `long_window_ms` (2 %, 1 h -> 14.4)."""
+    """Burn rate that spends `share` of the budget within `long_window_ms` (2 %, 1 h -> 14.4).
+
+    >>> threshold_for_budget_share(0.02, 3_600_000, window_days=30)
+    14.4
+    """
     return share * window_days * DAY_MS / long_window_ms
 
 

@@ -74,7 +74,11 @@ class EventSeries:
 
 
 def burn_rate(bad: float, total: float, objective: float) -> float:
-    """How many times faster than sustainable the budget is spent; 0 without events."""
+    """How many times faster than sustainable the budget is spent; 0 without events.
+
+    >>> round(burn_rate(bad=2, total=1000, objective=0.999), 6)  # 0.2 % bad for a 0.1 % budget
+    2.0
+    """
     _check_objective(objective)
     if total <= 0:
         return 0.0
@@ -129,6 +133,11 @@ def hours_to_exhaustion(remaining: float, current_burn: float, window_days: int)
     """Hours until the budget runs out at `current_burn`; None when it is not being spent.
 
     A burn rate of 1 spends the whole budget in one window, so a share r lasts r * window / burn.
+
+    >>> hours_to_exhaustion(0.5, current_burn=2.0, window_days=30)
+    180.0
+    >>> hours_to_exhaustion(0.5, current_burn=0.0, window_days=30) is None
+    True
     """
     if remaining <= 0.0:
         return 0.0

@@ -55,7 +55,13 @@ class CascadeResult:
 def edge_weight(
     base_weight: float, saturation: float, knee: float = DEFAULT_SATURATION_KNEE
 ) -> float:
-    """Probability that a failing dependency fails its caller, raised by its saturation."""
+    """Probability that a failing dependency fails its caller, raised by its saturation.
+
+    Below the knee the edge keeps its base weight; past it the weight rises to 1:
+
+    >>> edge_weight(0.5, saturation=0.2), edge_weight(0.5, saturation=0.85)
+    (0.5, 0.75)
+    """
     _check_unit("base_weight", base_weight)
     _check_unit("saturation", saturation)
     if not 0.0 <= knee < 1.0:
