@@ -45,50 +45,41 @@ async def _page(
     return page, (str(page[-1][0].id) if len(rows) > limit else None)
 
 
+async def _search(
+    session: AsyncSession,
+    model: Any,
+    member_key: Any,
+    fields: tuple[Any, ...],
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[tuple[Any, int]], str | None]:
+    """Rows of `model` with a field containing `q`, by id, each with its membership count."""
+    count = (
+        select(func.count()).select_from(Membership).where(member_key == model.id).scalar_subquery()
+    )
+    query = select(model, count)
+    if q:
+        pattern = _like(q)
+        query = query.where(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields)))
+    rows, next_cursor = await _page(session, query, model.id, cursor, limit)
+    return [(row, int(n)) for row, n in rows], next_cursor
+
+
 async def search_users(
     session: AsyncSession, q: str | None, cursor: str | None, limit: int
 ) -> tuple[list[tuple[User, int]], str | None]:
     """Users whose email or name contains `q`, by id, with how many orgs each belongs to."""
-    orgs = (
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.user_id == User.id)
-        .scalar_subquery()
-    )
-    query = select(User, orgs)
-    if q:
-        pattern = _like(q)
-        query = query.where(
-            or_(
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.name).like(pattern, escape="\\"),
-            )
-        )
-    rows, next_cursor = await _page(session, query, User.id, cursor, limit)
-    return [(user, int(count)) for user, count in rows], next_cursor
+    fields = (User.email, User.name)
+    return await _search(session, User, Membership.user_id, fields, q, cursor, limit)
 
 
 async def search_orgs(
     session: AsyncSession, q: str | None, cursor: str | None, limit: int
 ) -> tuple[list[tuple[Organization, int]], str | None]:
     """Orgs whose name or slug contains `q`, by id, with their member counts."""
-    members = (
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.org_id == Organization.id)
-        .scalar_subquery()
-    )
-    query = select(Organization, members)
-    if q:
-        pattern = _like(q)
-        query = query.where(
-            or_(
-                func.lower(Organization.name).like(pattern, escape="\\"),
-                func.lower(Organization.slug).like(pattern, escape="\\"),
-            )
-        )
-    rows, next_cursor = await _page(session, query, Organization.id, cursor, limit)
-    return [(org, int(count)) for org, count in rows], next_cursor
+    fields = (Organization.name, Organization.slug)
+    return await _search(session, Organization, Membership.org_id, fields, q, cursor, limit)
 
 
 async def _org_count(session: AsyncSession, user_id: int) -> int:

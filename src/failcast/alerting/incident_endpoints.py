@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.alerting import incidents
 from failcast.alerting.schemas import IncidentBatchResult, IncidentOut, IncidentPage
@@ -27,6 +29,8 @@ _incidents = APIRouter(prefix="/incidents", tags=["incidents"])
 _webhooks = APIRouter(prefix="/webhooks", tags=["incidents"])
 _topology = APIRouter(prefix="/topology", tags=["topology"])
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
 
 def _out(incident: Incident, service: str) -> IncidentOut:
     end = incident.ended_at
@@ -45,18 +49,38 @@ def _out(incident: Incident, service: str) -> IncidentOut:
     )
 
 
-def _schema(model: Any, content_type: str = "application/json") -> dict[str, Any]:
-    schema = model if isinstance(model, dict) else model.model_json_schema()
-    return {"requestBody": {"required": True, "content": {content_type: {"schema": schema}}}}
+def _batch_post(
+    on: APIRouter,
+    path: str,
+    operation_id: str,
+    body: Any,
+    content_type: str = "application/json",
+) -> Callable[[Endpoint], Endpoint]:
+    """Register on `on` a bulk-body endpoint that stores incidents; `body` documents the request."""
+    schema = body if isinstance(body, dict) else body.model_json_schema()
+    extra = {"requestBody": {"required": True, "content": {content_type: {"schema": schema}}}}
+    route = on.post(
+        path, response_model=IncidentBatchResult, operation_id=operation_id, openapi_extra=extra
+    )
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        return route(bulk_body(endpoint))
+
+    return register
 
 
-@_incidents.post(
-    "",
-    response_model=IncidentBatchResult,
-    operation_id="create_incidents",
-    openapi_extra=_schema(incidents.IncidentBatch),
-)
-@bulk_body
+async def _store(
+    session: AsyncSession,
+    org_id: int,
+    items: Sequence[incidents.IncidentIn],
+    details: Sequence[dict[str, Any]] | None = None,
+) -> IncidentBatchResult:
+    """Store the batch, all or nothing, and say which incidents it became."""
+    stored = await incidents.store_batch(session, org_id, items, details)
+    return IncidentBatchResult(accepted=len(stored), ids=[i.id for i in stored])
+
+
+@_batch_post(_incidents, "", "create_incidents", incidents.IncidentBatch)
 async def create_incidents(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -64,17 +88,10 @@ async def create_incidents(
     index. An incident with the same service, type and start is updated, not duplicated."""
     data = await parse_body(request, settings, "incidents")
     items = incidents.validate_batch(data)
-    stored = await incidents.store_batch(session, principal.org_id, items)
-    return IncidentBatchResult(accepted=len(stored), ids=[i.id for i in stored])
+    return await _store(session, principal.org_id, items)
 
 
-@_incidents.post(
-    "/import",
-    response_model=IncidentBatchResult,
-    operation_id="import_incidents_csv",
-    openapi_extra=_schema({"type": "string"}, "text/csv"),
-)
-@bulk_body
+@_batch_post(_incidents, "/import", "import_incidents_csv", {"type": "string"}, "text/csv")
 async def import_incidents(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -82,8 +99,7 @@ async def import_incidents(
     three required). All rows or none; a 422 gives each bad row's index."""
     text = await read_text(request, settings.max_body_bytes, "utf-8-sig")
     items = incidents.parse_csv(text)
-    stored = await incidents.store_batch(session, principal.org_id, items)
-    return IncidentBatchResult(accepted=len(stored), ids=[i.id for i in stored])
+    return await _store(session, principal.org_id, items)
 
 
 @_incidents.get("", response_model=IncidentPage, operation_id="list_incidents")
@@ -120,13 +136,7 @@ async def list_incidents(
     return IncidentPage(items=[_out(i, name) for i, name in rows], next_cursor=next_cursor)
 
 
-@_webhooks.post(
-    "/alertmanager",
-    response_model=IncidentBatchResult,
-    operation_id="alertmanager_webhook",
-    openapi_extra=_schema(incidents.AlertmanagerPayload),
-)
-@bulk_body
+@_batch_post(_webhooks, "/alertmanager", "alertmanager_webhook", incidents.AlertmanagerPayload)
 async def alertmanager_webhook(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -139,17 +149,10 @@ async def alertmanager_webhook(
     except ValidationError as exc:
         raise ValidationFailed(problems_from_pydantic(list(exc.errors()))) from None
     items, details = incidents.from_alertmanager(payload)
-    stored = await incidents.store_batch(session, principal.org_id, items, details)
-    return IncidentBatchResult(accepted=len(stored), ids=[i.id for i in stored])
+    return await _store(session, principal.org_id, items, details)
 
 
-@_webhooks.post(
-    "/incidents",
-    response_model=IncidentBatchResult,
-    operation_id="incident_webhook",
-    openapi_extra=_schema(incidents.IncidentIn),
-)
-@bulk_body
+@_batch_post(_webhooks, "/incidents", "incident_webhook", incidents.IncidentIn)
 async def incident_webhook(
     request: Request, principal: CanIngest, session: SessionDep, settings: SettingsDep
 ) -> IncidentBatchResult:
@@ -159,8 +162,7 @@ async def incident_webhook(
     if isinstance(data, dict) and "incidents" not in data:
         data = {"incidents": [data]}
     items = incidents.validate_batch(data, default_source=IncidentSource.webhook)
-    stored = await incidents.store_batch(session, principal.org_id, items)
-    return IncidentBatchResult(accepted=len(stored), ids=[i.id for i in stored])
+    return await _store(session, principal.org_id, items)
 
 
 @_topology.get("", response_model=TopologySpec, operation_id="get_topology")

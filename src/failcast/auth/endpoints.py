@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from failcast.auth import audit, keys, recovery, service, sessions, sso
 from failcast.auth.audit import Action
-from failcast.auth.principal import CanAdmin, CurrentUser, client_ip
+from failcast.auth.principal import CanAdmin, CurrentUser, client_agent, client_ip
 from failcast.auth.schemas import (
     AcceptedOut,
     ApiKeyCreated,
@@ -38,10 +38,6 @@ from failcast.kit.responses import errors
 from failcast.models import ApiKey, AuthSession, Organization, Role, User
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def _agent(request: Request) -> str:
-    return request.headers.get("user-agent", "")
 
 
 def org_out(org: Organization, role: Role) -> OrgOut:
@@ -110,7 +106,7 @@ async def register(
         user,
         org.id,
         ip=client_ip(request),
-        user_agent=_agent(request),
+        user_agent=client_agent(request),
         method="password",
     )
     # The mail names a new account: send it once the account is committed.
@@ -143,7 +139,7 @@ async def login(
         password=body.password,
         org_id=body.org_id,
         ip=client_ip(request),
-        user_agent=_agent(request),
+        user_agent=client_agent(request),
     )
     return token_out(issued)
 
@@ -168,7 +164,7 @@ async def login_oidc(
         org_name=body.org_name,
         org_id=body.org_id,
         ip=client_ip(request),
-        user_agent=_agent(request),
+        user_agent=client_agent(request),
     )
     return token_out(issued)
 
@@ -191,7 +187,7 @@ async def refresh(
         body.refresh_token,
         now=security.now(),
         ip=client_ip(request),
-        user_agent=_agent(request),
+        user_agent=client_agent(request),
     )
     return token_out(issued)
 

@@ -66,10 +66,16 @@ class Mailer:
                 "email not sent: no SMTP server configured", extra={"subject": email.subject}
             )
             return False
+        await self.deliver(self.message(email))
+        log.info("email sent", extra={"subject": email.subject})
+        return True
+
+    async def deliver(self, message: EmailMessage) -> None:
+        """Hand `message` to the configured SMTP server."""
         settings = self.settings
         password = settings.smtp_password.get_secret_value()
         await aiosmtplib.send(
-            self.message(email),
+            message,
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_user or None,
@@ -78,8 +84,6 @@ class Mailer:
             use_tls=settings.smtp_port == 465,
             timeout=settings.smtp_timeout,
         )
-        log.info("email sent", extra={"subject": email.subject})
-        return True
 
 
 def render(*, to: str, subject: str, intro: str, action: str, link: str, outro: str) -> Email:

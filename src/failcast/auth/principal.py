@@ -104,6 +104,10 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def client_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
+
+
 def _now(request: Request) -> datetime:
     return get_services(request).security.clock()
 

@@ -50,18 +50,27 @@ def link(settings: Settings, path: str) -> str:
     return settings.public_url.rstrip("/") + path
 
 
+def _action_token(
+    security: Security, user: User, purpose: Purpose, state: str, ttl: timedelta
+) -> str:
+    """A signed link token for `user` to act for `purpose` within `ttl`."""
+    return issue_action_token(
+        security.settings,
+        purpose,
+        user_id=user.id,
+        email=user.email,
+        state=state,
+        now=security.now(),
+        ttl=ttl,
+    )
+
+
 async def send_verification(security: Security, user: User) -> None:
     """Mail a link that confirms the user owns their email address."""
     settings = security.settings
-    token = issue_action_token(
-        settings,
-        Purpose.verify_email,
-        user_id=user.id,
-        email=user.email,
-        state=state_of("verify", user.email, user.email_verified_at),
-        now=security.now(),
-        ttl=settings.email_verification_ttl,
-    )
+    state = state_of("verify", user.email, user.email_verified_at)
+    ttl = settings.email_verification_ttl
+    token = _action_token(security, user, Purpose.verify_email, state, ttl)
     hours = int(settings.email_verification_ttl.total_seconds() // 3600)
     await security.send_later(
         render(
@@ -107,15 +116,8 @@ async def request_password_reset(session: AsyncSession, security: Security, emai
     if user is None or not user.is_active or not allowed.allowed:
         return
     settings = security.settings
-    token = issue_action_token(
-        settings,
-        Purpose.reset_password,
-        user_id=user.id,
-        email=user.email,
-        state=_reset_state(user),
-        now=security.now(),
-        ttl=settings.password_reset_ttl,
-    )
+    ttl = settings.password_reset_ttl
+    token = _action_token(security, user, Purpose.reset_password, _reset_state(user), ttl)
     minutes = int(settings.password_reset_ttl.total_seconds() // 60)
     await security.send_later(
         render(

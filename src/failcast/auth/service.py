@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,9 +145,34 @@ async def login(
             keep_on_error(session)
         raise Unauthorized(INVALID_LOGIN)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    return await sign_in(
+        session, security, user, org_id, now=now, ip=ip, user_agent=user_agent, method="password"
+    )
+
+
+async def sign_in(
+    session: AsyncSession,
+    security: Security,
+    user: User,
+    org_id: int | None,
+    *,
+    now: datetime,
+    ip: str,
+    user_agent: str,
+    method: str,
+) -> Issued:
+    """Open a session in the chosen org for someone who just proved who they are by `method`,
+    and record the sign-in."""
     chosen = await choose_org(session, user.id, org_id)
     issued = await sessions.start(
-        session, settings, user_id=user.id, org_id=chosen, now=now, ip=ip, user_agent=user_agent
+        session,
+        security.settings,
+        user_id=user.id,
+        org_id=chosen,
+        now=now,
+        ip=ip,
+        user_agent=user_agent,
+        method=method,
     )
     audit.record(
         session,
@@ -154,7 +180,7 @@ async def login(
         user,
         Action.login,
         f"session:{issued.session_id}",
-        {"method": "password"},
+        {"method": method},
         ip=ip,
     )
     await session.flush()

@@ -10,7 +10,7 @@ from failcast.auth import audit, sessions
 from failcast.auth.audit import Action
 from failcast.auth.oidc import Identity
 from failcast.auth.security import Security
-from failcast.auth.service import choose_org, create_org, record_for_user
+from failcast.auth.service import create_org, record_for_user, sign_in
 from failcast.auth.sessions import Issued
 from failcast.errors import Unauthorized
 from failcast.models import Membership, Role, User, UserIdentity
@@ -69,25 +69,7 @@ async def oidc_login(
         raise Unauthorized("this account is disabled")
     linked.last_login_at = now
     user.last_login_at = now
-    chosen = await choose_org(session, user.id, org_id)
-    issued = await sessions.start(
-        session,
-        security.settings,
-        user_id=user.id,
-        org_id=chosen,
-        now=now,
-        ip=ip,
-        user_agent=user_agent,
-        method=f"oidc:{identity.provider}",
+    method = f"oidc:{identity.provider}"
+    return await sign_in(
+        session, security, user, org_id, now=now, ip=ip, user_agent=user_agent, method=method
     )
-    audit.record(
-        session,
-        chosen,
-        user,
-        Action.login,
-        f"session:{issued.session_id}",
-        {"method": f"oidc:{identity.provider}"},
-        ip=ip,
-    )
-    await session.flush()
-    return issued

@@ -90,6 +90,15 @@ def _records(incidents: Sequence[IncidentLike]) -> list[IncidentRecord]:
     ]
 
 
+def _simulated(
+    say: Callable[[str], None], days: int, services: int, seed: int, difficulty: str, rate: float
+) -> ImportedHistory:
+    say(f"simulating {days} days of {services} services")
+    hardness = hardness_named(difficulty)
+    history = simulated_history(days, services, seed, hardness=hardness, rate_per_day=rate)
+    return ImportedHistory(history.fleet, _records(history.incidents))
+
+
 def _history(data: Path, step: str) -> ImportedHistory:
     try:
         return load_history(data, parse_duration_ms(step))
@@ -230,11 +239,7 @@ def train(
         if imported is not None:
             fleet, labels = imported
         else:
-            say(f"simulating {days} days of {services} services")
-            history = simulated_history(
-                days, services, seed, hardness=hardness_named(difficulty), rate_per_day=rate
-            )
-            fleet, labels = history.fleet, _records(history.incidents)
+            fleet, labels = _simulated(say, days, services, seed, difficulty, rate)
         say("features")
         ds = build_dataset(fleet, labels, config.horizons)
         result = train_model(ds, config, progress=say)
@@ -297,11 +302,7 @@ def backtest_command(
         if data is not None:
             fleet, labels = _history(data, step)
         else:
-            say(f"simulating {days} days of {services} services")
-            history = simulated_history(
-                days, services, seed, hardness=hardness_named(difficulty), rate_per_day=rate
-            )
-            fleet, labels = history.fleet, _records(history.incidents)
+            fleet, labels = _simulated(say, days, services, seed, difficulty, rate)
         say("features")
         ds = build_dataset(fleet, labels, config.horizons)
         result = backtest(ds, config, progress=say)

@@ -38,6 +38,48 @@ class BreachForecast:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TrendFit:
+    """A robust linear trend in hours from the last timestamp: the level there, the median
+    slope and its interval, and the half-width of the residuals' band."""
+
+    level: float
+    slope: float
+    slope_lo: float
+    slope_hi: float
+    band: float
+
+
+def trend_window(
+    timestamps_ms: npt.ArrayLike, values: npt.ArrayLike, window_hours: float, min_points: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """The finite points of the last `window_hours`, or None with fewer than `min_points`."""
+    ts = np.asarray(timestamps_ms, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    if ts.shape != y.shape:
+        raise ValueError("timestamps and values must have the same length")
+    ok = np.isfinite(y) & np.isfinite(ts)
+    ts, y = ts[ok], y[ok]
+    if len(y) < min_points:
+        return None
+    keep = ts >= ts[-1] - window_hours * _HOUR_MS
+    ts, y = ts[keep], y[keep]
+    if len(y) < min_points:
+        return None
+    return ts, y
+
+
+def fit_trend(ts: npt.NDArray[np.float64], y: npt.NDArray[np.float64], coverage: float) -> TrendFit:
+    """Theil-Sen through the points, the slope's interval and the band at `coverage`."""
+    hours = (ts - ts[-1]) / _HOUR_MS
+    slope, _, slope_lo, slope_hi = stats.theilslopes(y, hours, alpha=coverage)
+    level = float(np.median(y - slope * hours))
+    resid = y - (level + slope * hours)
+    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid - np.median(resid))))
+    band = float(stats.norm.ppf(0.5 + coverage / 2.0)) * sigma
+    return TrendFit(level, float(slope), float(slope_lo), float(slope_hi), band)
+
+
 def _crossing(level: float, slope: float, threshold: float) -> float:
     """Hours until `level + slope * h` reaches `threshold` going up (inf if never)."""
     if level >= threshold:
@@ -72,28 +114,16 @@ def time_to_breach(
         raise ValueError("direction must be 'above' or 'below'")
     if not bounds[0] <= threshold <= bounds[1]:
         return None
-    ts = np.asarray(timestamps_ms, dtype=np.float64)
-    y = np.asarray(values, dtype=np.float64)
-    if ts.shape != y.shape:
-        raise ValueError("timestamps and values must have the same length")
-    ok = np.isfinite(y) & np.isfinite(ts)
-    ts, y = ts[ok], y[ok]
-    if len(y) < min_points:
+    window = trend_window(timestamps_ms, values, window_hours, min_points)
+    if window is None:
         return None
+    ts, y = window
     end = ts[-1]
-    keep = ts >= end - window_hours * _HOUR_MS
-    ts, y = ts[keep], y[keep]
-    if len(y) < min_points:
-        return None
     sign = 1.0 if direction == "above" else -1.0
     y = sign * y
     limit = sign * threshold
-    hours = (ts - end) / _HOUR_MS
-    slope, _, slope_lo, slope_hi = stats.theilslopes(y, hours, alpha=coverage)
-    level = float(np.median(y - slope * hours))
-    resid = y - (level + slope * hours)
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid - np.median(resid))))
-    band = float(stats.norm.ppf(0.5 + coverage / 2.0)) * sigma
+    fit = fit_trend(ts, y, coverage)
+    level, band = fit.level, fit.band
 
     # Already past: the last few values (at least 3, and all of the last 15 minutes) sit
     # past the limit in the middle, whatever the longer trend says.
@@ -102,11 +132,11 @@ def time_to_breach(
         recent = y[-3:]
     if float(np.median(recent)) >= limit or (y[-1] >= limit and level >= limit - band):
         return BreachForecast(0.0, 0.0, 0.0, threshold, direction)
-    central = _crossing(level, float(slope), limit)
+    central = _crossing(level, fit.slope, limit)
     if central > horizon_hours:
         return None
-    early = _crossing(level + band, float(slope_hi), limit)
-    late = _crossing(level - band, float(slope_lo), limit)
+    early = _crossing(level + band, fit.slope_hi, limit)
+    late = _crossing(level - band, fit.slope_lo, limit)
     return BreachForecast(
         hours=central,
         low_hours=min(early, central),

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from failcast.detect.bounds import Bounds, clamp
+from failcast.detect.breach import fit_trend, trend_window
 
 _HOUR_MS = 3_600_000
-_MAD_TO_SIGMA = 1.4826  # as in breach.py: the fit must be the one time_to_breach uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,32 +40,20 @@ def forecast_path(
     last timestamp; the band widens with the slope's `coverage` interval and the residual spread.
     Every value stays within `bounds`, the values the metric can take.
     """
-    ts = np.asarray(timestamps_ms, dtype=np.float64)
-    y = np.asarray(values, dtype=np.float64)
-    if ts.shape != y.shape:
-        raise ValueError("timestamps and values must have the same length")
-    ok = np.isfinite(ts) & np.isfinite(y)
-    ts, y = ts[ok], y[ok]
-    if len(y) < min_points:
+    window = trend_window(timestamps_ms, values, window_hours, min_points)
+    if window is None:
         return []
+    ts, y = window
     end = ts[-1]
-    keep = ts >= end - window_hours * _HOUR_MS
-    ts, y = ts[keep], y[keep]
-    if len(y) < min_points:
-        return []
-    hours = (ts - end) / _HOUR_MS
-    slope, _, slope_lo, slope_hi = stats.theilslopes(y, hours, alpha=coverage)
-    level = float(np.median(y - slope * hours))
-    resid = y - (level + slope * hours)
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid - np.median(resid))))
-    band = float(stats.norm.ppf(0.5 + coverage / 2.0)) * sigma
+    fit = fit_trend(ts, y, coverage)
+    level, band = fit.level, fit.band
     ahead = np.linspace(0.0, horizon_hours, steps + 1)
     return [
         PathPoint(
             ts=int(end + h * _HOUR_MS),
-            value=clamp(float(level + slope * h), bounds),
-            low=clamp(float(level - band + slope_lo * h), bounds),
-            high=clamp(float(level + band + slope_hi * h), bounds),
+            value=clamp(float(level + fit.slope * h), bounds),
+            low=clamp(float(level - band + fit.slope_lo * h), bounds),
+            high=clamp(float(level + band + fit.slope_hi * h), bounds),
         )
         for h in ahead.tolist()
     ]

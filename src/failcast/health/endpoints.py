@@ -81,7 +81,11 @@ async def _body(request: Request, settings: Settings, model: type[M], source: st
     """The body as `model`, from YAML (errors name the line and key) or JSON."""
     if "yaml" in request.headers.get("content-type", ""):
         return validate_yaml(model, await read_text(request, settings.max_body_bytes), source)
-    data = await parse_body(request, settings, "services")
+    return _validated(model, await parse_body(request, settings, "services"))
+
+
+def _validated(model: type[M], data: Any) -> M:
+    """`data` as `model`, or a 422 naming each problem."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -253,10 +257,7 @@ async def put_health_config(
         body = config.model_dump(exclude_none=True)
         hidden = {k: v for k, v in stored.services.items() if not seen.admits(k)}
         body["services"] |= {k: v.model_dump(exclude_none=True) for k, v in hidden.items()}
-        try:
-            config = HealthConfig.model_validate(body)
-        except ValidationError as exc:
-            raise ValidationFailed(problems(exc)) from None
+        config = _validated(HealthConfig, body)
     await repository.save_config(session, principal.org_id, config)
     await session.flush()
     return _shown(config, seen)
@@ -283,10 +284,7 @@ async def put_service_health_config(
     config = await repository.load_config(session, principal.org_id)
     body = config.model_dump(exclude_none=True)
     body["services"][found.name] = override.model_dump(exclude_none=True)
-    try:
-        merged = HealthConfig.model_validate(body)
-    except ValidationError as exc:
-        raise ValidationFailed(problems(exc)) from None
+    merged = _validated(HealthConfig, body)
     await repository.save_config(session, principal.org_id, merged)
     await session.flush()
     return _shown(merged, seen)

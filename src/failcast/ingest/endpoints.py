@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from failcast.ops.collector import collector_paused
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 BatchT = TypeVar("BatchT", bound=BaseModel)
+Route = TypeVar("Route", bound=Callable[..., Any])
 
 
 def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -28,6 +30,26 @@ def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
             "content": {"application/json": {"schema": model.model_json_schema()}},
         }
     }
+
+
+def _batch_post(path: str, operation_id: str, model: type[BaseModel]) -> Callable[[Route], Route]:
+    """Register a bulk-body endpoint that takes an all-or-nothing batch of `model`."""
+    route = router.post(
+        path,
+        response_model=IngestResult,
+        operation_id=operation_id,
+        openapi_extra=_body_schema(model),
+        responses={
+            **errors(402),
+            413: {"description": "Batch or body too large"},
+            422: {"description": "Invalid"},
+        },
+    )
+
+    def register(endpoint: Route) -> Route:
+        return route(bulk_body(endpoint))
+
+    return register
 
 
 async def read_batch(
@@ -43,18 +65,7 @@ async def read_batch(
         raise ValidationFailed(problems_from_pydantic(exc.errors(), drop=drop)) from None
 
 
-@router.post(
-    "/metrics",
-    response_model=IngestResult,
-    operation_id="ingest_metrics",
-    openapi_extra=_body_schema(MetricBatch),
-    responses={
-        **errors(402),
-        413: {"description": "Batch or body too large"},
-        422: {"description": "Invalid"},
-    },
-)
-@bulk_body
+@_batch_post("/metrics", "ingest_metrics", MetricBatch)
 async def ingest_metrics(
     request: Request,
     principal: CanIngest,
@@ -91,18 +102,7 @@ async def ingest_metrics(
     return result
 
 
-@router.post(
-    "/logs",
-    response_model=IngestResult,
-    operation_id="ingest_logs",
-    openapi_extra=_body_schema(LogBatch),
-    responses={
-        **errors(402),
-        413: {"description": "Batch or body too large"},
-        422: {"description": "Invalid"},
-    },
-)
-@bulk_body
+@_batch_post("/logs", "ingest_logs", LogBatch)
 async def ingest_logs(
     request: Request,
     principal: CanIngest,

@@ -28,18 +28,23 @@ def basic_password(request: Request) -> str | None:
     return decoded.partition(":")[2] or None
 
 
+async def _key_or_bearer(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """The caller of an API key sent as the basic-auth password, else of the usual headers."""
+    password = basic_password(request)
+    if password is None:
+        return await current_principal(request, session, settings)
+    if not password.startswith(KEY_MARK):
+        raise Unauthorized("basic auth takes an API key as the password")
+    principal = await principal_from_token(session, settings, password)
+    request.state.principal = principal
+    return principal
+
+
 async def ingest_principal(
     request: Request, session: SessionDep, settings: SettingsDep
 ) -> Principal:
     """An API key with the ingest scope, as a bearer token, `x-api-key` or basic password."""
-    password = basic_password(request)
-    if password is not None:
-        if not password.startswith(KEY_MARK):
-            raise Unauthorized("basic auth takes an API key as the password")
-        principal = await principal_from_token(session, settings, password)
-        request.state.principal = principal
-    else:
-        principal = await current_principal(request, session, settings)
+    principal = await _key_or_bearer(request, session, settings)
     if not principal.allows(Scope.ingest):
         raise Forbidden("this action needs the 'ingest' scope")
     return principal
@@ -53,14 +58,7 @@ async def query_principal(
 ) -> Principal:
     """A caller allowed to read: a person, or an API key with the read scope, sent as a bearer
     token, `x-api-key` or the basic-auth password (Grafana's datasource sends either)."""
-    password = basic_password(request)
-    if password is not None:
-        if not password.startswith(KEY_MARK):
-            raise Unauthorized("basic auth takes an API key as the password")
-        principal = await principal_from_token(session, settings, password)
-        request.state.principal = principal
-    else:
-        principal = await current_principal(request, session, settings)
+    principal = await _key_or_bearer(request, session, settings)
     if not principal.has_role(Role.viewer):
         raise Forbidden("this action needs the 'read' scope")
     return principal

@@ -12,6 +12,7 @@ from failcast.auth.principal import (
     AsViewer,
     CurrentUser,
     PersonAsAdmin,
+    client_agent,
     client_ip,
 )
 from failcast.auth.schemas import OrgOut, TokenOut
@@ -283,7 +284,7 @@ async def register_with_invitation(
         password=body.password,
         name=body.name,
         ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
+        user_agent=client_agent(request),
     )
     return token_out(issued)
 

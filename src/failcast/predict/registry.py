@@ -183,15 +183,7 @@ async def train_org(
         count = len(await repository.services(session, org_id)) or 12
         history = simulated_history(days, count, seed)
         fleet, labels = history.fleet, history.incidents
-    active = await repository.with_status(session, org_id, ModelStatus.active)
-    current = _loadable(active[0]) if active else None
-    await end_reads(session)
-    result = await asyncio.to_thread(_train, fleet, labels, config or TrainConfig(), current)
-    if "active_on_test" in result.metrics:
-        result.metrics["active_on_test_version"] = active[0].version
-    row = await register(session, org_id, result, source=source, now=ms_to_datetime(now_ms))
-    await session.flush()
-    return row
+    return await _train_and_register(session, org_id, fleet, labels, now_ms, config, source)
 
 
 async def train_on_history(
@@ -207,6 +199,19 @@ async def train_on_history(
     """Train on history given in full (imported files) and register the result for the org."""
     if not labels:
         raise Conflict("the history holds no incidents: nothing to learn from")
+    return await _train_and_register(session, org_id, fleet, labels, now_ms, config, source)
+
+
+async def _train_and_register(
+    session: AsyncSession,
+    org_id: int,
+    fleet: FleetData,
+    labels: Sequence[IncidentLike],
+    now_ms: int,
+    config: TrainConfig | None,
+    source: str,
+) -> ModelVersion:
+    """Train on `fleet` and `labels` beside the org's live model and register the result."""
     active = await repository.with_status(session, org_id, ModelStatus.active)
     current = _loadable(active[0]) if active else None
     await end_reads(session)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 import logging
 
-import aiosmtplib
-
 from failcast.auth.mailer import Email, Mailer
 
 log = logging.getLogger("failcast.reports")
@@ -38,16 +36,5 @@ async def send_with_pdf(mailer: Mailer, email: Email, pdf: bytes, filename: str)
         return False
     message = mailer.message(email)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
-    settings = mailer.settings
-    password = settings.smtp_password.get_secret_value()
-    await aiosmtplib.send(
-        message,
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_user or None,
-        password=password or None,
-        start_tls=settings.smtp_starttls,
-        use_tls=settings.smtp_port == 465,
-        timeout=settings.smtp_timeout,
-    )
+    await mailer.deliver(message)
     return True

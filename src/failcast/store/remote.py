@@ -245,11 +245,7 @@ class RemoteSamples:
                     if step_ms is not None:
                         points = bucket(points, start_ms, step_ms, agg.value)
                     result[series_id] = head.get(series_id, []) + points
-        remaining = limit
-        for series_id in sorted(result):
-            result[series_id] = result[series_id][: max(remaining, 0)]
-            remaining -= len(result[series_id])
-        return result
+        return _capped(result, limit)
 
     async def _read_source(
         self,
@@ -282,11 +278,7 @@ class RemoteSamples:
                     if step_ms is not None:
                         points = bucket(points, start_ms, step_ms, agg.value)
                     result[series_id] = points
-        remaining = limit
-        for series_id in sorted(result):
-            result[series_id] = result[series_id][: max(remaining, 0)]
-            remaining -= len(result[series_id])
-        return result
+        return _capped(result, limit)
 
     async def _raw_labelled(
         self, label_sets: list[dict[str, str]], start_ms: int, end_ms: int
@@ -359,6 +351,16 @@ def _exact_selector(labels: dict[str, str]) -> str:
         return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
     return "{" + ",".join(f'{k}="{quoted(v)}"' for k, v in sorted(labels.items())) + "}"
+
+
+def _capped(
+    result: dict[int, list[tuple[int, float]]], budget: int
+) -> dict[int, list[tuple[int, float]]]:
+    """`result` cut to `budget` points in all, the lowest series ids first."""
+    for series_id in sorted(result):
+        result[series_id] = result[series_id][: max(budget, 0)]
+        budget -= len(result[series_id])
+    return result
 
 
 @contextmanager
