@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 from factories import bearer
 
+# The tests check answers, not speed: a loaded machine may take longer than httpx's 5 s.
+TIMEOUT_S = 60.0
+
 
 @dataclass
 class Scripted:
@@ -60,7 +63,7 @@ def scripted_server(
 
 def live_key(url: str, email: str = "sdk@example.com") -> str:
     """Register on a live server and return an ingest+read API key."""
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, timeout=TIMEOUT_S) as http:
         registered = http.post(
             "/api/v1/register",
             json={"email": email, "password": "a long passphrase", "org_name": "SDK"},
@@ -76,6 +79,6 @@ def live_key(url: str, email: str = "sdk@example.com") -> str:
 
 def stored(url: str, key: str, metric: str, service: str) -> list[float]:
     """Raw values of one metric of one service over the last hour."""
-    with httpx.Client(base_url=url, headers=bearer(key)) as http:
+    with httpx.Client(base_url=url, headers=bearer(key), timeout=TIMEOUT_S) as http:
         body = http.get("/api/v1/metrics", params={"metric": metric, "service": service}).json()
     return [p[1] for s in body["series"] for p in s["points"]]

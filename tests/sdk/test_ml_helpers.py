@@ -4,7 +4,7 @@ import time
 
 import httpx
 import pytest
-from _servers import live_key, stored
+from _servers import TIMEOUT_S, live_key, stored
 from factories import LiveServer, bearer
 from failcast_sdk import Client
 
@@ -39,7 +39,7 @@ def test_monitor_logs_latency_predictions_and_labels_join_into_accuracy(
     assert len(latencies) == 3 and all(0 <= v < 1000 for v in latencies)
     p99 = stored(live_server.url, key, "latency_p99_ms", "fraud")
     assert len(p99) == 3 and p99[-1] == max(latencies)
-    with httpx.Client(base_url=live_server.url, headers=bearer(key)) as http:
+    with httpx.Client(base_url=live_server.url, headers=bearer(key), timeout=TIMEOUT_S) as http:
         kinds = {s["name"]: s["kind"] for s in http.get("/api/v1/services").json()}
     assert kinds == {"fraud": "ml_model"}
 

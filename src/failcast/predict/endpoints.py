@@ -252,8 +252,6 @@ async def train_model(
                 "simulated history describes the simulated fleet, which this organisation does"
                 " not run; start it with PUT /api/v1/chaos/simulator"
             )
-    elif registry.training_source() != "database":
-        raise Conflict("this installation has no incident store to train from")
     days = body.days or (
         registry.SIMULATED_TRAINING_DAYS
         if source == "simulator"

@@ -91,8 +91,8 @@ def format_step(step_ms: int) -> str:
 
 
 def training_source() -> str:
-    """Where database-backed training takes its labels from."""
-    return "database" if repository.INCIDENT_MODEL is not None else "simulator"
+    """Where training takes its labels from unless asked otherwise: the stored incidents."""
+    return "database"
 
 
 def metrics_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:

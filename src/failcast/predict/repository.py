@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import failcast.models
 from failcast.errors import NotFound
 from failcast.models import (
     FailurePrediction,
+    Incident,
     MetricDeclaration,
     ModelStatus,
     ModelVersion,
@@ -28,8 +27,6 @@ from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.graph import DependencyGraph
 
-# The incident table belongs to another domain; training reads it when the schema has it.
-INCIDENT_MODEL: Any = getattr(failcast.models, "Incident", None)
 # The org's one dependency graph (`Services.topology`): declared, simulated and
 # label-discovered edges merged, as the topology page, cascade risk and inhibition read it.
 TopologyProvider = Callable[[AsyncSession, int], Awaitable[DependencyGraph]]
@@ -161,14 +158,11 @@ async def incidents(
     session: AsyncSession, org_id: int, start: datetime, end: datetime
 ) -> list[IncidentRecord]:
     """Incidents of the org starting in [start, end), as training labels."""
-    if INCIDENT_MODEL is None:
-        return []
-    model = INCIDENT_MODEL
     rows = await session.execute(
-        select(model, Service.name)
-        .join(Service, Service.id == model.service_id)
-        .where(model.org_id == org_id, model.started_at >= start, model.started_at < end)
-        .order_by(model.started_at)
+        select(Incident, Service.name)
+        .join(Service, Service.id == Incident.service_id)
+        .where(Incident.org_id == org_id, Incident.started_at >= start, Incident.started_at < end)
+        .order_by(Incident.started_at)
     )
     out = []
     for incident, name in rows:
