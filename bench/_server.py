@@ -26,6 +26,20 @@ BENCH_ENV = {
 }
 
 
+def wait_ready(url: str, what: str, seconds: float = 60.0) -> None:
+    """Return once `url` answers 200; raise when it has not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become ready")
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -32,7 +32,14 @@ from pathlib import Path
 import httpx
 
 from bench._record import record, table
-from bench._server import cpu_seconds, free_port, postgres_database, server, server_process
+from bench._server import (
+    cpu_seconds,
+    free_port,
+    postgres_database,
+    server,
+    server_process,
+    wait_ready,
+)
 from failcast.integrations.remote_write import encode_write_request
 from failcast.proto import remote_pb2
 
@@ -136,16 +143,8 @@ class Prometheus(AbstractContextManager[str]):
             stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/-/ready", timeout=1).status_code == 200:
-                    return base + "/api/v1/write"
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("Prometheus did not become ready")
-            time.sleep(0.1)
+        wait_ready(base + "/-/ready", "Prometheus")
+        return base + "/api/v1/write"
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
@@ -173,16 +172,8 @@ class VictoriaMetrics(AbstractContextManager[str]):
             stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    return base
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("VictoriaMetrics did not become ready")
-            time.sleep(0.1)
+        wait_ready(base + "/health", "VictoriaMetrics")
+        return base
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
@@ -204,16 +195,8 @@ def relay_process(port: int, target: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the relay did not become ready")
-        time.sleep(0.1)
+    wait_ready(f"http://127.0.0.1:{port}/ready", "the relay")
+    return process
 
 
 def engines(args: argparse.Namespace) -> None:

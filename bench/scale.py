@@ -176,7 +176,9 @@ def main() -> None:
     text = (
         f"{args.series:,} series (100 metrics), one point a minute each, sent in time order as "
         f"remote-write requests of {args.per_request:,} series x 1 point, the same bytes to "
-        "Failcast (`failcast up`, SQLite) and to Prometheus, alternately. At each milestone: "
+        "Failcast (`failcast up`, SQLite, with the org's series limits raised to twice the series "
+        "sent: `FAILCAST_MAX_SERIES_PER_ORG`, `FAILCAST_MAX_NEW_SERIES_PER_MINUTE`) and to "
+        "Prometheus, alternately. At each milestone: "
         "*samples/s* and *CPU µs/sample* over the segment since the last milestone (sending "
         "time; server user+system time from /proc; Failcast's background jobs, such as "
         "scoring and compaction, included); *bytes/sample*: the whole data directory over the "

@@ -10,7 +10,7 @@ from _helpers import series_points, write_body
 from factories import Account, bearer, create_api_key
 
 from failcast.ingest.schemas import IngestLimits
-from failcast.integrations.remote_write import write_request_samples
+from failcast.integrations.remote_write import body_samples, encode_write_request
 from failcast.proto import remote_pb2
 
 WRITE = "/api/v1/prometheus/write"
@@ -146,13 +146,14 @@ def test_a_label_set_is_mapped_anew_for_other_limits_or_another_default_service(
     for name, value in (("__name__", "up"), ("zone", "a" * 40)):
         series.labels.add(name=name, value=value)
     series.samples.add(timestamp=now, value=1.0)
+    body = encode_write_request(request)
     roomy = IngestLimits(8, 64, 1000, now - 60_000, now + 60_000)
     strict = IngestLimits(8, 16, 1000, now - 60_000, now + 60_000)
     for _ in range(2):  # the second time, from the cache
-        kept = write_request_samples(request, roomy, "alpha")
+        kept = body_samples(body, 1 << 20, roomy, "alpha")
         assert [(s.service, s.metric, s.labels) for s in kept.samples] == [
             ("alpha", "up", {"zone": "a" * 40})
         ]
-        assert write_request_samples(request, roomy, "beta").samples[0].service == "beta"
-        refused = write_request_samples(request, strict, "alpha")
+        assert body_samples(body, 1 << 20, roomy, "beta").samples[0].service == "beta"
+        refused = body_samples(body, 1 << 20, strict, "alpha")
         assert (len(refused), refused.dropped_total) == (0, 1)

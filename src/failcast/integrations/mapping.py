@@ -121,17 +121,10 @@ class SampleSink:
         if service is None or metric is None or key is None:
             self.dropped[DropReason.invalid_series] += len(ts)
             return
-        if len(ts) == 1:
-            value = values[0]
-            if not (
-                value - value == 0 and self.limits.earliest_ms <= ts[0] <= self.limits.latest_ms
-            ):
-                ts, values = self._keep(ts, values, self.limits.earliest_ms, self.limits.latest_ms)
-        else:
-            earliest, latest = self.limits.earliest_ms, self.limits.latest_ms
-            total = sum(values)
-            if not (total - total == 0 and min(ts) >= earliest and max(ts) <= latest):
-                ts, values = self._keep(ts, values, earliest, latest)
+        earliest, latest = self.limits.earliest_ms, self.limits.latest_ms
+        total = sum(values)
+        if not (total - total == 0 and min(ts) >= earliest and max(ts) <= latest):
+            ts, values = self._keep(ts, values, earliest, latest)
         if not ts:
             return
         batch = self.batch

@@ -93,14 +93,9 @@ def write_request_samples(
 ) -> SampleSink:
     """Samples of every series, with the dropped ones counted by reason."""
     sink = SampleSink(limits)
-    context = (default_service, limits.max_labels, limits.max_label_value_length)
     for series in request.timeseries:
-        pairs = [(label.name, label.value) for label in series.labels]
-        raw = (context, *pairs)
-        mapped = _MAPPED.get(raw)
-        if mapped is None:
-            mapped = map_series(dict(pairs), sink, default_service)
-            _MAPPED.put(raw, mapped)
+        names = {label.name: label.value for label in series.labels}
+        mapped = map_series(names, sink, default_service)
         samples = series.samples
         sink.add_mapped(
             mapped, [sample.timestamp for sample in samples], [sample.value for sample in samples]
