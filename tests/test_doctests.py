@@ -30,6 +30,7 @@ MODULES = (
     "failcast.slo.budget",
     "failcast.store.remote_wire",
     "failcast.topology.cascade",
+    "failcast.ui.logic.formatting",
 )
 
 

@@ -42,7 +42,10 @@ def test_a_spoofed_header_from_a_direct_client_does_not_reset_the_limit(
     settings: Settings,
 ) -> None:
     # The proxy is elsewhere; this client talks to the server directly and lies.
-    with serving(_limited(settings, ["10.9.9.9"])) as url, httpx.Client(base_url=url) as http:
+    with (
+        serving(_limited(settings, ["10.9.9.9"])) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
         owner = http.post(
             "/api/v1/register",
             json={"email": "owner@example.com", "password": PASSWORD, "org_name": "A"},
@@ -61,7 +64,10 @@ def test_a_spoofed_header_from_a_direct_client_does_not_reset_the_limit(
 def test_the_proxys_address_for_the_client_is_the_one_that_counts(settings: Settings) -> None:
     # This client stands for the proxy (it connects from 127.0.0.1, the trusted address). An
     # appending proxy passes on whatever the client sent, then the address it saw.
-    with serving(_limited(settings, ["127.0.0.1"])) as url, httpx.Client(base_url=url) as http:
+    with (
+        serving(_limited(settings, ["127.0.0.1"])) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
         real = "198.51.100.7"
         spoofed = [f"203.0.113.{i}, {real}" for i in range(LIMIT + 2)]
         assert _attempts(http, spoofed, "nobody0@example.com") == [401] * LIMIT + [429] * 2

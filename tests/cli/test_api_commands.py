@@ -32,7 +32,7 @@ def run(config: Path, *args: str) -> tuple[int, str]:
 
 def setup_account(url: str, email: str = "cli@example.com") -> str:
     """Register, store two series of samples, and return an ingest+read API key."""
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, timeout=60) as http:
         token = http.post(
             "/api/v1/register", json={"email": email, "password": PASSWORD, "org_name": "CLI"}
         ).json()["access_token"]

@@ -22,7 +22,7 @@ def test_version() -> None:
 
 
 def test_ingest_a_csv_into_a_running_server(live_server: LiveServer, tmp_path: Path) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         registered = http.post(
             "/api/v1/register",
             json={"email": "cli@example.com", "password": "a long passphrase", "org_name": "CLI"},
@@ -85,7 +85,7 @@ def test_ingest_reports_bad_rows_and_missing_keys(live_server: LiveServer, tmp_p
 
 
 def _key(base: str) -> str:
-    with httpx.Client(base_url=base) as http:
+    with httpx.Client(base_url=base, timeout=60) as http:
         registered = http.post(
             "/api/v1/register",
             json={"email": "csv@example.com", "password": "a long passphrase", "org_name": "CSV"},

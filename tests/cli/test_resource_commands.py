@@ -26,7 +26,7 @@ def run(url: str, key: str, *args: str) -> tuple[int, str]:
 
 @pytest.fixture
 def admin_key(live_server: LiveServer) -> str:
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         token = http.post(
             "/api/v1/register",
             json={"email": "cli@example.com", "password": PASSWORD, "org_name": "CLI"},

@@ -109,7 +109,7 @@ def test_ingest_batches_samples_and_survives_a_missing_incidents_endpoint(
 
 
 def test_ingest_into_a_running_server(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         registered = http.post(
             "/api/v1/register",
             json={"email": "sim@example.com", "password": "a long passphrase", "org_name": "Sim"},

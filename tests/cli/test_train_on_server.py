@@ -12,7 +12,7 @@ from failcast.cli import app
 
 
 def test_a_refused_training_exits_with_its_reason_and_advice(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         registered = http.post(
             "/api/v1/register",
             json={"email": "ml@example.com", "password": "a long passphrase", "org_name": "ML"},

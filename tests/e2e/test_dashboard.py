@@ -36,15 +36,15 @@ PAGES = ["overview", "topology", "alerts", "slos", "chaos", "models", "reports",
 TARGET = "api-gateway"
 # The failure model reads windows of up to a day, so the prediction test gives the new org two
 # days of its fleet's history first. It forecasts incidents that start later, learnt from slow
-# failures, so a sudden fault moves it little; a degrading feature pipeline moves it most (24 h:
-# from 0 % to about 2 % within two and a half minutes with the default hard-history model, and
-# not at all without the fault; see docs/prediction.md, "What a chaos fault does to a
-# prediction").
+# failures, so a sudden fault moves it little in points but much in proportion; a degrading
+# feature pipeline moves it most (24 h: from about 0.35 % to 2 to 3 % within a minute with the
+# default hard-history model, and not at all without the fault; see docs/prediction.md, "What a
+# chaos fault does to a prediction"). The test asks for the risk to double or to gain a point,
+# whichever is less (and to reach 0.1 % at least).
 HISTORY_DAYS = 2
 PIPELINE = "features-pipeline"
 PIPELINE_FAULT = "pipeline_degradation"
-RISE_POINTS = 1
-PREDICTION = re.compile(r"P\(failure\): 1 h \d+%, 24 h (\d+)%")
+PREDICTION = re.compile(r"P\(failure\): 1 h [<\d.]+%, 24 h (<?)([\d.]+)%")
 
 pytestmark = [
     pytest.mark.browser,
@@ -196,13 +196,15 @@ def wait_for_history(base: str, email: str, days: float) -> None:
             time.sleep(0.5)
 
 
-def shown_probability(page: Page, timeout_s: float = 60) -> int:
-    """The 24 h P(failure) in percent that the chaos page shows for its target."""
+def shown_probability(page: Page, timeout_s: float = 60) -> float:
+    """The 24 h P(failure) in percent that the chaos page shows for its target ("<0.1%" read
+    as half of that)."""
     label = page.get_by_text(PREDICTION)
     expect(label).to_be_visible(timeout=timeout_s * 1000)
     found = PREDICTION.search(label.inner_text())
     assert found is not None
-    return int(found.group(1))
+    below, value = found.groups()
+    return float(value) / 2 if below else float(value)
 
 
 @pytest.mark.timeout(300)
@@ -247,12 +249,13 @@ def test_a_chaos_fault_raises_the_prediction_of_a_model_trained_on_the_page(
     before = shown_probability(page)
     page.get_by_role("button", name="Inject").click()
     expect(page.get_by_text(f"Injected {PIPELINE_FAULT} into {PIPELINE}")).to_be_visible()
+    risen = max(min(2 * before, before + 1), 0.1)
     deadline = time.monotonic() + 150
-    after = before
-    while after < before + RISE_POINTS and time.monotonic() < deadline:
+    seen = [before]
+    while seen[-1] < risen and time.monotonic() < deadline:
         page.wait_for_timeout(2000)
-        after = shown_probability(page)
-    assert after >= before + RISE_POINTS, f"P(failure in 24 h) went from {before}% to {after}%"
+        seen.append(shown_probability(page))
+    assert seen[-1] >= risen, f"P(failure in 24 h) read {seen} (%), never {risen}% or more"
     shoot(page, "chaos-prediction-dark")
 
     # The overview of an org with history and a model: gauges, timeline and cost all filled.

@@ -22,7 +22,7 @@ def run(config: Path, *args: str) -> tuple[int, str]:
 
 def test_export_kinds_and_excel_through_the_cli(live_server: LiveServer, tmp_path: Path) -> None:
     now = int(time.time())
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         token = http.post(
             "/api/v1/register",
             json={"email": "x@example.com", "password": "a long passphrase", "org_name": "X"},

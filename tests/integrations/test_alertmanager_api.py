@@ -166,7 +166,7 @@ alerting:
 @pytest.fixture
 def prometheus_alerting(tmp_path: Path, live_server: LiveServer) -> Iterator[str]:
     """Prometheus sending its alerts to the live Failcast; yields the owner's token."""
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         token = http.post(
             "/api/v1/register",
             json={"email": "am@example.com", "password": "a long passphrase", "org_name": "AM"},
@@ -187,7 +187,9 @@ def test_prometheus_sends_its_alerts_to_failcast(
 ) -> None:
     deadline = time.monotonic() + 60
     found: list[dict[str, Any]] = []
-    with httpx.Client(base_url=live_server.url, headers=bearer(prometheus_alerting)) as http:
+    with httpx.Client(
+        base_url=live_server.url, headers=bearer(prometheus_alerting), timeout=60
+    ) as http:
         while time.monotonic() < deadline and not found:
             found = http.get("/api/v1/alerts").json()["items"]
             time.sleep(0.5)
@@ -209,7 +211,10 @@ async def test_prometheus_alerts_reach_alertmanager_through_failcast(
 ) -> None:
     """Prometheus alerts Failcast, whose alertmanager channel pushes the alert on to a real
     Alertmanager, where its v2 API shows it."""
-    async with serving_in_loop(settings) as (url, app), httpx.AsyncClient(base_url=url) as http:
+    async with (
+        serving_in_loop(settings) as (url, app),
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
         await services_of(app).runner.stop()
         token = (
             await http.post(

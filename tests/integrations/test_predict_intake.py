@@ -212,7 +212,7 @@ def test_prometheus_remote_write_reaches_predictions_that_rise_with_a_memory_ram
     collector = MemoryGauge(latest)
 
     async def prepare(variant: str) -> tuple[Account, str]:
-        async with httpx.AsyncClient(base_url=live_server.url) as client:
+        async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
             account = await register(client, f"{variant}@example.com", variant)
             key = await create_api_key(client, account)
             for batch in sample_batches(histories[variant]):
@@ -247,7 +247,9 @@ def test_prometheus_remote_write_reaches_predictions_that_rise_with_a_memory_ram
         since = time.time() - 1
         try:
             for variant, (_, key) in orgs.items():
-                with httpx.Client(base_url=live_server.url, headers=bearer(key)) as http:
+                with httpx.Client(
+                    base_url=live_server.url, headers=bearer(key), timeout=60
+                ) as http:
                     wait_for_sample(http, latest[variant], since)
         finally:
             process.kill()

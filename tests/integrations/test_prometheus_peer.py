@@ -37,7 +37,7 @@ def exporter() -> Iterator[int]:
 
 
 def api_key(url: str) -> str:
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, timeout=60) as http:
         token = http.post(
             "/api/v1/register",
             json={"email": "peer@example.com", "password": "a long passphrase", "org_name": "P"},
@@ -101,7 +101,7 @@ def test_prometheus_remote_writes_what_it_scrapes(
     instance = f"127.0.0.1:{exporter}"
     found: dict[str, list[dict[str, object]]] = {}
     deadline = time.monotonic() + 90
-    with httpx.Client(base_url=live_server.url, headers=bearer(prometheus)) as http:
+    with httpx.Client(base_url=live_server.url, headers=bearer(prometheus), timeout=60) as http:
         while time.monotonic() < deadline:
             for metric in ("peer_temperature_celsius", "peer_jobs_total", "up"):
                 body = http.get("/api/v1/metrics", params={"metric": metric}).json()

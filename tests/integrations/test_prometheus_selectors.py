@@ -96,7 +96,7 @@ def prometheus(tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url) as http:
+        with httpx.Client(base_url=url, timeout=60) as http:
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -136,7 +136,7 @@ async def test_selectors_answer_as_prometheus_does(
         "/api/v1/prometheus/write", content=body, headers={**headers, **bearer(key)}
     )
     assert written.status_code == 204, written.text
-    async with httpx.AsyncClient(base_url=prometheus) as peer:
+    async with httpx.AsyncClient(base_url=prometheus, timeout=60) as peer:
         sent = await peer.post("/api/v1/write", content=body, headers=headers)
         assert sent.status_code == 204, sent.text
         differences = []

@@ -112,7 +112,7 @@ async def post_alert(http: httpx.AsyncClient, key: str, ends: datetime) -> None:
 
 async def follow_an_org(writer: tuple[str, FastAPI], reader: tuple[str, FastAPI]) -> None:
     """Changes made through the `writer` server reach a stream opened on the `reader`."""
-    async with httpx.AsyncClient(base_url=writer[0]) as http:
+    async with httpx.AsyncClient(base_url=writer[0], timeout=60) as http:
         token, key, org_id = await sign_up(http, f"live-{time.monotonic_ns()}@example.com")
         _, other_key, other_org = await sign_up(http, f"other-{time.monotonic_ns()}@example.com")
         ws_url = reader[0].replace("http://", "ws://") + f"/api/v1/stream?token={token}"
@@ -223,7 +223,7 @@ async def test_a_restricted_member_hears_only_their_teams_services(
 ) -> None:
     async with (
         serving_in_loop(mail_to(settings, smtp_server)) as (url, app),
-        httpx.AsyncClient(base_url=url) as http,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
     ):
         token, key, org_id = await sign_up(http, f"owner-{time.monotonic_ns()}@example.com")
         owner = Account(0, org_id, "owner", token)

@@ -52,7 +52,7 @@ async def receive_ticks(url: str, token: str, count: int) -> list[dict[str, Any]
 
 
 def test_each_org_receives_only_its_own_ticks(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
         alice = signup(http, "alice@a.example")
         bob = signup(http, "bob@b.example")
 

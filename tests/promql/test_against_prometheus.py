@@ -80,7 +80,7 @@ def exporter() -> Iterator[int]:
 
 
 def api_key(url: str) -> str:
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, timeout=60) as http:
         token = http.post(
             "/api/v1/register",
             json={"email": "peer@example.com", "password": "a long passphrase", "org_name": "P"},
@@ -150,8 +150,10 @@ def test_query_range_answers_what_prometheus_answers(
     live_server: LiveServer, prometheus: tuple[str, str]
 ) -> None:
     prom_url, key = prometheus
-    failcast = httpx.Client(base_url=live_server.url + "/prometheus", auth=("grafana", key))
-    prom = httpx.Client(base_url=prom_url)
+    failcast = httpx.Client(
+        base_url=live_server.url + "/prometheus", auth=("grafana", key), timeout=60
+    )
+    prom = httpx.Client(base_url=prom_url, timeout=60)
     # Wait for 25 s of data in both.
     deadline = time.monotonic() + 120
     first: float | None = None

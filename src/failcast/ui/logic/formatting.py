@@ -16,6 +16,21 @@ def fmt_pct(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:.{digits}%}"
 
 
+def fmt_probability(value: float) -> str:
+    """A probability of failure as a person reads it: whole percents from 10 %, one decimal
+    below, so that a small risk that has grown sevenfold does not read "0%" then "3%", and
+    a non-zero risk never reads as none.
+
+    >>> [fmt_probability(p) for p in (0.0, 0.0004, 0.0035, 0.029, 0.25)]
+    ['0%', '<0.1%', '0.4%', '2.9%', '25%']
+    """
+    if value <= 0.0:
+        return "0%"
+    if value < 0.0005:
+        return "<0.1%"
+    return f"{value:.1%}" if value < 0.0995 else f"{value:.0%}"
+
+
 def fmt_money(value: float | None) -> str:
     if value is None:
         return "—"

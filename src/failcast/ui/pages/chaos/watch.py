@@ -98,7 +98,9 @@ class Watch:
                         "reaction-alert"
                     )
             ordered = sorted(predictions, key=lambda p: p.horizon_hours)
-            text = ", ".join(f"{p.horizon_hours} h {p.probability:.0%}" for p in ordered)
+            text = ", ".join(
+                f"{p.horizon_hours} h {formatting.fmt_probability(p.probability)}" for p in ordered
+            )
             if ordered:
                 age, _ = failure_risk.prediction_age(max(p.ts for p in ordered), time.time())
                 text += f" ({age})"

@@ -11,7 +11,7 @@ from nicegui import ui
 
 from failcast.ui import data
 from failcast.ui.layout import PageContext, card
-from failcast.ui.logic import failure_risk
+from failcast.ui.logic import failure_risk, formatting
 from failcast.ui.theme import STATUS_COLOURS
 
 # From this probability on a failure is called likely; below it only its kind is named.
@@ -65,9 +65,9 @@ class PredictionsCard:
                     with ui.column().classes("gap-0"):
                         ui.label(f"{p.horizon_hours} h").classes("fc-label")
                         colour = STATUS_COLOURS["critical" if p.alarm else "ok"]
-                        ui.label(f"{p.probability:.0%}").classes("text-xl font-bold").style(
-                            f"color: {colour}"
-                        ).mark(f"probability-{p.horizon_hours}")
+                        ui.label(formatting.fmt_probability(p.probability)).classes(
+                            "text-xl font-bold"
+                        ).style(f"color: {colour}").mark(f"probability-{p.horizon_hours}")
             first = max(mine, key=lambda p: p.probability)
             age, stale = failure_risk.prediction_age(first.ts, now)
             kind = (first.failure_type or "unknown").replace("_", " ")
