@@ -38,7 +38,7 @@ from failcast.alerting.rules import (
 )
 from failcast.kit.durations import duration_ms
 from failcast.models import Alert, AlertEvent, AlertRule
-from failcast.models.alert import ACTIVE_STATES
+from failcast.models.alert import ACTIVE_STATES, AlertState
 from failcast.signals import SignalRegistry, SignalRequest
 from failcast.store.labels import Matcher
 from failcast.store.samples import Aggregation, read_range
@@ -227,7 +227,7 @@ class _Pass:
         return changes + coming > spec.flap.max_changes
 
     async def _fire(self, alert: Alert, spec: RuleSpec) -> None:
-        alert.state = "firing"
+        alert.state = AlertState.firing
         alert.fired_at = self.now
         await self.session.flush()
         what = alert.context.get("what", {})
@@ -259,7 +259,7 @@ class _Pass:
                 org_id=self.org_id,
                 rule_id=rule.id,
                 fingerprint=fp,
-                state="pending",
+                state=AlertState.pending,
                 severity=rule.severity,
                 service=obs.service,
                 title=_title(rule, obs)[:500],
@@ -298,7 +298,7 @@ class _Pass:
         if await self._flapping(spec, alert.fingerprint, 1):
             await self._mark_flapping(alert)
             return
-        alert.state = "resolved"
+        alert.state = AlertState.resolved
         alert.resolved_at = self.now
         alert.flapping = False
         record_event(self.session, alert, "resolved", self.now, message="condition cleared")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.alerting.lifecycle import record_event
 from failcast.alerting.rules import SEVERITIES
 from failcast.models import Alert
-from failcast.models.alert import ACTIVE_STATES
+from failcast.models.alert import ACTIVE_STATES, AlertState, Severity
 
 SOURCE = "alertmanager-api"
 # Alertmanager's default `resolve_timeout`: how long an alert posted without `endsAt` lasts.
@@ -44,11 +44,18 @@ def fingerprint(labels: dict[str, str]) -> str:
     return "am-" + hashlib.sha256(text.encode()).hexdigest()[:29]
 
 
-def _severity(labels: dict[str, str]) -> str:
+_SEVERITY_ALIASES = {
+    "page": Severity.critical,
+    "error": Severity.critical,
+    "ticket": Severity.warning,
+}
+
+
+def _severity(labels: dict[str, str]) -> Severity:
     value = labels.get("severity", "").lower()
     if value in SEVERITIES:
-        return value
-    return {"page": "critical", "error": "critical", "ticket": "warning"}.get(value, "warning")
+        return Severity(value)
+    return _SEVERITY_ALIASES.get(value, Severity.warning)
 
 
 def _aware(at: datetime) -> datetime:
@@ -90,7 +97,7 @@ async def receive(
                 org_id=org_id,
                 rule_id=None,
                 fingerprint=fp,
-                state="firing",
+                state=AlertState.firing,
                 severity=_severity(labels),
                 service=labels.get("service") or labels.get("job"),
                 title=(summary or labels["alertname"])[:500],
@@ -118,7 +125,7 @@ async def receive(
 
 
 def _resolve(session: AsyncSession, alert: Alert, at: datetime, message: str) -> None:
-    alert.state = "resolved"
+    alert.state = AlertState.resolved
     alert.resolved_at = at
     record_event(session, alert, "resolved", at, message=message)
 

@@ -161,7 +161,7 @@ async def upsert(
         session.add(incident)
     incident.ended_at = item.end if item.end is not None else incident.ended_at
     incident.root_cause_service = item.root_cause_service or incident.root_cause_service
-    incident.source = item.source.value
+    incident.source = item.source
     incident.title = item.title or incident.title
     incident.details = {**(incident.details or {}), **(details or {})}
     await session.flush()

@@ -12,7 +12,7 @@ from failcast.alerting import incidents
 from failcast.auth.principal import Principal
 from failcast.errors import Conflict
 from failcast.models import Alert, AlertEvent
-from failcast.models.alert import ACTIVE_STATES
+from failcast.models.alert import ACTIVE_STATES, AlertState
 from failcast.models.incident import IncidentSource, IncidentType
 
 SYSTEM = "system"
@@ -50,9 +50,9 @@ def record_event(
 def acknowledge(session: AsyncSession, alert: Alert, actor: str, now: datetime) -> None:
     if alert.state == "acknowledged":
         return
-    if alert.state != "firing":
+    if alert.state != AlertState.firing:
         raise Conflict(f"a {alert.state} alert cannot be acknowledged")
-    alert.state = "acknowledged"
+    alert.state = AlertState.acknowledged
     alert.acknowledged_at = now
     record_event(session, alert, "acknowledged", now, actor=actor)
 
@@ -86,7 +86,7 @@ def resolve(
         return
     if alert.state not in ACTIVE_STATES:
         raise Conflict(f"a {alert.state} alert cannot be resolved")
-    alert.state = "resolved"
+    alert.state = AlertState.resolved
     alert.resolved_at = now
     alert.flapping = False
     record_event(session, alert, "resolved", now, actor=actor, message=message or "resolved")

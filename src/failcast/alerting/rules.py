@@ -20,11 +20,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from failcast.kit.durations import Duration, duration_ms
 from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
 from failcast.kit.yamlsource import validate_yaml
+from failcast.models.alert import Severity as Severity
 from failcast.models.incident import IncidentType
 from failcast.store.labels import Matcher, exact, parse_beside_metric
 
-Severity = Literal["critical", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
+SEVERITIES: tuple[Severity, ...] = tuple(Severity)
 RuleKind = Literal[
     "threshold", "anomaly_score", "forecast_breach", "failure_probability", "slo_burn", "drift"
 ]
@@ -55,7 +55,7 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(min_length=1, max_length=200)
-    severity: Severity = "warning"
+    severity: Severity = Severity.warning
     enabled: bool = True
     description: str = Field(default="", max_length=2000)
     service: str | None = Field(

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 from failcast.kit.durations import Duration
 from failcast.kit.matchers import parse_matcher
 from failcast.kit.names import SERVICE_PATTERN
+from failcast.models.alert import AlertState as AlertState
 from failcast.models.incident import IncidentType
-
-AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
 
 
 class RuleOut(BaseModel):

@@ -188,7 +188,7 @@ async def _from_jwt(
             update(AuthSession).where(AuthSession.id == row.session_id).values(last_seen_at=now)
         )
         await release(session, "a read must not hold the write lock for its session's last use")
-    role = Role(row.role)
+    role = row.role
     return Principal(
         org_id=claims.org_id,
         scopes=ROLE_SCOPES[role],

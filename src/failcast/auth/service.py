@@ -70,7 +70,7 @@ async def register(
     session.add(user)
     org = await create_org(session, org_name)
     await session.flush()
-    session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner.value))
+    session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner))
     audit.record(session, org.id, user, Action.org_created, f"org:{org.id}")
     await session.flush()
     return user, org
@@ -219,7 +219,7 @@ async def memberships(session: AsyncSession, user_id: int) -> list[tuple[Organiz
         .where(Membership.user_id == user_id)
         .order_by(Membership.id)
     )
-    return [(org, Role(role)) for org, role in rows]
+    return [(org, role) for org, role in rows]
 
 
 async def choose_org(session: AsyncSession, user_id: int, org_id: int | None) -> int:

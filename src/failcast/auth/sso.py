@@ -43,7 +43,7 @@ async def oidc_login(
             local = identity.email.split("@", 1)[0]
             org = await create_org(session, org_name or f"{local}'s organisation")
             await session.flush()
-            session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner.value))
+            session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner))
             audit.record(session, org.id, user, Action.org_created, f"org:{org.id}", ip=ip)
         else:
             user = found

@@ -68,7 +68,7 @@ async def ensure_demo_account(database: Database, passwords: Passwords) -> DemoA
             org = Organization(name=DEMO_ORG, slug=f"demo-{secrets.token_hex(3)}")
             session.add(org)
             await session.flush()
-            session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner.value))
+            session.add(Membership(user_id=user.id, org_id=org.id, role=Role.owner))
             org_id = org.id
         else:
             membership = await session.scalar(

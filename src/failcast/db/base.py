@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar, get_args
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -34,6 +36,49 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A `StrEnum` kept as its value in a VARCHAR: rows read back as members, and a value
+    outside the enum is refused before it reaches the database. A VARCHAR rather than a
+    native enum, so that adding a member needs no migration on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int = 20) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+class ChoiceText(TypeDecorator[str]):
+    """One of a `Literal`'s strings, kept in a VARCHAR; anything else is refused before it
+    reaches the database. For the closed vocabularies that the code spells as `Literal`
+    types (risk levels, edge criticalities, channel kinds), typed `Mapped[TheLiteral]`."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, choices: Any, length: int = 20) -> None:
+        super().__init__(length)
+        self.choices: tuple[str, ...] = get_args(choices)
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and value not in self.choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
+        return value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return value
 
 
 def utcnow() -> datetime:

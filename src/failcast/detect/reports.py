@@ -123,7 +123,7 @@ async def drift_report(
     """
     th = thresholds or DriftThresholds()
     service = await _service(session, org_id, service_name)
-    if service.kind != ServiceKind.ml_model.value:
+    if service.kind != ServiceKind.ml_model:
         raise ValidationFailed(
             [{"field": "service", "msg": f"{service_name!r} is a {service.kind}, not an ML model"}]
         )
@@ -195,7 +195,7 @@ async def drift_report(
 
 async def ml_services(session: AsyncSession, org_id: int, name: str | None) -> list[str]:
     statement = select(Service.name).where(
-        Service.org_id == org_id, Service.kind == ServiceKind.ml_model.value
+        Service.org_id == org_id, Service.kind == ServiceKind.ml_model
     )
     if name is not None:
         statement = statement.where(Service.name == name)

@@ -58,7 +58,7 @@ async def model_service_id(session: AsyncSession, org_id: int, name: str) -> int
     await insert_ignoring_conflicts(
         session,
         Service.__table__,  # type: ignore[arg-type]
-        [{"org_id": org_id, "name": name, "kind": ServiceKind.ml_model.value, "description": ""}],
+        [{"org_id": org_id, "name": name, "kind": ServiceKind.ml_model, "description": ""}],
         ["org_id", "name"],
     )
     service_id = await session.scalar(
@@ -67,8 +67,8 @@ async def model_service_id(session: AsyncSession, org_id: int, name: str) -> int
     assert service_id is not None
     await session.execute(
         update(Service)
-        .where(Service.id == service_id, Service.kind == ServiceKind.microservice.value)
-        .values(kind=ServiceKind.ml_model.value)
+        .where(Service.id == service_id, Service.kind == ServiceKind.microservice)
+        .values(kind=ServiceKind.ml_model)
     )
     return service_id
 

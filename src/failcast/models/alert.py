@@ -1,16 +1,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime
+from failcast.db.base import Base, EnumText, UTCDateTime
 from failcast.models._types import Json
 
+
+class AlertState(StrEnum):
+    pending = "pending"  # the condition holds, its `for` has not elapsed yet
+    firing = "firing"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class Severity(StrEnum):
+    critical = "critical"
+    warning = "warning"
+    info = "info"
+
+
 # The states in which an alert is active: it notifies, inhibits and is shown as open.
-ACTIVE_STATES = ("firing", "acknowledged")
+ACTIVE_STATES = (AlertState.firing, AlertState.acknowledged)
 
 
 class Alert(Base):
@@ -33,8 +48,8 @@ class Alert(Base):
         ForeignKey("alert_rule.id", ondelete="SET NULL"), index=True
     )
     fingerprint: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(20))
-    severity: Mapped[str] = mapped_column(String(20))
+    state: Mapped[AlertState] = mapped_column(EnumText(AlertState))
+    severity: Mapped[Severity] = mapped_column(EnumText(Severity))
     service: Mapped[str | None] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(500))
     labels: Mapped[dict[str, str]] = mapped_column(Json)

@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 from failcast.models._types import Json
+from failcast.models.alert import Severity
 
 
 class AlertRule(Base):
@@ -23,7 +24,7 @@ class AlertRule(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[Severity] = mapped_column(EnumText(Severity))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     spec: Mapped[dict[str, Any]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

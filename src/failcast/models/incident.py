@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 from failcast.models._types import Json
 
 
@@ -43,11 +43,11 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(40))
+    type: Mapped[IncidentType] = mapped_column(EnumText(IncidentType, 40))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     root_cause_service: Mapped[str | None] = mapped_column(String(128))
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[IncidentSource] = mapped_column(EnumText(IncidentSource))
     title: Mapped[str] = mapped_column(String(500), default="")
     details: Mapped[dict[str, Any]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
@@ -27,5 +27,5 @@ class Membership(Base):
     org_id: Mapped[int] = mapped_column(
         ForeignKey("organization.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(EnumText(Role))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 from failcast.models._types import Json
 
 
@@ -32,7 +32,9 @@ class ModelVersion(Base):
         ForeignKey("organization.id", ondelete="CASCADE"), index=True
     )
     version: Mapped[int] = mapped_column()
-    status: Mapped[str] = mapped_column(String(20), default=ModelStatus.candidate.value)
+    status: Mapped[ModelStatus] = mapped_column(
+        EnumText(ModelStatus), default=ModelStatus.candidate
+    )
     source: Mapped[str] = mapped_column(String(20))
     features: Mapped[list[str]] = mapped_column(Json)
     horizons: Mapped[list[int]] = mapped_column(Json)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, ChoiceText, UTCDateTime, utcnow
 from failcast.models._types import Json
+
+ChannelKind = Literal["slack", "pagerduty", "email", "webhook", "alertmanager"]
 
 
 class NotificationChannel(Base):
@@ -21,7 +23,7 @@ class NotificationChannel(Base):
         ForeignKey("organization.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ChannelKind] = mapped_column(ChoiceText(ChannelKind))
     config: Mapped[dict[str, Any]] = mapped_column(Json)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ from typing import Literal
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 
 # The kinds as text, for schemas and pure code that take them as plain strings.
 ServiceKindName = Literal["microservice", "ml_model", "data_pipeline"]
@@ -30,7 +30,9 @@ class Service(Base):
         ForeignKey("organization.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(20), default=ServiceKind.microservice.value)
+    kind: Mapped[ServiceKind] = mapped_column(
+        EnumText(ServiceKind), default=ServiceKind.microservice
+    )
     team: Mapped[str | None] = mapped_column(String(128))
     tier: Mapped[int | None] = mapped_column()
     owner: Mapped[str | None] = mapped_column(String(200))

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base
+from failcast.db.base import Base, ChoiceText
+
+# How a caller fares when the dependency fails: no fallback, graceful, almost never on the path.
+Criticality = Literal["hard", "soft", "optional"]
 
 
 class TopologyEdge(Base):
@@ -17,5 +22,5 @@ class TopologyEdge(Base):
     service: Mapped[str] = mapped_column(String(200))
     depends_on: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer)
-    criticality: Mapped[str] = mapped_column(String(20), default="hard")
+    criticality: Mapped[Criticality] = mapped_column(ChoiceText(Criticality), default="hard")
     weight: Mapped[float | None] = mapped_column(Float)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 
 
 class TrainingState(StrEnum):
@@ -24,7 +24,9 @@ class TrainingJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
-    state: Mapped[str] = mapped_column(String(20), default=TrainingState.queued.value)
+    state: Mapped[TrainingState] = mapped_column(
+        EnumText(TrainingState), default=TrainingState.queued
+    )
     source: Mapped[str] = mapped_column(String(20))
     days: Mapped[int] = mapped_column()
     reason: Mapped[str | None] = mapped_column(String(2000))

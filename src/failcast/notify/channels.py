@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from failcast.egress import EgressPolicy, OutboundClient, connect_socket, is_refusal
 from failcast.errors import ValidationFailed, problems_from_pydantic
+from failcast.models.notification_channel import ChannelKind as ChannelKind
 from failcast.notify.payloads import (
     Notification,
     alertmanager_alerts,
@@ -355,7 +356,6 @@ CHANNEL_TYPES: dict[str, type[Channel]] = {
     cls.kind: cls
     for cls in (SlackChannel, PagerDutyChannel, EmailChannel, WebhookChannel, AlertmanagerChannel)
 }
-ChannelKind = Literal["slack", "pagerduty", "email", "webhook", "alertmanager"]
 
 
 def validate_config(kind: str, config: dict[str, Any], policy: EgressPolicy) -> dict[str, Any]:

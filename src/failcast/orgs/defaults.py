@@ -178,7 +178,7 @@ async def _owner_emails(session: AsyncSession, org_id: int) -> list[str]:
     emails = await session.scalars(
         select(User.email)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == org_id, Membership.role == Role.owner.value)
+        .where(Membership.org_id == org_id, Membership.role == Role.owner)
         .order_by(User.email)
     )
     return list(emails)

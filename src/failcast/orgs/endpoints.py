@@ -44,7 +44,7 @@ def _member_out(membership: Membership, user: User) -> MemberOut:
         user_id=user.id,
         email=user.email,
         name=user.name,
-        role=Role(membership.role),
+        role=membership.role,
         joined_at=membership.created_at,
     )
 
@@ -53,7 +53,7 @@ def _invitation_out(invitation: Invitation, now: datetime) -> InvitationOut:
     return InvitationOut(
         id=invitation.id,
         email=invitation.email,
-        role=Role(invitation.role),
+        role=invitation.role,
         status=invitations.status_of(invitation, now),
         invited_by=invitation.invited_by,
         created_at=invitation.created_at,
@@ -223,7 +223,7 @@ async def view_invitation(token: str, session: SessionDep, security: SecurityDep
     return InvitationView(
         org_name=org.name,
         email=invitation.email,
-        role=Role(invitation.role),
+        role=invitation.role,
         invited_by=await invitations.inviter_name(session, invitation),
         expires_at=invitation.expires_at,
     )

@@ -27,7 +27,7 @@ async def create_org(session: AsyncSession, principal: Principal, name: str) -> 
     """Another org for the signed-in user, who owns it."""
     user_id = user_id_of(principal)
     org = await accounts.create_org(session, name)
-    session.add(Membership(user_id=user_id, org_id=org.id, role=Role.owner.value))
+    session.add(Membership(user_id=user_id, org_id=org.id, role=Role.owner))
     audit.record(session, org.id, principal, Action.org_created, f"org:{org.id}", {"name": name})
     await session.flush()
     return org
@@ -86,7 +86,7 @@ async def _owners(session: AsyncSession, org_id: int) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Membership)
-        .where(Membership.org_id == org_id, Membership.role == Role.owner.value)
+        .where(Membership.org_id == org_id, Membership.role == Role.owner)
     )
     return int(count or 0)
 
@@ -100,7 +100,7 @@ async def change_role(
     session: AsyncSession, principal: Principal, user_id: int, role: Role
 ) -> tuple[Membership, User]:
     membership = await _member(session, principal.org_id, user_id)
-    current = Role(membership.role)
+    current = membership.role
     _guard_owner_changes(principal, current, role)
     if (
         current is Role.owner
@@ -109,7 +109,7 @@ async def change_role(
     ):
         raise Conflict("an organisation needs at least one owner; transfer ownership first")
     if current is not role:
-        membership.role = role.value
+        membership.role = role
         audit.record(
             session,
             principal.org_id,
@@ -124,7 +124,7 @@ async def change_role(
 
 async def remove_member(session: AsyncSession, principal: Principal, user_id: int) -> None:
     membership = await _member(session, principal.org_id, user_id)
-    current = Role(membership.role)
+    current = membership.role
     _guard_owner_changes(principal, current, None)
     if current is Role.owner and await _owners(session, principal.org_id) <= 1:
         raise Conflict("an organisation needs at least one owner; transfer ownership first")
@@ -151,8 +151,8 @@ async def transfer_ownership(
         raise ValidationFailed([{"field": "user_id", "msg": "you already own this organisation"}])
     target = await _member(session, org_id, user_id)
     mine = await _member(session, org_id, caller)
-    target.role = Role.owner.value
-    mine.role = Role.admin.value
+    target.role = Role.owner
+    mine.role = Role.admin
     audit.record(
         session,
         org_id,

@@ -292,7 +292,7 @@ async def promote(
     rollback can bring it back. A version that fails the promotion gate needs `force` and a
     `reason`, which are recorded with `actor`."""
     row = await repository.get_version(session, org_id, version)
-    if row.status == ModelStatus.active.value:
+    if row.status == ModelStatus.active:
         raise Conflict(f"version {version} is already active")
     problem = live_grid_problem(ModelCache().get(row))
     if problem is not None:
@@ -313,10 +313,10 @@ async def promote(
         row.forced_at = now
     replaced = None
     for current in await repository.with_status(session, org_id, ModelStatus.active):
-        current.status = ModelStatus.retired.value
+        current.status = ModelStatus.retired
         current.retired_at = now
         replaced = current.version
-    row.status = ModelStatus.active.value
+    row.status = ModelStatus.active
     row.promoted_at = now
     row.retired_at = None
     # A new dict, so the JSON column sees the change.
@@ -328,16 +328,16 @@ async def promote(
 async def rollback(session: AsyncSession, org_id: int, version: int, now: datetime) -> ModelVersion:
     """Retire the active `version` and reactivate the version it replaced (returned)."""
     row = await repository.get_version(session, org_id, version)
-    if row.status != ModelStatus.active.value:
+    if row.status != ModelStatus.active:
         raise Conflict(f"version {version} is not the active model")
     previous = row.meta.get("replaced_version")
     if previous is None:
         raise Conflict(f"version {version} replaced no earlier model: nothing to roll back to")
     target = await repository.get_version(session, org_id, int(previous))
-    row.status = ModelStatus.retired.value
+    row.status = ModelStatus.retired
     row.retired_at = now
     row.meta = {**row.meta, "rolled_back_at": now.isoformat()}
-    target.status = ModelStatus.active.value
+    target.status = ModelStatus.active
     target.retired_at = None
     await session.flush()
     return target
@@ -347,7 +347,7 @@ async def shadow_comparison(
     session: AsyncSession, org_id: int, row: ModelVersion
 ) -> dict[str, Any] | None:
     """How a candidate's shadow predictions compare with the active model's on the same cases."""
-    if row.status != ModelStatus.candidate.value:
+    if row.status != ModelStatus.candidate:
         return None
     active = await repository.with_status(session, org_id, ModelStatus.active)
     if not active:

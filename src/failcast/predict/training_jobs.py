@@ -61,7 +61,7 @@ class TrainingJobOut(BaseModel):
 def job_out(row: TrainingJob) -> TrainingJobOut:
     return TrainingJobOut(
         id=row.id,
-        state=TrainingState(row.state),
+        state=row.state,
         source=row.source,
         days=row.days,
         reason=row.reason,
@@ -77,7 +77,7 @@ async def queue(session: AsyncSession, org_id: int, source: str, days: int) -> T
     """A new queued job; the caller commits and submits the training with its id."""
     row = TrainingJob(
         org_id=org_id,
-        state=TrainingState.queued.value,
+        state=TrainingState.queued,
         source=source,
         days=days,
         created_at=datetime.now(UTC),
@@ -92,7 +92,7 @@ async def _finish(database: Database, job_id: int, state: TrainingState, **value
         row = await session.get(TrainingJob, job_id)
         if row is None:
             return
-        row.state = state.value
+        row.state = state
         for key, value in values.items():
             setattr(row, key, value)
 

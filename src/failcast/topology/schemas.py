@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from failcast.kit.names import SERVICE_PATTERN
 from failcast.kit.yamlsource import custom_error, validate_yaml
 from failcast.models.service import ServiceKindName
+from failcast.models.topology_edge import Criticality as Criticality
 
 ServiceKind = ServiceKindName
-Criticality = Literal["hard", "soft", "optional"]
 # Where an edge comes from: stated by the org, the simulated fleet's, or seen in metric labels.
 Origin = Literal["declared", "simulated", "labels"]
 
