@@ -207,7 +207,20 @@ def shown_probability(page: Page, timeout_s: float = 60) -> float:
     return float(value) / 2 if below else float(value)
 
 
-@pytest.mark.timeout(300)
+def settled_probability(page: Page) -> float:
+    """The shown 24 h P(failure) once two readings 4 s apart (more than a scoring round here)
+    agree: the first rounds after a model goes live can differ (1.5 %, then 0.3 %)."""
+    last = shown_probability(page)
+    for _ in range(15):
+        page.wait_for_timeout(4000)
+        reading = shown_probability(page)
+        if reading == last:
+            break
+        last = reading
+    return last
+
+
+@pytest.mark.timeout(360)
 def test_a_chaos_fault_raises_the_prediction_of_a_model_trained_on_the_page(
     live_server: Any, browser: Browser
 ) -> None:
@@ -245,8 +258,8 @@ def test_a_chaos_fault_raises_the_prediction_of_a_model_trained_on_the_page(
     expect(page.get_by_text("Inject a fault")).to_be_visible(timeout=15_000)
     pick(page, "Target", PIPELINE)
     pick(page, "Fault", PIPELINE_FAULT)
-    # Services are scored every 3 s here; the first round after the model went live shows.
-    before = shown_probability(page)
+    # Services are scored every 3 s here.
+    before = settled_probability(page)
     page.get_by_role("button", name="Inject").click()
     expect(page.get_by_text(f"Injected {PIPELINE_FAULT} into {PIPELINE}")).to_be_visible()
     risen = max(min(2 * before, before + 1), 0.1)
