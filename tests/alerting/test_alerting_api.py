@@ -116,6 +116,11 @@ async def test_alert_history_filters_and_pages(
     assert await count(state="resolved") == 0
     assert await count(end=at(0)) == 0  # started at minute 1
     assert await count(start=at(0), end=at(2)) == 3
+    # A severity or state that no alert can have is a mistake in the request, not an empty list.
+    for params in ({"severity": "null"}, {"state": "gone"}):
+        response = await client.get("/api/v1/alerts", params=params, headers=h)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["field"] == f"query.{next(iter(params))}.0"
 
 
 async def test_lifecycle_endpoints_write_the_timeline(

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from factories import Account
+from fastapi import FastAPI
 
 from failcast.alerting.conditions import aggregate, baseline, effect_size, fingerprint
-from failcast.alerting.context import estimate_mttr
+from failcast.alerting.context import estimate_mttr, mttr
 from failcast.alerting.rules import (
     SloBurnRule,
     ThresholdRule,
@@ -11,6 +13,8 @@ from failcast.alerting.rules import (
     load_rules_yaml,
 )
 from failcast.alerting.suppression import ActiveSilence, ActiveWindow, AlertFacts, decide
+from failcast.db.transactions import session_scope
+from failcast.deps import services_of
 from failcast.kit.matchers import MatchOp, matches_all, parse_matcher, parse_matchers
 from failcast.kit.yamlsource import YamlConfigError
 from failcast.models.incident import IncidentType
@@ -109,6 +113,14 @@ def test_incident_type_follows_the_metric_name() -> None:
     assert incident_type_for_metric("cost_usd_per_hour") is IncidentType.cost_overload
     assert incident_type_for_metric("freshness_lag_min") is IncidentType.pipeline_failure
     assert incident_type_for_metric("memory_pct") is IncidentType.resource_exhaustion
+
+
+async def test_an_incident_type_no_incident_has_has_no_recovery_history(
+    app: FastAPI, account: Account
+) -> None:
+    async with session_scope(services_of(app).db) as session:
+        estimate = await mttr(session, account.org_id, "unknown")
+    assert estimate.as_dict() == {"incidents": 0, "note": "not enough history"}
 
 
 def test_mttr_needs_three_resolved_incidents() -> None:

@@ -75,6 +75,28 @@ async def test_posted_alerts_fire_refresh_and_resolve(
     assert resolved["state"] == "resolved"
 
 
+async def test_an_alert_of_a_foreign_incident_type_is_recorded_with_a_type_named(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    await services_of(app).runner.stop()
+    now = datetime.now(UTC)
+    alert = {
+        "labels": {"alertname": "Brownout", "service": "shop", "incident_type": "brownout"},
+        "startsAt": _iso(now - timedelta(minutes=9)),
+        "endsAt": _iso(now + timedelta(minutes=5)),
+    }
+    await client.post("/api/v2/alerts", json=[alert], headers=bearer(api_key))
+    done = {**alert, "endsAt": _iso(now - timedelta(seconds=1))}
+    await client.post("/api/v2/alerts", json=[done], headers=bearer(api_key))
+    [resolved] = await _alerts(client, account)
+    url = f"/api/v1/alerts/{resolved['id']}/incident"
+    refused = await client.post(url, headers=account.headers)
+    assert refused.status_code == 409, refused.text
+    assert "('brownout') is not a type of incident" in refused.json()["detail"]
+    named = await client.post(url, json={"type": "cascade"}, headers=account.headers)
+    assert named.status_code == 200, named.text
+
+
 async def test_an_alert_no_longer_sent_resolves_at_its_end_time(
     app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
 ) -> None:

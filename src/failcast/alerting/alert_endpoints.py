@@ -26,6 +26,7 @@ from failcast.deps import PathId, SessionDep
 from failcast.kit.params import decode_cursor, encode_cursor, parse_time_param
 from failcast.kit.responses import errors
 from failcast.models import Alert
+from failcast.models.alert import Severity
 from failcast.teams import service as teams
 from failcast.timeutil import datetime_to_ms, ms_to_datetime
 
@@ -37,7 +38,7 @@ async def list_alerts(
     principal: CanRead,
     session: SessionDep,
     state: Annotated[list[AlertState] | None, Query()] = None,
-    severity: Annotated[list[str] | None, Query()] = None,
+    severity: Annotated[list[Severity] | None, Query()] = None,
     service: str | None = None,
     text: Annotated[str | None, Query(max_length=200)] = None,
     start: str | None = None,

@@ -122,6 +122,10 @@ def estimate_mttr(durations_minutes: Sequence[float]) -> MttrEstimate:
 
 
 async def mttr(session: AsyncSession, org_id: int, incident_type: str) -> MttrEstimate:
+    """The time to recover from incidents of `incident_type`, from the org's past ones; a type
+    no incident can have (an alert's `unknown`) has no history."""
+    if incident_type not in frozenset(IncidentType):
+        return estimate_mttr([])
     rows = await session.execute(
         select(Incident.started_at, Incident.ended_at).where(
             Incident.org_id == org_id,

@@ -109,16 +109,25 @@ async def mark_incident(
         raise Conflict(f"this alert is already incident {alert.incident_id}")
     if alert.service is None:
         raise Conflict("this alert names no service")
-    kind = incident_type or IncidentType(
-        alert.labels.get("incident_type", IncidentType.resource_exhaustion.value)
-    )
+    label = alert.labels.get("incident_type", IncidentType.resource_exhaustion.value)
+    if incident_type is None and label not in frozenset(IncidentType):
+        raise Conflict(
+            f"this alert's incident_type label ({label!r}) is not a type of incident:"
+            " name one with `type`"
+        )
+    kind = incident_type or IncidentType(label)
+    # An alert from another Alertmanager client may have ended (its endsAt) before Failcast
+    # saw it fire: the incident then runs from the start the sender gave.
+    start = alert.fired_at or alert.started_at
+    if start > alert.resolved_at:
+        start = min(alert.started_at, alert.resolved_at)
     incident = await incidents.upsert(
         session,
         alert.org_id,
         incidents.IncidentIn(
             service=alert.service,
             type=kind,
-            start=alert.fired_at or alert.started_at,
+            start=start,
             end=alert.resolved_at,
             root_cause_service=root_cause_service or alert.service,
             source=IncidentSource.alert,
