@@ -58,6 +58,25 @@ class Signal:
 
 
 @dataclass(frozen=True, slots=True)
+class LatestPrediction:
+    """The active model's newest prediction of one service: what dashboards, risk and
+    failure-probability rules read. Probabilities, alarms and factors are by horizon in hours;
+    a factor is stored as `{"statement", "contribution", ...}` and the root cause as the
+    verdict the prediction carried (`predict.scoring.root_cause_answer`)."""
+
+    service: str
+    ts: datetime
+    model_version: int
+    incident_type: str
+    confidence: float
+    risk_level: str
+    root_cause: Mapping[str, Any] | None
+    probabilities: dict[int, float] = field(default_factory=dict)
+    alarms: dict[int, bool] = field(default_factory=dict)
+    factors: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class SignalRequest:
     """What a rule asks a provider: the org, the time, an optional service and the rule's
     own parameters (horizon_hours, slo, metric, feature...)."""

@@ -16,7 +16,7 @@ from failcast.db.transactions import session_scope
 from failcast.deps import services_of
 from failcast.predict import registry, repository, service
 from failcast.predict.training import TrainConfig, TrainResult
-from failcast.signals import SignalRequest
+from failcast.signals import LatestPrediction, SignalRequest
 from failcast.timeutil import ms_to_datetime
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -191,7 +191,7 @@ async def test_scoring_stores_shadow_predictions_and_matches_them_to_incidents(
     assert detail["shadow"]["mean_abs_difference"] == 0.0  # the same model twice
 
     latest = await service_latest(app, account)
-    assert {item["service"] for item in latest} == {"api", "db"}
+    assert {item.service for item in latest} == {"api", "db"}
     assert ms_to_datetime(now_ms) >= ts
 
 
@@ -251,7 +251,7 @@ async def test_a_model_of_another_grid_is_not_scored_live(
     assert answer.status_code == 200, answer.text
 
 
-async def service_latest(app: FastAPI, account: Account) -> list[dict[str, object]]:
+async def service_latest(app: FastAPI, account: Account) -> list[LatestPrediction]:
     async with session_scope(services_of(app).db) as session:
         return await service.latest_predictions(session, account.org_id)
 

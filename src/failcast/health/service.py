@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,20 +197,15 @@ async def predictions(
     """The active model's newest predictions made in the day before `at_ms` about the services
     `seen` admits, at the horizons that risk is assessed on (`HORIZONS`; a 1 h figure is
     shown, but not a risk input)."""
-    items: list[dict[str, Any]] = await latest_predictions(session, org_id)
     probabilities: dict[str, dict[int, float]] = {}
     times: dict[str, datetime] = {}
     low = ms_to_datetime(at_ms - PREDICTION_MAX_AGE_MS)
     high = ms_to_datetime(at_ms)
-    for item in items:
-        ts: datetime = item["ts"]
-        if not low <= ts <= high or not seen.admits(str(item["service"])):
+    for item in await latest_predictions(session, org_id):
+        if not low <= item.ts <= high or not seen.admits(item.service):
             continue
-        by_horizon = {
-            int(h): float(p) for h, p in item["probabilities"].items() if int(h) in HORIZONS
-        }
-        probabilities[str(item["service"])] = by_horizon
-        times[str(item["service"])] = ts
+        probabilities[item.service] = {h: p for h, p in item.probabilities.items() if h in HORIZONS}
+        times[item.service] = item.ts
     return Predictions(probabilities, times, None if probabilities else NO_PREDICTIONS)
 
 

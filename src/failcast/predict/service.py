@@ -8,7 +8,6 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from failcast.predict.dataset import (
 from failcast.predict.model import FailureModel, json_safe
 from failcast.predict.registry import ModelCache, end_reads, live_grid_problem
 from failcast.predict.scoring import ServiceScore, score_fleet
+from failcast.signals import LatestPrediction
 from failcast.timeutil import ms_to_datetime
 
 log = logging.getLogger("failcast.predict")
@@ -189,28 +189,24 @@ async def score_service(
 
 async def latest_predictions(
     session: AsyncSession, org_id: int, service: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[LatestPrediction]:
     """The active model's newest prediction of every service, one item per service with its
     probabilities per horizon: what dashboards and alert rules read."""
     rows = await repository.predictions(session, org_id, service=service, latest=True)
-    by_service: dict[str, dict[str, Any]] = {}
+    by_service: dict[str, LatestPrediction] = {}
     for p, name, version in rows:
-        item = by_service.setdefault(
-            name,
-            {
-                "service": name,
-                "ts": p.ts,
-                "model_version": version,
-                "probabilities": {},
-                "alarms": {},
-                "incident_type": p.incident_type,
-                "confidence": p.confidence,
-                "risk_level": p.risk_level,
-                "root_cause": p.root_cause,
-                "factors": {},
-            },
-        )
-        item["probabilities"][str(p.horizon_h)] = p.probability
-        item["alarms"][str(p.horizon_h)] = p.alarm
-        item["factors"][str(p.horizon_h)] = p.factors
+        item = by_service.get(name)
+        if item is None:
+            item = by_service[name] = LatestPrediction(
+                service=name,
+                ts=p.ts,
+                model_version=version,
+                incident_type=p.incident_type,
+                confidence=p.confidence,
+                risk_level=p.risk_level,
+                root_cause=p.root_cause,
+            )
+        item.probabilities[p.horizon_h] = p.probability
+        item.alarms[p.horizon_h] = p.alarm
+        item.factors[p.horizon_h] = p.factors
     return list(by_service.values())

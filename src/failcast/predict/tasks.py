@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
@@ -180,25 +180,25 @@ class FailureProbabilitySignals:
         self.database = database
 
     async def signals(self, request: SignalRequest) -> Sequence[Signal]:
-        horizon = str(int(request.params.get("horizon_hours", 24)))
+        horizon = int(request.params.get("horizon_hours", 24))
         items = await service.latest_predictions(request.session, request.org_id, request.service)
         out = []
         for item in items:
-            p = item["probabilities"].get(horizon)
+            p = item.probabilities.get(horizon)
             if p is None:
                 continue
-            factors: list[dict[str, Any]] = item["factors"].get(horizon, [])
+            factors = item.factors.get(horizon, [])
             out.append(
                 Signal(
-                    service=item["service"],
-                    value=float(p),
-                    labels={"horizon_hours": horizon, "incident_type": item["incident_type"]},
+                    service=item.service,
+                    value=p,
+                    labels={"horizon_hours": str(horizon), "incident_type": item.incident_type},
                     time_to_impact_hours=float(horizon),
                     factors=[Factor(f["statement"], float(f["contribution"])) for f in factors],
                     details={
-                        "model_version": item["model_version"],
-                        "risk_level": item["risk_level"],
-                        "root_cause": item["root_cause"],
+                        "model_version": item.model_version,
+                        "risk_level": item.risk_level,
+                        "root_cause": item.root_cause,
                     },
                 )
             )
