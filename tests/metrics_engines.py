@@ -106,10 +106,12 @@ class FlushAfterWrite(httpx.AsyncBaseTransport):
     def __init__(self, flush_url: str) -> None:
         self._inner = httpx.AsyncHTTPTransport()
         self._flush_url = flush_url
+        self.writes = 0  # remote writes the engine acknowledged
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
         if response.status_code < 300 and request.url.path.endswith("/api/v1/write"):
+            self.writes += 1
             flushed = await self._inner.handle_async_request(httpx.Request("GET", self._flush_url))
             await flushed.aread()
             await flushed.aclose()
@@ -120,13 +122,14 @@ class FlushAfterWrite(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-async def flushing(app: FastAPI, victoria_metrics: VictoriaMetrics) -> None:
+async def flushing(app: FastAPI, victoria_metrics: VictoriaMetrics) -> FlushAfterWrite:
     """The app's writes to VictoriaMetrics are searchable as soon as they are acknowledged."""
     metrics = services_of(app).db.metrics
     assert metrics is not None
     await metrics.client.aclose()
     transport = FlushAfterWrite(f"{victoria_metrics.url}/internal/force_flush")
     metrics.client = metrics.queries.client = httpx.AsyncClient(transport=transport, timeout=10)
+    return transport
 
 
 PROMETHEUS = Path("/usr/bin/prometheus")

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from health.test_health_api import test_scores_equal_the_hand_calculation
 from ingest.test_metrics_ingest import test_thousand_samples_round_trip_with_step_aggregation
 from integrations.test_exporter import test_health_scores_and_sample_counts_are_exposed
-from metrics_engines import VictoriaMetrics, flushing, victoria_metrics
+from metrics_engines import FlushAfterWrite, VictoriaMetrics, flushing, victoria_metrics
 from predict.test_predict_api import test_training_from_the_database_reads_metrics_and_incidents
 from promql.test_grafana_dashboard import (
     test_every_dashboard_panel_has_data_through_the_query_api,
@@ -97,6 +97,39 @@ async def test_remote_write_intake_lands_in_the_engine(
     [found] = answer.json()["series"]
     assert found["points"] == [[now / 1000, 42.0], [now / 1000 + 15, 43.5]]
     assert await sql_samples(app) == 0
+
+
+async def test_a_remote_write_larger_than_a_transaction_reaches_the_engine_whole(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    api_key: str,
+    settings: Settings,
+    victoria_metrics: VictoriaMetrics,
+    flushing: FlushAfterWrite,
+) -> None:
+    # 12,000 samples: the embedded store would take them in two transactions (its
+    # max_batch_samples); the engine takes them in one remote write.
+    assert settings.max_batch_samples < 12_000
+    now = int(time.time() * 1000) - 4_000_000
+    request = remote_pb2.WriteRequest()
+    for host in ("a", "b", "c"):
+        series = request.timeseries.add()
+        for name, value in [("__name__", "mem_pct"), ("instance", host), ("job", "node")]:
+            series.labels.add(name=name, value=value)
+        for i in range(4000):
+            series.samples.add(timestamp=now + i * 1000, value=float(i % 7))
+    before = flushing.writes
+    response = await client.post(
+        "/api/v1/prometheus/write",
+        content=encode_write_request(request),
+        headers={"Content-Encoding": "snappy"} | bearer(api_key),
+    )
+    assert response.status_code == 204, response.text
+    assert response.headers["X-Failcast-Accepted"] == "12000"
+    assert flushing.writes - before == 1
+    stored = victoria_metrics.export('{__name__="mem_pct"}')
+    assert sorted(s["metric"]["instance"] for s in stored) == ["a", "b", "c"]
+    assert all(s["values"] == [float(i % 7) for i in range(4000)] for s in stored)
 
 
 async def test_orgs_never_see_each_others_samples(

@@ -38,6 +38,7 @@ from failcast.kit.names import SERVICE_PATTERN
 from failcast.kit.responses import errors
 from failcast.models import ScrapeTarget
 from failcast.ops.body_limit import bulk_body
+from failcast.store.remote import samples_engine
 from failcast.teams import service as teams
 
 if TYPE_CHECKING:
@@ -61,17 +62,20 @@ async def _store(
     sink: SampleSink,
     source: str,
 ) -> None:
-    """Store the samples in transactions of at most `max_batch_samples`.
+    """Store the samples: in the embedded store, in transactions of at most
+    `max_batch_samples`; in a metrics engine, in one remote write.
 
     Short transactions keep a large remote write from holding SQLite's write lock for
-    seconds (concurrent writers would time out). A sender retries a failed request whole, and
+    seconds (concurrent writers would time out). An engine's samples take no lock here (new
+    series are still created in short transactions), and one request to it costs less than
+    ten. A sender retries a failed request whole, and
     re-sent samples overwrite, so a write that fails half-way duplicates nothing. Samples of
     new series beyond the org's series limits are dropped (reason `series_limit`), as the
     sender cannot correct them. Every drop is counted in the sink and in
     `failcast_integration_dropped_samples`.
     """
     state = services.integrations
-    size = settings.max_batch_samples
+    size = settings.max_batch_samples if samples_engine(session) is None else max(len(sink), 1)
     for start in range(0, len(sink), size):
         chunk = sink.batch.slice(start, start + size)
         result = await services.ingestor.ingest_batch(session, org_id, chunk, partial=True)
