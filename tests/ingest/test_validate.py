@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from failcast.config import Settings
 from failcast.errors import problems_from_pydantic
 from failcast.ingest.schemas import IngestLimits, SampleIn
-from failcast.ingest.validate import labels_key, validate_batch, validate_samples
+from failcast.ingest.validate import SampleBatch, labels_key, validate_batch, validate_samples
 
 NOW_MS = 1_800_000_000_000
 LIMITS = IngestLimits.from_settings(Settings(env="test"), now=NOW_MS)
@@ -113,3 +113,18 @@ def test_a_batch_keeps_each_series_once_and_every_sample_in_order() -> None:
     assert batch.ts == [start, start, start, start + 1000]
     assert batch.values == [1.5, 1.5, 2.5, 1.5]
     assert validate_samples(items, LIMITS)[0] == batch.samples()
+
+
+def test_a_batch_of_columns_slices_and_reads_as_the_same_batch_of_lists() -> None:
+    items = [OK | {"labels": {"region": r}, "ts": OK["ts"] + i} for i, r in enumerate("abcab")]
+    listed, _ = validate_batch(items, LIMITS)
+    columns = SampleBatch(series=list(listed.series), labels=list(listed.labels))
+    columns.set_arrays(*listed.arrays())
+    assert len(columns) == len(listed) == 5
+    for start, stop in ((0, 5), (1, 3), (3, 5), (2, 2)):
+        a, b = listed.slice(start, stop), columns.slice(start, stop)
+        assert (a.series, len(a)) == (b.series, len(b))
+        assert [x.tolist() for x in a.arrays()] == [x.tolist() for x in b.arrays()]
+        assert a.samples() == b.samples()
+    with pytest.raises(ValueError, match="already holds samples"):
+        listed.set_arrays(*listed.arrays())

@@ -63,7 +63,7 @@ class EnumText(TypeDecorator[E]):
 class ChoiceText(TypeDecorator[str]):
     """One of a `Literal`'s strings, kept in a VARCHAR; anything else is refused before it
     reaches the database. For the closed vocabularies that the code spells as `Literal`
-    types (risk levels, edge criticalities, channel kinds), typed `Mapped[TheLiteral]`."""
+    types (edge criticalities, channel kinds), typed `Mapped[TheLiteral]`."""
 
     impl = String
     cache_ok = True

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -215,14 +216,13 @@ class Ingestor:
                 partial=partial,
                 commit=commit_series_first,
             )
-            ids = [series.get(key, 0) for key in batch.series]
-            index, ts, values = batch.index, batch.ts, batch.values
+            ids = np.asarray([series.get(key, 0) for key in batch.series], np.int64)
+            index, ts, values = batch.arrays()
+            series_ids = ids[index]
             if len(series) < len(batch.series):
-                kept = [i for i, position in enumerate(index) if ids[position]]
-                index = [index[i] for i in kept]
-                ts = [ts[i] for i in kept]
-                values = [values[i] for i in kept]
-            await write_sample_columns(session, list(map(ids.__getitem__, index)), ts, values)
+                kept = series_ids != 0
+                series_ids, ts, values = series_ids[kept], ts[kept], values[kept]
+            await write_sample_columns(session, series_ids, ts, values)
             stage(session, org_id, {"type": "ingest", "samples": len(ts)})
             await release(session, "ingest writes in short batches")
         except BaseException:

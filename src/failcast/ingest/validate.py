@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from dataclasses import field as column
 from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from failcast.ingest.cache import Lru
 from failcast.ingest.schemas import IngestLimits
 from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
@@ -61,11 +64,18 @@ class ValidSample(NamedTuple):
     value: float
 
 
+Columns = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
 @dataclass(slots=True)
 class SampleBatch:
     """Valid samples by column: the batch's distinct series, then each sample's series (an
     index into `series`), time and value. Columns of numbers cost a fraction of a tuple per
-    sample, and the writer consumes them as they are."""
+    sample, and the writer consumes them as they are.
+
+    A parser that builds samples one by one appends to the lists; a decoder that yields numpy
+    columns hands them over whole (`set_arrays`), and they stay arrays to the writer, the
+    lists being filled only if something reads them sample by sample."""
 
     series: list[SeriesKey] = column(default_factory=list)
     labels: list[dict[str, str]] = column(default_factory=list)
@@ -73,9 +83,41 @@ class SampleBatch:
     ts: list[int] = column(default_factory=list)
     values: list[float] = column(default_factory=list)
     _positions: dict[SeriesKey, int] = column(default_factory=dict, repr=False)
+    _arrays: Columns | None = column(default=None, repr=False)
 
     def __len__(self) -> int:
-        return len(self.ts)
+        return len(self.ts) if self._arrays is None else len(self._arrays[1])
+
+    def set_arrays(
+        self,
+        index: npt.NDArray[np.int64],
+        ts: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+    ) -> None:
+        """Take every sample of the batch as columns (its series already placed with
+        `position`)."""
+        if self.ts or self._arrays is not None:
+            raise ValueError("the batch already holds samples")
+        if not len(index) == len(ts) == len(values):
+            raise ValueError("index, ts and values must have the same length")
+        self._arrays = (index, ts, values)
+
+    def arrays(self) -> Columns:
+        """The samples' series positions, times and values as numpy columns."""
+        if self._arrays is not None:
+            return self._arrays
+        return (
+            np.asarray(self.index, np.int64),
+            np.asarray(self.ts, np.int64),
+            np.asarray(self.values, np.float64),
+        )
+
+    def _lists(self) -> None:
+        """Fill the lists from columns handed over whole, for readers sample by sample."""
+        if self._arrays is not None:
+            index, ts, values = self._arrays
+            self.index, self.ts, self.values = index.tolist(), ts.tolist(), values.tolist()
+            self._arrays = None
 
     def add(self, sample: ValidSample) -> int:
         """Append one sample; return the position of its series."""
@@ -96,8 +138,19 @@ class SampleBatch:
 
     def slice(self, start: int, stop: int) -> SampleBatch:
         """Samples `start` to `stop` as a batch of their own, naming only their series."""
-        if start <= 0 and stop >= len(self.ts):
+        if start <= 0 and stop >= len(self):
             return self
+        if self._arrays is not None:
+            in_part, ts_part, values_part = self._arrays
+            present, remapped = np.unique(in_part[start:stop], return_inverse=True)
+            positions = present.tolist()
+            part = SampleBatch(
+                series=[self.series[i] for i in positions],
+                labels=[self.labels[i] for i in positions],
+            )
+            part._positions = {key: position for position, key in enumerate(part.series)}
+            part.set_arrays(remapped.astype(np.int64), ts_part[start:stop], values_part[start:stop])
+            return part
         index = self.index[start:stop]
         used = sorted(set(index))
         remap = {old: new for new, old in enumerate(used)}
@@ -119,6 +172,7 @@ class SampleBatch:
         return batch
 
     def samples(self) -> list[ValidSample]:
+        self._lists()
         series, labels = self.series, self.labels
         return [
             ValidSample(*series[i][:2], labels[i], series[i][2], ts, value)

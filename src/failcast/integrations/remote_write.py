@@ -145,9 +145,7 @@ def body_samples(
         DropReason.out_of_window: int((valid & finite & ~inside).sum()),
     }
     sink.dropped.update({reason: count for reason, count in dropped.items() if count})
-    batch.index.extend(position[keep].tolist())
-    batch.ts.extend(ts[keep].tolist())
-    batch.values.extend(values[keep].tolist())
+    batch.set_arrays(position[keep], ts[keep], values[keep])
     return sink
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import cramjam
 import httpx
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,7 +155,11 @@ class RemoteSamples:
         return {i: self._series[i] for i in wanted if i in self._series}
 
     async def write_sample_columns(
-        self, session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
+        self,
+        session: AsyncSession,
+        series_ids: list[int] | npt.NDArray[np.int64],
+        ts: list[int] | npt.NDArray[np.int64],
+        values: list[float] | npt.NDArray[np.float64],
     ) -> int:
         """Send the samples in one remote_write request; return when the engine has them."""
         if self.read_only:
@@ -162,7 +167,7 @@ class RemoteSamples:
 
             with _embedded(session):
                 return await embedded_store.write_sample_columns(session, series_ids, ts, values)
-        if not series_ids:
+        if len(series_ids) == 0:
             return 0
         ids = np.asarray(series_ids, np.int64)
         at = np.asarray(ts, np.int64)

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,10 @@ from failcast.store.codec import Float64s, Int64s
 from failcast.store.remote import remote_backend
 
 SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
+# A column of samples: a list from code that builds them one by one, or a numpy array from a
+# decoder; each writer takes the form it consumes.
+IntColumn = list[int] | npt.NDArray[np.int64]
+FloatColumn = list[float] | npt.NDArray[np.float64]
 # Series read and decoded together by a range read.
 SERIES_PER_READ = 64
 
@@ -74,7 +79,7 @@ async def write_samples(session: AsyncSession, rows: Sequence[SampleRow]) -> int
 
 
 async def write_sample_columns(
-    session: AsyncSession, series_ids: list[int], ts: list[int], values: list[float]
+    session: AsyncSession, series_ids: IntColumn, ts: IntColumn, values: FloatColumn
 ) -> int:
     """Upsert the samples (series_ids[i], ts[i], values[i]) inside the session's transaction,
     the last of any repeated (series, ts) winning; return how many rows that is. The caller
@@ -83,7 +88,12 @@ async def write_sample_columns(
         raise ValueError("series_ids, ts and values must have the same length")
     if (remote := remote_backend(session)) is not None:
         return await remote.write_sample_columns(session, series_ids, ts, values)
-    return await _write_head(session, series_ids, ts, values)
+    return await _write_head(session, _listed(series_ids), _listed(ts), _listed(values))
+
+
+def _listed(column: list[Any] | npt.NDArray[Any]) -> list[Any]:
+    """The column as a list: the database drivers take rows of Python numbers."""
+    return column if isinstance(column, list) else column.tolist()
 
 
 async def _write_head(
