@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.base import utcnow
 from failcast.models import Incident, MitigationPlaybook
-from failcast.models.incident import IncidentType
+from failcast.models.incident import INCIDENT_TYPES, IncidentType
 
 # Fewer resolved incidents than this make a median that misleads more than it helps.
 MIN_MTTR_HISTORY = 3
@@ -124,7 +124,7 @@ def estimate_mttr(durations_minutes: Sequence[float]) -> MttrEstimate:
 async def mttr(session: AsyncSession, org_id: int, incident_type: str) -> MttrEstimate:
     """The time to recover from incidents of `incident_type`, from the org's past ones; a type
     no incident can have (an alert's `unknown`) has no history."""
-    if incident_type not in frozenset(IncidentType):
+    if incident_type not in INCIDENT_TYPES:
         return estimate_mttr([])
     rows = await session.execute(
         select(Incident.started_at, Incident.ended_at).where(

@@ -13,7 +13,7 @@ from failcast.auth.principal import Principal
 from failcast.errors import Conflict
 from failcast.models import Alert, AlertEvent
 from failcast.models.alert import ACTIVE_STATES, AlertState
-from failcast.models.incident import IncidentSource, IncidentType
+from failcast.models.incident import INCIDENT_TYPES, IncidentSource, IncidentType
 
 SYSTEM = "system"
 
@@ -110,7 +110,7 @@ async def mark_incident(
     if alert.service is None:
         raise Conflict("this alert names no service")
     label = alert.labels.get("incident_type", IncidentType.resource_exhaustion.value)
-    if incident_type is None and label not in frozenset(IncidentType):
+    if incident_type is None and label not in INCIDENT_TYPES:
         raise Conflict(
             f"this alert's incident_type label ({label!r}) is not a type of incident:"
             " name one with `type`"

@@ -77,9 +77,6 @@ class ChoiceText(TypeDecorator[str]):
             raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
         return value
 
-    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return value
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -20,6 +20,10 @@ class IncidentType(StrEnum):
     cascade = "cascade"
 
 
+# The types as text, for labels and other strings that may name one (or not).
+INCIDENT_TYPES: frozenset[str] = frozenset(IncidentType)
+
+
 class IncidentSource(StrEnum):
     simulator = "simulator"
     alert = "alert"
