@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from factories import (
     Account,
     LiveServer,
@@ -23,6 +22,7 @@ from factories import (
     free_port,
     make_settings,
     register,
+    started,
 )
 from fastapi import FastAPI
 
@@ -112,7 +112,7 @@ def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Se
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
-    async with LifespanManager(application):
+    async with started(application):
         yield application
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from failcast.config import Settings
@@ -63,6 +64,17 @@ async def create_api_key(
     assert response.status_code == 201, response.text
     key: str = response.json()["key"]
     return key
+
+
+@asynccontextmanager
+async def started(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """Run an app's startup and shutdown, with room for a loaded machine.
+
+    asgi-lifespan gives startup five seconds, which migrations and the first
+    scheduler round can overrun while the rest of the suite runs alongside.
+    """
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        yield app
 
 
 def bearer(key: str) -> dict[str, str]:

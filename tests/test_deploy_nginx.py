@@ -100,7 +100,7 @@ def through_nginx(settings: Settings, tmp_path: Path) -> Iterator[str]:
 def test_a_spoofed_header_through_nginx_does_not_reset_the_limit(through_nginx: str) -> None:
     client = httpx.HTTPTransport(local_address="127.0.0.3", verify=False)
     with httpx.Client(
-        base_url=through_nginx, transport=client, headers={"Host": "localhost"}
+        base_url=through_nginx, transport=client, headers={"Host": "localhost"}, timeout=60
     ) as http:
         statuses = [
             http.post(

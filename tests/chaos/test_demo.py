@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
+from factories import started
 
 from failcast.app import create_app
 from failcast.config import Settings
@@ -18,7 +18,7 @@ async def start_demo(settings: Settings, capsys: pytest.CaptureFixture[str]) -> 
         update={"demo": True, "demo_history_days": 0.05, "demo_training_days": 0}
     )
     app = create_app(demo)
-    async with LifespanManager(app):
+    async with started(app):
         await services_of(app).runner.drain()
         banner = capsys.readouterr().err
         match = re.search(r"sign in as\s+(\S+) / (\S+)", banner)

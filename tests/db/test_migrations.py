@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from factories import make_settings
+from factories import make_settings, started
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -70,13 +70,12 @@ def test_models_and_migrations_agree(settings: Settings) -> None:
 
 async def test_the_server_migrates_an_empty_database_at_start(tmp_path: Path) -> None:
     import httpx
-    from asgi_lifespan import LifespanManager
 
     from failcast.app import create_app
 
     settings = make_settings(data_dir=tmp_path / "new", run_migrations_on_start=True)
     app = create_app(settings)
-    async with LifespanManager(app):
+    async with started(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             assert (await client.get("/ready")).status_code == 200

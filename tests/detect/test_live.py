@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from asgi_lifespan import LifespanManager
-from factories import Account, bearer, create_api_key, register
+from factories import Account, bearer, create_api_key, register, started
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -136,7 +135,7 @@ async def test_one_run_equals_two_runs_with_a_restart_between(
 
     # A new process: nothing in memory, the state comes back from the database.
     restarted = create_app(settings)
-    async with LifespanManager(restarted):
+    async with started(restarted):
         second = await services_of(restarted).live_scoring.run_org(other.org_id, end)
     assert second.points == N - 201
 

@@ -265,7 +265,7 @@ async def test_prometheus_alerts_reach_alertmanager_through_failcast(
         assert found, "Prometheus sent no alert"
         # The default route waits 30 s after an alert fires before its first notification.
         await services_of(app).notifier.flush(datetime.now(UTC) + timedelta(seconds=31))
-    async with httpx.AsyncClient() as plain:
+    async with httpx.AsyncClient(timeout=60) as plain:
         [pushed] = (await plain.get(f"{alertmanager}/api/v2/alerts")).json()
     assert pushed["labels"]["alertname"] == "AlwaysOn"
     assert pushed["labels"]["service"] == "checkout"

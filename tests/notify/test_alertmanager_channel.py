@@ -30,7 +30,7 @@ pytestmark = [
 
 async def shown(url: str) -> list[dict[str, Any]]:
     """The alerts Alertmanager holds (its API leaves out those that have ended)."""
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=60) as http:
         response = await http.get(f"{url}/api/v2/alerts")
     assert response.status_code == 200, response.text
     return list(response.json())

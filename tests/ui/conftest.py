@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
+from factories import started
 from fastapi import FastAPI
 from nicegui import core, ui
 from nicegui.functions.download import download
@@ -29,7 +29,7 @@ from failcast.ui.pages import register_pages
 async def api_app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The Failcast API without the dashboard mounted: the pages' backend."""
     application = create_app(settings.model_copy(update={"dashboard_enabled": False}))
-    async with LifespanManager(application):
+    async with started(application):
         yield application
 
 
