@@ -412,6 +412,24 @@ async def test_the_limit_takes_points_in_series_then_time_order(
                     for point in _reference(data, sid, START, NOW, step, Aggregation.max)
                 ][:limit]
                 assert [(sid, (p.ts, p.value)) for sid in ids for p in got[sid]] == want
+            # Each series keeps its own first points, whatever the one before it holds.
+            for step in (None, 600_000):
+                got = await read_range(
+                    session,
+                    ids,
+                    START,
+                    NOW,
+                    step_ms=step,
+                    agg=Aggregation.max,
+                    limit=12,
+                    per_series=5,
+                )
+                want = [
+                    (sid, point)
+                    for sid in ids
+                    for point in _reference(data, sid, START, NOW, step, Aggregation.max)[:5]
+                ][:12]
+                assert [(sid, (p.ts, p.value)) for sid in ids for p in got[sid]] == want
     finally:
         await database.dispose()
 

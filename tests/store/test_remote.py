@@ -62,9 +62,12 @@ async def read(
     step: int | None,
     agg: Aggregation,
     limit: int = 100_000,
+    per_series: int | None = None,
 ) -> dict[int, list[Point]]:
     async with database.session() as session:
-        return await read_range(session, ids, start, end, step_ms=step, agg=agg, limit=limit)
+        return await read_range(
+            session, ids, start, end, step_ms=step, agg=agg, limit=limit, per_series=per_series
+        )
 
 
 def test_buckets_are_stamped_with_their_start() -> None:
@@ -124,6 +127,12 @@ async def test_embedded_and_victoriametrics_answer_alike(
         # The limit counts points over all series, in id order.
         limited = await read(remote, ids, T0, T0 + 3_600_000, 60_000, Aggregation.max, limit=70)
         assert [len(limited[i]) for i in ids] == [60, 10, 0]
+        # And each series keeps at most its first `per_series`.
+        for database in (embedded, remote):
+            each = await read(database, ids, T0, T0 + 3_600_000, None, Aggregation.avg, 70, 30)
+            assert [len(each[i]) for i in ids] == [30, 30, 10]
+            whole = await read(database, ids, T0, T0 + 3_600_000, None, Aggregation.avg)
+            assert all(each[i] == whole[i][: len(each[i])] for i in ids)
     finally:
         await embedded.dispose()
         await remote.dispose()

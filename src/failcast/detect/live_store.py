@@ -30,7 +30,7 @@ from failcast.detect.live import (
 )
 from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series
-from failcast.store.samples import Aggregation, SampleRow, read_range, write_samples
+from failcast.store.samples import Aggregation, read_pairs, write_sample_columns
 from failcast.store.series import create_series
 
 log = logging.getLogger("failcast.detect")
@@ -39,6 +39,8 @@ CAP_WARNING_SECONDS = 3600.0
 _cap_warned: dict[int, float] = {}
 
 HOUR_MS = 3_600_000
+# Series read together for their new points.
+SERIES_PER_READ = 200
 Points = list[tuple[int, float]]
 
 
@@ -172,26 +174,28 @@ async def read_work(
         work = await _within_score_cap(session, org_id, work, cfg.max_score_series)
     oldest = datetime.min.replace(tzinfo=UTC)
     work.sort(key=lambda w: (w.saved.scored_at if w.saved else oldest, w.key))
-    budget = cfg.max_points
-    cache: dict[tuple[int, int], Points] = {}
-    chosen: list[Work] = []
+    picked_work = work[: cfg.max_series]
     backlog = len(work) > cfg.max_series
-    for item in work[: cfg.max_series]:
+    starts = [
+        w.start if w.start is not None else now - cfg.initial_lookback_ms for w in picked_work
+    ]
+    fetched, cut = await _read_inputs(session, picked_work, starts, now, cfg)
+    backlog = backlog or cut
+    budget = cfg.max_points
+    counted: set[tuple[int, int]] = set()
+    chosen: list[Work] = []
+    for item, start in zip(picked_work, starts, strict=True):
         if budget <= 0:
             backlog = True
             break
-        start = item.start if item.start is not None else now - cfg.initial_lookback_ms
         limit = min(cfg.max_points_per_series, budget)
         per_input: dict[str, Points] = {}
         for i in item.inputs:
             key = (i.series_id, start)
-            cached = cache.get(key)
-            if cached is None:
-                points = await _points(session, i.series_id, start, now, limit)
-                cache[key] = points
+            points = fetched.get(key, [])[:limit]
+            if key not in counted:
+                counted.add(key)
                 budget -= len(points)
-            else:
-                points = cached[:limit]
             per_input[str(i.series_id)] = points
             backlog = backlog or len(points) >= limit
         if item.series_id is not None:
@@ -203,13 +207,44 @@ async def read_work(
     return chosen, backlog
 
 
-async def _points(
-    session: AsyncSession, series_id: int, start: int, now: int, limit: int
-) -> Points:
-    found = await read_range(
-        session, [series_id], start, now + 1, step_ms=None, agg=Aggregation.avg, limit=limit
-    )
-    return [(p.ts, p.value) for p in found[series_id]]
+async def _read_inputs(
+    session: AsyncSession, work: Sequence[Work], starts: Sequence[int], now: int, cfg: LiveConfig
+) -> tuple[dict[tuple[int, int], Points], bool]:
+    """The new points of every input of `work`, keyed by (series, start): one read per run of
+    series that share a start (most do, as a scrape or remote write stamps them alike),
+    instead of one per series. Each series keeps its first `max_points_per_series` points; the
+    run reads at most `max_points` in all. Also whether a read stopped at its limit, so
+    that some points are left for the next run."""
+    by_start: dict[int, dict[int, None]] = {}  # insertion-ordered sets
+    for item, start in zip(work, starts, strict=True):
+        for i in item.inputs:
+            by_start.setdefault(start, {})[i.series_id] = None
+    fetched: dict[tuple[int, int], Points] = {}
+    left = cfg.max_points
+    cut = False
+    for start, unique in by_start.items():
+        ids = list(unique)
+        for first in range(0, len(ids), SERIES_PER_READ):
+            if left <= 0:
+                return fetched, True
+            group = ids[first : first + SERIES_PER_READ]
+            limit = min(left, cfg.max_points_per_series * len(group))
+            found = await read_pairs(
+                session,
+                group,
+                start,
+                now + 1,
+                step_ms=None,
+                agg=Aggregation.avg,
+                limit=limit,
+                per_series=cfg.max_points_per_series,
+            )
+            read = sum(len(points) for points in found.values())
+            left -= read
+            cut = cut or read >= limit
+            for series_id in group:
+                fetched[(series_id, start)] = found.get(series_id, [])
+    return fetched, cut
 
 
 async def _within_score_cap(
@@ -262,14 +297,21 @@ async def _score_series(
 async def write_work(session: AsyncSession, org_id: int, work: Sequence[Work], now: int) -> bool:
     """Store scores and states; False when a cursor moved since it was read."""
     targets = await _score_series(session, org_id, work, SCORE_METRIC)
-    rows: list[SampleRow] = []
-    for n, item in enumerate(work):
-        rows.extend((targets[n], ts, score) for ts, score in item.scores)
     with_changes = [item for item in work if item.changes]
     change_targets = await _score_series(session, org_id, with_changes, CHANGE_METRIC)
-    for n, item in enumerate(with_changes):
-        rows.extend((change_targets[n], ts, change) for ts, change in item.changes)
-    await write_samples(session, rows)
+    scored = [(targets[n], item.scores) for n, item in enumerate(work)]
+    scored += [(change_targets[n], item.changes) for n, item in enumerate(with_changes)]
+    # As columns, without a row per score: live scoring writes one for every sample read.
+    ids: list[int] = []
+    stamps: list[int] = []
+    readings: list[float] = []
+    for target, points in scored:
+        if points:
+            ids += [target] * len(points)
+            times, numbers = zip(*points, strict=True)
+            stamps += times
+            readings += numbers
+    await write_sample_columns(session, ids, stamps, readings)
     at = datetime.fromtimestamp(now / 1000, UTC)
     table = cast(Table, DetectorState.__table__)
     for n, item in enumerate(work):

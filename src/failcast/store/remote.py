@@ -213,15 +213,24 @@ class RemoteSamples:
         step_ms: int | None,
         agg: Aggregation,
         limit: int,
+        per_series: int | None = None,
     ) -> dict[int, list[tuple[int, float]]]:
         """Points of each series in [start, end), as `store.samples.read_range` gives them."""
         result: dict[int, list[tuple[int, float]]] = {i: [] for i in series_ids}
         if not series_ids or end_ms <= start_ms:
             return result
         if self.read_only:
-            return await self._read_source(
-                session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+            found = await self._read_source(
+                session,
+                series_ids,
+                start_ms,
+                end_ms,
+                step_ms=step_ms,
+                agg=agg,
+                limit=limit,
+                per_series=per_series,
             )
+            return _capped(found, limit, per_series)
         # Whole buckets that ended a while ago are aggregated by VictoriaMetrics; the rest (the
         # last, partial bucket, and the recent past) come raw and are bucketed here.
         split = start_ms
@@ -250,7 +259,7 @@ class RemoteSamples:
                     if step_ms is not None:
                         points = bucket(points, start_ms, step_ms, agg.value)
                     result[series_id] = head.get(series_id, []) + points
-        return _capped(result, limit)
+        return _capped(result, limit, per_series)
 
     async def _read_source(
         self,
@@ -262,6 +271,7 @@ class RemoteSamples:
         step_ms: int | None,
         agg: Aggregation,
         limit: int,
+        per_series: int | None,
     ) -> dict[int, list[tuple[int, float]]]:
         """`read_range` with a read-only source: its series from it, the rest embedded."""
         from failcast.store import samples as embedded_store
@@ -271,7 +281,14 @@ class RemoteSamples:
         internal = [i for i in series_ids if i not in external]
         with _embedded(session):
             found = await embedded_store.read_range(
-                session, internal, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+                session,
+                internal,
+                start_ms,
+                end_ms,
+                step_ms=step_ms,
+                agg=agg,
+                limit=limit,
+                per_series=per_series,
             )
         result = {i: [(p.ts, p.value) for p in found.get(i, [])] for i in series_ids}
         by_labels = {frozenset(labels): i for i, labels in external.items()}
@@ -283,7 +300,7 @@ class RemoteSamples:
                     if step_ms is not None:
                         points = bucket(points, start_ms, step_ms, agg.value)
                     result[series_id] = points
-        return _capped(result, limit)
+        return result
 
     async def _raw_labelled(
         self, label_sets: list[dict[str, str]], start_ms: int, end_ms: int
@@ -359,11 +376,13 @@ def _exact_selector(labels: dict[str, str]) -> str:
 
 
 def _capped(
-    result: dict[int, list[tuple[int, float]]], budget: int
+    result: dict[int, list[tuple[int, float]]], budget: int, per_series: int | None = None
 ) -> dict[int, list[tuple[int, float]]]:
-    """`result` cut to `budget` points in all, the lowest series ids first."""
+    """`result` cut to `budget` points in all, the lowest series ids first, and to the first
+    `per_series` of each."""
     for series_id in sorted(result):
-        result[series_id] = result[series_id][: max(budget, 0)]
+        keep = max(budget, 0) if per_series is None else min(max(budget, 0), per_series)
+        result[series_id] = result[series_id][:keep]
         budget -= len(result[series_id])
     return result
 

@@ -133,6 +133,9 @@ async def _write_head(
     return written
 
 
+Pairs = list[tuple[int, float]]  # (ts, value), oldest first
+
+
 @dataclass(frozen=True, slots=True)
 class Point:
     ts: int
@@ -213,16 +216,58 @@ async def read_range(
     step_ms: int | None,
     agg: Aggregation,
     limit: int,
+    per_series: int | None = None,
 ) -> dict[int, list[Point]]:
     """Points of each series in [start, end). With a step, one aggregated point per bucket,
-    stamped with the bucket's start. At most `limit` points in all (the caller checks)."""
-    if (remote := remote_backend(session)) is not None:
-        found = await remote.read_range(
-            session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
-        )
+    stamped with the bucket's start. At most `limit` points in all (the caller checks), and
+    at most `per_series` (the first ones) of each series."""
+    found = await read_pairs(
+        session,
+        series_ids,
+        start_ms,
+        end_ms,
+        step_ms=step_ms,
+        agg=agg,
+        limit=limit,
+        per_series=per_series,
+    )
+    with collector_paused():
         return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in found.items()}
+
+
+async def read_pairs(
+    session: AsyncSession,
+    series_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    *,
+    step_ms: int | None,
+    agg: Aggregation,
+    limit: int,
+    per_series: int | None = None,
+) -> dict[int, Pairs]:
+    """`read_range` as (ts, value) tuples, for readers that take many points and want no
+    object per point (live scoring reads back everything that arrives)."""
+    if (remote := remote_backend(session)) is not None:
+        return await remote.read_range(
+            session,
+            series_ids,
+            start_ms,
+            end_ms,
+            step_ms=step_ms,
+            agg=agg,
+            limit=limit,
+            per_series=per_series,
+        )
     return await _read_stored(
-        session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
+        session,
+        series_ids,
+        start_ms,
+        end_ms,
+        step_ms=step_ms,
+        agg=agg,
+        limit=limit,
+        per_series=per_series,
     )
 
 
@@ -235,17 +280,18 @@ async def _read_stored(
     step_ms: int | None,
     agg: Aggregation,
     limit: int,
-) -> dict[int, list[Point]]:
-    """`read_range` from this store: hourly rollups where they answer, else the head's rows
+    per_series: int | None = None,
+) -> dict[int, Pairs]:
+    """`read_pairs` from this store: hourly rollups where they answer, else the head's rows
     merged over the decoded chunks, the first `limit` points in (series, time) order."""
-    result: dict[int, list[Point]] = {series_id: [] for series_id in series_ids}
+    result: dict[int, Pairs] = {series_id: [] for series_id in series_ids}
     if not series_ids:
         return result
     if step_ms is not None and rollups.usable(start_ms, step_ms):
         hourly = await rollups.read_hourly(
             session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
         )
-        return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in hourly.items()}
+        return {sid: pts[:per_series] for sid, pts in hourly.items()}
     left = limit
     ordered = sorted(set(series_ids))
     # A few series at a time, so that a read stopped by `limit` decodes no more than it needs.
@@ -262,19 +308,22 @@ async def _read_stored(
                 with collector_paused():
                     for series_id in group:
                         stamps, out = head[series_id]
-                        result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
-                        left -= len(stamps)
+                        result[series_id] = list(
+                            zip(stamps[:per_series], out[:per_series], strict=True)
+                        )
+                        left -= len(result[series_id])
                 continue
         points = await chunks.read_points(session, group, start_ms, end_ms)
         with collector_paused():
             for series_id, (ts, values) in points.items():
                 if left <= 0:
                     break
+                keep = left if per_series is None else min(left, per_series)
                 if step_ms is None:
-                    stamps, out = ts[:left].tolist(), values[:left].tolist()
+                    stamps, out = ts[:keep].tolist(), values[:keep].tolist()
                 else:
                     stamps, out = _buckets(ts, values, start_ms, step_ms, agg)
-                    stamps, out = stamps[:left], out[:left]
-                result[series_id] = [Point(t, v) for t, v in zip(stamps, out, strict=True)]
+                    stamps, out = stamps[:keep], out[:keep]
+                result[series_id] = list(zip(stamps, out, strict=True))
                 left -= len(stamps)
     return result
