@@ -3,8 +3,8 @@
 Parsing with protobuf and then reading `sample.timestamp` and `sample.value` in Python costs
 about a microsecond a sample, most of what a remote write costs Failcast. `scan` walks the
 serialised request once with numba and hands back, per series, where its labels lie in the
-buffer, and per sample, its timestamp and where its value's eight bytes lie; numpy gathers the
-values. Unknown fields (metadata, exemplars, native histograms) are skipped by wire type, as
+buffer, and per sample, its timestamp and its value's eight bytes, which numpy reads as
+doubles. Unknown fields (metadata, exemplars, native histograms) are skipped by wire type, as
 protobuf skips them; a request that does not parse is refused whole.
 
     WriteRequest = (field 1, bytes: TimeSeries)*
@@ -22,9 +22,11 @@ import numpy.typing as npt
 from numba import njit
 
 Ints = npt.NDArray[np.int64]
+Bytes = npt.NDArray[np.uint8]
 
 _MALFORMED = -1
 _NONE = np.zeros(0, np.int64)
+_NO_BYTES = np.zeros((0, 8), np.uint8)
 
 
 @njit(cache=True)
@@ -90,12 +92,11 @@ def _label(buf: npt.NDArray[np.uint8], pos: int, end: int, out: Ints, row: int) 
 
 @njit(cache=True)
 def _sample(
-    buf: npt.NDArray[np.uint8], pos: int, end: int, ts: Ints, value_at: Ints, row: int
+    buf: npt.NDArray[np.uint8], pos: int, end: int, ts: Ints, value_bytes: Bytes, row: int
 ) -> bool:
-    """One Sample's timestamp into `ts[row]` and its value's offset into `value_at[row]`
-    (-1: absent, which is 0.0)."""
+    """One Sample's timestamp into `ts[row]` and its value's eight bytes into
+    `value_bytes[row]` (left zero when absent: 0.0)."""
     ts[row] = 0
-    value_at[row] = -1
     while pos < end:
         tag, pos = _varint(buf, pos, end)
         if pos == _MALFORMED:
@@ -104,7 +105,8 @@ def _sample(
         if field == 1 and wire == 1:
             if pos + 8 > end:
                 return False
-            value_at[row] = pos
+            for b in range(8):
+                value_bytes[row, b] = buf[pos + b]
             pos += 8
         elif field == 2 and wire == 0:
             stamp, pos = _varint(buf, pos, end)
@@ -120,7 +122,12 @@ def _sample(
 
 @njit(cache=True)
 def scan(
-    buf: npt.NDArray[np.uint8], fill: bool, series: Ints, labels: Ints, ts: Ints, value_at: Ints
+    buf: npt.NDArray[np.uint8],
+    fill: bool,
+    series: Ints,
+    labels: Ints,
+    ts: Ints,
+    value_bytes: Bytes,
 ) -> tuple[int, int, int]:
     """Walk the request: with `fill` false, count (series, labels, samples); with it true,
     also write them into the arrays sized by the count. -1 series: the request is malformed.
@@ -170,7 +177,7 @@ def scan(
                         series[n_series, 5] = pos + size
                     n_labels += 1
                 else:
-                    if fill and not _sample(buf, pos, pos + size, ts, value_at, n_samples):
+                    if fill and not _sample(buf, pos, pos + size, ts, value_bytes, n_samples):
                         return -1, 0, 0
                     n_samples += 1
                 pos += size
@@ -219,19 +226,17 @@ class Columns:
 def decode(raw: bytes) -> Columns | None:
     """The columns of a serialised WriteRequest, or None when it does not parse."""
     buf = np.frombuffer(raw, dtype=np.uint8)
-    counts = scan(buf, False, np.zeros((0, 7), np.int64), np.zeros((0, 4), np.int64), _NONE, _NONE)
+    counts = scan(
+        buf, False, np.zeros((0, 7), np.int64), np.zeros((0, 4), np.int64), _NONE, _NO_BYTES
+    )
     n_series, n_labels, n_samples = counts
     if n_series < 0:
         return None
     series = np.empty((n_series, 7), np.int64)
     labels = np.empty((n_labels, 4), np.int64)
     ts = np.empty(n_samples, np.int64)
-    value_at = np.empty(n_samples, np.int64)
-    if scan(buf, True, series, labels, ts, value_at)[0] != n_series:
+    value_bytes = np.zeros((n_samples, 8), np.uint8)
+    if scan(buf, True, series, labels, ts, value_bytes)[0] != n_series:
         return None
-    values = np.zeros(n_samples, np.float64)
-    present = value_at >= 0
-    if present.any():
-        offsets = value_at[present][:, None] + np.arange(8)
-        values[present] = buf[offsets].view("<f8").ravel()
+    values = value_bytes.view("<f8").reshape(n_samples).astype(np.float64, copy=False)
     return Columns(raw, series, labels, ts, values)
