@@ -10,7 +10,7 @@ from factories import make_settings
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from failcast.db.engine import Database, is_read_only
+from failcast.db.engine import Database, begin_writing, is_read_only
 from failcast.errors import is_store_busy
 
 
@@ -68,6 +68,22 @@ async def test_a_held_write_lock_makes_another_writer_busy_not_wait_forever(
         assert (await other.execute(text("SELECT v FROM t"))).scalar_one() == 1
         with pytest.raises(OperationalError) as raised:
             await other.execute(text("UPDATE t SET v = 4"))
+        assert is_store_busy(raised.value)
+        await other.rollback()
+        await holder.commit()
+    await database.dispose()
+
+
+async def test_taking_the_write_lock_ahead_of_raw_writes_is_busy_the_same_way(
+    database: Database,
+) -> None:
+    # The embedded store takes the lock before it writes through the driver's own
+    # executemany; a held lock must surface as the same busy error (a 503), not a bare
+    # driver error (a 500).
+    async with database.session() as holder, database.session() as other:
+        await holder.execute(text("UPDATE t SET v = 3"))
+        with pytest.raises(OperationalError) as raised:
+            await begin_writing(await other.connection())
         assert is_store_busy(raised.value)
         await other.rollback()
         await holder.commit()

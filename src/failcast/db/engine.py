@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -103,6 +105,12 @@ def _take_write_lock(connection: Connection) -> None:
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             _begin_on_first_statement(connection, cursor, "INSERT", None, None, False)
+        except sqlite3.Error as exc:
+            # On the driver's cursor, outside SQLAlchemy's execution: wrapped here as
+            # SQLAlchemy wraps a statement's error, so a held lock is the same busy error.
+            raise DBAPIError.instance(
+                "BEGIN IMMEDIATE", None, exc, sqlite3.Error, connection_invalidated=False
+            ) from exc
         finally:
             cursor.close()
 
