@@ -3,16 +3,17 @@ pre-built snappy payloads by one client with a few threads, in one run.
 
     python -m bench.remote_write [--requests 12] [--series 1000] [--samples 100] [--threads 4]
                                  [--skip-postgres]
-    python -m bench.remote_write --victoriametrics [--pairs 5] [--requests 4] ...
+    python -m bench.remote_write --victoriametrics [--pairs 5] [--requests 12] ...
 
 Every request carries new series (so neither receiver sees out-of-order samples and both pay
 for creating series), with samples one second apart in the last ten minutes.
 
-With `--victoriametrics`, five receivers take short runs in turn, the order rotating every
-round: VictoriaMetrics alone, Prometheus alone, a bare Python relay in front of
-VictoriaMetrics (the ceiling of any Python receiver there), Failcast keeping its samples in
-VictoriaMetrics (FAILCAST_METRICS_BACKEND) and Failcast on its embedded store; each on new
-series and on series it already holds, with the server CPU each spends per sample.
+With `--victoriametrics`, six receivers take runs in turn, the order rotating every round:
+VictoriaMetrics alone, Prometheus alone, a bare Python relay in front of VictoriaMetrics (the
+ceiling of any Python receiver there), Failcast keeping its samples in VictoriaMetrics
+(FAILCAST_METRICS_BACKEND), the same with live scoring off (the intake alone), and Failcast
+on its embedded store; each on new series and on series it already holds, with the server
+CPU each spends per sample.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from failcast.proto import remote_pb2
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 VICTORIA_METRICS = Path("/usr/bin/victoria-metrics")
+# Live scoring creates no score series, so it scores nothing: the intake alone.
+UNSCORED = {"FAILCAST_MAX_SCORE_SERIES_PER_ORG": "0"}
 HEADERS = {
     "Content-Encoding": "snappy",
     "Content-Type": "application/x-protobuf",
@@ -216,6 +219,10 @@ def engines(args: argparse.Namespace) -> None:
             try:
                 with (
                     server_process(Path(tmp) / "fc-vm", "", backend) as (on_vm, on_vm_pid),
+                    server_process(Path(tmp) / "fc-vm-unscored", "", backend | UNSCORED) as (
+                        unscored,
+                        unscored_pid,
+                    ),
                     server_process(Path(tmp) / "fc-sqlite", "") as (on_sqlite, on_sqlite_pid),
                 ):
                     receivers = [
@@ -234,27 +241,47 @@ def engines(args: argparse.Namespace) -> None:
                             [on_vm_pid, vm_pid],
                         ),
                         Receiver(
+                            "Failcast on VictoriaMetrics, live scoring off",
+                            unscored + "/api/v1/prometheus/write",
+                            {"Authorization": f"Bearer {api_key(unscored)}"},
+                            [unscored_pid, vm_pid],
+                        ),
+                        Receiver(
                             "Failcast on SQLite",
                             on_sqlite + "/api/v1/prometheus/write",
                             {"Authorization": f"Bearer {api_key(on_sqlite)}"},
                             [on_sqlite_pid],
                         ),
                     ]
-                    rates, cpu = measure(args, receivers)
+                    try:
+                        rates, cpu, busy = measure(args, receivers)
+                    except RuntimeError:
+                        for name in ("fc-vm", "fc-vm-unscored", "fc-sqlite"):
+                            log = Path(tmp) / name / "server.log"
+                            errors = [
+                                line for line in log.read_text().splitlines() if "rror" in line
+                            ]
+                            print(f"{name}: errors in its log:", *errors[-5:], sep="\n")
+                        raise
             finally:
                 relay.terminate()
                 relay.wait(timeout=30)
-    report(args, rates, cpu, load_before)
+    report(args, rates, cpu, busy, load_before)
 
 
 Measures = dict[tuple[str, str], list[float]]
 
 
-def measure(args: argparse.Namespace, receivers: list[Receiver]) -> tuple[Measures, Measures]:
-    """Samples/s and server CPU microseconds per sample, by (phase, receiver), one per round."""
+def measure(
+    args: argparse.Namespace, receivers: list[Receiver]
+) -> tuple[Measures, Measures, Measures]:
+    """Samples/s, server CPU microseconds per sample and requests retried after a 503, by
+    (phase, receiver), one per round. A 503 (Failcast's embedded store busy) is retried, as
+    Prometheus retries it, and its wait counts against the receiver; any other 5xx fails."""
     total = args.requests * args.series * args.samples
     rates: Measures = {}
     cpu: Measures = {}
+    busy: Measures = {}
     # Known series get later points each round; new series start ten minutes back.
     base_ms = int(time.time() * 1000) - 1_800_000
     for number, receiver in enumerate(receivers):
@@ -275,34 +302,47 @@ def measure(args: argparse.Namespace, receivers: list[Receiver]) -> tuple[Measur
                 before = sum(cpu_seconds(pid) for pid in receiver.pids)
                 seconds, retried = send_all(receiver.url, bodies, args.threads, receiver.headers)
                 used = sum(cpu_seconds(pid) for pid in receiver.pids) - before
-                if retried:
-                    raise RuntimeError(f"{receiver.name} answered 5xx: {retried[:3]}")
+                failed = [answer for answer in retried if not answer.startswith("503")]
+                if failed:
+                    raise RuntimeError(f"{receiver.name} answered 5xx: {failed[:3]}")
                 rates.setdefault((phase, receiver.name), []).append(total / seconds)
                 cpu.setdefault((phase, receiver.name), []).append(used / total * 1e6)
+                busy.setdefault((phase, receiver.name), []).append(len(retried))
                 print(
                     f"round {pair + 1}, {phase}, {receiver.name}: "
                     f"{total / seconds:,.0f} samples/s, {used / total * 1e6:.2f} µs CPU/sample"
                 )
-    return rates, cpu
+    return rates, cpu, busy
 
 
-def report(args: argparse.Namespace, rates: Measures, cpu: Measures, load_before: float) -> None:
+def spread(ratios: list[float], digits: int = 2) -> str:
+    """min / median / max of per-round ratios."""
+    low, mid, high = min(ratios), statistics.median(ratios), max(ratios)
+    return f"{low:.{digits}f} / {mid:.{digits}f} / {high:.{digits}f}"
+
+
+def report(
+    args: argparse.Namespace, rates: Measures, cpu: Measures, busy: Measures, load_before: float
+) -> None:
     total = args.requests * args.series * args.samples
     rows: list[list[object]] = []
     for (phase, name), found in sorted(rates.items(), key=lambda item: item[0][0]):
-        median = statistics.median(found)
-        own_cpu = statistics.median(cpu[(phase, name)])
+        own_cpu = cpu[(phase, name)]
+        vm = rates[(phase, "VictoriaMetrics alone")]
+        prom = rates[(phase, "Prometheus alone")]
+        prom_cpu = cpu[(phase, "Prometheus alone")]
         rows.append(
             [
                 phase,
                 name,
                 f"{min(found):,.0f}",
-                f"{median:,.0f}",
+                f"{statistics.median(found):,.0f}",
                 f"{max(found):,.0f}",
-                f"{median / statistics.median(rates[(phase, 'VictoriaMetrics alone')]):.2f}",
-                f"{median / statistics.median(rates[(phase, 'Prometheus alone')]):.2f}",
-                f"{own_cpu:.2f}",
-                f"{own_cpu / statistics.median(cpu[(phase, 'Prometheus alone')]):.1f}",
+                spread([a / b for a, b in zip(found, vm, strict=True)]),
+                spread([a / b for a, b in zip(found, prom, strict=True)]),
+                f"{statistics.median(own_cpu):.2f}",
+                spread([a / b for a, b in zip(own_cpu, prom_cpu, strict=True)], digits=1),
+                f"{sum(busy[(phase, name)]):.0f}",
             ]
         )
     body = (
@@ -313,13 +353,23 @@ def report(args: argparse.Namespace, rates: Measures, cpu: Measures, load_before
         "Prometheus that remote-writes), the receivers' order rotating from round to round. "
         "Failcast runs `failcast up` on SQLite, and on SQLite (the series catalogue) with "
         "`FAILCAST_METRICS_BACKEND=victoriametrics://...`: it validates each request, creates "
-        "new series in the catalogue, and answers once the samples are stored. The *Python "
+        "new series in the catalogue, and answers once the samples are stored. Failcast "
+        "also scores every sample it takes in (live anomaly scoring reads the new points "
+        "back and writes a score for each, on the runner in the same process, as `failcast "
+        "up` does by default); *live scoring off* is the same server with "
+        "`FAILCAST_MAX_SCORE_SERIES_PER_ORG=0`, which leaves live scoring no room for a "
+        "score series, so that it scores nothing: the intake alone. The *Python "
         "relay* (`bench/_relay.py`) forwards each body unchanged to VictoriaMetrics through "
         "uvicorn and httpx, as Failcast does, and does nothing else: the ceiling of any "
         "receiver written in Python in front of the engine on this machine. Server CPU is "
         "the user and system time per sample of the receiver's processes (Failcast or the "
         "relay plus the VictoriaMetrics behind it), from /proc. All processes share the "
-        f"machine's 2 cores; the one-minute load average was {load_before:.1f} before the "
+        f"machine's {os.cpu_count()} cores. Each ratio is taken within a round, between "
+        "receivers that ran one after the other, so that the machine's drift from round to "
+        "round cancels; "
+        "a 503 (the embedded store busy) is retried, as Prometheus retries it, its wait "
+        "counting against the receiver; "
+        f"the one-minute load average was {load_before:.1f} before the "
         f"runs and {os.getloadavg()[0]:.1f} after them.\n\n"
         + table(
             [
@@ -328,10 +378,11 @@ def report(args: argparse.Namespace, rates: Measures, cpu: Measures, load_before
                 "min samples/s",
                 "median",
                 "max",
-                "ratio to VictoriaMetrics",
-                "ratio to Prometheus",
-                "server CPU µs/sample",
-                "CPU ratio to Prometheus",
+                "ratio to VictoriaMetrics, min / median / max of rounds",
+                "ratio to Prometheus, same",
+                "server CPU µs/sample, median",
+                "CPU ratio to Prometheus, min / median / max",
+                "requests retried after a 503",
             ],
             rows,
         )
