@@ -51,7 +51,6 @@ from failcast.store.engine_queries import (
     seconds_text,
     series_selector,
 )
-from failcast.store.remote_wire import write_request
 from failcast.timeutil import now_ms
 
 if TYPE_CHECKING:
@@ -174,6 +173,10 @@ class RemoteSamples:
             np.asarray(ts, np.int64),
             np.asarray(values, np.float64),
         )
+        # Imported here: numba (and the scipy it loads) would add a third of a second to
+        # every command-line start, and only a write to an engine needs it.
+        from failcast.store.remote_wire import write_request
+
         bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True]).tolist()
         runs = ids[bounds[:-1]].tolist()
         known = await self._labels(session, runs)
