@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from factories import Account, bearer, create_api_key, register, started
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from failcast.alerting import evaluate_org
@@ -25,7 +25,7 @@ from failcast.config import Settings
 from failcast.db.transactions import session_scope
 from failcast.deps import services_of
 from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
-from failcast.detect.live_store import LiveConfig
+from failcast.detect.live_store import Input, InputCache, LiveConfig
 from failcast.detect.service import LiveScoring
 from failcast.models import Alert, DetectorState, Sample, Series, Service
 
@@ -233,6 +233,34 @@ async def test_a_run_is_bounded_and_the_backlog_drains_over_later_runs(
     b = await scores(client, account, "b")
     assert len(a) == len(b) == N - WARMUP
     assert a == b  # chunked reads change nothing
+
+
+async def test_the_input_cache_takes_new_series_and_notices_deleted_ones(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    database = services_of(app).db
+    cache = InputCache()
+
+    async def both() -> tuple[list[Input], list[Input]]:
+        async with database.session() as session:
+            return await cache.inputs(session, account.org_id), await InputCache().inputs(
+                session, account.org_id
+            )
+
+    await ingest(client, api_key, cpu_values()[:20], service="a")
+    cached, fresh = await both()
+    assert cached == fresh and len(fresh) == 1
+    await ingest(client, api_key, cpu_values()[:20], service="b")
+    cached, fresh = await both()
+    assert cached == fresh and len(fresh) == 2
+    deleted = fresh[0].series_id
+    async with database.session() as session:
+        await session.execute(delete(Series).where(Series.id == deleted))
+        await session.commit()
+    await ingest(client, api_key, cpu_values()[:20], service="c")
+    cached, fresh = await both()
+    assert cached == fresh and len(fresh) == 2
+    assert deleted not in {i.series_id for i in cached}
 
 
 async def test_score_series_stop_at_the_org_cap_and_other_orgs_are_scored(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.detect.base import State
@@ -115,17 +115,55 @@ class LiveConfig:
     max_score_series: int | None = None
 
 
+class InputCache:
+    """Each org's scored series, read whole once and then only those created since.
+
+    A series' labels never change, so a run reads the catalogue's new rows, not all of it (at
+    100k series, reading every row and its labels each run was most of a run's work). A
+    count that differs from the cached series plus the new ones means series were deleted,
+    or one committed late with a lower id than one already seen; then the org is read whole.
+    """
+
+    def __init__(self, max_orgs: int = 1_000) -> None:
+        self.max_orgs = max_orgs
+        self._orgs: dict[int, list[Input]] = {}
+
+    async def inputs(self, session: AsyncSession, org_id: int) -> list[Input]:
+        scored = (Series.org_id == org_id, Series.metric.not_in(SCORE_METRICS))
+        cached = self._orgs.get(org_id)
+        if cached is not None:
+            newest = cached[-1].series_id if cached else 0
+            new = await _inputs(session, *scored, Series.id > newest)
+            count = await session.scalar(select(func.count()).select_from(Series).where(*scored))
+            if count == len(cached) + len(new):
+                cached.extend(new)
+                return list(cached)
+        whole = await _inputs(session, *scored)
+        if org_id not in self._orgs and len(self._orgs) >= self.max_orgs:
+            self._orgs.clear()
+        self._orgs[org_id] = whole
+        return list(whole)
+
+
+async def _inputs(session: AsyncSession, *where: ColumnElement[bool]) -> list[Input]:
+    rows = await session.execute(
+        select(Series.id, Series.service_id, Series.metric, Series.labels)
+        .where(*where)
+        .order_by(Series.id)
+    )
+    return [Input(i, s, m, dict(labels)) for i, s, m, labels in rows]
+
+
 async def read_work(
-    session: AsyncSession, org_id: int, now: int, cfg: LiveConfig
+    session: AsyncSession,
+    org_id: int,
+    now: int,
+    cfg: LiveConfig,
+    cache: InputCache | None = None,
 ) -> tuple[list[Work], bool]:
     """The detectors to advance, least recently scored first, with the samples that arrived
     since their cursors (within the run's budgets); and whether some are left for later."""
-    rows = await session.execute(
-        select(Series.id, Series.service_id, Series.metric, Series.labels)
-        .where(Series.org_id == org_id, Series.metric.not_in(SCORE_METRICS))
-        .order_by(Series.id)
-    )
-    inputs = [Input(i, s, m, dict(labels)) for i, s, m, labels in rows]
+    inputs = await (cache or InputCache()).inputs(session, org_id)
     saved_by_series: dict[int, Saved] = {}
     saved_by_service: dict[int, Saved] = {}
     for state in await session.scalars(select(DetectorState).where(DetectorState.org_id == org_id)):

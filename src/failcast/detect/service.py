@@ -30,7 +30,7 @@ from failcast.detect.live import (
     rises_past,
     score_stream,
 )
-from failcast.detect.live_store import LiveConfig, Work, read_work, write_work
+from failcast.detect.live_store import InputCache, LiveConfig, Work, read_work, write_work
 from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.models import Series, Service
 
@@ -63,6 +63,7 @@ class LiveScoring:
         # rises past the alarm threshold from one that stays past it. After a restart an
         # anomaly still under way counts as rising once.
         self._newest: dict[str, float] = {}
+        self._inputs = InputCache()
 
     async def org_ids(self) -> list[int]:
         """Orgs with series to score."""
@@ -76,7 +77,7 @@ class LiveScoring:
         """Advance the org's detectors over the samples stored up to `now` (epoch ms)."""
         started = time.perf_counter()
         async with session_scope(self.database) as session:
-            work, backlog = await read_work(session, org_id, now, self.config)
+            work, backlog = await read_work(session, org_id, now, self.config, self._inputs)
             await session.rollback()
         work = [w for w in work if w.points or w.rows]
         report = RunReport(backlog=backlog)
