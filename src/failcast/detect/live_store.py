@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -57,9 +57,10 @@ class Saved:
     score_series_id: int
     detector: str
     version: str
-    state: State
     cursor_ts: int
     scored_at: datetime
+    # Read only for the detectors a run advances: a few kilobytes each, of every detector.
+    state: State = field(default_factory=dict)
 
 
 @dataclass
@@ -166,19 +167,23 @@ async def read_work(
     inputs = await (cache or InputCache()).inputs(session, org_id)
     saved_by_series: dict[int, Saved] = {}
     saved_by_service: dict[int, Saved] = {}
-    for state in await session.scalars(select(DetectorState).where(DetectorState.org_id == org_id)):
-        saved = Saved(
-            state.score_series_id,
-            state.detector,
-            state.version,
-            state.state,
-            state.cursor_ts,
-            state.scored_at,
-        )
-        if state.series_id is None:
-            saved_by_service[state.service_id] = saved
+    states = await session.execute(
+        select(
+            DetectorState.score_series_id,
+            DetectorState.detector,
+            DetectorState.version,
+            DetectorState.cursor_ts,
+            DetectorState.scored_at,
+            DetectorState.series_id,
+            DetectorState.service_id,
+        ).where(DetectorState.org_id == org_id)
+    )
+    for score_series_id, detector, version, cursor_ts, scored_at, series_id, service_id in states:
+        saved = Saved(score_series_id, detector, version, cursor_ts, scored_at)
+        if series_id is None:
+            saved_by_service[service_id] = saved
         else:
-            saved_by_series[state.series_id] = saved
+            saved_by_series[series_id] = saved
     picked = await specs_by_metric(session, org_id)
     work = [
         Work(
@@ -242,7 +247,24 @@ async def read_work(
             aligned = align([str(i.series_id) for i in item.inputs], per_input)
             item.row_ts, item.rows = aligned.ts, aligned.rows
         chosen.append(item)
+    await _read_states(session, chosen)
     return chosen, backlog
+
+
+async def _read_states(session: AsyncSession, work: Sequence[Work]) -> None:
+    """The saved detector states of the work chosen, in place of the empty ones."""
+    by_score_series = {w.saved.score_series_id: w for w in work if w.saved is not None}
+    ids = sorted(by_score_series)
+    for first in range(0, len(ids), SERIES_PER_READ):
+        rows = await session.execute(
+            select(DetectorState.score_series_id, DetectorState.state).where(
+                DetectorState.score_series_id.in_(ids[first : first + SERIES_PER_READ])
+            )
+        )
+        for score_series_id, state in rows:
+            item = by_score_series[score_series_id]
+            assert item.saved is not None
+            item.saved = replace(item.saved, state=state)
 
 
 async def _read_inputs(
