@@ -119,9 +119,8 @@ class LiveConfig:
 class InputCache:
     """Each org's scored series, read whole once and then only those created since.
 
-    A series' labels never change, so a run reads the catalogue's new rows, not all of it (at
-    100k series, reading every row and its labels each run was most of a run's work). A
-    count that differs from the cached series plus the new ones means series were deleted,
+    A series' labels never change, so a run, every few seconds, reads the catalogue's new
+    rows rather than every row and its labels again. A count that differs from the cached series plus the new ones means series were deleted,
     or one committed late with a lower id than one already seen; then the org is read whole.
     """
 
