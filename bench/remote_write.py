@@ -19,6 +19,7 @@ CPU each spends per sample.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -192,6 +193,19 @@ class Receiver:
     pids: list[int]  # the processes whose CPU time the receiver's work costs
 
 
+def logged_errors(log: Path) -> list[str]:
+    """The error lines of a server's JSON log, to explain a failed run."""
+    errors = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") == "error":
+            errors.append(f"{entry.get('msg', '')} {entry.get('exc', '')[-2000:]}")
+    return errors
+
+
 def relay_process(port: int, target: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "bench._relay", str(port), target],
@@ -257,10 +271,7 @@ def engines(args: argparse.Namespace) -> None:
                         rates, cpu, busy = measure(args, receivers)
                     except RuntimeError:
                         for name in ("fc-vm", "fc-vm-unscored", "fc-sqlite"):
-                            log = Path(tmp) / name / "server.log"
-                            errors = [
-                                line for line in log.read_text().splitlines() if "rror" in line
-                            ]
+                            errors = logged_errors(Path(tmp) / name / "server.log")
                             print(f"{name}: errors in its log:", *errors[-5:], sep="\n")
                         raise
             finally:
