@@ -39,8 +39,9 @@ from failcast.jobs.arq_runner import ArqRunner
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import JobRun, Organization, Series, Service
 from failcast.store.partitions import DAY_MS
+from failcast.store.ranges import Aggregation
 from failcast.store.rollups import HOUR_MS
-from failcast.store.samples import Aggregation, read_range, write_samples
+from failcast.store.samples import read_range, write_samples
 from failcast.timeutil import now_ms
 
 POSTGRES = os.environ.get("FAILCAST_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)

@@ -28,6 +28,7 @@ MODULES = (
     "failcast.rca.roles",
     "failcast.slo.alerts",
     "failcast.slo.budget",
+    "failcast.store.ranges",
     "failcast.store.remote",
     "failcast.store.remote_wire",
     "failcast.topology.cascade",

@@ -18,7 +18,8 @@ from failcast.billing.plans import month_key
 from failcast.deps import services_of
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import LogEntry, Series
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 
 NOW_S = datetime.now(UTC).timestamp()
 

@@ -25,7 +25,8 @@ from failcast.config import Settings
 from failcast.db.transactions import session_scope
 from failcast.deps import services_of
 from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
-from failcast.detect.live_store import Input, InputCache, LiveConfig
+from failcast.detect.live_store import InputCache
+from failcast.detect.live_work import Input, LiveConfig
 from failcast.detect.service import LiveScoring
 from failcast.models import Alert, DetectorState, Sample, Series, Service
 

@@ -12,8 +12,9 @@ from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import Organization, SampleRollup, Series, Service
+from failcast.store.ranges import Aggregation
 from failcast.store.rollups import HOUR_MS
-from failcast.store.samples import Aggregation, read_range, write_samples
+from failcast.store.samples import read_range, write_samples
 from failcast.timeutil import now_ms
 
 NOW = now_ms()

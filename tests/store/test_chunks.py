@@ -27,8 +27,9 @@ from failcast.query.service import org_stats
 from failcast.store import codec, samples
 from failcast.store.chunks import CHUNK_MS
 from failcast.store.partitions import DAY_MS, partition_name
+from failcast.store.ranges import Aggregation
 from failcast.store.rollups import HOUR_MS
-from failcast.store.samples import Aggregation, read_range, write_samples
+from failcast.store.samples import read_range, write_samples
 
 # A fixed instant, 40 minutes into a chunk window; the data covers the nine hours before it.
 NOW = 1_765_000_000_000 - 1_765_000_000_000 % CHUNK_MS + 40 * 60_000

@@ -15,8 +15,9 @@ from failcast.db.engine import Database
 from failcast.errors import Unavailable, ValidationFailed
 from failcast.models import Organization, Series, Service
 from failcast.store.engine_queries import bucket
+from failcast.store.ranges import Aggregation
 from failcast.store.remote import RemoteSamples, open_database
-from failcast.store.samples import Aggregation, Point, read_range, write_sample_columns
+from failcast.store.samples import Point, read_range, write_sample_columns
 
 __all__ = ["prometheus_backend", "remote_settings", "victoria_metrics"]
 

@@ -41,7 +41,8 @@ from failcast.models import Alert, AlertEvent, AlertRule
 from failcast.models.alert import ACTIVE_STATES, AlertState
 from failcast.signals import SignalRegistry, SignalRequest
 from failcast.store.labels import Matcher
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.store.series import select_series
 
 # A rule reads at most this many samples per evaluation; more means the selector is too wide.

@@ -15,7 +15,8 @@ from failcast.chaos.faults import FaultError
 from failcast.chaos.rows import fault_from_row
 from failcast.errors import ValidationFailed
 from failcast.models import ChaosExperiment, ChaosFault, Series, Service
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 
 if TYPE_CHECKING:
     from failcast.chaos.runtime import Simulator

@@ -24,7 +24,7 @@ from failcast.cli._api import STDERR, JsonOption, KeyOption, UrlOption, api, det
 from failcast.cli._app import app
 from failcast.cli._client import fail
 from failcast.readable import describe_factor, fmt_value
-from failcast.store.samples import Aggregation
+from failcast.store.ranges import Aggregation
 from failcast.timeutil import ms_to_rfc3339, now_ms, parse_duration_ms, parse_ts
 
 # --- data ----------------------------------------------------------------------------------

@@ -7,121 +7,45 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.detect.base import State
 from failcast.detect.choices import specs_by_metric
 from failcast.detect.live import (
     CHANGE_METRIC,
-    DEFAULT_DETECTOR,
     SCORE_METRIC,
     SCORE_METRICS,
-    SERVICE_DETECTOR,
     SERVICE_SCOPE,
-    Spec,
     align,
     score_labels,
     spec_version,
 )
+from failcast.detect.live_work import Input, LiveConfig, Points, Saved, Work
 from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series
-from failcast.store.samples import Aggregation, read_pairs, write_sample_columns
+from failcast.store.ranges import Aggregation, RangeRead
+from failcast.store.samples import read_pairs, write_sample_columns
 from failcast.store.series import create_series
 
 log = logging.getLogger("failcast.detect")
+# Series read together for their new points.
+SERIES_PER_READ = 200
 # An org held at its score series cap is named in the log once in this long.
 CAP_WARNING_SECONDS = 3600.0
 _cap_warned: dict[int, float] = {}
-
-HOUR_MS = 3_600_000
-# Series read together for their new points.
-SERIES_PER_READ = 200
-Points = list[tuple[int, float]]
-
-
-@dataclass(frozen=True, slots=True)
-class Input:
-    series_id: int
-    service_id: int
-    metric: str
-    labels: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Saved:
-    score_series_id: int
-    detector: str
-    version: str
-    cursor_ts: int
-    scored_at: datetime
-    # Read only for the detectors a run advances: a few kilobytes each, of every detector.
-    state: State = field(default_factory=dict)
-
-
-@dataclass
-class Work:
-    """One detector to advance: a series, or a service's whole metric vector."""
-
-    service_id: int
-    metric: str  # the scored metric, or SERVICE_SCOPE
-    labels: dict[str, str]
-    inputs: list[Input]
-    spec: Spec
-    saved: Saved | None
-    series_id: int | None = None
-    points: Points = field(default_factory=list)
-    rows: list[list[float]] = field(default_factory=list)
-    row_ts: list[int] = field(default_factory=list)
-    scores: Points = field(default_factory=list)
-    changes: Points = field(default_factory=list)
-    cursor: int | None = None  # the newest input timestamp scored
-    state: State = field(default_factory=dict)
-    reset: bool = False
-
-    @property
-    def start(self) -> int | None:
-        return None if self.saved is None else self.saved.cursor_ts + 1
-
-    @property
-    def scored(self) -> int:
-        """Points (or rows) this run advanced the detector by."""
-        return len(self.points) or len(self.rows)
-
-    @property
-    def key(self) -> str:
-        return f"{self.service_id}/{self.metric}{self.labels or ''}"
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """What live scoring runs and how much one run may take on."""
-
-    detector: Spec = field(default_factory=lambda: dict(DEFAULT_DETECTOR))
-    # None: no service-wide detector.
-    service_detector: Spec | None = field(default_factory=lambda: dict(SERVICE_DETECTOR))
-    max_series: int = 2_000  # detectors advanced per org and run
-    max_points: int = 100_000  # samples read per org and run
-    max_points_per_series: int = 5_000
-    # A series seen for the first time is scored from this far back, not from its beginning.
-    initial_lookback_ms: int = 24 * HOUR_MS
-    # A service-wide vector over more series than this is not worth its covariance matrix.
-    max_service_series: int = 40
-    # Score series the org may hold: detectors without one yet start only while there is
-    # room (derived series count against the store like any other); None: no cap.
-    max_score_series: int | None = None
 
 
 class InputCache:
     """Each org's scored series, read whole once and then only those created since.
 
     A series' labels never change, so a run, every few seconds, reads the catalogue's new
-    rows rather than every row and its labels again. A count that differs from the cached series plus the new ones means series were deleted,
-    or one committed late with a lower id than one already seen; then the org is read whole.
+    rows rather than every row and its labels again. A count that differs from the cached
+    series plus the new ones means series were deleted, or one committed late with a lower id
+    than one already seen; then the org is read whole.
     """
 
     def __init__(self, max_orgs: int = 1_000) -> None:
@@ -290,13 +214,15 @@ async def _read_inputs(
             limit = min(left, cfg.max_points_per_series * len(group))
             found = await read_pairs(
                 session,
-                group,
-                start,
-                now + 1,
-                step_ms=None,
-                agg=Aggregation.avg,
-                limit=limit,
-                per_series=cfg.max_points_per_series,
+                RangeRead(
+                    group,
+                    start,
+                    now + 1,
+                    step_ms=None,
+                    agg=Aggregation.avg,
+                    limit=limit,
+                    per_series=cfg.max_points_per_series,
+                ),
             )
             read = sum(len(points) for points in found.values())
             left -= read

@@ -16,7 +16,8 @@ from failcast.detect.drift import DriftThresholds, drift
 from failcast.detect.trend import PathPoint, forecast_path
 from failcast.errors import NotFound, ValidationFailed
 from failcast.models import AlertRule, PredictionEvent, Series, Service, ServiceKind
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.store.series import select_series
 
 HOUR_MS = 3_600_000

@@ -30,7 +30,8 @@ from failcast.detect.live import (
     rises_past,
     score_stream,
 )
-from failcast.detect.live_store import InputCache, LiveConfig, Work, read_work, write_work
+from failcast.detect.live_store import InputCache, read_work, write_work
+from failcast.detect.live_work import LiveConfig, Work
 from failcast.detect.tail import ALARM_THRESHOLD
 from failcast.models import Series, Service
 

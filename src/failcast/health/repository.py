@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.db.base import utcnow
 from failcast.health.config import HealthConfig
 from failcast.models import HealthConfigRow, Sample, Series, Service
+from failcast.store.ranges import Aggregation
 from failcast.store.remote import remote_backend
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.samples import read_range
 
 
 async def load_config(session: AsyncSession, org_id: int) -> HealthConfig:

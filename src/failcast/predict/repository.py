@@ -22,7 +22,8 @@ from failcast.models import (
 )
 from failcast.predict.dataset import STEP_MS, FleetData, ServiceData
 from failcast.predict.labels import IncidentRecord
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime
 from failcast.topology.graph import DependencyGraph

@@ -27,7 +27,8 @@ from failcast.models import Series as SeriesRow
 from failcast.promql.engine import NAME, Matcher, evaluate
 from failcast.promql.expr import LOOKBACK_MS, BadQuery, Labels, Query, Selector, Series, Value
 from failcast.store import series as store
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.teams.service import EVERYTHING, Visibility
 from failcast.timeutil import ms_to_datetime, now_ms
 

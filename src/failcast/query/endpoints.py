@@ -13,7 +13,8 @@ from failcast.kit.params import parse_range
 from failcast.query import service
 from failcast.query.schemas import LogOut, LogPage, MetricsOut, StatsOut
 from failcast.store.labels import exact
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.store.series import select_series
 from failcast.teams import service as teams
 from failcast.timeutil import ms_to_datetime, ms_to_rfc3339

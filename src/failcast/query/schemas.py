@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from failcast.store.samples import Aggregation
+from failcast.store.ranges import Aggregation
 
 
 class SeriesOut(BaseModel):

@@ -21,7 +21,8 @@ from failcast.rca.analysis import (
     analyse,
     series_name,
 )
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.topology.service import SimulatedTopology, Source, org_spec
 
 # Stored samples are read as one-minute means: finer than most scrape intervals' windows need,

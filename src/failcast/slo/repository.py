@@ -12,7 +12,8 @@ from failcast.db.base import utcnow
 from failcast.errors import Conflict, NotFound
 from failcast.models import Series, Service, Slo
 from failcast.slo.schemas import SloDefinition
-from failcast.store.samples import Aggregation, read_range
+from failcast.store.ranges import Aggregation
+from failcast.store.samples import read_range
 from failcast.teams.service import EVERYTHING, Visibility
 
 # More buckets than a 30-day window of minutes holds, times a generous number of label sets.

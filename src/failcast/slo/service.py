@@ -38,7 +38,7 @@ from failcast.slo.schemas import (
     SloDefinition,
     ThresholdSli,
 )
-from failcast.store.samples import Aggregation
+from failcast.store.ranges import Aggregation
 from failcast.teams.service import EVERYTHING, Visibility
 
 BUCKET_MS = 60_000

@@ -25,7 +25,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import cramjam
 import httpx
@@ -51,10 +51,8 @@ from failcast.store.engine_queries import (
     seconds_text,
     series_selector,
 )
+from failcast.store.ranges import Pairs, RangeRead
 from failcast.timeutil import now_ms
-
-if TYPE_CHECKING:
-    from failcast.store.samples import Aggregation
 
 log = logging.getLogger("failcast.store.remote")
 
@@ -202,34 +200,14 @@ class RemoteSamples:
         check(answer)
         return len(ids)
 
-    async def read_range(
-        self,
-        session: AsyncSession,
-        series_ids: Sequence[int],
-        start_ms: int,
-        end_ms: int,
-        *,
-        step_ms: int | None,
-        agg: Aggregation,
-        limit: int,
-        per_series: int | None = None,
-    ) -> dict[int, list[tuple[int, float]]]:
-        """Points of each series in [start, end), as `store.samples.read_range` gives them."""
-        result: dict[int, list[tuple[int, float]]] = {i: [] for i in series_ids}
-        if not series_ids or end_ms <= start_ms:
+    async def read_range(self, session: AsyncSession, read: RangeRead) -> dict[int, Pairs]:
+        """Points of each series, as `store.samples.read_pairs` gives them."""
+        result: dict[int, Pairs] = {i: [] for i in read.series_ids}
+        start_ms, end_ms, step_ms, agg = read.start_ms, read.end_ms, read.step_ms, read.agg
+        if not read.series_ids or end_ms <= start_ms:
             return result
         if self.read_only:
-            found = await self._read_source(
-                session,
-                series_ids,
-                start_ms,
-                end_ms,
-                step_ms=step_ms,
-                agg=agg,
-                limit=limit,
-                per_series=per_series,
-            )
-            return _capped(found, limit, per_series)
+            return read.cut(await self._read_source(session, read))
         # Whole buckets that ended a while ago are aggregated by VictoriaMetrics; the rest (the
         # last, partial bucket, and the recent past) come raw and are bucketed here.
         split = start_ms
@@ -239,7 +217,7 @@ class RemoteSamples:
             if buckets <= MAX_ENGINE_POINTS:
                 split = start_ms + buckets * step_ms
         by_org: dict[int, list[int]] = defaultdict(list)
-        for series_id, entry in (await self._labels(session, series_ids)).items():
+        for series_id, entry in (await self._labels(session, read.series_ids)).items():
             by_org[entry.org_id].append(series_id)
         for org_id, ids in sorted(by_org.items()):
             ordered = sorted(ids)
@@ -258,55 +236,37 @@ class RemoteSamples:
                     if step_ms is not None:
                         points = bucket(points, start_ms, step_ms, agg.value)
                     result[series_id] = head.get(series_id, []) + points
-        return _capped(result, limit, per_series)
+        return read.cut(result)
 
-    async def _read_source(
-        self,
-        session: AsyncSession,
-        series_ids: Sequence[int],
-        start_ms: int,
-        end_ms: int,
-        *,
-        step_ms: int | None,
-        agg: Aggregation,
-        limit: int,
-        per_series: int | None,
-    ) -> dict[int, list[tuple[int, float]]]:
+    async def _read_source(self, session: AsyncSession, read: RangeRead) -> dict[int, Pairs]:
         """`read_range` with a read-only source: its series from it, the rest embedded."""
         from failcast.store import samples as embedded_store
 
-        known = await self._labels(session, series_ids)
-        external = {i: known[i].labels for i in series_ids if i in known and known[i].external}
-        internal = [i for i in series_ids if i not in external]
+        known = await self._labels(session, read.series_ids)
+        external = {i: known[i].labels for i in read.series_ids if i in known and known[i].external}
+        internal = [i for i in read.series_ids if i not in external]
         with _embedded(session):
-            found = await embedded_store.read_range(
-                session,
-                internal,
-                start_ms,
-                end_ms,
-                step_ms=step_ms,
-                agg=agg,
-                limit=limit,
-                per_series=per_series,
-            )
-        result = {i: [(p.ts, p.value) for p in found.get(i, [])] for i in series_ids}
+            found = await embedded_store.read_pairs(session, read.of(internal))
+        result = {i: found.get(i, []) for i in read.series_ids}
         by_labels = {frozenset(labels): i for i, labels in external.items()}
         for first in range(0, len(by_labels), READ_CHUNK):
             chunk = list(by_labels.items())[first : first + READ_CHUNK]
-            raw = await self._raw_labelled([dict(labels) for labels, _ in chunk], start_ms, end_ms)
+            raw = await self._raw_labelled(
+                [dict(labels) for labels, _ in chunk], read.start_ms, read.end_ms
+            )
             for labels, points in raw.items():
                 if (series_id := by_labels.get(labels)) is not None:
-                    if step_ms is not None:
-                        points = bucket(points, start_ms, step_ms, agg.value)
+                    if read.step_ms is not None:
+                        points = bucket(points, read.start_ms, read.step_ms, read.agg.value)
                     result[series_id] = points
         return result
 
     async def _raw_labelled(
         self, label_sets: list[dict[str, str]], start_ms: int, end_ms: int
-    ) -> dict[LabelSet, list[tuple[int, float]]]:
+    ) -> dict[LabelSet, Pairs]:
         """Raw samples of the series with exactly these label sets (`__name__` included)."""
         selectors = [_exact_selector(labels) for labels in label_sets]
-        found: dict[LabelSet, list[tuple[int, float]]] = defaultdict(list)
+        found: dict[LabelSet, Pairs] = defaultdict(list)
         if self.engine.kind == "victoriametrics":
             form = {
                 "match[]": selectors,
@@ -396,18 +356,6 @@ def _grouped(
     last = np.ones(len(ids), bool)
     last[:-1] = (ids[1:] != ids[:-1]) | (at[1:] != at[:-1])
     return ids[last], at[last], points[last]
-
-
-def _capped(
-    result: dict[int, list[tuple[int, float]]], budget: int, per_series: int | None = None
-) -> dict[int, list[tuple[int, float]]]:
-    """`result` cut to `budget` points in all, the lowest series ids first, and to the first
-    `per_series` of each."""
-    for series_id in sorted(result):
-        keep = max(budget, 0) if per_series is None else min(max(budget, 0), per_series)
-        result[series_id] = result[series_id][:keep]
-        budget -= len(result[series_id])
-    return result
 
 
 @contextmanager

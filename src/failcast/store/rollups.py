@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
@@ -23,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from failcast.db.transactions import release
 from failcast.store import chunks
 from failcast.store.codec import Float64s, Int64s
-
-if TYPE_CHECKING:
-    from failcast.store.samples import Aggregation
+from failcast.store.ranges import Pairs, RangeRead
 
 HOUR_MS = 3_600_000
 # Hours recomputed per transaction, so a large backfill does not hold one long transaction.
@@ -209,17 +207,16 @@ def _ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-async def read_hourly(
-    session: AsyncSession,
-    series_ids: Sequence[int],
-    start_ms: int,
-    end_ms: int,
-    *,
-    step_ms: int,
-    agg: Aggregation,
-    limit: int,
-) -> dict[int, list[tuple[int, float]]]:
-    """Bucketed points from rollups where they are current and raw samples elsewhere."""
+async def read_hourly(session: AsyncSession, read: RangeRead) -> dict[int, Pairs]:
+    """Bucketed points from rollups where they are current and raw samples elsewhere (the
+    read has a step: rollups answer only bucketed reads); `per_series` is the caller's."""
+    series_ids, start_ms, end_ms, step_ms = (
+        read.series_ids,
+        read.start_ms,
+        read.end_ms,
+        read.step_ms,
+    )
+    assert step_ms is not None
     ids = ", ".join(str(int(i)) for i in series_ids)
     dirty_rows = await session.scalars(
         text(
@@ -261,9 +258,9 @@ async def read_hourly(
             buckets[key].merge(summary)
         else:
             buckets[key] = summary
-    result: dict[int, list[tuple[int, float]]] = {series_id: [] for series_id in series_ids}
+    result: dict[int, Pairs] = {series_id: [] for series_id in series_ids}
     for taken, (series_id, bucket) in enumerate(sorted(buckets)):
-        if taken >= limit:
+        if taken >= read.limit:
             break
-        result[series_id].append((bucket, buckets[series_id, bucket].value(agg.value)))
+        result[series_id].append((bucket, buckets[series_id, bucket].value(read.agg.value)))
     return result

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from failcast.db.engine import STAGING_COLUMNS, STAGING_TABLE, begin_writing
 from failcast.ops.collector import collector_paused
 from failcast.store import chunks, rollups
 from failcast.store.codec import Float64s, Int64s
+from failcast.store.ranges import Aggregation, Pairs, RangeRead
 from failcast.store.remote import remote_backend
 
 SampleRow = tuple[int, int, float]  # (series_id, ts_ms, value)
@@ -38,15 +38,6 @@ IntColumn = list[int] | npt.NDArray[np.int64]
 FloatColumn = list[float] | npt.NDArray[np.float64]
 # Series read and decoded together by a range read.
 SERIES_PER_READ = 64
-
-
-class Aggregation(StrEnum):
-    avg = "avg"
-    min = "min"
-    max = "max"
-    sum = "sum"
-    count_ = "count"
-    last = "last"
 
 
 def last_write_wins(rows: Iterable[SampleRow]) -> list[SampleRow]:
@@ -133,9 +124,6 @@ async def _write_head(
     return written
 
 
-Pairs = list[tuple[int, float]]  # (ts, value), oldest first
-
-
 @dataclass(frozen=True, slots=True)
 class Point:
     ts: int
@@ -220,80 +208,34 @@ async def read_range(
 ) -> dict[int, list[Point]]:
     """Points of each series in [start, end). With a step, one aggregated point per bucket,
     stamped with the bucket's start. At most `limit` points in all (the caller checks), and
-    at most `per_series` (the first ones) of each series."""
-    found = await read_pairs(
-        session,
-        series_ids,
-        start_ms,
-        end_ms,
-        step_ms=step_ms,
-        agg=agg,
-        limit=limit,
-        per_series=per_series,
-    )
+    at most `per_series` (the first ones) of each."""
+    read = RangeRead(series_ids, start_ms, end_ms, step_ms, agg, limit, per_series)
+    found = await read_pairs(session, read)
     with collector_paused():
         return {sid: [Point(ts, value) for ts, value in pts] for sid, pts in found.items()}
 
 
-async def read_pairs(
-    session: AsyncSession,
-    series_ids: Sequence[int],
-    start_ms: int,
-    end_ms: int,
-    *,
-    step_ms: int | None,
-    agg: Aggregation,
-    limit: int,
-    per_series: int | None = None,
-) -> dict[int, Pairs]:
+async def read_pairs(session: AsyncSession, read: RangeRead) -> dict[int, Pairs]:
     """`read_range` as (ts, value) tuples, for readers that take many points and want no
     object per point (live scoring reads back everything that arrives)."""
     if (remote := remote_backend(session)) is not None:
-        return await remote.read_range(
-            session,
-            series_ids,
-            start_ms,
-            end_ms,
-            step_ms=step_ms,
-            agg=agg,
-            limit=limit,
-            per_series=per_series,
-        )
-    return await _read_stored(
-        session,
-        series_ids,
-        start_ms,
-        end_ms,
-        step_ms=step_ms,
-        agg=agg,
-        limit=limit,
-        per_series=per_series,
-    )
+        return await remote.read_range(session, read)
+    return await _read_stored(session, read)
 
 
-async def _read_stored(
-    session: AsyncSession,
-    series_ids: Sequence[int],
-    start_ms: int,
-    end_ms: int,
-    *,
-    step_ms: int | None,
-    agg: Aggregation,
-    limit: int,
-    per_series: int | None = None,
-) -> dict[int, Pairs]:
+async def _read_stored(session: AsyncSession, read: RangeRead) -> dict[int, Pairs]:
     """`read_pairs` from this store: hourly rollups where they answer, else the head's rows
     merged over the decoded chunks, the first `limit` points in (series, time) order."""
-    result: dict[int, Pairs] = {series_id: [] for series_id in series_ids}
-    if not series_ids:
+    result: dict[int, Pairs] = {series_id: [] for series_id in read.series_ids}
+    if not read.series_ids:
         return result
+    start_ms, end_ms, step_ms, agg = read.start_ms, read.end_ms, read.step_ms, read.agg
+    per_series = read.per_series
     if step_ms is not None and rollups.usable(start_ms, step_ms):
-        hourly = await rollups.read_hourly(
-            session, series_ids, start_ms, end_ms, step_ms=step_ms, agg=agg, limit=limit
-        )
+        hourly = await rollups.read_hourly(session, read)
         return {sid: pts[:per_series] for sid, pts in hourly.items()}
-    left = limit
-    ordered = sorted(set(series_ids))
+    left = read.limit
+    ordered = sorted(set(read.series_ids))
     # A few series at a time, so that a read stopped by `limit` decodes no more than it needs.
     for k in range(0, len(ordered), SERIES_PER_READ):
         if left <= 0:

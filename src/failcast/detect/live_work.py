@@ -1,0 +1,85 @@
+"""What live scoring works on: the series a detector reads, the state it saved, one run's
+work item, and the budgets of a run (detect/live_store.py reads and writes them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from failcast.detect.base import State
+from failcast.detect.live import DEFAULT_DETECTOR, SERVICE_DETECTOR, Spec
+
+HOUR_MS = 3_600_000
+Points = list[tuple[int, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    series_id: int
+    service_id: int
+    metric: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    score_series_id: int
+    detector: str
+    version: str
+    cursor_ts: int
+    scored_at: datetime
+    # Read only for the detectors a run advances: a few kilobytes each, of every detector.
+    state: State = field(default_factory=dict)
+
+
+@dataclass
+class Work:
+    """One detector to advance: a series, or a service's whole metric vector."""
+
+    service_id: int
+    metric: str  # the scored metric, or SERVICE_SCOPE
+    labels: dict[str, str]
+    inputs: list[Input]
+    spec: Spec
+    saved: Saved | None
+    series_id: int | None = None
+    points: Points = field(default_factory=list)
+    rows: list[list[float]] = field(default_factory=list)
+    row_ts: list[int] = field(default_factory=list)
+    scores: Points = field(default_factory=list)
+    changes: Points = field(default_factory=list)
+    cursor: int | None = None  # the newest input timestamp scored
+    state: State = field(default_factory=dict)
+    reset: bool = False
+
+    @property
+    def start(self) -> int | None:
+        return None if self.saved is None else self.saved.cursor_ts + 1
+
+    @property
+    def scored(self) -> int:
+        """Points (or rows) this run advanced the detector by."""
+        return len(self.points) or len(self.rows)
+
+    @property
+    def key(self) -> str:
+        return f"{self.service_id}/{self.metric}{self.labels or ''}"
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What live scoring runs and how much one run may take on."""
+
+    detector: Spec = field(default_factory=lambda: dict(DEFAULT_DETECTOR))
+    # None: no service-wide detector.
+    service_detector: Spec | None = field(default_factory=lambda: dict(SERVICE_DETECTOR))
+    max_series: int = 2_000  # detectors advanced per org and run
+    max_points: int = 100_000  # samples read per org and run
+    max_points_per_series: int = 5_000
+    # A series seen for the first time is scored from this far back, not from its beginning.
+    initial_lookback_ms: int = 24 * HOUR_MS
+    # A service-wide vector over more series than this is not worth its covariance matrix.
+    max_service_series: int = 40
+    # Score series the org may hold: detectors without one yet start only while there is
+    # room (derived series count against the store like any other); None: no cap.
+    max_score_series: int | None = None
