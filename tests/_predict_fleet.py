@@ -46,7 +46,7 @@ def fleet_history(end_s: int, *, leak: bool) -> SeriesMatrix:
 async def install_model(db: Database, org_id: int, now: datetime) -> None:
     """Register `trained()` for the org and make it the active model."""
     async with db.session() as session:
-        row = await registry.register(session, org_id, trained(), source="test", now=now)
+        row = await registry.register(session, org_id, trained(), source="imported", now=now)
         if row.status != "active":
             await registry.promote(
                 session, org_id, row.version, now, force=True, reason="test", actor="test"

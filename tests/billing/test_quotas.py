@@ -176,7 +176,7 @@ async def test_a_successful_prediction_is_counted(
 
     async with services_of(app).db.session() as session:
         await registry.register(
-            session, account.org_id, tiny_model(), source="test", now=billing_clock.now
+            session, account.org_id, tiny_model(), source="imported", now=billing_clock.now
         )
         await session.commit()
     for remaining in ("99", "98"):

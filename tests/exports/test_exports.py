@@ -221,7 +221,7 @@ async def test_predictions_round_trip(
     )
     async with services_of(app).db.session() as session:
         version = await registry.register(
-            session, account.org_id, tiny_model(), source="test", now=T0
+            session, account.org_id, tiny_model(), source="imported", now=T0
         )
         service_id = await session.scalar(select(Service.id).where(Service.name == "api"))
         assert service_id is not None

@@ -191,7 +191,7 @@ async def test_risk_reads_the_newest_predictions(
     ids = await fleet(client, account, api_key)
     async with services_of(app).db.session() as session:
         version = ModelVersion(
-            org_id=account.org_id, version=1, status="active", source="test", features=[],
+            org_id=account.org_id, version=1, status="active", source="imported", features=[],
             horizons=[1, 24, 48, 72], train_start=AT, train_end=AT, metrics={}, meta={},
             artifact=b"",
         )  # fmt: skip

@@ -168,7 +168,7 @@ async def store_predictions(
         model = ModelVersion(
             org_id=org_id,
             version=version,
-            source="test",
+            source="imported",
             features=[],
             horizons=[24, 48, 72],
             train_start=now,

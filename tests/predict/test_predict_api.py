@@ -30,7 +30,7 @@ def tiny_result() -> TrainResult:
 async def add_version(app: FastAPI, account: Account, result: TrainResult) -> int:
     async with session_scope(services_of(app).db) as session:
         row = await registry.register(
-            session, account.org_id, result, source="test", now=datetime.now(UTC)
+            session, account.org_id, result, source="imported", now=datetime.now(UTC)
         )
         await session.commit()
         return row.version

@@ -63,7 +63,7 @@ def test_models_list_promote_and_rollback_for_an_org(
             result = tiny_model()
             for _ in range(2):
                 await registry.register(
-                    session, org.id, result, source="test", now=datetime.now(UTC)
+                    session, org.id, result, source="imported", now=datetime.now(UTC)
                 )
             await session.commit()
         await database.dispose()

@@ -56,7 +56,7 @@ async def test_no_skill_is_never_promoted_without_force_and_a_reason(
     h = account.headers
     async with services_of(app).db.session() as session:
         row = await registry.register(
-            session, account.org_id, without_skill(tiny_result), source="test",
+            session, account.org_id, without_skill(tiny_result), source="imported",
             now=datetime.now(UTC),
         )  # fmt: skip
         await session.commit()
@@ -87,13 +87,13 @@ async def test_a_model_with_skill_goes_live_and_the_next_is_judged_against_it(
 ) -> None:
     async with services_of(app).db.session() as session:
         first = await registry.register(
-            session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
+            session, account.org_id, tiny_result, source="imported", now=datetime.now(UTC)
         )
         await session.commit()
     assert first.status == "active" and first.meta["gate"]["passed"] is True
     async with services_of(app).db.session() as session:
         second = await registry.register(
-            session, account.org_id, without_skill(tiny_result), source="test",
+            session, account.org_id, without_skill(tiny_result), source="imported",
             now=datetime.now(UTC),
         )  # fmt: skip
         await session.commit()

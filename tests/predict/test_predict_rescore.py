@@ -112,7 +112,7 @@ async def test_a_health_status_change_rescores_that_service_at_once(
     )  # fmt: skip
     async with services_of(app).db.session() as session:
         await registry.register(
-            session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
+            session, account.org_id, tiny_result, source="imported", now=datetime.now(UTC)
         )
         await session.commit()
     ids = await service_ids(app, account.org_id)
@@ -175,7 +175,7 @@ async def test_rescore_scores_only_the_services_asked_for(
     assert await jobs.rescore(account.org_id, [ids["db"]], NOW_MS) == 0  # no model yet
     async with services_of(app).db.session() as session:
         await registry.register(
-            session, account.org_id, tiny_result, source="test", now=datetime.now(UTC)
+            session, account.org_id, tiny_result, source="imported", now=datetime.now(UTC)
         )
         await session.commit()
     assert await jobs.rescore(account.org_id, [ids["db"]], NOW_MS) == 2  # 1 h and 6 h

@@ -80,7 +80,7 @@ async def _fleet(
             org_id=account.org_id,
             version=1,
             status="active",
-            source="test",
+            source="imported",
             features=[],
             horizons=[24],
             train_start=datetime.now(UTC),

@@ -88,7 +88,7 @@ async def _predictions(app: FastAPI, account: Account) -> None:
 
     async with services_of(app).db.session() as session:
         version = await registry.register(
-            session, account.org_id, tiny_model(), source="test", now=START
+            session, account.org_id, tiny_model(), source="imported", now=START
         )
         ids = dict((await session.execute(select(Service.name, Service.id))).all())
         for n, (alarm, outcome, p) in enumerate(JUDGED):

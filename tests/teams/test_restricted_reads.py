@@ -157,7 +157,7 @@ async def _store_predictions(app: FastAPI, org: Org) -> None:
     at = datetime.now(UTC) - timedelta(minutes=10)
     async with services_of(app).db.session() as session:
         version = ModelVersion(
-            org_id=org.owner.org_id, version=1, status="retired", source="test", features=[],
+            org_id=org.owner.org_id, version=1, status="retired", source="imported", features=[],
             horizons=[24], train_start=at, train_end=at, metrics={}, meta={}, artifact=b"",
         )  # fmt: skip
         session.add(version)

@@ -50,7 +50,7 @@ async def predict(app: FastAPI, org_id: int, probabilities: dict[str, float]) ->
     """Store a 24 h prediction per service, made ten minutes before AT."""
     async with services_of(app).db.session() as session:
         version = ModelVersion(
-            org_id=org_id, version=1, status="active", source="test", features=[],
+            org_id=org_id, version=1, status="active", source="imported", features=[],
             horizons=[24], train_start=AT, train_end=AT, metrics={}, meta={}, artifact=b"",
         )  # fmt: skip
         session.add(version)

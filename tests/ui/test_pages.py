@@ -316,7 +316,7 @@ async def test_models_page_shows_the_gate_and_forces_a_promotion_with_a_reason(
     account = await register(api, "gate@example.com")
     async with services_of(api_app).db.session() as session:
         row = await registry.register(
-            session, account.org_id, without_skill(tiny_model()), source="test",
+            session, account.org_id, without_skill(tiny_model()), source="imported",
             now=datetime.now(UTC),
         )  # fmt: skip
         await session.commit()

@@ -23,7 +23,7 @@ from failcast.db.transactions import after_commit
 from failcast.deps import PathId, RunnerDep, SessionDep, SimulatorDep
 from failcast.errors import Conflict, NotFound, ValidationFailed
 from failcast.kit.responses import errors
-from failcast.models import ChaosExperiment, Organization
+from failcast.models import ChaosExperiment, ExperimentStatus, Organization, Verdict
 from failcast.teams import service as teams
 
 router = APIRouter(prefix="/api/v1/chaos", tags=["chaos"])
@@ -166,8 +166,8 @@ async def run_experiment(
         return ExperimentOut(
             id=None,
             title=body.experiment.title,
-            status=str(journal["status"]),
-            verdict=str(journal["verdict"]),
+            status=ExperimentStatus(journal["status"]),
+            verdict=Verdict(journal["verdict"]),
             observe_from=start - body.observe_seconds,
             method_start=start,
             method_end=end,

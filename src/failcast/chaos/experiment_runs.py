@@ -14,7 +14,14 @@ from failcast.chaos.experiments import Experiment, evaluate
 from failcast.chaos.faults import FaultError
 from failcast.chaos.rows import fault_from_row
 from failcast.errors import ValidationFailed
-from failcast.models import ChaosExperiment, ChaosFault, Series, Service
+from failcast.models import (
+    ChaosExperiment,
+    ChaosFault,
+    ExperimentStatus,
+    Series,
+    Service,
+    Verdict,
+)
 from failcast.store.ranges import Aggregation
 from failcast.store.samples import read_range
 
@@ -110,7 +117,7 @@ async def advance_experiments(
     running = list(
         await session.scalars(
             select(ChaosExperiment).where(
-                ChaosExperiment.org_id == org_id, ChaosExperiment.status == "running"
+                ChaosExperiment.org_id == org_id, ChaosExperiment.status == ExperimentStatus.running
             )
         )
     )
@@ -151,7 +158,7 @@ async def advance_experiments(
             faults=faults,
         )
         row.journal = journal
-        row.status = str(journal["status"])
-        row.verdict = str(journal["verdict"])
+        row.status = ExperimentStatus(journal["status"])
+        row.verdict = Verdict(journal["verdict"])
         await session.flush()
         log.info("experiment finished", extra={"experiment": row.id, "verdict": row.verdict})

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from failcast.chaos.experiments import Experiment
 from failcast.chaos.faults import FaultKind
+from failcast.models import ExperimentStatus, Verdict
 from failcast.timeutil import parse_duration_ms
 
 
@@ -95,8 +96,8 @@ class ExperimentOut(BaseModel):
 
     id: int | None
     title: str
-    status: str
-    verdict: str | None
+    status: ExperimentStatus
+    verdict: Verdict | None
     observe_from: float
     method_start: float
     method_end: float

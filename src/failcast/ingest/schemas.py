@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from failcast.config import Settings
 from failcast.kit.names import NAME_PATTERN, SERVICE_PATTERN
+from failcast.models import LogLevel
 from failcast.timeutil import now_ms, parse_ts
 
 _NAME = re.compile(NAME_PATTERN)
@@ -91,14 +91,6 @@ class MetricBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     samples: list[SampleIn]
-
-
-class LogLevel(StrEnum):
-    debug = "debug"
-    info = "info"
-    warning = "warning"
-    error = "error"
-    critical = "critical"
 
 
 class LogIn(_Item):

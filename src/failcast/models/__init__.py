@@ -6,21 +6,21 @@ from failcast.models.alert_rule import AlertRule
 from failcast.models.api_key import ApiKey
 from failcast.models.audit_event import AuditEvent
 from failcast.models.auth_session import AuthSession
-from failcast.models.chaos_experiment import ChaosExperiment
+from failcast.models.chaos_experiment import ChaosExperiment, ExperimentStatus, Verdict
 from failcast.models.chaos_fault import ChaosFault
-from failcast.models.delivery_attempt import DeliveryAttempt
+from failcast.models.delivery_attempt import DeliveryAttempt, DeliveryEvent, NotificationEvent
 from failcast.models.detector_choice import DetectorChoice
 from failcast.models.detector_state import DetectorState
 from failcast.models.health_config import HealthConfigRow
 from failcast.models.incident import Incident, IncidentSource, IncidentType
 from failcast.models.invitation import Invitation
 from failcast.models.job_run import JobRun
-from failcast.models.log_entry import LogEntry
+from failcast.models.log_entry import LogEntry, LogLevel
 from failcast.models.maintenance_window import MaintenanceWindow
 from failcast.models.membership import Membership, Role
 from failcast.models.metric_declaration import MetricDeclaration
 from failcast.models.mitigation_playbook import MitigationPlaybook
-from failcast.models.model_version import ModelStatus, ModelVersion
+from failcast.models.model_version import ModelSource, ModelStatus, ModelVersion, TrainingSource
 from failcast.models.notification_channel import NotificationChannel
 from failcast.models.notification_group import NotificationGroup
 from failcast.models.notification_policy import NotificationPolicy
@@ -30,7 +30,7 @@ from failcast.models.plan import Plan
 from failcast.models.prediction import FailurePrediction
 from failcast.models.prediction_event import PredictionEvent
 from failcast.models.refresh_token import RefreshToken
-from failcast.models.reliability_report import ReliabilityReport
+from failcast.models.reliability_report import ReliabilityReport, ReportTrigger
 from failcast.models.report_subscription import ReportSubscription
 from failcast.models.sample import Sample
 from failcast.models.sample_chunk import SampleChunk
@@ -62,8 +62,10 @@ __all__ = [
     "ChaosExperiment",
     "ChaosFault",
     "DeliveryAttempt",
+    "DeliveryEvent",
     "DetectorChoice",
     "DetectorState",
+    "ExperimentStatus",
     "FailurePrediction",
     "HealthConfigRow",
     "Incident",
@@ -72,13 +74,16 @@ __all__ = [
     "Invitation",
     "JobRun",
     "LogEntry",
+    "LogLevel",
     "MaintenanceWindow",
     "Membership",
     "MetricDeclaration",
     "MitigationPlaybook",
+    "ModelSource",
     "ModelStatus",
     "ModelVersion",
     "NotificationChannel",
+    "NotificationEvent",
     "NotificationGroup",
     "NotificationPolicy",
     "OrgUsage",
@@ -88,6 +93,7 @@ __all__ = [
     "RefreshToken",
     "ReliabilityReport",
     "ReportSubscription",
+    "ReportTrigger",
     "Role",
     "Sample",
     "SampleChunk",
@@ -107,7 +113,9 @@ __all__ = [
     "TopologyEdge",
     "TopologyNode",
     "TrainingJob",
+    "TrainingSource",
     "TrainingState",
     "User",
     "UserIdentity",
+    "Verdict",
 ]

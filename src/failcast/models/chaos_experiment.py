@@ -1,13 +1,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
 from failcast.models._types import Json
+
+
+class ExperimentStatus(StrEnum):
+    running = "running"
+    completed = "completed"
+    # The steady state did not hold before the method: nothing was injected.
+    aborted = "aborted"
+
+
+class Verdict(StrEnum):
+    """Whether the steady-state hypothesis held in every phase that ran."""
+
+    held = "held"
+    deviated = "deviated"
 
 
 class ChaosExperiment(Base):
@@ -25,8 +40,10 @@ class ChaosExperiment(Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     spec: Mapped[dict[str, Any]] = mapped_column(Json)
-    status: Mapped[str] = mapped_column(String(20), default="running")
-    verdict: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[ExperimentStatus] = mapped_column(
+        EnumText(ExperimentStatus), default=ExperimentStatus.running
+    )
+    verdict: Mapped[Verdict | None] = mapped_column(EnumText(Verdict))
     journal: Mapped[dict[str, Any] | None] = mapped_column(Json)
     observe_from: Mapped[float] = mapped_column(Float)
     method_start: Mapped[float] = mapped_column(Float)

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime
+from failcast.db.base import Base, ChoiceText, UTCDateTime
 from failcast.models._types import BigId, Json
+
+# What a notification asks of its receiver (PagerDuty's event actions, which every channel
+# follows), and the event of a delivery: one of those, or a test message.
+NotificationEvent = Literal["trigger", "acknowledge", "resolve"]
+DeliveryEvent = Literal[NotificationEvent, "test"]
 
 
 class DeliveryAttempt(Base):
@@ -24,7 +30,7 @@ class DeliveryAttempt(Base):
     )
     notification_id: Mapped[str] = mapped_column(String(64))
     dedup_key: Mapped[str] = mapped_column(String(100))
-    event: Mapped[str] = mapped_column(String(20))
+    event: Mapped[DeliveryEvent] = mapped_column(ChoiceText(DeliveryEvent))
     attempt: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     success: Mapped[bool] = mapped_column(Boolean)

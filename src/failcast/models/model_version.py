@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
+from failcast.db.base import Base, ChoiceText, EnumText, UTCDateTime, utcnow
 from failcast.models._types import Json
 
 
@@ -15,6 +15,14 @@ class ModelStatus(StrEnum):
     candidate = "candidate"  # scored in shadow beside the active model
     active = "active"  # the model whose predictions are served
     retired = "retired"
+
+
+# Where a training request takes its data from: the org's stored metrics and incidents, or
+# history of the simulated fleet generated for the occasion.
+TrainingSource = Literal["database", "simulator"]
+# Where a model's training data came from: a training request's source, or history imported
+# from files (`failcast train --data`).
+ModelSource = Literal[TrainingSource, "imported"]
 
 
 class ModelVersion(Base):
@@ -35,7 +43,7 @@ class ModelVersion(Base):
     status: Mapped[ModelStatus] = mapped_column(
         EnumText(ModelStatus), default=ModelStatus.candidate
     )
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[ModelSource] = mapped_column(ChoiceText(ModelSource))
     features: Mapped[list[str]] = mapped_column(Json)
     horizons: Mapped[list[int]] = mapped_column(Json)
     train_start: Mapped[datetime] = mapped_column(UTCDateTime)

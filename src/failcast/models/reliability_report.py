@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, UTCDateTime, utcnow
+from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
+
+
+class ReportTrigger(StrEnum):
+    """What made a stored report: the weekly schedule, or a request."""
+
+    schedule = "schedule"
+    on_demand = "on_demand"
 
 
 class ReliabilityReport(Base):
@@ -18,7 +26,7 @@ class ReliabilityReport(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime)
     period_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    trigger: Mapped[str] = mapped_column(String(20))
+    trigger: Mapped[ReportTrigger] = mapped_column(EnumText(ReportTrigger))
     size: Mapped[int] = mapped_column(Integer)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

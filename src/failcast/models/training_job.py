@@ -6,7 +6,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from failcast.db.base import Base, EnumText, UTCDateTime, utcnow
+from failcast.db.base import Base, ChoiceText, EnumText, UTCDateTime, utcnow
+from failcast.models.model_version import TrainingSource
 
 
 class TrainingState(StrEnum):
@@ -27,7 +28,7 @@ class TrainingJob(Base):
     state: Mapped[TrainingState] = mapped_column(
         EnumText(TrainingState), default=TrainingState.queued
     )
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[TrainingSource] = mapped_column(ChoiceText(TrainingSource))
     days: Mapped[int] = mapped_column()
     reason: Mapped[str | None] = mapped_column(String(2000))
     model_version: Mapped[int | None] = mapped_column()

@@ -16,7 +16,7 @@ from failcast.errors import Conflict, ValidationFailed, problems_from_pydantic
 from failcast.kit.bodies import parse_body, read_text
 from failcast.kit.responses import errors
 from failcast.kit.yamlsource import validate_yaml
-from failcast.models import DeliveryAttempt, NotificationChannel, NotificationPolicy
+from failcast.models import DeliveryAttempt, DeliveryEvent, NotificationChannel, NotificationPolicy
 from failcast.notify import channels as channel_types
 from failcast.notify.grouping import load_policy
 from failcast.notify.routing import RoutingPolicy
@@ -59,7 +59,7 @@ class DeliveryOut(BaseModel):
     channel_id: int
     notification_id: str
     dedup_key: str
-    event: str
+    event: DeliveryEvent
     attempt: int
     at: datetime
     success: bool

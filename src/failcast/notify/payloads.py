@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from failcast.models import Alert
+from failcast.models import Alert, NotificationEvent
 
 Status = Literal["firing", "acknowledged", "resolved"]
-Event = Literal["trigger", "acknowledge", "resolve"]
+Event = NotificationEvent
 EVENT_OF: dict[str, Event] = {
     "firing": "trigger",
     "acknowledged": "acknowledge",

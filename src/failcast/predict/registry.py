@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.db.transactions import release
 from failcast.errors import Conflict, ValidationFailed
-from failcast.models import ModelStatus, ModelVersion
+from failcast.models import ModelSource, ModelStatus, ModelVersion, TrainingSource
 from failcast.predict import gate, repository
 from failcast.predict.calibration import brier
 from failcast.predict.dataset import (
@@ -90,7 +90,7 @@ def format_step(step_ms: int) -> str:
     return f"{step_ms} ms"
 
 
-def training_source() -> str:
+def training_source() -> TrainingSource:
     """Where training takes its labels from unless asked otherwise: the stored incidents."""
     return "database"
 
@@ -116,7 +116,7 @@ async def register(
     org_id: int,
     result: TrainResult,
     *,
-    source: str,
+    source: ModelSource,
     now: datetime,
 ) -> ModelVersion:
     """Store a trained model. The org's first model goes live at once if it passes the
@@ -162,7 +162,7 @@ async def train_org(
     days: int = DEFAULT_TRAINING_DAYS,
     config: TrainConfig | None = None,
     seed: int = 7,
-    source: str | None = None,
+    source: TrainingSource | None = None,
     topology: repository.TopologyProvider | None = None,
 ) -> ModelVersion:
     """Train on the org's last `days` of data and incidents (or, with source "simulator", on
@@ -194,7 +194,7 @@ async def train_on_history(
     now_ms: int,
     *,
     config: TrainConfig | None = None,
-    source: str = "imported",
+    source: ModelSource = "imported",
 ) -> ModelVersion:
     """Train on history given in full (imported files) and register the result for the org."""
     if not labels:
@@ -209,7 +209,7 @@ async def _train_and_register(
     labels: Sequence[IncidentLike],
     now_ms: int,
     config: TrainConfig | None,
-    source: str,
+    source: ModelSource,
 ) -> ModelVersion:
     """Train on `fleet` and `labels` beside the org's live model and register the result."""
     active = await repository.with_status(session, org_id, ModelStatus.active)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from failcast.kit.names import SERVICE_PATTERN
+from failcast.models import ModelSource, TrainingSource
 
 # The roles of `detect.roles.ROLES` (a test keeps the two equal).
 Role = Literal[
@@ -105,7 +106,7 @@ class ModelOut(BaseModel):
     name: str = "failure"
     status: str
     stage: str = Field(description="production, shadow or retired (the status in other words).")
-    source: str
+    source: ModelSource
     horizons: list[int]
     features: int
     train_start: datetime
@@ -159,7 +160,6 @@ class ModelList(BaseModel):
 
 # Simulated history is generated in memory before training: a bound keeps that affordable.
 MAX_SIMULATED_DAYS = 120
-TrainingSource = Literal["database", "simulator"]
 
 
 class TrainIn(BaseModel):
@@ -190,7 +190,9 @@ class TrainIn(BaseModel):
 
 class TrainAccepted(BaseModel):
     status: str
-    source: str = Field(description="Where the training data comes from: database or simulator.")
+    source: TrainingSource = Field(
+        description="Where the training data comes from: database or simulator."
+    )
     days: int = Field(description="Days of history the new version trains on.")
     job_id: int = Field(description="Follow it at GET /api/v1/training-jobs/{job_id}.")
 

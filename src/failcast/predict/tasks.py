@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
 from failcast.jobs.runner import OrgJob, TaskRunner
-from failcast.models import ModelStatus, ModelVersion
+from failcast.models import ModelStatus, ModelVersion, TrainingSource
 from failcast.predict import registry, repository, service, training_jobs
 from failcast.signals import Factor, Signal, SignalRequest
 from failcast.timeutil import now_ms
@@ -88,7 +88,7 @@ class PredictionJobs:
         org_id: int,
         days: int = registry.DEFAULT_TRAINING_DAYS,
         now: int | None = None,
-        source: str | None = None,
+        source: TrainingSource | None = None,
         job_id: int | None = None,
     ) -> None:
         """Train a version; with `job_id`, record the run's state and outcome in that job."""

@@ -20,7 +20,7 @@ from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
 from failcast.deps import PathId, SessionDep
 from failcast.errors import FailcastError, NotFound
-from failcast.models import ModelVersion, TrainingJob, TrainingState
+from failcast.models import ModelVersion, TrainingJob, TrainingSource, TrainingState
 
 log = logging.getLogger("failcast.predict")
 
@@ -48,7 +48,9 @@ class TrainingJobOut(BaseModel):
 
     id: int
     state: TrainingState
-    source: str = Field(description="Where the training data comes from: database or simulator.")
+    source: TrainingSource = Field(
+        description="Where the training data comes from: database or simulator."
+    )
     days: int = Field(description="Days of history it trains on.")
     reason: str | None = Field(description="Why it failed.")
     advice: str | None = Field(description="What to do about the failure, when it can be fixed.")
@@ -73,7 +75,9 @@ def job_out(row: TrainingJob) -> TrainingJobOut:
     )
 
 
-async def queue(session: AsyncSession, org_id: int, source: str, days: int) -> TrainingJob:
+async def queue(
+    session: AsyncSession, org_id: int, source: TrainingSource, days: int
+) -> TrainingJob:
     """A new queued job; the caller commits and submits the training with its id."""
     row = TrainingJob(
         org_id=org_id,

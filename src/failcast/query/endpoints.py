@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response
 from failcast.auth.principal import CanRead
 from failcast.deps import SessionDep, SettingsDep
 from failcast.errors import ValidationFailed
-from failcast.ingest.schemas import LogLevel
 from failcast.kit.params import parse_range
+from failcast.models import LogLevel
 from failcast.query import service
 from failcast.query.schemas import LogOut, LogPage, MetricsOut, StatsOut
 from failcast.store.labels import exact

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failcast.ingest.schemas import LogLevel
 from failcast.kit.params import decode_cursor, encode_cursor, problem
-from failcast.models import LogEntry, Sample, SampleChunk, Series, Service
+from failcast.models import LogEntry, LogLevel, Sample, SampleChunk, Series, Service
 from failcast.store.labels import BadMatcher, Matcher, parse_beside_metric
 from failcast.store.remote import samples_engine
 from failcast.teams.service import EVERYTHING, Visibility

@@ -15,7 +15,7 @@ from failcast.deps import PathId, SessionDep
 from failcast.errors import Forbidden, NotFound
 from failcast.kit.params import parse_range
 from failcast.kit.responses import errors
-from failcast.models import ReliabilityReport
+from failcast.models import ReliabilityReport, ReportTrigger
 from failcast.reports import service
 from failcast.reports.schemas import (
     ReportIn,
@@ -97,7 +97,12 @@ async def create_report(body: ReportIn, principal: CanWrite, session: SessionDep
         )
     span = parse_range(body.start, body.end, None, default_span_ms=WEEK_MS)
     row, _ = await service.store(
-        session, principal.org_id, span.start_ms, span.end_ms, "on_demand", datetime.now(UTC)
+        session,
+        principal.org_id,
+        span.start_ms,
+        span.end_ms,
+        ReportTrigger.on_demand,
+        datetime.now(UTC),
     )
     return _out(row)
 

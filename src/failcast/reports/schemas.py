@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, EmailStr, Field
 
+from failcast.models import ReportTrigger
+
 
 class ReportIn(BaseModel):
     start: str | None = Field(default=None, description="RFC 3339 or Unix seconds; end - 7 d.")
@@ -14,7 +16,7 @@ class ReportOut(BaseModel):
     id: int
     period_start: datetime
     period_end: datetime
-    trigger: str
+    trigger: ReportTrigger
     size: int
     created_at: datetime
     url: str

@@ -16,7 +16,7 @@ from failcast.auth.mailer import Mailer
 from failcast.db.engine import Database
 from failcast.db.transactions import session_scope
 from failcast.errors import Conflict, NotFound, ValidationFailed
-from failcast.models import Organization, ReliabilityReport, ReportSubscription
+from failcast.models import Organization, ReliabilityReport, ReportSubscription, ReportTrigger
 from failcast.reports.data import gather
 from failcast.reports.mail import report_email, send_with_pdf
 from failcast.reports.render import render
@@ -60,7 +60,7 @@ async def store(
     org_id: int,
     start_ms: int,
     end_ms: int,
-    trigger: str,
+    trigger: ReportTrigger,
     now: datetime,
 ) -> tuple[ReliabilityReport, str]:
     document, summary = await pdf(session, org_id, start_ms, end_ms, now)
@@ -162,7 +162,7 @@ class WeeklyReports:
             done = set(
                 await session.scalars(
                     select(ReliabilityReport.org_id).where(
-                        ReliabilityReport.trigger == "schedule",
+                        ReliabilityReport.trigger == ReportTrigger.schedule,
                         ReliabilityReport.period_end == end,
                     )
                 )
@@ -180,7 +180,9 @@ class WeeklyReports:
     async def _org(self, org_id: int, start: datetime, end: datetime, now: datetime) -> int:
         start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
         async with session_scope(self.database) as session:
-            row, summary = await store(session, org_id, start_ms, end_ms, "schedule", now)
+            row, summary = await store(
+                session, org_id, start_ms, end_ms, ReportTrigger.schedule, now
+            )
             org = await session.get(Organization, org_id)
             assert org is not None
             people = [s.email for s in await subscribers(session, org_id)]
