@@ -24,7 +24,7 @@ from failcast.detect.live import (
     score_labels,
     spec_version,
 )
-from failcast.detect.live_work import Input, LiveConfig, Points, Saved, Work
+from failcast.detect.live_work import Candidate, Input, LiveConfig, Points, Saved, Work
 from failcast.ingest.validate import labels_key
 from failcast.models import DetectorState, Series
 from failcast.store.ranges import Aggregation, RangeRead
@@ -107,41 +107,30 @@ async def read_work(
             saved_by_service[service_id] = saved
         else:
             saved_by_series[series_id] = saved
-    picked = await specs_by_metric(session, org_id)
-    work = [
-        Work(
-            i.service_id,
-            i.metric,
-            i.labels,
-            [i],
-            picked.get((i.service_id, i.metric), cfg.detector),
-            saved_by_series.get(i.series_id),
-            series_id=i.series_id,
-        )
-        for i in inputs
-    ]
+    candidates = [Candidate(saved_by_series.get(i.series_id), i.key, [i]) for i in inputs]
     if cfg.service_detector is not None:
         by_service: dict[int, list[Input]] = {}
         for i in inputs:
             by_service.setdefault(i.service_id, []).append(i)
-        for service_id, members in by_service.items():
-            if 2 <= len(members) <= cfg.max_service_series:
-                work.append(
-                    Work(
-                        service_id,
-                        SERVICE_SCOPE,
-                        {},
-                        members,
-                        cfg.service_detector,
-                        saved_by_service.get(service_id),
-                    )
-                )
+        candidates += [
+            Candidate(saved_by_service.get(s), f"{s}/{SERVICE_SCOPE}", members, s)
+            for s, members in by_service.items()
+            if 2 <= len(members) <= cfg.max_service_series
+        ]
     if cfg.max_score_series is not None:
-        work = await _within_score_cap(session, org_id, work, cfg.max_score_series)
+        candidates = await _within_score_cap(session, org_id, candidates, cfg.max_score_series)
     oldest = datetime.min.replace(tzinfo=UTC)
-    work.sort(key=lambda w: (w.saved.scored_at if w.saved else oldest, w.key))
-    picked_work = work[: cfg.max_series]
-    backlog = len(work) > cfg.max_series
+    candidates.sort(key=lambda c: (c.saved.scored_at if c.saved else oldest, c.key))
+    backlog = len(candidates) > cfg.max_series
+    picked = await specs_by_metric(session, org_id)
+    picked_work = [
+        c.work(
+            cfg.service_detector
+            if c.service_id is not None and cfg.service_detector is not None
+            else picked.get((c.inputs[0].service_id, c.inputs[0].metric), cfg.detector)
+        )
+        for c in candidates[: cfg.max_series]
+    ]
     starts = [
         w.start if w.start is not None else now - cfg.initial_lookback_ms for w in picked_work
     ]
@@ -233,20 +222,20 @@ async def _read_inputs(
 
 
 async def _within_score_cap(
-    session: AsyncSession, org_id: int, work: list[Work], cap: int
-) -> list[Work]:
-    """The work that creates no more score series than the org has room for: every detector
-    that has its series already, then new ones in a stable order while room is left."""
+    session: AsyncSession, org_id: int, candidates: list[Candidate], cap: int
+) -> list[Candidate]:
+    """The candidates that create no more score series than the org has room for: every
+    detector that has its series already, then new ones in a stable order while room is left."""
     held = await session.scalar(
         select(func.count())
         .select_from(Series)
         .where(Series.org_id == org_id, Series.metric.in_(SCORE_METRICS))
     )
     room = cap - int(held or 0)
-    fresh = sorted((w for w in work if w.saved is None), key=lambda w: w.key)
+    fresh = sorted((c for c in candidates if c.saved is None), key=lambda c: c.key)
     if len(fresh) <= room:
-        return work
-    admitted = {id(w) for w in fresh[: max(0, room)]}
+        return candidates
+    admitted = {id(c) for c in fresh[: max(0, room)]}
     now = time.monotonic()
     if now - _cap_warned.get(org_id, -CAP_WARNING_SECONDS) >= CAP_WARNING_SECONDS:
         _cap_warned[org_id] = now
@@ -257,7 +246,7 @@ async def _within_score_cap(
             cap,
             len(fresh) - len(admitted),
         )
-    return [w for w in work if w.saved is not None or id(w) in admitted]
+    return [c for c in candidates if c.saved is not None or id(c) in admitted]
 
 
 async def _score_series(

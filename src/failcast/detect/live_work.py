@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from failcast.detect.base import State
-from failcast.detect.live import DEFAULT_DETECTOR, SERVICE_DETECTOR, Spec
+from failcast.detect.live import DEFAULT_DETECTOR, SERVICE_DETECTOR, SERVICE_SCOPE, Spec
 
 HOUR_MS = 3_600_000
 Points = list[tuple[int, float]]
@@ -19,6 +20,11 @@ class Input:
     service_id: int
     metric: str
     labels: dict[str, str]
+    # Kept, as inputs are cached across runs and every run sorts the org's series by it.
+    key: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.service_id}/{self.metric}{self.labels or ''}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,25 @@ class Work:
     @property
     def key(self) -> str:
         return f"{self.service_id}/{self.metric}{self.labels or ''}"
+
+
+class Candidate(NamedTuple):
+    """A detector that may advance in a run, before its work is built: an org holds many more
+    than a run advances, so they are ordered and cut as tuples, and only the chosen ones
+    become `Work`."""
+
+    saved: Saved | None
+    key: str
+    inputs: list[Input]  # the scored series, or a service's whole vector
+    service_id: int | None = None  # set for a service's vector
+
+    def work(self, spec: Spec) -> Work:
+        if self.service_id is not None:
+            return Work(self.service_id, SERVICE_SCOPE, {}, self.inputs, spec, self.saved)
+        (i,) = self.inputs
+        return Work(
+            i.service_id, i.metric, i.labels, self.inputs, spec, self.saved, series_id=i.series_id
+        )
 
 
 @dataclass(frozen=True)
