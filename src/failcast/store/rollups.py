@@ -210,12 +210,8 @@ def _ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
 async def read_hourly(session: AsyncSession, read: RangeRead) -> dict[int, Pairs]:
     """Bucketed points from rollups where they are current and raw samples elsewhere (the
     read has a step: rollups answer only bucketed reads); `per_series` is the caller's."""
-    series_ids, start_ms, end_ms, step_ms = (
-        read.series_ids,
-        read.start_ms,
-        read.end_ms,
-        read.step_ms,
-    )
+    series_ids, start_ms, end_ms = read.series_ids, read.start_ms, read.end_ms
+    step_ms = read.step_ms
     assert step_ms is not None
     ids = ", ".join(str(int(i)) for i in series_ids)
     dirty_rows = await session.scalars(
