@@ -19,7 +19,6 @@ from failcast.detect.live import (
     CHANGE_METRIC,
     SCORE_METRIC,
     SCORE_METRICS,
-    SERVICE_SCOPE,
     align,
     score_labels,
     spec_version,
@@ -107,13 +106,13 @@ async def read_work(
             saved_by_service[service_id] = saved
         else:
             saved_by_series[series_id] = saved
-    candidates = [Candidate(saved_by_series.get(i.series_id), i.key, [i]) for i in inputs]
+    candidates = [Candidate.of_series(i, saved_by_series.get(i.series_id)) for i in inputs]
     if cfg.service_detector is not None:
         by_service: dict[int, list[Input]] = {}
         for i in inputs:
             by_service.setdefault(i.service_id, []).append(i)
         candidates += [
-            Candidate(saved_by_service.get(s), f"{s}/{SERVICE_SCOPE}", members, s)
+            Candidate.of_service(s, members, saved_by_service.get(s))
             for s, members in by_service.items()
             if 2 <= len(members) <= cfg.max_service_series
         ]
@@ -123,14 +122,7 @@ async def read_work(
     candidates.sort(key=lambda c: (c.saved.scored_at if c.saved else oldest, c.key))
     backlog = len(candidates) > cfg.max_series
     picked = await specs_by_metric(session, org_id)
-    picked_work = [
-        c.work(
-            cfg.service_detector
-            if c.service_id is not None and cfg.service_detector is not None
-            else picked.get((c.inputs[0].service_id, c.inputs[0].metric), cfg.detector)
-        )
-        for c in candidates[: cfg.max_series]
-    ]
+    picked_work = [c.work(cfg, picked) for c in candidates[: cfg.max_series]]
     starts = [
         w.start if w.start is not None else now - cfg.initial_lookback_ms for w in picked_work
     ]

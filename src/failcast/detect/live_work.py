@@ -3,6 +3,7 @@ work item, and the budgets of a run (detect/live_store.py reads and writes them)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -12,6 +13,12 @@ from failcast.detect.live import DEFAULT_DETECTOR, SERVICE_DETECTOR, SERVICE_SCO
 
 HOUR_MS = 3_600_000
 Points = list[tuple[int, float]]
+
+
+def detector_key(service_id: int, metric: str, labels: dict[str, str]) -> str:
+    """A detector's name in logs and its place among equals in a run's order: a series, or
+    (`metric` = SERVICE_SCOPE, no labels) a service's vector."""
+    return f"{service_id}/{metric}{labels or ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +31,7 @@ class Input:
     key: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", f"{self.service_id}/{self.metric}{self.labels or ''}")
+        object.__setattr__(self, "key", detector_key(self.service_id, self.metric, self.labels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +76,7 @@ class Work:
 
     @property
     def key(self) -> str:
-        return f"{self.service_id}/{self.metric}{self.labels or ''}"
+        return detector_key(self.service_id, self.metric, self.labels)
 
 
 class Candidate(NamedTuple):
@@ -82,10 +89,24 @@ class Candidate(NamedTuple):
     inputs: list[Input]  # the scored series, or a service's whole vector
     service_id: int | None = None  # set for a service's vector
 
-    def work(self, spec: Spec) -> Work:
+    @classmethod
+    def of_series(cls, i: Input, saved: Saved | None) -> Candidate:
+        return cls(saved, i.key, [i])
+
+    @classmethod
+    def of_service(cls, service_id: int, members: list[Input], saved: Saved | None) -> Candidate:
+        return cls(saved, detector_key(service_id, SERVICE_SCOPE, {}), members, service_id)
+
+    def work(self, cfg: LiveConfig, picked: Mapping[tuple[int, str], Spec]) -> Work:
+        """The work of this detector: the service-wide detector, or the one picked for the
+        series' metric (the default where none is)."""
         if self.service_id is not None:
-            return Work(self.service_id, SERVICE_SCOPE, {}, self.inputs, spec, self.saved)
+            assert cfg.service_detector is not None  # no service candidates without one
+            return Work(
+                self.service_id, SERVICE_SCOPE, {}, self.inputs, cfg.service_detector, self.saved
+            )
         (i,) = self.inputs
+        spec = picked.get((i.service_id, i.metric), cfg.detector)
         return Work(
             i.service_id, i.metric, i.labels, self.inputs, spec, self.saved, series_id=i.series_id
         )

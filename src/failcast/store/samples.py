@@ -48,7 +48,7 @@ def last_write_wins(rows: Iterable[SampleRow]) -> list[SampleRow]:
     return [(series_id, ts, value) for (series_id, ts), value in latest.items()]
 
 
-_SQLITE_UPSERT = (
+SQLITE_UPSERT = (
     "INSERT INTO sample (series_id, ts, value) VALUES (?, ?, ?) "
     "ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
 )
@@ -119,7 +119,7 @@ async def _write_head(
     else:
         await begin_writing(connection)
         # The driver's own executemany: SQLAlchemy's parameter handling would double the cost.
-        await driver.executemany(_SQLITE_UPSERT, zip(series_ids, ts, values, strict=True))
+        await driver.executemany(SQLITE_UPSERT, zip(series_ids, ts, values, strict=True))
     await rollups.mark_dirty(driver, connection.dialect.name, ts)
     return written
 

@@ -110,11 +110,13 @@ async def series_by_key(
         # Joined to a list of values, not `(a, b, c) IN (...)`: SQLite scans the whole table
         # for a list of row values, and looks each row of a VALUES list up in the key's index.
         # Text with bound parameters: SQLAlchemy's `values()` renders its rows as literals, so
-        # the statement was compiled anew every time, a tenth of the CPU of creating series.
+        # the statement would be compiled anew for every lookup.
         wanted = ", ".join(f"(CAST(:s{n} AS INTEGER), :m{n}, :k{n})" for n in range(len(chunk)))
-        params: dict[str, Any] = {}
-        for n, (service_id, metric, key) in enumerate(chunk):
-            params |= {f"s{n}": service_id, f"m{n}": metric, f"k{n}": key}
+        params = {
+            f"{field}{n}": value
+            for n, row in enumerate(chunk)
+            for field, value in zip("smk", row, strict=True)
+        }
         rows = await session.execute(
             text(
                 f"WITH wanted (service_id, metric, labels_key) AS (VALUES {wanted}) "
