@@ -21,7 +21,7 @@ The registry is passed to `evaluate_org`, never global, so tests use their own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -58,11 +58,50 @@ class Signal:
 
 
 @dataclass(frozen=True, slots=True)
+class ExplainedFactor:
+    """One feature's push on a prediction's failure log-odds, as the prediction keeps it:
+    `value` is None where the feature was missing."""
+
+    feature: str
+    metric: str | None
+    value: float | None
+    contribution: float
+    statement: str
+
+
+@dataclass(frozen=True, slots=True)
+class CauseCandidate:
+    """A service the root-cause analysis weighed, with the metrics that carried its score."""
+
+    service: str
+    score: float
+    evidence: float
+    explained_by: str | None = None
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RootCauseAnswer:
+    """The root-cause verdict a prediction carries (`predict.scoring.root_cause_answer`)."""
+
+    verdict: Literal["conclusive", "inconclusive"]
+    service: str | None
+    metric: str | None
+    margin: float
+    reason: str
+    summary: str
+    candidates: tuple[CauseCandidate, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict as plain JSON, for an alert's context."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class LatestPrediction:
     """The active model's newest prediction of one service: what dashboards, risk and
-    failure-probability rules read. Probabilities, alarms and factors are by horizon in hours;
-    a factor is stored as `{"statement", "contribution", ...}` and the root cause as the
-    verdict the prediction carried (`predict.scoring.root_cause_answer`)."""
+    failure-probability rules read. Probabilities, alarms and factors are by horizon in
+    hours."""
 
     service: str
     ts: datetime
@@ -70,10 +109,10 @@ class LatestPrediction:
     incident_type: str
     confidence: float
     risk_level: str
-    root_cause: Mapping[str, Any] | None
+    root_cause: RootCauseAnswer | None
     probabilities: dict[int, float] = field(default_factory=dict)
     alarms: dict[int, bool] = field(default_factory=dict)
-    factors: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    factors: dict[int, list[ExplainedFactor]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from failcast.db.base import Base, UTCDateTime, utcnow
-from failcast.models._types import BigId, Json
+from failcast.models._types import BigId, TypedJson
+from failcast.signals import ExplainedFactor, RootCauseAnswer
 
 
 class FailurePrediction(Base):
@@ -34,8 +34,8 @@ class FailurePrediction(Base):
     incident_type: Mapped[str] = mapped_column(String(40))
     confidence: Mapped[float] = mapped_column(Float)
     risk_level: Mapped[str] = mapped_column(String(20))
-    factors: Mapped[list[dict[str, Any]]] = mapped_column(Json)
-    root_cause: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    factors: Mapped[list[ExplainedFactor]] = mapped_column(TypedJson(list[ExplainedFactor]))
+    root_cause: Mapped[RootCauseAnswer | None] = mapped_column(TypedJson(RootCauseAnswer | None))
     outcome: Mapped[bool | None] = mapped_column(Boolean)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

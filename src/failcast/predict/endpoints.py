@@ -17,7 +17,6 @@ from failcast.kit.responses import errors
 from failcast.models import MetricDeclaration, ModelVersion, Organization
 from failcast.predict import declarations, registry, repository, scoring, service, training_jobs
 from failcast.predict.schemas import (
-    FactorOut,
     HorizonOut,
     MetricRoleIn,
     MetricRoleList,
@@ -100,16 +99,7 @@ async def predict(
                 probability=p,
                 alarm=score.alarm[h],
                 threshold=score.thresholds[h],
-                factors=[
-                    FactorOut(
-                        feature=f.feature,
-                        metric=f.metric,
-                        value=f.value,
-                        contribution=f.contribution,
-                        statement=f.statement,
-                    )
-                    for f in score.factors.get(h, [])
-                ],
+                factors=score.factors.get(h, []),
             )
             for h, p in sorted(score.probability.items())
         ],

@@ -43,11 +43,42 @@ class PredictIn(BaseModel):
 
 
 class FactorOut(BaseModel):
+    """One feature's push on the failure probability, as a sentence and a number."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     feature: str
     metric: str | None
     value: float | None
     contribution: float = Field(description="Push on the failure log-odds (xgboost pred_contribs).")
     statement: str
+
+
+class CauseCandidateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    service: str
+    score: float
+    evidence: float = Field(description="How anomalous the service's own metrics were, 0-1.")
+    explained_by: str | None = Field(
+        description="The anomalous dependency that discounts this candidate, if any."
+    )
+    metrics: list[str] = Field(description="The metrics that carried its score, strongest first.")
+
+
+class RootCauseOut(BaseModel):
+    """The root-cause verdict behind a prediction: the service (and metric) most likely
+    driving it, from the service topology and each service's recent anomalies."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    verdict: Literal["conclusive", "inconclusive"]
+    service: str | None = Field(description="The likeliest cause; None when inconclusive.")
+    metric: str | None
+    margin: float = Field(description="The top candidate's lead over the next one.")
+    reason: str
+    summary: str
+    candidates: list[CauseCandidateOut]
 
 
 class HorizonOut(BaseModel):
@@ -72,7 +103,7 @@ class PredictOut(BaseModel):
         )
     )
     confidence: float = Field(description="The type classifier's probability for incident_type.")
-    root_cause: dict[str, Any] | None
+    root_cause: RootCauseOut | None
     members: list[str]
     lstm: str
 
@@ -89,8 +120,8 @@ class PredictionOut(BaseModel):
     risk_level: str
     model_version: int
     shadow: bool
-    factors: list[dict[str, Any]]
-    root_cause: dict[str, Any] | None
+    factors: list[FactorOut]
+    root_cause: RootCauseOut | None
     matched: bool = Field(description="Whether the horizon has passed and the outcome is known.")
     outcome: bool | None = Field(description="Whether an incident started within the horizon.")
     correct: bool | None

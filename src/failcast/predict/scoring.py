@@ -26,6 +26,7 @@ from failcast.predict.labels import FloatArray
 from failcast.predict.members import SEQUENCE_LENGTH, LstmMember
 from failcast.predict.model import FailureModel
 from failcast.predict.risk import predicted_level
+from failcast.signals import CauseCandidate, ExplainedFactor, RootCauseAnswer
 
 log = logging.getLogger("failcast.predict")
 
@@ -44,36 +45,44 @@ class ServiceScore:
     incident_type: str
     confidence: float
     risk_level: str
-    factors: dict[int, list[Factor]]
-    root_cause: dict[str, Any] | None = None
+    factors: dict[int, list[ExplainedFactor]]
+    root_cause: RootCauseAnswer | None = None
     members: dict[str, Any] = field(default_factory=dict)
 
 
-def root_cause_answer(verdict: RootCause, factors: Sequence[Factor]) -> dict[str, Any]:
+def explained(factor: Factor) -> ExplainedFactor:
+    """A factor as a prediction keeps it (a missing value as None)."""
+    value = factor.value if math.isfinite(factor.value) else None
+    return ExplainedFactor(
+        factor.feature, factor.metric, value, factor.contribution, factor.statement
+    )
+
+
+def root_cause_answer(verdict: RootCause, factors: Sequence[Factor]) -> RootCauseAnswer:
     """The RCA verdict, with the failing service's most contributing metric when it is its own
     cause (contributions name the metric better than a single anomaly reading)."""
     metric = verdict.metric
     if verdict.cause == verdict.service:
         own = [f for f in factors if f.metric is not None and f.contribution > 0]
         metric = own[0].metric if own else metric
-    return {
-        "verdict": verdict.verdict,
-        "service": verdict.cause,
-        "metric": metric,
-        "margin": round(verdict.margin, 4),
-        "reason": verdict.reason,
-        "summary": verdict.reason if metric is None else f"{verdict.reason}; metric {metric}",
-        "candidates": [
-            {
-                "service": c.service,
-                "score": round(c.score, 4),
-                "evidence": round(c.evidence, 4),
-                "explained_by": c.explained_by,
-                "metrics": [m for m, _ in c.metrics],
-            }
+    return RootCauseAnswer(
+        verdict=verdict.verdict,
+        service=verdict.cause,
+        metric=metric,
+        margin=round(verdict.margin, 4),
+        reason=verdict.reason,
+        summary=verdict.reason if metric is None else f"{verdict.reason}; metric {metric}",
+        candidates=tuple(
+            CauseCandidate(
+                service=c.service,
+                score=round(c.score, 4),
+                evidence=round(c.evidence, 4),
+                explained_by=c.explained_by,
+                metrics=tuple(m for m, _ in c.metrics),
+            )
             for c in verdict.candidates[:5]
-        ],
-    }
+        ),
+    )
 
 
 def _lstm_sequences(
@@ -163,7 +172,7 @@ def score_fleet(
                     incident_type=answer.incident_type,
                     confidence=answer.type_confidence,
                     risk_level=predicted_level(answer.probability),
-                    factors=factors,
+                    factors={h: [explained(f) for f in fs] for h, fs in factors.items()},
                     root_cause=root_cause_answer(verdict, main) if verdict else None,
                     members=model.describe_members(),
                 )
@@ -198,7 +207,9 @@ def score_features(model: FailureModel, features: Mapping[str, float]) -> Servic
     for h in model.horizons:
         contrib = model.contributions(X, h)
         factors[h] = (
-            top_factors(model.feature_names, X[0], contrib[0]) if contrib is not None else []
+            [explained(f) for f in top_factors(model.feature_names, X[0], contrib[0])]
+            if contrib is not None
+            else []
         )
     return ServiceScore(
         service="",

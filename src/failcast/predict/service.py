@@ -20,7 +20,7 @@ from failcast.predict.dataset import (
     STEP_MS,
     FleetData,
 )
-from failcast.predict.model import FailureModel, json_safe
+from failcast.predict.model import FailureModel
 from failcast.predict.registry import ModelCache, end_reads, live_grid_problem
 from failcast.predict.scoring import ServiceScore, score_fleet
 from failcast.signals import LatestPrediction
@@ -79,16 +79,7 @@ def _rows(
                     incident_type=score.incident_type,
                     confidence=float(score.confidence),
                     risk_level=score.risk_level,
-                    factors=[
-                        {
-                            "feature": f.feature,
-                            "metric": f.metric,
-                            "value": json_safe(f.value),
-                            "contribution": f.contribution,
-                            "statement": f.statement,
-                        }
-                        for f in score.factors.get(h, [])
-                    ],
+                    factors=score.factors.get(h, []),
                     root_cause=score.root_cause,
                 )
             )

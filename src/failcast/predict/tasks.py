@@ -194,11 +194,11 @@ class FailureProbabilitySignals:
                     value=p,
                     labels={"horizon_hours": str(horizon), "incident_type": item.incident_type},
                     time_to_impact_hours=float(horizon),
-                    factors=[Factor(f["statement"], float(f["contribution"])) for f in factors],
+                    factors=[Factor(f.statement, f.contribution) for f in factors],
                     details={
                         "model_version": item.model_version,
                         "risk_level": item.risk_level,
-                        "root_cause": item.root_cause,
+                        "root_cause": item.root_cause and item.root_cause.as_json(),
                     },
                 )
             )
