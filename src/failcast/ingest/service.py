@@ -104,67 +104,67 @@ class Ingestor:
         self,
         session: AsyncSession,
         org_id: int,
-        keys: dict[SeriesKey, dict[str, str]],
+        keys: Sequence[SeriesKey],
+        labels: Sequence[dict[str, str]],
         *,
         partial: bool,
         commit: bool,
-    ) -> tuple[dict[SeriesKey, int], int, int]:
-        """Ids of the batch's series, creating the new ones the org's limits admit: all of
-        them or an error, or (`partial`) as many as admitted. With `commit`, services and
-        series are committed in short transactions before the caller writes samples."""
-        resolved: dict[SeriesKey, int] = {}
-        missing: list[SeriesKey] = []
-        for k in keys:
-            cached = self._series.get((org_id, k))
-            if cached is None:
-                missing.append(k)
-            else:
-                resolved[k] = cached
+    ) -> tuple[list[int], dict[SeriesKey, int], int, int]:
+        """The ids of the batch's distinct series `keys` (with their `labels`), in order,
+        creating the new ones the org's limits admit: all of them or an error, or (`partial`)
+        as many as admitted, the others' ids being 0. Also the ids that were not cached (to
+        remember once the batch is stored), and how many services and series were created.
+        With `commit`, services and series are committed in short transactions before the
+        caller writes samples."""
+        cache = self._series
+        ids = [cache.get((org_id, k)) or 0 for k in keys]
+        missing = {k: row for row, (k, id_) in enumerate(zip(keys, ids, strict=True)) if not id_}
+        fresh: dict[SeriesKey, int] = {}
         if not missing:
-            return resolved, 0, 0
+            return ids, fresh, 0, 0
         services = await self._select_services(session, org_id, {k[0] for k in missing})
         wanted = {(services[k[0]], k[1], k[2]): k for k in missing if k[0] in services}
         if wanted:
             found = await series_by_key(session, list(wanted))
-            resolved |= {wanted[t]: series_id for t, series_id in found.items()}
-        new = [k for k in missing if k not in resolved]
-        if not new:
-            return resolved, 0, 0
-        if self.budget is not None:
+            fresh |= {wanted[t]: series_id for t, series_id in found.items()}
+        new = [k for k in missing if k not in fresh]
+        created_count = services_created = 0
+        if new and self.budget is not None:
             new = new[: await self.budget.admit(session, org_id, len(new), partial=partial)]
-            if not new:
-                return resolved, 0, 0
-        service_ids, services_created = await self._service_ids(
-            session, org_id, {k[0] for k in new}
-        )
-        if commit:
-            await release(session, "ingest writes in short batches")
-        created: dict[tuple[int, str, str], int] = {}
-        triples = [(service_ids[k[0]], k[1], k[2]) for k in new]
-        for start in range(0, len(new), SERIES_CHUNK):
-            chunk = [
-                (*triple, keys[key])
-                for triple, key in zip(
-                    triples[start : start + SERIES_CHUNK],
-                    new[start : start + SERIES_CHUNK],
-                    strict=True,
-                )
-            ]
-            created |= await create_series(session, org_id, chunk)
+        if new:
+            service_ids, services_created = await self._service_ids(
+                session, org_id, {k[0] for k in new}
+            )
             if commit:
                 await release(session, "ingest writes in short batches")
-        if self.budget is not None:
-            self.budget.spend(org_id, len(new))
-        resolved |= {k: created[t] for t, k in zip(triples, new, strict=True) if t in created}
-        return resolved, services_created, len(new)
+            created: dict[tuple[int, str, str], int] = {}
+            triples = [(service_ids[k[0]], k[1], k[2]) for k in new]
+            for start in range(0, len(new), SERIES_CHUNK):
+                chunk = [
+                    (*triple, labels[missing[key]])
+                    for triple, key in zip(
+                        triples[start : start + SERIES_CHUNK],
+                        new[start : start + SERIES_CHUNK],
+                        strict=True,
+                    )
+                ]
+                created |= await create_series(session, org_id, chunk)
+                if commit:
+                    await release(session, "ingest writes in short batches")
+            if self.budget is not None:
+                self.budget.spend(org_id, len(new))
+            fresh |= {k: created[t] for t, k in zip(triples, new, strict=True) if t in created}
+            created_count = len(new)
+        for key, series_id in fresh.items():
+            ids[missing[key]] = series_id
+        return ids, fresh, services_created, created_count
 
     def _remember(
         self, org_id: int, series: dict[SeriesKey, int], services: dict[str, int]
     ) -> None:
         """Cache the ids of series and services that were not cached yet."""
         for key, series_id in series.items():
-            if (org_id, key) not in self._series:
-                self._series.put((org_id, key), series_id)
+            self._series.put((org_id, key), series_id)
         if len(self._services) + len(services) > self._max:
             self._services.clear()
         for name, service_id in services.items():
@@ -209,17 +209,18 @@ class Ingestor:
         try:
             if self.on_samples is not None:
                 await self.on_samples(session, org_id, len(batch))
-            series, services_created, series_created = await self._series_ids(
+            found, fresh, services_created, series_created = await self._series_ids(
                 session,
                 org_id,
-                dict(zip(batch.series, batch.labels, strict=True)),
+                batch.series,
+                batch.labels,
                 partial=partial,
                 commit=commit_series_first,
             )
-            ids = np.asarray([series.get(key, 0) for key in batch.series], np.int64)
+            ids = np.asarray(found, np.int64)
             index, ts, values = batch.arrays()
             series_ids = ids[index]
-            if len(series) < len(batch.series):
+            if not ids.all():
                 kept = series_ids != 0
                 series_ids, ts, values = series_ids[kept], ts[kept], values[kept]
             await write_sample_columns(session, series_ids, ts, values)
@@ -228,7 +229,7 @@ class Ingestor:
         except BaseException:
             await session.rollback()
             raise
-        self._remember(org_id, series, {})
+        self._remember(org_id, fresh, {})
         return IngestResult(
             accepted=len(ts),
             services_created=services_created,
