@@ -101,6 +101,9 @@ def test_the_caches_are_bounded_and_forget_the_least_recent() -> None:
     assert cache.get("a") == 1  # now "b" is the least recent
     cache.put("c", 3)
     assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    assert cache.get_many(["c", "b", "a"]) == [3, None, 1]  # now "c" is the least recent
+    cache.put("d", 4)
+    assert "c" not in cache and "a" in cache
     known = KnownSeries(size=2)
     at = NOW_MS / 1000
     validate_batch(samples([{"n": "1"}, {"n": "2"}, {"n": "3"}], at), LIMITS, known)

@@ -128,3 +128,11 @@ def test_a_batch_of_columns_slices_and_reads_as_the_same_batch_of_lists() -> Non
         assert a.samples() == b.samples()
     with pytest.raises(ValueError, match="already holds samples"):
         listed.set_arrays(*listed.arrays())
+
+
+def test_a_batch_places_each_series_once_and_none_nowhere() -> None:
+    batch = SampleBatch()
+    a, b = ("checkout", "latency_ms", "{}"), ("checkout", "errors", "{}")
+    assert batch.place([a, None, b, a], [{}, {"x": "1"}, {}, {}]) == [0, -1, 1, 0]
+    assert batch.position(b, {}) == 1 and batch.position(("api", "up", "{}"), {}) == 2
+    assert batch.series == [a, b, ("api", "up", "{}")] and len(batch.labels) == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -27,6 +28,19 @@ class Lru(Generic[K, V]):
         if value is not None:
             self._items.move_to_end(key)
         return value
+
+    def get_many(self, keys: Iterable[K]) -> list[V | None]:
+        """`get` of each key in turn, in one call."""
+        items = self._items
+        found = items.get
+        touch = items.move_to_end
+        out: list[V | None] = []
+        for key in keys:
+            value = found(key)
+            if value is not None:
+                touch(key)
+            out.append(value)
+        return out
 
     def put(self, key: K, value: V) -> None:
         self._items[key] = value

@@ -116,8 +116,7 @@ class Ingestor:
         remember once the batch is stored), and how many services and series were created.
         With `commit`, services and series are committed in short transactions before the
         caller writes samples."""
-        cache = self._series
-        ids = [cache.get((org_id, k)) or 0 for k in keys]
+        ids = [i or 0 for i in self._series.get_many([(org_id, k) for k in keys])]
         missing = {k: row for row, (k, id_) in enumerate(zip(keys, ids, strict=True)) if not id_}
         fresh: dict[SeriesKey, int] = {}
         if not missing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as column
 from typing import Any, NamedTuple
@@ -129,12 +129,26 @@ class SampleBatch:
 
     def position(self, key: SeriesKey, labels: dict[str, str]) -> int:
         """The position of a series in `series`, added if new."""
-        position = self._positions.get(key)
-        if position is None:
-            position = self._positions[key] = len(self.series)
-            self.series.append(key)
-            self.labels.append(labels)
-        return position
+        return self.place((key,), (labels,))[0]
+
+    def place(
+        self, keys: Sequence[SeriesKey | None], labels: Sequence[dict[str, str]]
+    ) -> list[int]:
+        """`position` of each series in turn, -1 for a key that is None."""
+        positions = self._positions
+        series = self.series
+        out: list[int] = []
+        for key, series_labels in zip(keys, labels, strict=True):
+            if key is None:
+                out.append(-1)
+                continue
+            position = positions.get(key)
+            if position is None:
+                position = positions[key] = len(series)
+                series.append(key)
+                self.labels.append(series_labels)
+            out.append(position)
+        return out
 
     def slice(self, start: int, stop: int) -> SampleBatch:
         """Samples `start` to `stop` as a batch of their own, naming only their series."""

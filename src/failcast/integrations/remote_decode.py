@@ -205,13 +205,14 @@ class Columns:
     ts: Ints
     values: npt.NDArray[np.float64]
 
-    def label_bytes(self, row: int) -> bytes | None:
-        """The serialised label fields of series `row`, a key for its label set; None when
-        other fields lie between them."""
-        start, end, contiguous = self.series[row, 4:7].tolist()
-        if not contiguous:
-            return None
-        return self.buffer[max(start, 0) : max(end, 0)]
+    def label_keys(self) -> list[bytes | None]:
+        """The serialised label fields of each series, a key for its label set; None for a
+        series whose label fields have other fields between them."""
+        buffer = self.buffer
+        return [
+            buffer[max(start, 0) : max(end, 0)] if contiguous else None
+            for start, end, contiguous in self.series[:, 4:7].tolist()
+        ]
 
     def label_pairs(self, row: int) -> list[tuple[str, str]]:
         """Series `row`'s (name, value) pairs in the order sent; raises UnicodeDecodeError."""

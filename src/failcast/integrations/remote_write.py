@@ -12,6 +12,7 @@ from google.protobuf.message import DecodeError
 
 from failcast.ingest.cache import Lru
 from failcast.ingest.schemas import IngestLimits
+from failcast.ingest.validate import SeriesKey
 from failcast.integrations import remote_decode
 from failcast.integrations.mapping import (
     DEFAULT_SERVICE,
@@ -65,11 +66,13 @@ def decode_write_request(body: bytes, max_bytes: int) -> remote_pb2.WriteRequest
 
 
 # A series as it is mapped: (service, metric, labels, labels key); key None when it breaks a
-# limit. One entry per label set as senders send it, for the limits it was mapped under.
+# limit.
 Mapped = tuple[str | None, str | None, dict[str, str], str | None]
 # Label sets a remote write sends again and again (every scrape of every target): mapping
-# one (names sanitised, service chosen, key encoded) costs more than storing its sample.
-_MAPPED: Lru[tuple[object, ...], Mapped] = Lru(100_000)
+# one (names sanitised, service chosen, key encoded) costs more than storing its sample. One
+# entry per label set as senders serialise it and the limits it was mapped under: its series
+# key (None when it breaks a limit) and labels.
+_MAPPED: Lru[tuple[object, ...], tuple[SeriesKey | None, dict[str, str]]] = Lru(100_000)
 
 
 def map_series(
@@ -113,25 +116,27 @@ def body_samples(
         raise PayloadError("not a remote write WriteRequest: the protobuf does not parse")
     sink = SampleSink(limits)
     context = (default_service, limits.max_labels, limits.max_label_value_length)
-    n_series = len(columns.series)
-    positions = np.full(n_series, -1, np.int64)
-    batch = sink.batch
-    for row in range(n_series):
-        key = columns.label_bytes(row)
-        mapped = _MAPPED.get((context, key)) if key is not None else None
-        if mapped is None:
+    keys = columns.label_keys()
+    series_keys: list[SeriesKey | None] = []
+    series_labels: list[dict[str, str]] = []
+    for row, cached in enumerate(_MAPPED.get_many([(context, key) for key in keys])):
+        if cached is None:
             try:
                 pairs = columns.label_pairs(row)
             except UnicodeDecodeError:
                 raise PayloadError(
                     "not a remote write WriteRequest: a label is not UTF-8"
                 ) from None
-            mapped = map_series(dict(pairs), sink, default_service)
-            if key is not None:
-                _MAPPED.put((context, key), mapped)
-        service, metric, labels, labels_key = mapped
-        if service is not None and metric is not None and labels_key is not None:
-            positions[row] = batch.position((service, metric, labels_key), labels)
+            service, metric, labels, labels_key = map_series(dict(pairs), sink, default_service)
+            if service is None or metric is None or labels_key is None:
+                cached = (None, labels)
+            else:
+                cached = ((service, metric, labels_key), labels)
+            if keys[row] is not None:
+                _MAPPED.put((context, keys[row]), cached)
+        series_keys.append(cached[0])
+        series_labels.append(cached[1])
+    positions = np.asarray(sink.batch.place(series_keys, series_labels), np.int64)
     counts = columns.series[:, 3] - columns.series[:, 2]
     position = np.repeat(positions, counts)
     ts, values = columns.ts, columns.values
@@ -145,7 +150,7 @@ def body_samples(
         DropReason.out_of_window: int((valid & finite & ~inside).sum()),
     }
     sink.dropped.update({reason: count for reason, count in dropped.items() if count})
-    batch.set_arrays(position[keep], ts[keep], values[keep])
+    sink.batch.set_arrays(position[keep], ts[keep], values[keep])
     return sink
 
 
