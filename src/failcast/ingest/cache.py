@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -29,9 +29,10 @@ class Lru(Generic[K, V]):
             self._items.move_to_end(key)
         return value
 
-    def get_many(self, keys: Iterable[K]) -> list[V | None]:
-        """`get` of each key in turn, in one call."""
-        items = self._items
+    def get_many(self, keys: Iterable[K | None]) -> list[V | None]:
+        """`get` of each key in turn, in one call (a None key is never found)."""
+        # Looking up None finds nothing, so the keys may hold it.
+        items = cast("OrderedDict[K | None, V]", self._items)
         found = items.get
         touch = items.move_to_end
         out: list[V | None] = []

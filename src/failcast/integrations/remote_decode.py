@@ -209,9 +209,14 @@ class Columns:
         """The serialised label fields of each series, a key for its label set; None for a
         series whose label fields have other fields between them."""
         buffer = self.buffer
+        series = self.series
+        # Three lists of numbers rather than a list per row: on a server whose caches hold
+        # millions of objects, every container allocated is a share of a full collection.
         return [
             buffer[max(start, 0) : max(end, 0)] if contiguous else None
-            for start, end, contiguous in self.series[:, 4:7].tolist()
+            for start, end, contiguous in zip(
+                series[:, 4].tolist(), series[:, 5].tolist(), series[:, 6].tolist(), strict=True
+            )
         ]
 
     def label_pairs(self, row: int) -> list[tuple[str, str]]:

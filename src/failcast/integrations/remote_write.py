@@ -69,10 +69,21 @@ def decode_write_request(body: bytes, max_bytes: int) -> remote_pb2.WriteRequest
 # limit.
 Mapped = tuple[str | None, str | None, dict[str, str], str | None]
 # Label sets a remote write sends again and again (every scrape of every target): mapping
-# one (names sanitised, service chosen, key encoded) costs more than storing its sample. One
-# entry per label set as senders serialise it and the limits it was mapped under: its series
-# key (None when it breaks a limit) and labels.
-_MAPPED: Lru[tuple[object, ...], tuple[SeriesKey | None, dict[str, str]]] = Lru(100_000)
+# one (names sanitised, service chosen, key encoded) costs more than storing its sample. Per
+# default service and label limits, one entry per label set as senders serialise it: its
+# series key (None when it breaks a limit) and labels.
+Placed = tuple[SeriesKey | None, dict[str, str]]
+_MAPPED: dict[tuple[str, int, int], Lru[bytes, Placed]] = {}
+MAPPED_SIZE = 100_000
+
+
+def _mapped(context: tuple[str, int, int]) -> Lru[bytes, Placed]:
+    cache = _MAPPED.get(context)
+    if cache is None:
+        if len(_MAPPED) >= 8:
+            _MAPPED.clear()
+        cache = _MAPPED[context] = Lru(MAPPED_SIZE)
+    return cache
 
 
 def map_series(
@@ -119,7 +130,8 @@ def body_samples(
     keys = columns.label_keys()
     series_keys: list[SeriesKey | None] = []
     series_labels: list[dict[str, str]] = []
-    for row, cached in enumerate(_MAPPED.get_many([(context, key) for key in keys])):
+    mapped = _mapped(context)
+    for row, cached in enumerate(mapped.get_many(keys)):
         if cached is None:
             try:
                 pairs = columns.label_pairs(row)
@@ -132,8 +144,9 @@ def body_samples(
                 cached = (None, labels)
             else:
                 cached = ((service, metric, labels_key), labels)
-            if keys[row] is not None:
-                _MAPPED.put((context, keys[row]), cached)
+            key = keys[row]
+            if key is not None:
+                mapped.put(key, cached)
         series_keys.append(cached[0])
         series_labels.append(cached[1])
     positions = np.asarray(sink.batch.place(series_keys, series_labels), np.int64)
