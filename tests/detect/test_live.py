@@ -25,7 +25,7 @@ from failcast.config import Settings
 from failcast.db.transactions import session_scope
 from failcast.deps import services_of
 from failcast.detect.live import DEFAULT_DETECTOR, rises_past, spec_version
-from failcast.detect.live_store import InputCache
+from failcast.detect.live_store import InputCache, read_work, write_work
 from failcast.detect.live_work import Input, LiveConfig
 from failcast.detect.service import LiveScoring
 from failcast.models import Alert, DetectorState, Sample, Series, Service
@@ -211,6 +211,47 @@ async def test_running_again_without_new_data_scores_nothing(
     assert states[0].cursor_ts == START_MS + 199 * MINUTE_MS
     assert states[0].points == 200
     assert states[0].version == spec_version(DEFAULT_DETECTOR)
+
+
+async def test_a_worker_whose_cursors_moved_meanwhile_stores_nothing(
+    app: FastAPI, client: httpx.AsyncClient, account: Account, api_key: str
+) -> None:
+    """Two workers read the same detectors; the one that writes second finds them advanced
+    (or, the first time, created) by the other and writes no score, state or cursor."""
+    values = cpu_values()
+    database = services_of(app).db
+    end = START_MS + N * MINUTE_MS
+    first, second = LiveScoring(database), LiveScoring(database)
+
+    async def stale_write() -> None:
+        async with session_scope(database) as session:
+            work, _ = await read_work(session, account.org_id, end, second.config)
+        work = [w for w in work if w.points or w.rows]
+        assert work
+        assert (await first.run_org(account.org_id, end)).points > 0
+        stored = await sample_count(app)
+        async with session_scope(database) as session:
+            states = [
+                (s.score_series_id, s.cursor_ts)
+                for s in await session.scalars(select(DetectorState))
+            ]
+        for item in work:
+            second._score(item)
+        async with session_scope(database) as session:
+            assert not await write_work(session, account.org_id, work, end)
+            await session.rollback()
+        assert await sample_count(app) == stored
+        async with session_scope(database) as session:
+            after = [
+                (s.score_series_id, s.cursor_ts)
+                for s in await session.scalars(select(DetectorState))
+            ]
+        assert after == states
+
+    await ingest(client, api_key, values[:200])
+    await stale_write()  # both create the detectors: the second finds them made
+    await ingest(client, api_key, values[:300])
+    await stale_write()  # both advance them: the second finds the cursors moved
 
 
 async def test_a_run_is_bounded_and_the_backlog_drains_over_later_runs(

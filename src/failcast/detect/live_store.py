@@ -11,9 +11,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.engine import begin_writing
 from failcast.detect.choices import specs_by_metric
 from failcast.detect.live import (
     CHANGE_METRIC,
@@ -33,6 +34,8 @@ from failcast.store.series import create_series
 log = logging.getLogger("failcast.detect")
 # Series read together for their new points.
 SERIES_PER_READ = 200
+# Detector states checked per statement before a run's write.
+STATES_PER_CHECK = 1_000
 # An org held at its score series cap is named in the log once in this long.
 CAP_WARNING_SECONDS = 3600.0
 _cap_warned: dict[int, float] = {}
@@ -280,6 +283,10 @@ async def write_work(session: AsyncSession, org_id: int, work: Sequence[Work], n
     await write_sample_columns(session, ids, stamps, readings)
     at = datetime.fromtimestamp(now / 1000, UTC)
     table = cast(Table, DetectorState.__table__)
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    moved: list[int] = []  # states of inputs another detector now scores, into a new series
+    expected: dict[int, int] = {}  # score series -> the cursor this run read
     for n, item in enumerate(work):
         values: dict[str, Any] = {
             "org_id": org_id,
@@ -292,34 +299,46 @@ async def write_work(session: AsyncSession, org_id: int, work: Sequence[Work], n
             "scored_at": at,
         }
         saved = item.saved
+        if saved is not None:
+            expected[saved.score_series_id] = saved.cursor_ts
         if saved is not None and saved.score_series_id == targets[n]:
-            result = await session.execute(
-                update(table)
-                .where(
-                    table.c.score_series_id == saved.score_series_id,
-                    table.c.cursor_ts == saved.cursor_ts,
-                )
-                .values(points=table.c.points + item.scored, **values)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return False
+            updates.append({"sid": saved.score_series_id, "scored": item.scored, **values})
             continue
         if saved is not None:
-            # Another detector now scores this input: its scores go to a new series.
-            result = await session.execute(
-                delete(table).where(
-                    table.c.score_series_id == saved.score_series_id,
-                    table.c.cursor_ts == saved.cursor_ts,
-                )
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return False
-        exists = await session.scalar(
-            select(table.c.score_series_id).where(table.c.score_series_id == targets[n])
-        )
-        if exists is not None:
-            return False
+            moved.append(saved.score_series_id)
+        inserts.append({"score_series_id": targets[n], "points": item.scored, **values})
+    if not await _cursors_unmoved(
+        session, table, expected, [i["score_series_id"] for i in inserts]
+    ):
+        return False
+    if moved:
+        await session.execute(delete(table).where(table.c.score_series_id.in_(moved)))
+    if updates:
         await session.execute(
-            insert(table).values(score_series_id=targets[n], points=item.scored, **values)
+            update(table)
+            .where(table.c.score_series_id == bindparam("sid"))
+            .values(points=table.c.points + bindparam("scored")),
+            updates,
         )
+    if inserts:
+        await session.execute(insert(table), inserts)
     return True
+
+
+async def _cursors_unmoved(
+    session: AsyncSession, table: Table, expected: dict[int, int], fresh: Sequence[int]
+) -> bool:
+    """Whether every saved state still holds the cursor this run read and no state exists yet
+    for the score series about to be created; the rows stay locked until the transaction ends
+    (PostgreSQL's FOR UPDATE, SQLite's write lock)."""
+    await begin_writing(await session.connection())
+    held: dict[int, int] = {}
+    wanted = sorted({*expected, *fresh})
+    for first in range(0, len(wanted), STATES_PER_CHECK):
+        rows = await session.execute(
+            select(table.c.score_series_id, table.c.cursor_ts)
+            .where(table.c.score_series_id.in_(wanted[first : first + STATES_PER_CHECK]))
+            .with_for_update()
+        )
+        held.update((int(sid), int(cursor)) for sid, cursor in rows)
+    return held == expected
