@@ -7,11 +7,13 @@ import math
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failcast.config import Settings
 from failcast.db.engine import Database
 from failcast.jobs.maintenance import StoreJobs
 from failcast.models import Organization, SampleRollup, Series, Service
+from failcast.store import rollups
 from failcast.store.ranges import Aggregation
 from failcast.store.rollups import HOUR_MS
 from failcast.store.samples import read_range, write_samples
@@ -158,5 +160,41 @@ async def test_unaligned_queries_read_raw_samples(
             )
         # No rollup exists yet, so only raw samples can have given these buckets.
         assert [(p.ts - start, p.value) for p in got[ids[0]]] == expected
+    finally:
+        await database.dispose()
+
+
+async def test_a_write_during_a_sqlite_pass_leaves_its_hour_to_the_next(
+    settings: Settings, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a pass recomputes from a read snapshot and writes under the lock afterwards:
+    a sample committed in between must keep its hour marked, and the next pass takes it in."""
+    if backend != "sqlite":
+        pytest.skip("the read snapshot before the write lock is SQLite's")
+    database = Database(settings)
+    try:
+        ids = await _series(database, 1)
+        hour = START + HOUR_MS
+        async with database.session() as session:
+            await write_samples(session, [(ids[0], hour + 60_000 * m, 1.0) for m in range(60)])
+            await session.commit()
+        take_lock = rollups.begin_writing
+
+        async def late_write_first(connection: AsyncConnection) -> None:
+            async with database.session() as other:
+                await write_samples(other, [(ids[0], hour + 30 * 60_000, 50.0)])
+                await other.commit()
+            await take_lock(connection)
+
+        monkeypatch.setattr(rollups, "begin_writing", late_write_first)
+        jobs = StoreJobs(database, settings, clock=lambda: NOW)
+        assert await jobs.rollups() == []
+        async with database.session() as session:
+            assert await session.get(SampleRollup, (ids[0], hour)) is None
+        monkeypatch.undo()
+        assert await jobs.rollups() == [hour]
+        async with database.session() as session:
+            row = await session.get_one(SampleRollup, (ids[0], hour))
+            assert (row.count, row.max_value, row.sum_value) == (60, 50.0, 59.0 + 50.0)
     finally:
         await database.dispose()

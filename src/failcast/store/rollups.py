@@ -3,11 +3,18 @@
 The samples of an hour are the head's rows merged over the decoded chunks (store/chunks.py).
 
 Every sample write appends the hours it touched to `sample_rollup_dirty` in its own
-transaction. The rollup job deletes the marks of closed hours and recomputes those hours from
-the raw samples in the same transaction: a mark it deleted was committed, so the samples
-written with it are visible to the recomputation, and a write that commits later leaves a
-fresh mark for the next pass. Reads use a rollup row only for hours with no pending mark, so a
-long-range answer equals the one computed from raw samples.
+transaction. Reads use a rollup row only for hours with no pending mark, so a long-range
+answer equals the one computed from raw samples. The rollup job recomputes the closed hours
+with marks and deletes those marks, so that a write committing later always leaves a mark
+for the next pass:
+
+- on PostgreSQL it deletes the marks first and recomputes the hours after, in the same
+  transaction: a mark it deleted was committed, so the samples written with it are visible
+  to the recomputation;
+- on SQLite, whose single writer would wait for the recomputation, it reads the marks and
+  recomputes in one read snapshot, then takes the write lock and stores each hour whose marks
+  are still exactly those it read, deleting them; an hour that gained a mark meanwhile keeps
+  its marks for the next pass.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failcast.db.engine import begin_writing
 from failcast.db.transactions import release
 from failcast.store import chunks
 from failcast.store.codec import Float64s, Int64s
@@ -64,72 +72,140 @@ async def refresh(session: AsyncSession, now_ms: int, *, raw_cutoff_ms: int) -> 
     """Recompute every closed hour with pending marks; commit per pass; return the hours.
 
     Hours older than `raw_cutoff_ms` lost their raw samples to retention: their marks are
-    dropped and their rollups kept.
+    dropped and their rollups kept. Each hour is taken at most once per call, so a pass that
+    finds an hour still being written leaves it to the next call.
     """
     current = hour_of(now_ms)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     done: list[int] = []
+    after = -1
     while True:
         # A compaction moving an hour's samples between head and chunks waits for this pass.
         await chunks.lock(session)
-        rows = await session.scalars(
-            text(
-                "SELECT DISTINCT hour_ts FROM sample_rollup_dirty WHERE hour_ts < :current "
-                "ORDER BY hour_ts LIMIT :n"
-            ),
-            {"current": current, "n": HOURS_PER_PASS},
-        )
-        hours = [int(h) for h in rows]
-        if not hours:
+        seen = await _marks(session, after, current)
+        if not seen:
             await release(session, "rollups are rebuilt hour by hour")
             return done
-        marks = ", ".join(str(h) for h in hours)
-        await session.execute(text(f"DELETE FROM sample_rollup_dirty WHERE hour_ts IN ({marks})"))
-        for hour in hours:
-            if hour < raw_cutoff_ms:
-                continue
-            params = {"lo": hour, "hi": hour + HOUR_MS}
-            await session.execute(text("DELETE FROM sample_rollup WHERE hour_ts = :lo"), params)
-            # Series with a chunk in this hour are summarised here from the merged points, the
-            # others by the database from the head alone.
-            chunked = await chunks.chunked_series(session, hour, hour + HOUR_MS)
-            head_only = "ts >= :lo AND ts < :hi"
-            if chunked:
-                head_only += f" AND series_id NOT IN ({', '.join(map(str, chunked))})"
-            await session.execute(
-                text(
-                    "INSERT INTO sample_rollup (series_id, hour_ts, min_value, max_value, "
-                    "sum_value, count, last_ts, last_value) SELECT series_id, h, mn, mx, sm, n, "
-                    "lts, value FROM (" + _hourly_parts_sql(head_only) + ") AS p"
-                ),
-                params,
-            )
-            if chunked:
-                merged = await chunks.read_points(session, chunked, hour, hour + HOUR_MS)
-                summaries = [
-                    {
-                        "series_id": sid,
-                        "hour_ts": h,
-                        "mn": part.mn,
-                        "mx": part.mx,
-                        "sm": part.sm,
-                        "n": part.n,
-                        "lts": part.lts,
-                        "last": part.last,
-                    }
-                    for sid, (ts, values) in merged.items()
-                    for h, part in _summarise(ts, values)
-                ]
-                if summaries:
-                    await session.execute(
-                        text(
-                            "INSERT INTO sample_rollup (series_id, hour_ts, min_value, "
-                            "max_value, sum_value, count, last_ts, last_value) VALUES "
-                            "(:series_id, :hour_ts, :mn, :mx, :sm, :n, :lts, :last)"
-                        ),
-                        summaries,
-                    )
-            done.append(hour)
+        after = max(seen)
+        live = [hour for hour in seen if hour >= raw_cutoff_ms]
+        if sqlite:
+            # The summaries come from a read snapshot, without the single writer's lock; the
+            # lock is taken for the writes alone, and only for the hours whose marks are still
+            # those of the snapshot: a write since left a mark the snapshot did not see.
+            summaries = {hour: await _summaries(session, hour) for hour in live}
+            await begin_writing(await session.connection())
+            now = await _marks_of(session, list(seen))
+            settled = [hour for hour in seen if now.get(hour) == seen[hour]]
+            await _drop_marks(session, settled)
+        else:
+            # The marks go first: a mark deleted was committed, so the samples written with it
+            # are visible to the recomputation that follows.
+            settled = list(seen)
+            await _drop_marks(session, settled)
+            summaries = {hour: await _summaries(session, hour) for hour in live}
+        rebuilt = [hour for hour in settled if hour in summaries]
+        await _store(session, rebuilt, summaries)
+        done.extend(rebuilt)
         await release(session, "rollups are rebuilt hour by hour")
+
+
+async def _marks(session: AsyncSession, after: int, current: int) -> dict[int, frozenset[int]]:
+    """The marks of the first closed hours after `after` that have any, by hour."""
+    rows = await session.scalars(
+        text(
+            "SELECT DISTINCT hour_ts FROM sample_rollup_dirty "
+            "WHERE hour_ts > :after AND hour_ts < :current ORDER BY hour_ts LIMIT :n"
+        ),
+        {"after": after, "current": current, "n": HOURS_PER_PASS},
+    )
+    return await _marks_of(session, [int(h) for h in rows])
+
+
+async def _marks_of(session: AsyncSession, hours: Sequence[int]) -> dict[int, frozenset[int]]:
+    if not hours:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT hour_ts, id FROM sample_rollup_dirty "
+            f"WHERE hour_ts IN ({', '.join(map(str, hours))})"
+        )
+    )
+    marks: dict[int, set[int]] = {}
+    for hour, mark in rows:
+        marks.setdefault(int(hour), set()).add(int(mark))
+    return {hour: frozenset(ids) for hour, ids in marks.items()}
+
+
+async def _drop_marks(session: AsyncSession, hours: Sequence[int]) -> None:
+    if hours:
+        await session.execute(
+            text(f"DELETE FROM sample_rollup_dirty WHERE hour_ts IN ({', '.join(map(str, hours))})")
+        )
+
+
+async def _summaries(session: AsyncSession, hour: int) -> list[dict[str, Any]]:
+    """The rollup rows of one hour: series with a chunk in it summarised here from their
+    merged points, the others by the database from the head alone."""
+    params = {"lo": hour, "hi": hour + HOUR_MS}
+    chunked = await chunks.chunked_series(session, hour, hour + HOUR_MS)
+    head_only = "ts >= :lo AND ts < :hi"
+    if session.get_bind().dialect.name == "sqlite":
+        # Seek each series' hour by the primary key (series, time) rather than scan the head.
+        head_only += " AND series_id IN (SELECT id FROM series)"
+    if chunked:
+        head_only += f" AND series_id NOT IN ({', '.join(map(str, chunked))})"
+    rows = await session.execute(text(_hourly_parts_sql(head_only)), params)
+    summaries = [
+        {
+            "series_id": sid,
+            "hour_ts": h,
+            "mn": mn,
+            "mx": mx,
+            "sm": sm,
+            "n": n,
+            "lts": lts,
+            "last": last,
+        }
+        for sid, h, mn, mx, sm, n, lts, last in rows
+    ]
+    if chunked:
+        merged = await chunks.read_points(session, chunked, hour, hour + HOUR_MS)
+        summaries += [
+            {
+                "series_id": sid,
+                "hour_ts": h,
+                "mn": part.mn,
+                "mx": part.mx,
+                "sm": part.sm,
+                "n": part.n,
+                "lts": part.lts,
+                "last": part.last,
+            }
+            for sid, (ts, values) in merged.items()
+            for h, part in _summarise(ts, values)
+        ]
+    return summaries
+
+
+async def _store(
+    session: AsyncSession, hours: Sequence[int], summaries: dict[int, list[dict[str, Any]]]
+) -> None:
+    """Replace the rollup rows of `hours` with their summaries."""
+    if not hours:
+        return
+    await session.execute(
+        text(f"DELETE FROM sample_rollup WHERE hour_ts IN ({', '.join(map(str, hours))})")
+    )
+    rows = [row for hour in hours for row in summaries[hour]]
+    if rows:
+        await session.execute(
+            text(
+                "INSERT INTO sample_rollup (series_id, hour_ts, min_value, max_value, "
+                "sum_value, count, last_ts, last_value) VALUES "
+                "(:series_id, :hour_ts, :mn, :mx, :sm, :n, :lts, :last)"
+            ),
+            rows,
+        )
 
 
 async def expire(session: AsyncSession, cutoff_ms: int) -> int:
