@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.deps import services_of
 from failcast.integrations.exporters import ExportedSample
+from failcast.jobs.maintenance import StoreJobs
 
 EXPORT = "/api/v1/prometheus/metrics"
 
@@ -23,7 +24,7 @@ def parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_health_scores_and_sample_counts_are_exposed(
-    client: httpx.AsyncClient, api_key: str
+    app: FastAPI, client: httpx.AsyncClient, api_key: str
 ) -> None:
     now = time.time() - 10
     samples = [
@@ -52,6 +53,15 @@ async def test_health_scores_and_sample_counts_are_exposed(
     assert values[("failcast_service_samples", (("service", "checkout"),))] == 5
     assert values[("failcast_service_samples", (("service", "batch"),))] == 1
     age = values[("failcast_service_last_sample_age_seconds", (("service", "batch"),))]
+    assert 30 <= age < 120
+
+    # Compacted into chunks, the samples are still counted, and still as recent.
+    jobs = StoreJobs(services_of(app).db, services_of(app).settings)
+    assert (await jobs.compact(now=int((now + 86_400) * 1000))).samples == 6
+    again = parse((await client.get(EXPORT, headers=bearer(api_key))).text)
+    assert again[("failcast_service_samples", (("service", "checkout"),))] == 5
+    assert again[("failcast_service_samples", (("service", "batch"),))] == 1
+    age = again[("failcast_service_last_sample_age_seconds", (("service", "batch"),))]
     assert 30 <= age < 120
 
 

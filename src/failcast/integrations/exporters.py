@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.health import METRICS, MetricName, score_service
 from failcast.ingest.cache import Lru
-from failcast.models import Sample, Series, Service
+from failcast.models import Sample, SampleChunk, Series, Service
 from failcast.store.remote import samples_engine
 from failcast.timeutil import now_ms
 
@@ -135,15 +135,25 @@ async def service_samples(session: AsyncSession, org_id: int) -> list[ExportedSa
 
 
 async def _service_samples(session: AsyncSession, org_id: int) -> list[tuple[str, int, int | None]]:
-    rows = await session.execute(
-        select(Service.name, func.count(Sample.ts), func.max(Sample.ts))
-        .join(Series, Series.service_id == Service.id)
-        .join(Sample, Sample.series_id == Series.id)
-        .where(Service.org_id == org_id)
-        .group_by(Service.name)
-        .order_by(Service.name)
-    )
-    return [(str(name), int(count), newest) for name, count, newest in rows]
+    """Per service: samples in the head and in compressed chunks, and the newest time (a
+    sample rewritten after its window was compacted counts twice until the next compaction)."""
+    found: dict[str, tuple[int, int | None]] = {}
+    for count, newest, table in (
+        (func.count(Sample.ts), func.max(Sample.ts), Sample),
+        (func.sum(SampleChunk.count), func.max(SampleChunk.last_ts), SampleChunk),
+    ):
+        rows = await session.execute(
+            select(Service.name, count, newest)
+            .join(Series, Series.service_id == Service.id)
+            .join(table, table.series_id == Series.id)
+            .where(Service.org_id == org_id)
+            .group_by(Service.name)
+        )
+        for name, n, last in rows:
+            before, seen = found.get(str(name), (0, None))
+            latest = last if seen is None else max(seen, last)
+            found[str(name)] = (before + int(n), latest)
+    return [(name, n, last) for name, (n, last) in sorted(found.items())]
 
 
 async def latest_health_metrics(
