@@ -55,6 +55,8 @@ async def test_health_scores_and_sample_counts_are_exposed(
     age = values[("failcast_service_last_sample_age_seconds", (("service", "batch"),))]
     assert 30 <= age < 120
 
+    if services_of(app).settings.metrics_engine is not None:
+        return  # the engine keeps the samples: nothing here compacts them
     # Compacted into chunks, the samples are still counted, and still as recent.
     jobs = StoreJobs(services_of(app).db, services_of(app).settings)
     assert (await jobs.compact(now=int((now + 86_400) * 1000))).samples == 6
