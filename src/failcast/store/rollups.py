@@ -57,13 +57,14 @@ async def mark_dirty(driver: Any, dialect: str, timestamps: Iterable[int]) -> No
         )
 
 
-def _hourly_parts_sql(where: str) -> str:
-    """Per (series, hour): min, max, sum, count, the last timestamp and the value there."""
+def _hour_parts_sql(where: str) -> str:
+    """Per series of the hour [:lo, :hi) that `where` selects: min, max, sum, count, the last
+    timestamp and the value there. Grouped by series alone, so the database aggregates rows
+    in key order rather than sorting them by hour first."""
     return (
-        "SELECT a.series_id, a.h, a.mn, a.mx, a.sm, a.n, a.lts, s.value FROM ("
-        f"SELECT series_id, ts - ts % {HOUR_MS} AS h, min(value) AS mn, max(value) AS mx, "
-        "sum(value) AS sm, count(value) AS n, max(ts) AS lts FROM sample "
-        f"WHERE {where} GROUP BY series_id, ts - ts % {HOUR_MS}"
+        "SELECT a.series_id, a.mn, a.mx, a.sm, a.n, a.lts, s.value FROM ("
+        "SELECT series_id, min(value) AS mn, max(value) AS mx, sum(value) AS sm, "
+        f"count(value) AS n, max(ts) AS lts FROM sample WHERE {where} GROUP BY series_id"
         ") AS a JOIN sample AS s ON s.series_id = a.series_id AND s.ts = a.lts"
     )
 
@@ -154,11 +155,11 @@ async def _summaries(session: AsyncSession, hour: int) -> list[dict[str, Any]]:
         head_only += " AND series_id IN (SELECT id FROM series)"
     if chunked:
         head_only += f" AND series_id NOT IN ({', '.join(map(str, chunked))})"
-    rows = await session.execute(text(_hourly_parts_sql(head_only)), params)
+    rows = await session.execute(text(_hour_parts_sql(head_only)), params)
     summaries = [
         {
             "series_id": sid,
-            "hour_ts": h,
+            "hour_ts": hour,
             "mn": mn,
             "mx": mx,
             "sm": sm,
@@ -166,7 +167,7 @@ async def _summaries(session: AsyncSession, hour: int) -> list[dict[str, Any]]:
             "lts": lts,
             "last": last,
         }
-        for sid, h, mn, mx, sm, n, lts, last in rows
+        for sid, mn, mx, sm, n, lts, last in rows
     ]
     if chunked:
         merged = await chunks.read_points(session, chunked, hour, hour + HOUR_MS)
