@@ -4,6 +4,7 @@ the condition that no cursor moved (step 3)."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections.abc import Sequence
@@ -122,10 +123,15 @@ async def read_work(
     if cfg.max_score_series is not None:
         candidates = await _within_score_cap(session, org_id, candidates, cfg.max_score_series)
     oldest = datetime.min.replace(tzinfo=UTC)
-    candidates.sort(key=lambda c: (c.saved.scored_at if c.saved else oldest, c.key))
+    # The run's share, in order, without sorting every detector of the org.
+    share = heapq.nsmallest(
+        cfg.max_series,
+        candidates,
+        key=lambda c: (c.saved.scored_at if c.saved else oldest, c.key),
+    )
     backlog = len(candidates) > cfg.max_series
     picked = await specs_by_metric(session, org_id)
-    picked_work = [c.work(cfg, picked) for c in candidates[: cfg.max_series]]
+    picked_work = [c.work(cfg, picked) for c in share]
     starts = [
         w.start if w.start is not None else now - cfg.initial_lookback_ms for w in picked_work
     ]
