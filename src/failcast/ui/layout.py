@@ -166,6 +166,17 @@ class PageContext:
             follow(self.api, int(self.org["id"]), tick)
 
 
+# How long a page may take to build before NiceGUI answers with an error page instead. Pages
+# read the API while they build, and on a busy server (a burst of remote writes, a model
+# training) that can take longer than NiceGUI's 3 s default; a slow page beats an error page.
+PAGE_BUILD_SECONDS = 15.0
+
+
+def page(path: str, title: str) -> ui.page:
+    """`ui.page` with Failcast's build timeout."""
+    return ui.page(path, title=title, response_timeout=PAGE_BUILD_SECONDS)
+
+
 async def signed_in_page(request: Request, title: str, active: str) -> PageContext | None:
     """Check the session and draw the frame; None (after redirecting) when not signed in."""
     head()

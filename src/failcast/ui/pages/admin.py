@@ -11,7 +11,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, card, empty_state, kpi, page_body, signed_in_page
+from failcast.ui.layout import PageContext, card, empty_state, kpi, page, page_body, signed_in_page
 from failcast.ui.logic import formatting
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
@@ -46,7 +46,7 @@ def prometheus_figures(text: str) -> dict[str, float]:
 
 
 def register_admin_page() -> None:
-    @ui.page("/admin", title="Admin · Failcast")
+    @page("/admin", title="Admin · Failcast")
     async def admin(request: Request) -> None:
         ctx = await signed_in_page(request, "Admin", "/admin")
         if ctx is None:

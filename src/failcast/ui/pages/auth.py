@@ -10,7 +10,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui.api import ApiClient, ApiError
-from failcast.ui.layout import api_for, head, sign_in
+from failcast.ui.layout import api_for, head, page, sign_in
 
 VERIFY_PATH = "/api/v1/email/verify"
 RESET_REQUEST_PATH = "/api/v1/password/forgot"
@@ -50,7 +50,7 @@ def _finish(body: dict[str, Any], next_path: str | None) -> None:
 
 
 def register_auth_pages() -> None:
-    @ui.page("/login", title="Sign in · Failcast")
+    @page("/login", title="Sign in · Failcast")
     async def login(request: Request, next: str | None = None, expired: str | None = None) -> None:
         api = api_for(request, token="")
         with auth_card("Sign in", "Predict failures before your users notice."):
@@ -83,7 +83,7 @@ def register_auth_pages() -> None:
                 ui.link("Create an account", "/signup")
                 ui.link("Forgot password?", "/reset")
 
-    @ui.page("/signup", title="Create account · Failcast")
+    @page("/signup", title="Create account · Failcast")
     async def signup(request: Request) -> None:
         api = api_for(request, token="")
         with auth_card("Create your account", "You will own a new organisation."):
@@ -120,7 +120,7 @@ def register_auth_pages() -> None:
                 ui.label("Already have an account?").classes("fc-muted")
                 ui.link("Sign in", "/login")
 
-    @ui.page("/verify", title="Verify email · Failcast")
+    @page("/verify", title="Verify email · Failcast")
     async def verify(request: Request, token: str = "") -> None:
         api = api_for(request, token="")
         with auth_card("Verify your email", "Confirming the link from your inbox."):
@@ -135,7 +135,7 @@ def register_auth_pages() -> None:
                     result.text = f"Could not verify: {_error_text(exc)}"
             ui.link("Go to sign in", "/login")
 
-    @ui.page("/reset", title="Reset password · Failcast")
+    @page("/reset", title="Reset password · Failcast")
     async def reset(request: Request, token: str = "") -> None:
         api = api_for(request, token="")
         with auth_card("Reset your password", "We will email you a link."):
@@ -182,7 +182,7 @@ def register_auth_pages() -> None:
                 ui.button("Send reset link", on_click=send).classes("w-full")
             ui.link("Back to sign in", "/login")
 
-    @ui.page("/invite", title="Join organisation · Failcast")
+    @page("/invite", title="Join organisation · Failcast")
     async def invite(request: Request, token: str = "") -> None:
         api = api_for(request)
         with auth_card("Join an organisation", "Accept the invitation you received."):

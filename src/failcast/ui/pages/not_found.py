@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
-from nicegui import core, ui
+from nicegui import core
 from starlette.exceptions import HTTPException
 
-from failcast.ui.layout import empty_state, page_body, signed_in_page
+from failcast.ui.layout import empty_state, page, page_body, signed_in_page
 
 NOT_FOUND_PATH = "/not-found"
 # NiceGUI's own files and the socket: a missing one is a missing file, answered as such.
@@ -28,7 +28,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def register_not_found_page() -> None:
-    @ui.page(NOT_FOUND_PATH, title="Not found · Failcast")
+    @page(NOT_FOUND_PATH, title="Not found · Failcast")
     async def not_found(request: Request, path: str = "") -> None:
         ctx = await signed_in_page(request, "Not found", NOT_FOUND_PATH)
         if ctx is None:

@@ -11,7 +11,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, card, page_body, signed_in_page
+from failcast.ui.layout import PageContext, card, page, page_body, signed_in_page
 from failcast.ui.logic import formatting
 
 EXPORT_KINDS = ["metrics", "alerts", "incidents", "predictions"]
@@ -35,7 +35,7 @@ def export_filename(kind: str, fmt: str, now: datetime) -> str:
 
 
 def register_reports_page() -> None:
-    @ui.page("/reports", title="Reports · Failcast")
+    @page("/reports", title="Reports · Failcast")
     async def reports(request: Request) -> None:
         ctx = await signed_in_page(request, "Reports", "/reports")
         if ctx is None:

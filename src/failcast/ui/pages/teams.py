@@ -10,7 +10,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.layout import PageContext, card, empty_state, page, page_body, signed_in_page
 
 
 def team_rows(teams: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -29,7 +29,7 @@ def team_rows(teams: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def register_teams_page() -> None:
-    @ui.page("/teams", title="Teams · Failcast")
+    @page("/teams", title="Teams · Failcast")
     async def teams(request: Request) -> None:
         ctx = await signed_in_page(request, "Teams", "/teams")
         if ctx is None:

@@ -11,7 +11,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui import charts
-from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.layout import PageContext, card, empty_state, page, page_body, signed_in_page
 from failcast.ui.logic import formatting, graph_view
 
 SOURCES = {
@@ -24,7 +24,7 @@ BLAST_EVERY_S = 30.0
 
 
 def register_topology_page() -> None:
-    @ui.page("/topology", title="Topology · Failcast")
+    @page("/topology", title="Topology · Failcast")
     async def topology(request: Request) -> None:
         ctx = await signed_in_page(request, "Topology", "/topology")
         if ctx is None:

@@ -10,7 +10,7 @@ from nicegui import ui
 
 from failcast.ui import data
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, page_body, signed_in_page
+from failcast.ui.layout import PageContext, page, page_body, signed_in_page
 from failcast.ui.pages.alerts.alert_list import AlertList
 from failcast.ui.pages.alerts.detail import show_alert
 from failcast.ui.pages.alerts.maintenance import MaintenancePanel
@@ -30,7 +30,7 @@ SEVERITIES = ["", "critical", "warning", "info"]
 
 
 def register_alerts_page() -> None:
-    @ui.page("/alerts", title="Alerts · Failcast")
+    @page("/alerts", title="Alerts · Failcast")
     async def alerts(request: Request, alert: int | None = None) -> None:
         ctx = await signed_in_page(request, "Alerts", "/alerts")
         if ctx is None:

@@ -10,7 +10,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, page_body, signed_in_page
+from failcast.ui.layout import PageContext, page, page_body, signed_in_page
 from failcast.ui.pages.chaos.experiments import Experiments, experiment_template
 from failcast.ui.pages.chaos.faults import Faults
 from failcast.ui.pages.chaos.simulator import HISTORY_CHOICES, SimulatorOff
@@ -18,7 +18,7 @@ from failcast.ui.pages.chaos.watch import WATCH_METRIC, Watch
 
 
 def register_chaos_page() -> None:
-    @ui.page("/chaos", title="Chaos · Failcast")
+    @page("/chaos", title="Chaos · Failcast")
     async def chaos(request: Request) -> None:
         ctx = await signed_in_page(request, "Chaos", "/chaos")
         if ctx is None:

@@ -11,7 +11,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui import charts, data
-from failcast.ui.layout import PageContext, card, page_body, signed_in_page
+from failcast.ui.layout import PageContext, card, page, page_body, signed_in_page
 from failcast.ui.logic import health_view
 from failcast.ui.pages.overview.alert_feed import AlertFeed
 from failcast.ui.pages.overview.cost import CostCard
@@ -25,7 +25,7 @@ SLOW_EVERY_S = 10.0
 
 
 def register_overview_page() -> None:
-    @ui.page("/", title="Overview · Failcast")
+    @page("/", title="Overview · Failcast")
     async def overview(request: Request) -> None:
         ctx = await signed_in_page(request, "Overview", "/")
         if ctx is None:

@@ -4,22 +4,21 @@ figures, reliability diagram, promote and roll back), a page and a module each."
 from __future__ import annotations
 
 from fastapi import Request
-from nicegui import ui
 
-from failcast.ui.layout import signed_in_page
+from failcast.ui.layout import page, signed_in_page
 from failcast.ui.pages.reliability.models import ModelPage
 from failcast.ui.pages.reliability.slos import SloPage
 
 
 def register_reliability_pages() -> None:
-    @ui.page("/slos", title="SLOs · Failcast")
+    @page("/slos", title="SLOs · Failcast")
     async def slos(request: Request) -> None:
         ctx = await signed_in_page(request, "SLOs", "/slos")
         if ctx is None:
             return
         SloPage(ctx).build()
 
-    @ui.page("/models", title="Models · Failcast")
+    @page("/models", title="Models · Failcast")
     async def models(request: Request) -> None:
         ctx = await signed_in_page(request, "Models", "/models")
         if ctx is None:

@@ -13,7 +13,7 @@ from nicegui import ui
 
 from failcast.ui import data
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, card, empty_state, page_body, signed_in_page
+from failcast.ui.layout import PageContext, card, empty_state, page, page_body, signed_in_page
 from failcast.ui.pages.service.drift import DriftCard
 from failcast.ui.pages.service.forecast import ForecastCard
 from failcast.ui.pages.service.health import HealthCard
@@ -28,7 +28,7 @@ SLOW_EVERY_S = 30.0
 
 
 def register_service_page() -> None:
-    @ui.page("/services/{service_id}", title="Service · Failcast")
+    @page("/services/{service_id}", title="Service · Failcast")
     async def service_page(request: Request, service_id: int) -> None:
         ctx = await signed_in_page(request, "Service", "/")
         if ctx is None:

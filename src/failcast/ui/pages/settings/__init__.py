@@ -8,7 +8,7 @@ from fastapi import Request
 from nicegui import ui
 
 from failcast.ui.api import ApiError
-from failcast.ui.layout import PageContext, page_body, signed_in_page
+from failcast.ui.layout import PageContext, page, page_body, signed_in_page
 from failcast.ui.pages.settings.billing import BillingTab
 from failcast.ui.pages.settings.channels import ChannelsTab
 from failcast.ui.pages.settings.health import HealthTab
@@ -33,7 +33,7 @@ TABS: dict[str, tuple[str, str, type[Tab]]] = {
 
 
 def register_settings_page() -> None:
-    @ui.page("/settings", title="Settings · Failcast")
+    @page("/settings", title="Settings · Failcast")
     async def settings(request: Request, tab: str = "organisation") -> None:
         ctx = await signed_in_page(request, "Settings", "/settings")
         if ctx is None:
