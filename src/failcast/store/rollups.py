@@ -34,8 +34,9 @@ from failcast.store.codec import Float64s, Int64s
 from failcast.store.ranges import Pairs, RangeRead
 
 HOUR_MS = 3_600_000
-# Hours recomputed per transaction, so a large backfill does not hold one long transaction.
-HOURS_PER_PASS = 24
+# Hours recomputed per transaction: one, so that a pass holds a single hour's summaries in
+# memory (a row per series) and a large backfill no long transaction.
+HOURS_PER_PASS = 1
 
 
 def hour_of(ts_ms: int) -> int:
