@@ -7,7 +7,7 @@ import math
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from failcast.config import Settings
 from failcast.db.engine import Database
@@ -164,13 +164,14 @@ async def test_unaligned_queries_read_raw_samples(
         await database.dispose()
 
 
-async def test_a_write_during_a_sqlite_pass_leaves_its_hour_to_the_next(
+async def test_a_write_during_a_pass_is_rolled_up_by_the_next(
     settings: Settings, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On SQLite a pass recomputes from a read snapshot and writes under the lock afterwards:
-    a sample committed in between must keep its hour marked, and the next pass takes it in."""
-    if backend != "sqlite":
-        pytest.skip("the read snapshot before the write lock is SQLite's")
+    """A sample committed while a pass recomputes its hour is never lost to the rollup. On
+    SQLite the pass recomputes from a read snapshot taken before the write and stores under
+    the lock afterwards, so it leaves the hour, still marked, to the next pass; on PostgreSQL
+    the pass deleted the marks first, so its recomputation sees the write, whose own mark
+    makes the next pass recompute the hour again."""
     database = Database(settings)
     try:
         ids = await _series(database, 1)
@@ -178,19 +179,27 @@ async def test_a_write_during_a_sqlite_pass_leaves_its_hour_to_the_next(
         async with database.session() as session:
             await write_samples(session, [(ids[0], hour + 60_000 * m, 1.0) for m in range(60)])
             await session.commit()
-        take_lock = rollups.begin_writing
+        summaries = rollups._summaries
 
-        async def late_write_first(connection: AsyncConnection) -> None:
+        async def late_write_first(session: AsyncSession, at: int) -> list[rollups.Summary]:
             async with database.session() as other:
                 await write_samples(other, [(ids[0], hour + 30 * 60_000, 50.0)])
                 await other.commit()
-            await take_lock(connection)
+            return await summaries(session, at)
 
-        monkeypatch.setattr(rollups, "begin_writing", late_write_first)
+        monkeypatch.setattr(rollups, "_summaries", late_write_first)
         jobs = StoreJobs(database, settings, clock=lambda: NOW)
-        assert await jobs.rollups() == []
+        if backend == "sqlite":
+            assert await jobs.rollups() == []
+            async with database.session() as session:
+                assert await session.get(SampleRollup, (ids[0], hour)) is None
+        else:
+            assert await jobs.rollups() == [hour]
         async with database.session() as session:
-            assert await session.get(SampleRollup, (ids[0], hour)) is None
+            marked = await session.scalar(
+                text("SELECT count(*) FROM sample_rollup_dirty WHERE hour_ts = :h"), {"h": hour}
+            )
+            assert marked
         monkeypatch.undo()
         assert await jobs.rollups() == [hour]
         async with database.session() as session:

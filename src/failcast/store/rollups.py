@@ -39,6 +39,11 @@ HOUR_MS = 3_600_000
 HOURS_PER_PASS = 1
 
 
+def _listed(numbers: Iterable[int]) -> str:
+    """Integers as the inside of an SQL `IN (...)`."""
+    return ", ".join(str(int(n)) for n in numbers)
+
+
 def hour_of(ts_ms: int) -> int:
     return ts_ms - ts_ms % HOUR_MS
 
@@ -56,6 +61,11 @@ async def mark_dirty(driver: Any, dialect: str, timestamps: Iterable[int]) -> No
         await driver.executemany(
             "INSERT INTO sample_rollup_dirty (hour_ts) VALUES (?)", [(h,) for h in hours]
         )
+
+
+# A rollup row: series, hour, min, max, sum, count, last timestamp, value there.
+Summary = tuple[int, int, float, float, float, int, int, float]
+_SUMMARY_KEYS = ("series_id", "hour_ts", "mn", "mx", "sm", "n", "lts", "last")
 
 
 def _hour_parts_sql(where: str) -> str:
@@ -127,10 +137,7 @@ async def _marks_of(session: AsyncSession, hours: Sequence[int]) -> dict[int, fr
     if not hours:
         return {}
     rows = await session.execute(
-        text(
-            "SELECT hour_ts, id FROM sample_rollup_dirty "
-            f"WHERE hour_ts IN ({', '.join(map(str, hours))})"
-        )
+        text(f"SELECT hour_ts, id FROM sample_rollup_dirty WHERE hour_ts IN ({_listed(hours)})")
     )
     marks: dict[int, set[int]] = {}
     for hour, mark in rows:
@@ -141,11 +148,11 @@ async def _marks_of(session: AsyncSession, hours: Sequence[int]) -> dict[int, fr
 async def _drop_marks(session: AsyncSession, hours: Sequence[int]) -> None:
     if hours:
         await session.execute(
-            text(f"DELETE FROM sample_rollup_dirty WHERE hour_ts IN ({', '.join(map(str, hours))})")
+            text(f"DELETE FROM sample_rollup_dirty WHERE hour_ts IN ({_listed(hours)})")
         )
 
 
-async def _summaries(session: AsyncSession, hour: int) -> list[dict[str, Any]]:
+async def _summaries(session: AsyncSession, hour: int) -> list[Summary]:
     """The rollup rows of one hour: series with a chunk in it summarised here from their
     merged points, the others by the database from the head alone."""
     params = {"lo": hour, "hi": hour + HOUR_MS}
@@ -155,34 +162,13 @@ async def _summaries(session: AsyncSession, hour: int) -> list[dict[str, Any]]:
         # Seek each series' hour by the primary key (series, time) rather than scan the head.
         head_only += " AND series_id IN (SELECT id FROM series)"
     if chunked:
-        head_only += f" AND series_id NOT IN ({', '.join(map(str, chunked))})"
+        head_only += f" AND series_id NOT IN ({_listed(chunked)})"
     rows = await session.execute(text(_hour_parts_sql(head_only)), params)
-    summaries = [
-        {
-            "series_id": sid,
-            "hour_ts": hour,
-            "mn": mn,
-            "mx": mx,
-            "sm": sm,
-            "n": n,
-            "lts": lts,
-            "last": last,
-        }
-        for sid, mn, mx, sm, n, lts, last in rows
-    ]
+    summaries: list[Summary] = [(sid, hour, *parts) for sid, *parts in rows]
     if chunked:
         merged = await chunks.read_points(session, chunked, hour, hour + HOUR_MS)
         summaries += [
-            {
-                "series_id": sid,
-                "hour_ts": h,
-                "mn": part.mn,
-                "mx": part.mx,
-                "sm": part.sm,
-                "n": part.n,
-                "lts": part.lts,
-                "last": part.last,
-            }
+            (sid, h, part.mn, part.mx, part.sm, part.n, part.lts, part.last)
             for sid, (ts, values) in merged.items()
             for h, part in _summarise(ts, values)
         ]
@@ -190,15 +176,13 @@ async def _summaries(session: AsyncSession, hour: int) -> list[dict[str, Any]]:
 
 
 async def _store(
-    session: AsyncSession, hours: Sequence[int], summaries: dict[int, list[dict[str, Any]]]
+    session: AsyncSession, hours: Sequence[int], summaries: dict[int, list[Summary]]
 ) -> None:
     """Replace the rollup rows of `hours` with their summaries."""
     if not hours:
         return
-    await session.execute(
-        text(f"DELETE FROM sample_rollup WHERE hour_ts IN ({', '.join(map(str, hours))})")
-    )
-    rows = [row for hour in hours for row in summaries[hour]]
+    await session.execute(text(f"DELETE FROM sample_rollup WHERE hour_ts IN ({_listed(hours)})"))
+    rows = [dict(zip(_SUMMARY_KEYS, row, strict=True)) for hour in hours for row in summaries[hour]]
     if rows:
         await session.execute(
             text(
@@ -291,7 +275,7 @@ async def read_hourly(session: AsyncSession, read: RangeRead) -> dict[int, Pairs
     series_ids, start_ms, end_ms = read.series_ids, read.start_ms, read.end_ms
     step_ms = read.step_ms
     assert step_ms is not None
-    ids = ", ".join(str(int(i)) for i in series_ids)
+    ids = _listed(series_ids)
     dirty_rows = await session.scalars(
         text(
             "SELECT DISTINCT hour_ts FROM sample_rollup_dirty "
@@ -305,7 +289,7 @@ async def read_hourly(session: AsyncSession, read: RangeRead) -> dict[int, Pairs
     if whole_end < end_ms and whole_end not in dirty:
         raw.append((whole_end, end_ms))
     parts: list[tuple[int, int, _Summary]] = []
-    not_dirty = f"AND hour_ts NOT IN ({', '.join(map(str, dirty))})" if dirty else ""
+    not_dirty = f"AND hour_ts NOT IN ({_listed(dirty)})" if dirty else ""
     rollup_rows = await session.execute(
         text(
             "SELECT series_id, hour_ts, min_value, max_value, sum_value, count, last_ts, "
